@@ -1,0 +1,240 @@
+//! Schedulers: turn a graph and the keys you want into values.
+//!
+//! Every scheduler compiles the graph into a [`Plan`] the same way (cull, fuse, index, order)
+//! and drives the same [`SchedulerState`] machine; they differ only in where tasks run.
+//!
+//! | scheduler | runs tasks | for |
+//! |---|---|---|
+//! | [`Scheduler::threaded`] (default) | on a rayon pool | everyday use |
+//! | [`Scheduler::sync`] | on the calling thread, one at a time | debugging, profiling |
+//! | [`Scheduler::checked`] | like `sync`, but every op and value crosses its codec | proving a graph can run distributed |
+//!
+//! The default scheduler is process-wide ([`set_default_scheduler`]) and can be overridden for
+//! the current thread and a closure ([`with_scheduler`]), or per call ([`Scheduler::compute`]).
+
+mod diagnostics;
+mod exec;
+mod plan;
+mod state;
+mod sync;
+mod threaded;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+pub use diagnostics::{Callback, Progress, TaskTimings};
+pub use plan::{Plan, PlanNode, PlanStats};
+pub use state::{SchedulerState, TaskState};
+pub use sync::SyncExecutor;
+pub use threaded::ThreadedExecutor;
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::key::Key;
+use crate::registry::Registry;
+use crate::value::Value;
+
+/// What an executor hands back for one plan.
+#[derive(Debug)]
+pub struct Executed {
+    /// One value per requested key, in request order.
+    pub outputs: Vec<Value>,
+    /// Nodes that ran.
+    pub tasks_run: usize,
+    /// The most results held in memory at once.
+    pub peak_held: usize,
+}
+
+/// Where tasks run. Implemented by the built-in executors and, later, the distributed client.
+pub trait Executor: Send + Sync + fmt::Debug {
+    /// A short name for logs and errors.
+    fn name(&self) -> String;
+    /// Runs every node of `plan` and returns the requested outputs.
+    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed>;
+}
+
+/// Per-call options.
+#[derive(Clone)]
+pub struct ComputeOptions {
+    /// Fuse linear chains before running (default: on).
+    pub optimize: bool,
+    /// Callbacks observing the run.
+    pub callbacks: Vec<Arc<dyn Callback>>,
+}
+
+impl Default for ComputeOptions {
+    fn default() -> Self {
+        ComputeOptions { optimize: true, callbacks: Vec::new() }
+    }
+}
+
+impl fmt::Debug for ComputeOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComputeOptions")
+            .field("optimize", &self.optimize)
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
+}
+
+impl ComputeOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Turns linear fusion on or off.
+    pub fn optimize(mut self, on: bool) -> Self {
+        self.optimize = on;
+        self
+    }
+
+    /// Adds a callback.
+    pub fn callback(mut self, cb: Arc<dyn Callback>) -> Self {
+        self.callbacks.push(cb);
+        self
+    }
+
+    /// Adds a terminal progress bar with this label.
+    pub fn progress(self, label: impl Into<String>) -> Self {
+        self.callback(Arc::new(Progress::new(label)))
+    }
+}
+
+/// Statistics of one computation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ComputeStats {
+    /// Graph sizes before and after optimisation.
+    pub plan: PlanStats,
+    /// Nodes that ran.
+    pub tasks_run: usize,
+    /// The most intermediate results held in memory at once.
+    pub peak_held: usize,
+}
+
+/// The result of [`Scheduler::compute_with`].
+#[derive(Debug)]
+pub struct Computed {
+    /// One value per requested key, in request order.
+    pub values: Vec<Value>,
+    /// What it took.
+    pub stats: ComputeStats,
+}
+
+/// A handle on an executor. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Scheduler {
+    executor: Arc<dyn Executor>,
+}
+
+impl Scheduler {
+    /// Runs tasks one at a time on the calling thread.
+    pub fn sync() -> Self {
+        Scheduler::custom(Arc::new(SyncExecutor::new()))
+    }
+
+    /// Runs tasks on rayon's global thread pool.
+    pub fn threaded() -> Self {
+        Scheduler::custom(Arc::new(ThreadedExecutor::new()))
+    }
+
+    /// Runs tasks on a dedicated pool of `n_threads` threads.
+    pub fn threaded_with(n_threads: usize) -> Result<Self> {
+        Ok(Scheduler::custom(Arc::new(ThreadedExecutor::with_threads(n_threads)?)))
+    }
+
+    /// The serialisation-check scheduler: synchronous, but every task's op is rebuilt from its
+    /// name, version and argument bytes through `registry`, and every value crosses its codec.
+    /// A graph that computes here can be shipped to distributed workers that share the registry;
+    /// local closures, unregistered ops and values without a codec are errors.
+    pub fn checked(registry: Arc<Registry>) -> Self {
+        Scheduler::custom(Arc::new(SyncExecutor::checked(registry)))
+    }
+
+    /// Wraps any executor.
+    pub fn custom(executor: Arc<dyn Executor>) -> Self {
+        Scheduler { executor }
+    }
+
+    /// The executor's name.
+    pub fn name(&self) -> String {
+        self.executor.name()
+    }
+
+    /// Computes the values of `keys` (in order; repeats allowed).
+    pub fn compute(&self, graph: &Graph, keys: &[Key]) -> Result<Vec<Value>> {
+        Ok(self.compute_with(graph, keys, &ComputeOptions::default())?.values)
+    }
+
+    /// Computes `keys` with options, returning statistics too.
+    pub fn compute_with(&self, graph: &Graph, keys: &[Key], opts: &ComputeOptions) -> Result<Computed> {
+        let plan = Plan::build(graph, keys, opts.optimize)?;
+        opts.callbacks.iter().for_each(|c| c.on_compute_start(plan.len()));
+        let result = self.executor.execute(&plan, &opts.callbacks);
+        opts.callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
+        let ex = result?;
+        Ok(Computed {
+            values: ex.outputs,
+            stats: ComputeStats { plan: plan.stats(), tasks_run: ex.tasks_run, peak_held: ex.peak_held },
+        })
+    }
+
+    /// Computes one key and takes its value as a `T`.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self, graph: &Graph, key: &Key) -> Result<T> {
+        let v = self.compute(graph, std::slice::from_ref(key))?.pop().expect("one key asked, one value returned");
+        v.take::<T>().map_err(|source| Error::ValueType { key: key.clone(), source })
+    }
+
+    /// Computes `keys` and returns a graph holding their results as data: later graphs that
+    /// merge it reuse the results instead of recomputing them.
+    pub fn persist(&self, graph: &Graph, keys: &[Key]) -> Result<Graph> {
+        let values = self.compute(graph, keys)?;
+        let mut out = Graph::with_capacity(keys.len());
+        for (k, v) in keys.iter().zip(values) {
+            out.insert(k.clone(), crate::graph::Node::Data(v));
+        }
+        Ok(out)
+    }
+}
+
+static DEFAULT: RwLock<Option<Scheduler>> = RwLock::new(None);
+
+thread_local! {
+    static OVERRIDE: RefCell<Vec<Scheduler>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The scheduler used when none is named: the innermost [`with_scheduler`] on this thread,
+/// else the one set by [`set_default_scheduler`], else [`Scheduler::threaded`].
+pub fn default_scheduler() -> Scheduler {
+    if let Some(s) = OVERRIDE.with(|o| o.borrow().last().cloned()) {
+        return s;
+    }
+    let global = DEFAULT.read().unwrap_or_else(|e| e.into_inner());
+    global.clone().unwrap_or_else(Scheduler::threaded)
+}
+
+/// Sets the process-wide default scheduler.
+pub fn set_default_scheduler(s: Scheduler) {
+    *DEFAULT.write().unwrap_or_else(|e| e.into_inner()) = Some(s);
+}
+
+/// Runs `f` with `s` as this thread's default scheduler (restored afterwards, even on panic).
+///
+/// The override is per thread: tasks already running on pool threads keep the process default.
+pub fn with_scheduler<R>(s: &Scheduler, f: impl FnOnce() -> R) -> R {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.borrow_mut().pop());
+        }
+    }
+    OVERRIDE.with(|o| o.borrow_mut().push(s.clone()));
+    let _pop = Pop;
+    f()
+}
+
+/// Computes `keys` of `graph` on the default scheduler.
+pub fn compute(graph: &Graph, keys: &[Key]) -> Result<Vec<Value>> {
+    default_scheduler().compute(graph, keys)
+}

@@ -1,0 +1,188 @@
+//! The threaded executor: tasks run on a rayon pool, driven by the shared state machine.
+//!
+//! There is no coordinator thread. Each pool thread runs a loop: lock the state, take the top
+//! ready task, unlock, run it, lock, record the result, repeat. A loop ends when nothing is
+//! ready; when a finished task makes more work ready than there are loops, new loops are
+//! spawned, up to the pool size. Per-task cost is one uncontended lock round trip; pool threads
+//! are never parked inside a task graph, so kernels that use rayon themselves (nested
+//! parallelism) and computations started from inside a task both keep working.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use rayon::ThreadPool;
+
+use super::diagnostics::Callback;
+use super::exec::run_node;
+use super::plan::Plan;
+use super::state::SchedulerState;
+use super::{Executed, Executor};
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// Runs tasks on a rayon thread pool (the global one unless given another).
+#[derive(Clone, Default)]
+pub struct ThreadedExecutor {
+    pool: Option<Arc<ThreadPool>>,
+}
+
+impl std::fmt::Debug for ThreadedExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ThreadedExecutor({} threads)", self.n_threads())
+    }
+}
+
+impl ThreadedExecutor {
+    /// Uses rayon's global pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses a dedicated pool of `n_threads` threads.
+    pub fn with_threads(n_threads: usize) -> Result<Self> {
+        if n_threads == 0 {
+            return Err(Error::Scheduler("a threaded scheduler needs at least one thread".into()));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n_threads)
+            .thread_name(|i| format!("rask-worker-{i}"))
+            .build()
+            .map_err(|e| Error::Scheduler(e.to_string()))?;
+        Ok(ThreadedExecutor { pool: Some(Arc::new(pool)) })
+    }
+
+    /// Uses an existing pool.
+    pub fn with_pool(pool: Arc<ThreadPool>) -> Self {
+        ThreadedExecutor { pool: Some(pool) }
+    }
+
+    /// The number of threads tasks run on.
+    pub fn n_threads(&self) -> usize {
+        match &self.pool {
+            Some(p) => p.current_num_threads(),
+            None => rayon::current_num_threads(),
+        }
+    }
+}
+
+struct Shared<'p> {
+    plan: &'p Plan,
+    callbacks: &'p [Arc<dyn Callback>],
+    n_threads: usize,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    state: SchedulerState,
+    values: Vec<Option<Value>>,
+    error: Option<Error>,
+    /// Loops running or spawned and not yet ended.
+    active: usize,
+    released: Vec<u32>,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // User code never runs under this lock (tasks are run unlocked and their panics caught),
+        // so a poisoned lock can only come from a bug here; the data is still consistent enough
+        // to report errors, so carry on rather than panic in the caller.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn worker_loop<'s>(sh: &'s Shared<'s>, scope: &rayon::Scope<'s>) {
+    let plan = sh.plan;
+    let mut trash: Vec<Value> = Vec::new();
+    let mut inputs: Vec<Value> = Vec::new();
+    let mut guard = sh.lock();
+    loop {
+        let Some(i) = guard.state.pop_ready() else {
+            guard.active -= 1;
+            return;
+        };
+        let iu = i as usize;
+        inputs.clear();
+        // Inputs finished before this task became ready and are held until it finishes.
+        inputs.extend(plan.inputs(iu).iter().map(|&d| guard.values[d as usize].clone().expect("input is held")));
+        let extra = guard.state.n_ready().min(sh.n_threads.saturating_sub(guard.active));
+        guard.active += extra;
+        drop(guard);
+        for _ in 0..extra {
+            scope.spawn(move |s| worker_loop(sh, s));
+        }
+
+        let started = (!sh.callbacks.is_empty()).then(|| {
+            sh.callbacks.iter().for_each(|c| c.on_task_start(plan.key(iu)));
+            Instant::now()
+        });
+        let result = run_node(plan, iu, &inputs, None);
+        if let Some(t0) = started {
+            let elapsed = t0.elapsed();
+            sh.callbacks.iter().for_each(|c| c.on_task_finish(plan.key(iu), result.is_ok(), elapsed));
+        }
+        inputs.clear();
+
+        guard = sh.lock();
+        match result {
+            Ok(v) => {
+                let g = &mut *guard;
+                g.values[iu] = Some(v);
+                g.state.finish(plan, i, &mut g.released);
+                for r in g.released.drain(..) {
+                    if let Some(v) = g.values[r as usize].take() {
+                        trash.push(v);
+                    }
+                }
+            }
+            Err(e) => {
+                guard.state.fail(i);
+                guard.error.get_or_insert(e);
+            }
+        }
+        if !trash.is_empty() {
+            // Free released results (possibly large arrays) without holding the lock.
+            drop(guard);
+            trash.clear();
+            guard = sh.lock();
+        }
+    }
+}
+
+impl Executor for ThreadedExecutor {
+    fn name(&self) -> String {
+        format!("threaded({})", self.n_threads())
+    }
+
+    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+        let sh = Shared {
+            plan,
+            callbacks,
+            n_threads: self.n_threads(),
+            inner: Mutex::new(Inner {
+                state: SchedulerState::new(plan),
+                values: vec![None; plan.len()],
+                error: None,
+                active: 1,
+                released: Vec::new(),
+            }),
+        };
+        match &self.pool {
+            Some(p) => p.scope(|s| worker_loop(&sh, s)),
+            None => rayon::scope(|s| worker_loop(&sh, s)),
+        }
+        let inner = sh.inner.into_inner().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = inner.error {
+            return Err(e);
+        }
+        if !inner.state.is_complete() {
+            return Err(Error::Scheduler(format!(
+                "threaded executor stopped with {} of {} tasks finished",
+                inner.state.n_finished(),
+                plan.len()
+            )));
+        }
+        let outputs =
+            plan.outputs.iter().map(|&o| inner.values[o as usize].clone().expect("outputs are kept")).collect();
+        Ok(Executed { outputs, tasks_run: inner.state.n_finished(), peak_held: inner.state.peak_held() })
+    }
+}
