@@ -1,1 +1,86 @@
+//! # Rask: scalable machine learning on task graphs
+//!
+//! Rask is Dask and dask-ml rebuilt in Rust: lazy graphs of keyed tasks, optimised and run by
+//! interchangeable schedulers, and (as the toolkit grows) chunked datasets and estimators that
+//! fit and predict through those graphs.
+//!
+//! This crate is the facade: it re-exports the workspace crates and hosts the `rask` CLI.
+//!
+//! | crate | what it holds |
+//! |---|---|
+//! | [`rask_core`] (re-exported at the root) | graphs, tokens, ops, values, schedulers |
+//! | [`ml`] | chunked arrays and datasets, estimator traits, model selection, metrics |
+//! | [`estimators`] | clustering, decomposition, linear models, naive Bayes, preprocessing |
+//! | [`datasets`] | generators and loaders |
+//!
+//! ```
+//! use rask::{delayed, Delayed, Scheduler};
+//!
+//! let a = Delayed::value(6.0_f64);
+//! let b = Delayed::value(7.0_f64);
+//! let product = delayed(|a: &f64, b: &f64| a * b).named("mul").call((&a, &b));
+//! assert_eq!(product.compute_on(&Scheduler::threaded()).unwrap(), 42.0);
+//! ```
 
+use std::sync::{Arc, OnceLock};
+
+pub use rask_core::delayed::{delayed, Delayed};
+pub use rask_core::{
+    compute, default_scheduler, delayed as lazy, graph, ops, scheduler, set_default_scheduler, tokenize, value,
+    with_scheduler, Callback, Codec, CodecError, ComputeOptions, ComputeStats, Computed, DynOp, Error, Executor, Graph,
+    Key, LocalFn, Node, Op, OpEntry, OpError, Registry, RegistryBuilder, Result, Scheduler, Task, TaskOp, Token,
+    Tokenizer, Value, ValueCodec, ValueTypeError,
+};
+pub use rask_datasets as datasets;
+pub use rask_estimators as estimators;
+pub use rask_ml as ml;
+
+pub mod demo;
+
+/// Every op and codec of every Rask crate, in one registry.
+///
+/// A distributed worker must be built with the same lists (the same binary, or a user binary
+/// that lists the same crates) for its registry fingerprint to match the client's.
+pub fn registry() -> Arc<Registry> {
+    static REGISTRY: OnceLock<Arc<Registry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let reg = Registry::builder()
+                .ops(rask_core::OPS)
+                .codecs(rask_core::CODECS)
+                .ops(rask_ml::OPS)
+                .codecs(rask_ml::CODECS)
+                .ops(rask_estimators::OPS)
+                .codecs(rask_estimators::CODECS)
+                .ops(rask_datasets::OPS)
+                .codecs(rask_datasets::CODECS)
+                .ops(demo::OPS)
+                .codecs(demo::CODECS)
+                .build()
+                // The lists are static; the `registry_lists_are_unique` test proves this holds.
+                .expect("Rask's op and codec lists are unique");
+            Arc::new(reg)
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn registry_lists_are_unique() {
+        let reg = super::registry();
+        assert!(reg.n_ops() >= super::demo::OPS.len());
+        assert_eq!(reg.fingerprint_hex().len(), 32);
+    }
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Graph>();
+        check::<super::Scheduler>();
+        check::<super::Value>();
+        check::<super::Registry>();
+        check::<super::Error>();
+        check::<super::Delayed<f64>>();
+    }
+}

@@ -1,1 +1,266 @@
-fn main() {}
+//! The `rask` command-line tool.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rask::demo::{DemoConfig, Moments};
+use rask::scheduler::TaskTimings;
+use rask::{ComputeOptions, Scheduler};
+
+/// Rask: scalable machine learning on task graphs.
+#[derive(Parser, Debug)]
+#[command(name = "rask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the end-to-end demo (the default): a tree reduction over generated numbers on every scheduler.
+    Demo(DemoArgs),
+    /// Print the version, the registry fingerprint and every registered op and codec.
+    Info,
+}
+
+#[derive(Args, Debug, Clone)]
+struct DemoArgs {
+    /// How many numbers to generate.
+    #[arg(long, default_value_t = 20_000_000)]
+    rows: u64,
+    /// Numbers per block (one generate-and-reduce task per block).
+    #[arg(long, default_value_t = 10_000)]
+    chunk: u64,
+    /// Inputs per merge task in the tree reduction.
+    #[arg(long, default_value_t = 8)]
+    split_every: usize,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Which scheduler(s) to run on.
+    #[arg(long, value_enum, default_value_t = Which::All)]
+    scheduler: Which,
+    /// Threads for the threaded scheduler (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Do not draw progress bars.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        // The defaults declared on the fields above, through clap itself so they cannot drift.
+        match Cli::parse_from(["rask", "demo"]).command {
+            Some(Command::Demo(a)) => a,
+            _ => unreachable!("`rask demo` parses to the demo command"),
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Which {
+    /// Threaded, then sync, then the serialisation-checked sync scheduler.
+    All,
+    /// A rayon pool.
+    Threaded,
+    /// One task at a time on the main thread.
+    Sync,
+    /// Sync, with every op and value round-tripped through the registry's codecs.
+    Checked,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => demo(DemoArgs::default()),
+        Some(Command::Demo(args)) => demo(args),
+        Some(Command::Info) => {
+            info();
+            Ok(())
+        }
+    }
+}
+
+fn info() {
+    let reg = rask::registry();
+    println!("rask {}", env!("CARGO_PKG_VERSION"));
+    println!("registry fingerprint {}", reg.fingerprint_hex());
+    println!("{} ops:", reg.n_ops());
+    for (name, version) in reg.op_names() {
+        println!("  {name} v{version}");
+    }
+    println!("{} codecs", reg.n_codecs());
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let cfg = DemoConfig { rows: args.rows, chunk: args.chunk, split_every: args.split_every, seed: args.seed };
+    if let Err(e) = cfg.check() {
+        bail!("invalid demo configuration: {e}");
+    }
+    if args.threads.is_some() && matches!(args.scheduler, Which::Sync | Which::Checked) {
+        bail!(
+            "--threads applies to the threaded scheduler only; it cannot be used with --scheduler {:?}",
+            args.scheduler
+        );
+    }
+    let threaded = match args.threads {
+        Some(n) => Scheduler::threaded_with(n).context("starting the thread pool")?,
+        None => Scheduler::threaded(),
+    };
+    let schedulers: Vec<Scheduler> = match args.scheduler {
+        Which::All => vec![threaded, Scheduler::sync(), Scheduler::checked(rask::registry())],
+        Which::Threaded => vec![threaded],
+        Which::Sync => vec![Scheduler::sync()],
+        Which::Checked => vec![Scheduler::checked(rask::registry())],
+    };
+
+    println!("Rask task-graph demo: mean, variance, min and max of {} uniform numbers", thousands(cfg.rows));
+    println!(
+        "  {} blocks of up to {} numbers, each generated from its own seeded stream; tree merge, {} inputs per merge",
+        thousands(cfg.n_blocks()),
+        thousands(cfg.chunk),
+        cfg.split_every
+    );
+    let t = Instant::now();
+    let (graph, root) = cfg.graph().context("building the graph")?;
+    println!("  graph: {} nodes, built in {:.1} ms", thousands(graph.len() as u64), ms(t));
+    println!();
+    println!(
+        "{:<14} {:>8} {:>10} {:>12} {:>6}  {:<20} {:<22}",
+        "scheduler", "tasks", "time", "numbers/s", "held", "mean", "variance"
+    );
+
+    let mut results: Vec<Moments> = Vec::new();
+    let mut slowest_prefix = None;
+    for s in &schedulers {
+        let timings = Arc::new(TaskTimings::new());
+        let mut opts = ComputeOptions::new().callback(timings.clone());
+        if !args.no_progress {
+            opts = opts.progress(s.name());
+        }
+        let t = Instant::now();
+        let out = s
+            .compute_with(&graph, std::slice::from_ref(&root), &opts)
+            .with_context(|| format!("computing on {}", s.name()))?;
+        let secs = t.elapsed().as_secs_f64();
+        let m: Moments = *out.values[0].get::<Moments>().context("reading the result")?;
+        println!(
+            "{:<14} {:>8} {:>8.1} ms {:>10.1} M {:>6}  {:<20.17} {:<22.17}",
+            s.name(),
+            thousands(out.stats.tasks_run as u64),
+            secs * 1e3,
+            cfg.rows as f64 / secs / 1e6,
+            out.stats.peak_held,
+            m.mean,
+            m.variance()
+        );
+        if slowest_prefix.is_none() {
+            slowest_prefix = Some((s.name(), timings.summary(), out.stats));
+        }
+        results.push(m);
+    }
+
+    let t = Instant::now();
+    let direct = cfg.direct();
+    println!(
+        "{:<14} {:>8} {:>8.1} ms {:>10.1} M {:>6}  {:<20.17} {:<22.17}",
+        "direct",
+        "-",
+        ms(t),
+        cfg.rows as f64 / t.elapsed().as_secs_f64() / 1e6,
+        "-",
+        direct.mean,
+        direct.variance()
+    );
+    println!("  (direct: the same blocks generated and reduced in a plain loop on one thread, no graph)");
+
+    if let Some((name, summary, stats)) = slowest_prefix {
+        println!();
+        println!(
+            "Optimisation on {name}: {} nodes -> {} after cull -> {} tasks after fusing each block's generate+moments chain",
+            thousands(stats.plan.graph_nodes as u64),
+            thousands(stats.plan.culled_nodes as u64),
+            thousands(stats.plan.planned_nodes as u64)
+        );
+        println!("Time in tasks by prefix on {name}:");
+        for (prefix, n, total) in summary {
+            println!("  {prefix:<40} {:>8} tasks {:>10.1} ms", thousands(n as u64), total.as_secs_f64() * 1e3);
+        }
+    }
+
+    println!();
+    let identical = results.windows(2).all(|w| w[0] == w[1]);
+    let first = results[0];
+    let agrees = first.n == direct.n
+        && first.min == direct.min
+        && first.max == direct.max
+        && (first.mean - direct.mean).abs() <= 1e-12
+        && (first.variance() - direct.variance()).abs() <= 1e-12;
+    println!("Every scheduler bit-identical: {}", if identical { "yes" } else { "NO" });
+    println!("Agrees with the direct pass (to 1e-12): {}", if agrees { "yes" } else { "NO" });
+    if let Some(rss) = peak_rss_mb() {
+        println!("Peak resident memory: {rss:.0} MB (the data itself would be {:.0} MB)", cfg.rows as f64 * 8.0 / 1e6);
+    }
+    if !identical || !agrees {
+        bail!("the schedulers disagree with each other or with the direct computation");
+    }
+    Ok(())
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1e3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(20_000_000), "20,000,000");
+    }
+
+    #[test]
+    fn defaults_come_from_the_declared_arguments() {
+        let d = DemoArgs::default();
+        assert_eq!(d.rows, 20_000_000);
+        assert_eq!(d.scheduler, Which::All);
+    }
+
+    #[test]
+    fn threads_with_a_single_threaded_scheduler_is_refused() {
+        let args = DemoArgs { threads: Some(2), scheduler: Which::Sync, rows: 10, ..DemoArgs::default() };
+        let err = demo(args).unwrap_err();
+        assert!(err.to_string().contains("--threads applies to the threaded scheduler only"), "{err}");
+    }
+
+    #[test]
+    fn a_small_demo_runs_and_agrees() {
+        let args = DemoArgs { rows: 50_000, chunk: 1_000, no_progress: true, ..DemoArgs::default() };
+        demo(args).unwrap();
+    }
+}

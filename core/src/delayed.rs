@@ -95,6 +95,11 @@ impl<T: Any + Send + Sync> Delayed<T> {
         Delayed { node: Arc::new(DelayedNode { key, node, parents }), _t: PhantomData }
     }
 
+    /// A delayed literal value (the same as [`value`]).
+    pub fn value(v: T) -> Self {
+        value(v)
+    }
+
     /// The key of this value.
     pub fn key(&self) -> &Key {
         &self.node.key

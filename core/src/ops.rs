@@ -135,6 +135,9 @@ impl<T: Op> DynOp for T {
     }
 }
 
+/// Rebuilds an op from its argument bytes.
+pub type DecodeOpFn = fn(&[u8]) -> Result<Arc<dyn DynOp>, rmp_serde::decode::Error>;
+
 /// A registry entry: how to rebuild an op of one name from its argument bytes.
 #[derive(Clone, Copy)]
 pub struct OpEntry {
@@ -142,7 +145,7 @@ pub struct OpEntry {
     pub name: &'static str,
     /// The op's version.
     pub version: u32,
-    decode: fn(&[u8]) -> Result<Arc<dyn DynOp>, rmp_serde::decode::Error>,
+    decode: DecodeOpFn,
 }
 
 impl OpEntry {

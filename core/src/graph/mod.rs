@@ -14,8 +14,8 @@ use indexmap::map::Entry;
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-pub(crate) use optimize::priorities;
 pub use optimize::{ancestors, cull, fuse_linear, order};
+pub(crate) use optimize::{cull_indexed, fused_op, fusion_chain, fusion_parents, priorities};
 pub(crate) use topo::{index_graph, IndexedGraph};
 
 use crate::error::{Error, Result};

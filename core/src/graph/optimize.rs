@@ -1,4 +1,8 @@
 //! Pure graph passes: cull, linear fusion and priority ordering.
+//!
+//! Each pass has an index-level core (`*_indexed`, used by the scheduler's plan builder, which
+//! hashes every needed edge exactly once) and a graph-level wrapper for users and tests, so both
+//! paths run the same logic.
 
 use std::sync::Arc;
 
@@ -11,9 +15,21 @@ use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::ops::TaskOp;
 
-/// The subgraph of exactly the requested keys and their ancestors, in the original order.
-pub fn cull(graph: &Graph, keys: &[Key]) -> Result<Graph> {
-    let mut keep = vec![false; graph.len()];
+/// The ancestors of some keys, by index.
+pub(crate) struct Culled {
+    /// Indices in the original graph of the kept nodes, in original order.
+    pub orig: Vec<u32>,
+    /// Edges between kept nodes, numbered by position in `orig`.
+    pub ig: IndexedGraph,
+}
+
+/// Finds the requested keys and their ancestors, hashing each needed edge once.
+pub(crate) fn cull_indexed(graph: &Graph, keys: &[Key]) -> Result<Culled> {
+    let n = graph.len();
+    let mut keep = vec![false; n];
+    // Dependencies of visited node `o` (original indices) are `edges[first_edge[o]..]`.
+    let mut first_edge = vec![0u32; n];
+    let mut edges: Vec<u32> = Vec::new();
     let mut stack = Vec::with_capacity(keys.len());
     for k in keys {
         let i = graph.index_of(k).ok_or_else(|| Error::MissingKey(k.clone()))?;
@@ -24,24 +40,91 @@ pub fn cull(graph: &Graph, keys: &[Key]) -> Result<Graph> {
     }
     while let Some(i) = stack.pop() {
         let (key, node) = (graph.key_at(i), graph.node_at(i));
+        first_edge[i] = edges.len() as u32;
         for d in node.dependencies() {
             let j = graph
                 .index_of(d)
                 .ok_or_else(|| Error::MissingDependency { key: key.clone(), dependency: d.clone() })?;
+            edges.push(j as u32);
             if !keep[j] {
                 keep[j] = true;
                 stack.push(j);
             }
         }
     }
-    let n_keep = keep.iter().filter(|&&k| k).count();
-    let mut nodes = IndexMap::with_capacity_and_hasher(n_keep, FxBuildHasher);
-    for (i, (k, n)) in graph.iter().enumerate() {
-        if keep[i] {
-            nodes.insert(k.clone(), n.clone());
+    let mut orig = Vec::new();
+    let mut local = vec![u32::MAX; n];
+    for (i, &k) in keep.iter().enumerate() {
+        if k {
+            local[i] = orig.len() as u32;
+            orig.push(i as u32);
         }
     }
+    let mut dep_start = Vec::with_capacity(orig.len() + 1);
+    let mut deps = Vec::with_capacity(edges.len());
+    dep_start.push(0u32);
+    for &o in &orig {
+        let start = first_edge[o as usize] as usize;
+        let len = graph.node_at(o as usize).dependencies().len();
+        deps.extend(edges[start..start + len].iter().map(|&j| local[j as usize]));
+        dep_start.push(deps.len() as u32);
+    }
+    Ok(Culled { orig, ig: IndexedGraph::from_deps(dep_start, deps) })
+}
+
+/// The subgraph of exactly the requested keys and their ancestors, in the original order.
+pub fn cull(graph: &Graph, keys: &[Key]) -> Result<Graph> {
+    let culled = cull_indexed(graph, keys)?;
+    let mut nodes = IndexMap::with_capacity_and_hasher(culled.orig.len(), FxBuildHasher);
+    for &o in &culled.orig {
+        nodes.insert(graph.key_at(o as usize).clone(), graph.node_at(o as usize).clone());
+    }
     Ok(Graph::from_nodes(nodes))
+}
+
+/// For each node, the node it absorbs in linear fusion (`u32::MAX` if none).
+///
+/// Node `b` absorbs `a` when `b` is a task whose only input is `a`, and `a` is a task that is not
+/// kept and has no other dependent. The graph must be acyclic (a cycle of such tasks would be
+/// absorbed whole and vanish).
+pub(crate) fn fusion_parents(ig: &IndexedGraph, is_task: impl Fn(usize) -> bool, kept: &[bool]) -> Vec<u32> {
+    let n = ig.n();
+    let mut parent = vec![u32::MAX; n];
+    for (b, p) in parent.iter_mut().enumerate() {
+        let deps = ig.deps_of(b);
+        if deps.len() != 1 || !is_task(b) {
+            continue;
+        }
+        let a = deps[0] as usize;
+        if !kept[a] && ig.dependents_of(a).len() == 1 && is_task(a) {
+            *p = a as u32;
+        }
+    }
+    parent
+}
+
+/// The chain ending at `tail`, from its head to `tail`, following `parent`.
+pub(crate) fn fusion_chain(parent: &[u32], tail: usize, chain: &mut Vec<u32>) {
+    chain.clear();
+    let mut cur = tail as u32;
+    chain.push(cur);
+    while parent[cur as usize] != u32::MAX {
+        cur = parent[cur as usize];
+        chain.push(cur);
+    }
+    chain.reverse();
+}
+
+/// The fused op of a chain of task ops (nested fused chains are flattened).
+pub(crate) fn fused_op<'a>(ops: impl Iterator<Item = &'a TaskOp>) -> TaskOp {
+    let mut flat: Vec<TaskOp> = Vec::new();
+    for op in ops {
+        match op {
+            TaskOp::Fused(inner) => flat.extend(inner.iter().cloned()),
+            op => flat.push(op.clone()),
+        }
+    }
+    TaskOp::Fused(Arc::from(flat))
 }
 
 /// Fuses chains of single-input tasks into one task each.
@@ -52,66 +135,40 @@ pub fn cull(graph: &Graph, keys: &[Key]) -> Result<Graph> {
 /// Keys in `keep` (the outputs a caller asked for) are never fused away.
 pub fn fuse_linear(graph: &Graph, keep: &[Key]) -> Result<Graph> {
     let ig = index_graph(graph)?;
-    // A cycle of single-input tasks would otherwise be absorbed whole and vanish silently.
     ig.topo_order().map_err(|c| graph.cycle_error(c))?;
     let n = graph.len();
-    let mut keep_idx = vec![false; n];
+    let mut kept = vec![false; n];
     for k in keep {
         if let Some(i) = graph.index_of(k) {
-            keep_idx[i] = true;
+            kept[i] = true;
         }
     }
-    // absorbed_into[a] = b when a's work moves into b.
+    let parent = fusion_parents(&ig, |i| matches!(graph.node_at(i), Node::Task(_)), &kept);
     let mut absorbed = vec![false; n];
-    let mut parent: Vec<Option<u32>> = vec![None; n];
-    for b in 0..n {
-        let Node::Task(_) = graph.node_at(b) else { continue };
-        let deps = ig.deps_of(b);
-        if deps.len() != 1 {
-            continue;
+    for &p in &parent {
+        if p != u32::MAX {
+            absorbed[p as usize] = true;
         }
-        let a = deps[0] as usize;
-        if a != b && !keep_idx[a] && ig.dependents_of(a).len() == 1 && matches!(graph.node_at(a), Node::Task(_)) {
-            absorbed[a] = true;
-            parent[b] = Some(a as u32);
-        }
-    }
-    if !absorbed.iter().any(|&x| x) {
-        return Ok(graph.clone());
     }
     let mut nodes = IndexMap::with_capacity_and_hasher(n, FxBuildHasher);
-    let mut chain: Vec<usize> = Vec::new();
+    let mut chain = Vec::new();
+    let op_of = |j: u32| match graph.node_at(j as usize) {
+        Node::Task(t) => &t.op,
+        _ => unreachable!("fusion_parents only links tasks"),
+    };
     for i in 0..n {
         if absorbed[i] {
             continue;
         }
         let key = graph.key_at(i).clone();
-        let Some(mut up) = parent[i] else {
+        if parent[i] == u32::MAX {
             nodes.insert(key, graph.node_at(i).clone());
             continue;
-        };
-        chain.clear();
-        chain.push(i);
-        loop {
-            chain.push(up as usize);
-            match parent[up as usize] {
-                Some(next) => up = next,
-                None => break,
-            }
         }
-        let head = *chain.last().expect("chain holds at least two nodes");
-        let inputs = graph.node_at(head).dependencies().to_vec();
-        let mut ops: Vec<TaskOp> = Vec::with_capacity(chain.len());
-        for &j in chain.iter().rev() {
-            match graph.node_at(j) {
-                Node::Task(t) => match &t.op {
-                    TaskOp::Fused(inner) => ops.extend(inner.iter().cloned()),
-                    op => ops.push(op.clone()),
-                },
-                _ => unreachable!("only tasks take part in fusion"),
-            }
-        }
-        nodes.insert(key, Node::Task(Task { op: TaskOp::Fused(Arc::from(ops)), inputs }));
+        fusion_chain(&parent, i, &mut chain);
+        let inputs = graph.node_at(chain[0] as usize).dependencies().to_vec();
+        let op = fused_op(chain.iter().map(|&j| op_of(j)));
+        nodes.insert(key, Node::Task(Task { op, inputs }));
     }
     Ok(Graph::from_nodes(nodes))
 }

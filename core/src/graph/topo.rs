@@ -80,30 +80,38 @@ pub(crate) fn index_graph(graph: &Graph) -> Result<IndexedGraph> {
     let mut dep_start = Vec::with_capacity(n + 1);
     let mut deps = Vec::with_capacity(n);
     dep_start.push(0u32);
-    let mut n_dependents = vec![0u32; n];
     for (k, node) in graph.iter() {
         for d in node.dependencies() {
             let j =
                 graph.index_of(d).ok_or_else(|| Error::MissingDependency { key: k.clone(), dependency: d.clone() })?;
             deps.push(j as u32);
-            n_dependents[j] += 1;
         }
         dep_start.push(deps.len() as u32);
     }
-    let mut dt_start = Vec::with_capacity(n + 1);
-    dt_start.push(0u32);
-    for &c in &n_dependents {
-        dt_start.push(dt_start.last().copied().unwrap_or(0) + c);
-    }
-    let mut fill: Vec<u32> = dt_start[..n].to_vec();
-    let mut dependents = vec![0u32; deps.len()];
-    for i in 0..n {
-        for &d in &deps[dep_start[i] as usize..dep_start[i + 1] as usize] {
-            dependents[fill[d as usize] as usize] = i as u32;
-            fill[d as usize] += 1;
+    Ok(IndexedGraph::from_deps(dep_start, deps))
+}
+
+impl IndexedGraph {
+    /// Builds the dependents rows from the dependency rows.
+    pub fn from_deps(dep_start: Vec<u32>, deps: Vec<u32>) -> Self {
+        let n = dep_start.len() - 1;
+        let mut dt_start = vec![0u32; n + 1];
+        for &d in &deps {
+            dt_start[d as usize + 1] += 1;
         }
+        for i in 0..n {
+            dt_start[i + 1] += dt_start[i];
+        }
+        let mut fill: Vec<u32> = dt_start[..n].to_vec();
+        let mut dependents = vec![0u32; deps.len()];
+        for i in 0..n {
+            for &d in &deps[dep_start[i] as usize..dep_start[i + 1] as usize] {
+                dependents[fill[d as usize] as usize] = i as u32;
+                fill[d as usize] += 1;
+            }
+        }
+        IndexedGraph { dep_start, deps, dt_start, dependents }
     }
-    Ok(IndexedGraph { dep_start, deps, dt_start, dependents })
 }
 
 impl Graph {

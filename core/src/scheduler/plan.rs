@@ -1,7 +1,7 @@
 //! A graph compiled for execution: dense node indices, dependency rows and priorities.
 
 use crate::error::{Error, Result};
-use crate::graph::{cull, fuse_linear, index_graph, priorities, Graph, IndexedGraph, Node};
+use crate::graph::{cull_indexed, fused_op, fusion_chain, fusion_parents, priorities, Graph, IndexedGraph, Node};
 use crate::key::Key;
 use crate::ops::TaskOp;
 use crate::value::Value;
@@ -44,36 +44,91 @@ pub struct Plan {
 impl Plan {
     /// Compiles `graph` to compute `outputs`: cull, fuse linear chains if `optimize`, index,
     /// check for missing dependencies and cycles, and assign priorities.
+    ///
+    /// Works on node indices throughout: each needed edge is hashed once, and no intermediate
+    /// graph is materialised.
     pub fn build(graph: &Graph, outputs: &[Key], optimize: bool) -> Result<Plan> {
-        let culled = cull(graph, outputs)?;
-        let culled_nodes = culled.len();
-        let planned = if optimize { fuse_linear(&culled, outputs)? } else { culled };
-        let ig = index_graph(&planned)?;
-        let topo = ig.topo_order().map_err(|c| planned.cycle_error(c))?;
-        let mut out_idx = Vec::with_capacity(outputs.len());
+        let culled = cull_indexed(graph, outputs)?;
+        let orig = &culled.orig;
+        let m = orig.len();
+        culled.ig.topo_order().map_err(|c| Error::Cycle {
+            keys: c.0.into_iter().map(|i| graph.key_at(orig[i as usize] as usize).clone()).collect(),
+        })?;
+        let mut out_local = Vec::with_capacity(outputs.len());
         for k in outputs {
-            // Culling kept every output and fusion never removes kept keys.
-            let i = planned.index_of(k).ok_or_else(|| Error::MissingKey(k.clone()))?;
-            out_idx.push(i as u32);
+            // Culling kept every output (it failed otherwise), and `orig` is sorted.
+            let o = graph.index_of(k).ok_or_else(|| Error::MissingKey(k.clone()))? as u32;
+            out_local.push(orig.binary_search(&o).map_err(|_| Error::MissingKey(k.clone()))? as u32);
         }
-        let priority = priorities(&ig, &topo, &out_idx);
-        let n = planned.len();
-        let mut is_output = vec![false; n];
-        for &o in &out_idx {
+        let mut is_output = vec![false; m];
+        for &o in &out_local {
             is_output[o as usize] = true;
         }
-        let mut keys = Vec::with_capacity(n);
-        let mut nodes = Vec::with_capacity(n);
-        for (k, node) in planned.into_iter() {
-            keys.push(k);
-            nodes.push(match node {
-                Node::Data(v) => PlanNode::Data(v),
-                Node::Task(t) => PlanNode::Task(t.op),
-                Node::Alias(_) => PlanNode::Alias,
-            });
-        }
-        let stats = PlanStats { graph_nodes: graph.len(), culled_nodes, planned_nodes: n };
-        Ok(Plan { keys, nodes, ig, priority, outputs: out_idx, is_output, stats })
+        let node_of = |local: usize| graph.node_at(orig[local] as usize);
+        let to_plan_node = |n: &Node| match n {
+            Node::Data(v) => PlanNode::Data(v.clone()),
+            Node::Task(t) => PlanNode::Task(t.op.clone()),
+            Node::Alias(_) => PlanNode::Alias,
+        };
+
+        let (keys, nodes, ig, outputs_final, is_output) = if optimize {
+            let parent = fusion_parents(&culled.ig, |i| matches!(node_of(i), Node::Task(_)), &is_output);
+            let mut new_index = vec![0u32; m];
+            for &p in &parent {
+                if p != u32::MAX {
+                    new_index[p as usize] = u32::MAX;
+                }
+            }
+            let mut count = 0u32;
+            for slot in new_index.iter_mut() {
+                if *slot != u32::MAX {
+                    *slot = count;
+                    count += 1;
+                }
+            }
+            let mut keys = Vec::with_capacity(count as usize);
+            let mut nodes = Vec::with_capacity(count as usize);
+            let mut dep_start = Vec::with_capacity(count as usize + 1);
+            let mut deps = Vec::with_capacity(culled.ig.deps.len());
+            dep_start.push(0u32);
+            let mut chain = Vec::new();
+            for i in 0..m {
+                if new_index[i] == u32::MAX {
+                    continue;
+                }
+                keys.push(graph.key_at(orig[i] as usize).clone());
+                let head = if parent[i] == u32::MAX {
+                    nodes.push(to_plan_node(node_of(i)));
+                    i
+                } else {
+                    fusion_chain(&parent, i, &mut chain);
+                    let op = fused_op(chain.iter().map(|&j| match node_of(j as usize) {
+                        Node::Task(t) => &t.op,
+                        _ => unreachable!("fusion_parents only links tasks"),
+                    }));
+                    nodes.push(PlanNode::Task(op));
+                    chain[0] as usize
+                };
+                // The head's inputs are never absorbed: an absorbed node's only dependent absorbs it.
+                deps.extend(culled.ig.deps_of(head).iter().map(|&d| new_index[d as usize]));
+                dep_start.push(deps.len() as u32);
+            }
+            let outputs_final: Vec<u32> = out_local.iter().map(|&o| new_index[o as usize]).collect();
+            let mut is_output_final = vec![false; keys.len()];
+            for &o in &outputs_final {
+                is_output_final[o as usize] = true;
+            }
+            (keys, nodes, IndexedGraph::from_deps(dep_start, deps), outputs_final, is_output_final)
+        } else {
+            let keys = orig.iter().map(|&o| graph.key_at(o as usize).clone()).collect();
+            let nodes = (0..m).map(|i| to_plan_node(node_of(i))).collect();
+            (keys, nodes, culled.ig, out_local, is_output)
+        };
+        // The fused graph is a contraction of an acyclic graph, so it is acyclic too.
+        let topo = ig.topo_order().map_err(|_| Error::Scheduler("fusion produced a cycle".into()))?;
+        let priority = priorities(&ig, &topo, &outputs_final);
+        let stats = PlanStats { graph_nodes: graph.len(), culled_nodes: m, planned_nodes: keys.len() };
+        Ok(Plan { keys, nodes, ig, priority, outputs: outputs_final, is_output, stats })
     }
 
     /// Number of nodes.

@@ -1,0 +1,173 @@
+//! Ops, registry and helpers shared by the core integration tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use rask_core::ops::expect_inputs;
+use rask_core::{Codec, Graph, Key, Op, OpEntry, OpError, Registry, Scheduler, Value};
+use serde::{Deserialize, Serialize};
+
+/// `k + Σ inputs` over `i64` with wrapping arithmetic, so results are exact on every scheduler.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Lin {
+    pub k: i64,
+}
+
+impl Op for Lin {
+    const NAME: &'static str = "test.lin";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let mut acc = self.k;
+        for v in inputs {
+            acc = acc.wrapping_add(*v.get::<i64>()?);
+        }
+        Ok(Value::new(acc))
+    }
+}
+
+/// Fails with a message.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Fail {
+    pub message: String,
+}
+
+impl Op for Fail {
+    const NAME: &'static str = "test.fail";
+    fn run(&self, _: &[Value]) -> Result<Value, OpError> {
+        Err(OpError::new(self.message.clone()))
+    }
+}
+
+/// Panics with a message.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Panic {
+    pub message: String,
+}
+
+impl Op for Panic {
+    const NAME: &'static str = "test.panic";
+    fn run(&self, _: &[Value]) -> Result<Value, OpError> {
+        panic!("{}", self.message)
+    }
+}
+
+/// A value type deliberately left without a codec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opaque(pub i64);
+
+/// Produces an [`Opaque`].
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct MakeOpaque;
+
+impl Op for MakeOpaque {
+    const NAME: &'static str = "test.make_opaque";
+    fn run(&self, _: &[Value]) -> Result<Value, OpError> {
+        Ok(Value::new(Opaque(7)))
+    }
+}
+
+/// Sums a `Vec<i64>` input.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SumVec;
+
+impl Op for SumVec {
+    const NAME: &'static str = "test.sum_vec";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        Ok(Value::new(inputs[0].get::<Vec<i64>>()?.iter().sum::<i64>()))
+    }
+}
+
+pub const TEST_OPS: &[OpEntry] = &[
+    OpEntry::of::<Lin>(),
+    OpEntry::of::<Fail>(),
+    OpEntry::of::<Panic>(),
+    OpEntry::of::<MakeOpaque>(),
+    OpEntry::of::<SumVec>(),
+];
+
+pub fn registry() -> Arc<Registry> {
+    static REG: OnceLock<Arc<Registry>> = OnceLock::new();
+    REG.get_or_init(|| {
+        Arc::new(Registry::builder().ops(rask_core::OPS).ops(TEST_OPS).codecs(rask_core::CODECS).build().unwrap())
+    })
+    .clone()
+}
+
+/// Every local scheduler, by name.
+pub fn all_schedulers() -> Vec<(&'static str, Scheduler)> {
+    vec![
+        ("sync", Scheduler::sync()),
+        ("threaded", Scheduler::threaded()),
+        ("threaded-1", Scheduler::threaded_with(1).unwrap()),
+        ("threaded-3", Scheduler::threaded_with(3).unwrap()),
+        ("checked", Scheduler::checked(registry())),
+    ]
+}
+
+/// Runs a test case on every scheduler: one `#[test]` per scheduler, so a failure names it.
+#[macro_export]
+macro_rules! on_every_scheduler {
+    ($(fn $name:ident($s:ident: &Scheduler) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                fn case($s: &rask_core::Scheduler) $body
+                #[test]
+                fn sync() {
+                    case(&rask_core::Scheduler::sync())
+                }
+                #[test]
+                fn threaded() {
+                    case(&rask_core::Scheduler::threaded())
+                }
+                #[test]
+                fn threaded_one_thread() {
+                    case(&rask_core::Scheduler::threaded_with(1).unwrap())
+                }
+                #[test]
+                fn threaded_three_threads() {
+                    case(&rask_core::Scheduler::threaded_with(3).unwrap())
+                }
+                #[test]
+                fn checked() {
+                    case(&rask_core::Scheduler::checked($crate::common::registry()))
+                }
+            }
+        )*
+    };
+}
+
+pub fn lin(g: &mut Graph, k: i64, inputs: &[Key]) -> Key {
+    g.task(Lin { k }, inputs).unwrap()
+}
+
+pub fn get_i64(s: &Scheduler, g: &Graph, key: &Key) -> i64 {
+    s.get::<i64>(g, key).unwrap()
+}
+
+/// Counts calls, for tests that check what ran.
+#[derive(Clone, Default)]
+pub struct Counter(pub Arc<AtomicUsize>);
+
+impl Counter {
+    pub fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Tree-sums leaves `0..n` with registered ops.
+pub fn tree_sum_graph(n: i64, split_every: usize) -> (Graph, Key) {
+    let mut g = Graph::new();
+    let leaves: Vec<Key> = (0..n).map(|i| lin(&mut g, i, &[])).collect();
+    let root = g.tree_reduce(&leaves, split_every, |g, _, group| g.task(Lin { k: 0 }, group)).unwrap();
+    (g, root)
+}
+
+pub fn codec_free_registry() -> Registry {
+    Registry::builder().ops(TEST_OPS).codecs(&[Codec::serde::<i64>("i64")]).build().unwrap()
+}

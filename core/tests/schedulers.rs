@@ -1,0 +1,187 @@
+//! Every scheduler gives the same results on the same graphs.
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[a.clone()]` reads better than `from_ref` in graph-building tests.
+
+mod common;
+
+use common::*;
+use rask_core::{ComputeOptions, Graph, Key, Node, Scheduler, Value};
+
+on_every_scheduler! {
+    fn tree_reduction_of_a_thousand_leaves(s: &Scheduler) {
+        for split_every in [2, 3, 8, 1000] {
+            let (g, root) = tree_sum_graph(1000, split_every);
+            assert_eq!(get_i64(s, &g, &root), 999 * 1000 / 2, "split_every {split_every}");
+        }
+    }
+
+    fn diamond_with_repeated_inputs(s: &Scheduler) {
+        let mut g = Graph::new();
+        let a = lin(&mut g, 5, &[]);
+        let b = lin(&mut g, 1, &[a.clone()]);
+        let c = lin(&mut g, 2, &[a.clone(), a.clone()]);
+        let d = lin(&mut g, 0, &[b.clone(), c.clone(), b.clone()]);
+        // b = 6, c = 12, d = 6 + 12 + 6.
+        assert_eq!(get_i64(s, &g, &d), 24);
+    }
+
+    fn long_chain_with_and_without_fusion(s: &Scheduler) {
+        let mut g = Graph::new();
+        let mut k = lin(&mut g, 0, &[]);
+        for _ in 0..2000 {
+            k = lin(&mut g, 1, &[k]);
+        }
+        for optimize in [true, false] {
+            let out = s.compute_with(&g, std::slice::from_ref(&k), &ComputeOptions::new().optimize(optimize)).unwrap();
+            assert_eq!(*out.values[0].get::<i64>().unwrap(), 2000);
+            let expected_nodes = if optimize { 1 } else { 2001 };
+            assert_eq!(out.stats.plan.planned_nodes, expected_nodes, "optimize {optimize}");
+            assert_eq!(out.stats.tasks_run, expected_nodes);
+        }
+    }
+
+    fn many_outputs_with_repeats_data_and_aliases(s: &Scheduler) {
+        let mut g = Graph::new();
+        let x = g.add_data("x", Value::new(40i64));
+        let y = lin(&mut g, 2, &[x.clone()]);
+        let z = g.add_alias("z", y.clone());
+        let w = lin(&mut g, 0, &[z.clone(), x.clone()]);
+        let vals = s.compute(&g, &[w.clone(), x.clone(), z.clone(), w.clone(), y.clone()]).unwrap();
+        let got: Vec<i64> = vals.iter().map(|v| *v.get::<i64>().unwrap()).collect();
+        assert_eq!(got, vec![82, 40, 42, 82, 42]);
+    }
+
+    fn intermediate_outputs_survive_fusion(s: &Scheduler) {
+        let mut g = Graph::new();
+        let a = lin(&mut g, 1, &[]);
+        let b = lin(&mut g, 1, &[a.clone()]);
+        let c = lin(&mut g, 1, &[b.clone()]);
+        let vals = s.compute(&g, &[c.clone(), b.clone()]).unwrap();
+        assert_eq!(*vals[0].get::<i64>().unwrap(), 3);
+        assert_eq!(*vals[1].get::<i64>().unwrap(), 2);
+    }
+
+    fn persist_then_reuse(s: &Scheduler) {
+        let (g, root) = tree_sum_graph(100, 4);
+        let persisted = s.persist(&g, std::slice::from_ref(&root)).unwrap();
+        assert_eq!(persisted.len(), 1);
+        assert!(matches!(persisted.get(&root), Some(Node::Data(_))));
+        let mut next = persisted.clone();
+        let r2 = lin(&mut next, 1, &[root.clone()]);
+        let out = s.compute_with(&next, std::slice::from_ref(&r2), &ComputeOptions::new()).unwrap();
+        assert_eq!(*out.values[0].get::<i64>().unwrap(), 4951);
+        assert_eq!(out.stats.tasks_run, 2, "only the persisted data node and the new task run");
+    }
+
+    fn vector_values_cross_tasks(s: &Scheduler) {
+        let mut g = Graph::new();
+        let v = g.add_data("v", Value::new((1..=100).collect::<Vec<i64>>()));
+        let total = g.task(SumVec, &[v]).unwrap();
+        assert_eq!(get_i64(s, &g, &total), 5050);
+    }
+
+    fn held_results_stay_bounded_in_a_wide_reduction(s: &Scheduler) {
+        let (g, root) = tree_sum_graph(20_000, 8);
+        let out = s.compute_with(&g, std::slice::from_ref(&root), &ComputeOptions::new()).unwrap();
+        assert_eq!(*out.values[0].get::<i64>().unwrap(), 19_999 * 20_000 / 2);
+        // Depth-first priorities plus early release keep O(split_every × depth) results alive per
+        // thread that can stall a group (at most 3 threads here), never O(leaves).
+        let depth = 5; // ceil(log8(20,000))
+        assert!(out.stats.peak_held <= 8 * (depth + 1) * 3, "peak held {} for 20,000 leaves", out.stats.peak_held);
+    }
+}
+
+#[test]
+fn identical_work_is_one_node() {
+    let mut g = Graph::new();
+    let a = lin(&mut g, 3, &[]);
+    let b1 = lin(&mut g, 4, &[a.clone()]);
+    let b2 = lin(&mut g, 4, &[a.clone()]);
+    assert_eq!(b1, b2);
+    assert_eq!(g.len(), 2);
+    let c = lin(&mut g, 5, &[a]);
+    assert_ne!(b1, c);
+}
+
+#[test]
+fn results_are_identical_on_every_scheduler() {
+    let (g, root) = tree_sum_graph(5000, 7);
+    let results: Vec<i64> = all_schedulers().iter().map(|(_, s)| get_i64(s, &g, &root)).collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+}
+
+#[test]
+fn default_scheduler_can_be_overridden_per_thread_and_call() {
+    let timings = std::sync::Arc::new(rask_core::scheduler::TaskTimings::new());
+    let (g, root) = tree_sum_graph(10, 2);
+    let sync = Scheduler::sync();
+    let name = rask_core::with_scheduler(&sync, || rask_core::default_scheduler().name());
+    assert_eq!(name, "sync");
+    assert_ne!(rask_core::default_scheduler().name(), "sync");
+    let opts = ComputeOptions::new().callback(timings.clone());
+    let out = sync.compute_with(&g, &[root], &opts).unwrap();
+    let summary = timings.summary();
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0].0, "lin");
+    assert_eq!(summary[0].1, out.stats.tasks_run);
+    // 10 leaves, then 5, 3, 2 and 1 combines; the lone groups of one at the second and third
+    // levels are single-input tasks and fuse with the task they read, into one task.
+    assert_eq!(out.stats.plan.culled_nodes, 10 + 5 + 3 + 2 + 1);
+    assert_eq!(out.stats.tasks_run, 10 + 5 + 3 + 2 + 1 - 2);
+}
+
+#[test]
+fn callbacks_see_every_task_on_the_threaded_scheduler() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Default)]
+    struct Count {
+        started: AtomicUsize,
+        finished: AtomicUsize,
+        total: AtomicUsize,
+    }
+    impl rask_core::Callback for Count {
+        fn on_compute_start(&self, n: usize) {
+            self.total.store(n, Ordering::SeqCst);
+        }
+        fn on_task_start(&self, _: &Key) {
+            self.started.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_task_finish(&self, _: &Key, ok: bool, _: std::time::Duration) {
+            assert!(ok);
+            self.finished.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let count = std::sync::Arc::new(Count::default());
+    let (g, root) = tree_sum_graph(3000, 4);
+    let opts = ComputeOptions::new().callback(count.clone()).progress("test");
+    let out = Scheduler::threaded_with(2).unwrap().compute_with(&g, &[root], &opts).unwrap();
+    assert_eq!(count.started.load(Ordering::SeqCst), out.stats.tasks_run);
+    assert_eq!(count.finished.load(Ordering::SeqCst), out.stats.tasks_run);
+    assert_eq!(count.total.load(Ordering::SeqCst), out.stats.tasks_run);
+}
+
+#[test]
+fn a_task_can_compute_a_nested_graph_on_the_same_pool() {
+    let s = Scheduler::threaded_with(2).unwrap();
+    let inner = s.clone();
+    let mut g = Graph::new();
+    let outer: Vec<Key> = (0..8)
+        .map(|i| {
+            let inner = inner.clone();
+            g.add_local(format!("outer-{i}"), vec![], move |_| {
+                let (g2, r2) = tree_sum_graph(200, 4);
+                Ok(Value::new(inner.get::<i64>(&g2, &r2).map_err(|e| rask_core::OpError::new(e.to_string()))?))
+            })
+        })
+        .collect();
+    let vals = s.compute(&g, &outer).unwrap();
+    assert!(vals.iter().all(|v| *v.get::<i64>().unwrap() == 199 * 200 / 2));
+}
+
+#[test]
+fn a_million_task_graph_runs_with_bounded_held_results() {
+    let (g, root) = tree_sum_graph(1_000_000, 16);
+    assert!(g.len() > 1_000_000);
+    let out = Scheduler::threaded().compute_with(&g, &[root], &ComputeOptions::new()).unwrap();
+    assert_eq!(*out.values[0].get::<i64>().unwrap(), 999_999 * 1_000_000 / 2);
+    assert!(out.stats.peak_held < 200, "peak held {}", out.stats.peak_held);
+}
