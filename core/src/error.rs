@@ -10,9 +10,10 @@ pub enum Error {
     /// A task returned an error or panicked. Its dependents were not run.
     #[error("task {key} ({op}) failed: {cause}")]
     TaskFailed {
-        /// The failing task.
+        /// The failing task (for a fused chain, the key of the chain, which is its last task's).
         key: Key,
-        /// The op it ran.
+        /// The op that failed: for an error inside a fused chain, the failing link; for a panic,
+        /// the whole task's op description.
         op: String,
         /// The error message, or the panic message prefixed with `panicked: `.
         cause: String,

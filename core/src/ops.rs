@@ -244,14 +244,22 @@ impl TaskOp {
 
     /// Runs the task on its inputs, in this process.
     pub fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        self.run_traced(inputs).map_err(|(_, e)| e)
+    }
+
+    /// Runs the task; on failure also returns the name of the op that failed (inside a fused
+    /// chain, the failing link rather than the whole chain).
+    pub fn run_traced(&self, inputs: &[Value]) -> Result<Value, (String, OpError)> {
         match self {
-            TaskOp::Op(op) => op.run(inputs),
-            TaskOp::Local(f) => f.call(inputs),
+            TaskOp::Op(op) => op.run(inputs).map_err(|e| (op.name().to_string(), e)),
+            TaskOp::Local(f) => f.call(inputs).map_err(|e| (self.name(), e)),
             TaskOp::Fused(chain) => {
-                let (first, rest) = chain.split_first().ok_or_else(|| OpError::new("empty fused chain"))?;
-                let mut value = first.run(inputs)?;
+                let Some((first, rest)) = chain.split_first() else {
+                    return Err(("fused".into(), OpError::new("empty fused chain")));
+                };
+                let mut value = first.run_traced(inputs)?;
                 for op in rest {
-                    value = op.run(std::slice::from_ref(&value))?;
+                    value = op.run_traced(std::slice::from_ref(&value))?;
                 }
                 Ok(value)
             }

@@ -36,9 +36,11 @@ pub(crate) fn run_node(plan: &Plan, i: usize, inputs: &[Value], check: Option<&R
 }
 
 fn run_caught(op: &TaskOp, key: &Key, inputs: &[Value]) -> Result<Value> {
-    match catch_unwind(AssertUnwindSafe(|| op.run(inputs))) {
+    match catch_unwind(AssertUnwindSafe(|| op.run_traced(inputs))) {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(Error::TaskFailed { key: key.clone(), op: op.name(), cause: e.message().to_string() }),
+        Ok(Err((failed_op, e))) => {
+            Err(Error::TaskFailed { key: key.clone(), op: failed_op, cause: e.message().to_string() })
+        }
         Err(payload) => Err(Error::TaskFailed {
             key: key.clone(),
             op: op.name(),

@@ -57,6 +57,8 @@ impl Executor for SyncExecutor {
                 Instant::now()
             });
             let result = run_node(plan, iu, &inputs, check);
+            // Let go of the inputs now, so released results are freed before the next task.
+            inputs.clear();
             if let Some(t0) = started {
                 let elapsed = t0.elapsed();
                 callbacks.iter().for_each(|c| c.on_task_finish(plan.key(iu), result.is_ok(), elapsed));
