@@ -1,5 +1,4 @@
 //! Bad graphs and failing tasks give clear errors, never a hang or a panic in the caller.
-#![allow(clippy::cloned_ref_to_slice_refs)] // `&[a.clone()]` reads better than `from_ref` in graph-building tests.
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! Property tests of the graph passes and tokens.
-#![allow(clippy::cloned_ref_to_slice_refs)] // `&[a.clone()]` reads better than `from_ref` in graph-building tests.
 
 mod common;
 

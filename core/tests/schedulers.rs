@@ -1,5 +1,4 @@
 //! Every scheduler gives the same results on the same graphs.
-#![allow(clippy::cloned_ref_to_slice_refs)] // `&[a.clone()]` reads better than `from_ref` in graph-building tests.
 
 mod common;
 
