@@ -35,9 +35,6 @@ pub enum Error {
         /// The keys on the cycle.
         keys: Vec<Key>,
     },
-    /// Two different nodes were given the same key.
-    #[error("key {0} is already in the graph with a different node")]
-    DuplicateKey(Key),
     /// An op name (and version) is not in the registry.
     #[error("unknown op `{name}` version {version}: it is not in this process's registry")]
     UnknownOp {

@@ -92,6 +92,8 @@ pub fn expect_inputs(inputs: &[Value], n: usize, op: &str) -> Result<(), OpError
 /// task and to ship it to workers. Inputs come from other tasks as [`Value`]s.
 ///
 /// `NAME` + `VERSION` must never change meaning once released: change behaviour, bump `VERSION`.
+/// Arguments must serialise deterministically (use `BTreeMap`, not `HashMap`), or identical
+/// work gets different tokens and the checked scheduler reports that the arguments change.
 /// Names are dotted and start with the crate (`rask.ml.column_sum`), so the registry's
 /// uniqueness check stays meaningful as crates grow.
 pub trait Op: Serialize + DeserializeOwned + Send + Sync + 'static {

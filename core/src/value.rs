@@ -63,7 +63,11 @@ impl Value {
 
     /// Takes the wrapped value out, cloning it only if it is still shared.
     pub fn take<T: Any + Send + Sync + Clone>(self) -> Result<T, ValueTypeError> {
-        let arc = self.downcast_arc::<T>()?;
+        let actual = self.type_name;
+        // Move our reference into the downcast (no extra strong count), so a unique value
+        // is moved out rather than copied.
+        let arc =
+            self.inner.downcast::<T>().map_err(|_| ValueTypeError { expected: std::any::type_name::<T>(), actual })?;
         Ok(Arc::try_unwrap(arc).unwrap_or_else(|shared| (*shared).clone()))
     }
 
@@ -95,7 +99,7 @@ pub enum CodecError {
     /// The value could not be encoded.
     #[error("cannot encode a `{tag}` value: {message}")]
     Encode {
-        /// The codec's tag.
+        /// The codec's tag for hand-written codecs; the Rust type name for serde codecs.
         tag: &'static str,
         /// What went wrong.
         message: String,
@@ -103,7 +107,7 @@ pub enum CodecError {
     /// The bytes are not a valid encoding.
     #[error("cannot decode a `{tag}` value: {message}")]
     Decode {
-        /// The codec's tag.
+        /// The codec's tag for hand-written codecs; the Rust type name for serde codecs.
         tag: &'static str,
         /// What went wrong.
         message: String,
@@ -341,12 +345,19 @@ mod tests {
     }
 
     #[test]
-    fn take_avoids_a_copy_when_unique_and_clones_when_shared() {
-        let v = Value::new(vec![1.0f64; 4]);
+    fn take_moves_a_unique_value_and_clones_a_shared_one() {
+        let unique = Value::new(vec![1.0f64; 4]);
+        let buffer = unique.get::<Vec<f64>>().unwrap().as_ptr();
+        let taken: Vec<f64> = unique.take().unwrap();
+        assert_eq!(taken.as_ptr(), buffer, "a unique value must be moved out, not copied");
+
+        let v = Value::new(vec![2.0f64; 4]);
         let shared = v.clone();
-        let taken: Vec<f64> = v.take().unwrap();
-        assert_eq!(taken, vec![1.0; 4]);
-        assert_eq!(shared.get::<Vec<f64>>().unwrap().len(), 4);
+        let buffer = v.get::<Vec<f64>>().unwrap().as_ptr();
+        let copy: Vec<f64> = v.take().unwrap();
+        assert_ne!(copy.as_ptr(), buffer, "a shared value is copied");
+        assert_eq!(copy, vec![2.0; 4]);
+        assert_eq!(shared.get::<Vec<f64>>().unwrap().as_ptr(), buffer);
         assert!(shared.take::<u8>().is_err());
     }
 }

@@ -69,6 +69,17 @@ on_every_scheduler! {
         let out = s.compute_with(&next, std::slice::from_ref(&r2), &ComputeOptions::new()).unwrap();
         assert_eq!(*out.values[0].get::<i64>().unwrap(), 4951);
         assert_eq!(out.stats.tasks_run, 2, "only the persisted data node and the new task run");
+
+        // Merging the persisted results into the original graph makes it reuse them too.
+        let mut merged = g.clone();
+        merged.merge(&persisted);
+        let out = s.compute_with(&merged, std::slice::from_ref(&root), &ComputeOptions::new()).unwrap();
+        assert_eq!(*out.values[0].get::<i64>().unwrap(), 4950);
+        assert_eq!(out.stats.tasks_run, 1);
+        // Merging the other way keeps the data: a result is never replaced by its task.
+        let mut back = persisted.clone();
+        back.merge(&g);
+        assert!(matches!(back.get(&root), Some(Node::Data(_))));
     }
 
     fn vector_values_cross_tasks(s: &Scheduler) {
@@ -183,4 +194,47 @@ fn a_million_task_graph_runs_with_bounded_held_results() {
     let out = Scheduler::threaded().compute_with(&g, &[root], &ComputeOptions::new()).unwrap();
     assert_eq!(*out.values[0].get::<i64>().unwrap(), 999_999 * 1_000_000 / 2);
     assert!(out.stats.peak_held < 200, "peak held {}", out.stats.peak_held);
+}
+
+#[test]
+fn the_state_machine_refuses_events_for_tasks_that_are_not_running() {
+    use rask_core::scheduler::{Plan, SchedulerState, TaskState};
+    let (g, root) = tree_sum_graph(4, 2);
+    let plan = Plan::build(&g, &[root], false).unwrap();
+    let mut state = SchedulerState::new(&plan);
+    let mut released = Vec::new();
+    // Nothing is running yet.
+    assert!(state.finish(&plan, 0, &mut released).is_err());
+    assert!(state.fail(&plan, 0).is_err());
+    assert!(state.finish(&plan, 999, &mut released).is_err());
+    let i = state.pop_ready().unwrap();
+    assert_eq!(state.task_state(i), TaskState::Running);
+    assert_eq!(state.finish(&plan, i, &mut released).unwrap(), 0);
+    // Finishing twice is refused and changes nothing.
+    assert!(state.finish(&plan, i, &mut released).is_err());
+    assert_eq!(state.n_finished(), 1);
+    // Another plan is refused.
+    let (g2, r2) = tree_sum_graph(8, 2);
+    let other = Plan::build(&g2, &[r2], false).unwrap();
+    let j = state.pop_ready().unwrap();
+    assert!(state.finish(&other, j, &mut released).is_err());
+}
+
+#[test]
+fn dependents_map_lists_every_reader() {
+    let mut g = Graph::new();
+    let a = lin(&mut g, 1, &[]);
+    let b = lin(&mut g, 2, &[a.clone()]);
+    let c = lin(&mut g, 3, &[a.clone(), b.clone()]);
+    let d = g.dependents();
+    assert_eq!(d[&a], vec![b.clone(), c.clone()]);
+    assert_eq!(d[&b], vec![c.clone()]);
+    assert!(!d.contains_key(&c));
+}
+
+#[test]
+fn fusing_with_an_unknown_key_to_keep_is_an_error() {
+    let (g, _) = tree_sum_graph(4, 2);
+    let err = rask_core::graph::fuse_linear(&g, &[Key::new("typo")]).unwrap_err();
+    assert_eq!(err, rask_core::Error::MissingKey(Key::new("typo")));
 }

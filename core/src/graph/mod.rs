@@ -111,7 +111,7 @@ impl Graph {
         self.nodes.iter()
     }
 
-    /// Inserts or replaces a node, returning the node it replaced.
+    /// Inserts a node, replacing (and returning) any node already under `key`.
     pub fn insert(&mut self, key: Key, node: Node) -> Option<Node> {
         self.nodes.insert(key, node)
     }
@@ -186,12 +186,22 @@ impl Graph {
         Ok(key)
     }
 
-    /// Adds every node of `other` (nodes already present are kept: same key, same work).
+    /// Adds every node of `other`. A key present in both means the same work, so the node
+    /// already here is kept, except that a computed result (a data node, e.g. from
+    /// [`Scheduler::persist`](crate::Scheduler::persist)) replaces the task or alias that
+    /// computes it: merging persisted results into a graph makes it reuse them.
     pub fn merge(&mut self, other: &Graph) {
         self.nodes.reserve(other.len());
         for (k, n) in &other.nodes {
-            if !self.nodes.contains_key(k) {
-                self.nodes.insert(k.clone(), n.clone());
+            match self.nodes.get_mut(k) {
+                None => {
+                    self.nodes.insert(k.clone(), n.clone());
+                }
+                Some(existing) => {
+                    if matches!(n, Node::Data(_)) && !matches!(existing, Node::Data(_)) {
+                        *existing = n.clone();
+                    }
+                }
             }
         }
     }

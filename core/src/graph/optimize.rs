@@ -26,6 +26,7 @@ pub(crate) struct Culled {
 /// Finds the requested keys and their ancestors, hashing each needed edge once.
 pub(crate) fn cull_indexed(graph: &Graph, keys: &[Key]) -> Result<Culled> {
     let n = graph.len();
+    check_index_range(n)?;
     let mut keep = vec![false; n];
     // Dependencies of visited node `o` (original indices) are `edges[first_edge[o]..]`.
     let mut first_edge = vec![0u32; n];
@@ -52,6 +53,7 @@ pub(crate) fn cull_indexed(graph: &Graph, keys: &[Key]) -> Result<Culled> {
             }
         }
     }
+    check_index_range(edges.len())?;
     let mut orig = Vec::new();
     let mut local = vec![u32::MAX; n];
     for (i, &k) in keep.iter().enumerate() {
@@ -70,6 +72,18 @@ pub(crate) fn cull_indexed(graph: &Graph, keys: &[Key]) -> Result<Culled> {
         dep_start.push(deps.len() as u32);
     }
     Ok(Culled { orig, ig: IndexedGraph::from_deps(dep_start, deps) })
+}
+
+/// Node and edge positions are `u32` (half the memory of `usize` on million-node graphs), with
+/// `u32::MAX` as a sentinel.
+pub(crate) fn check_index_range(count: usize) -> Result<()> {
+    if count >= u32::MAX as usize {
+        return Err(Error::Scheduler(format!(
+            "graph too large: {count} nodes or edges; at most {} are supported",
+            u32::MAX - 1
+        )));
+    }
+    Ok(())
 }
 
 /// The subgraph of exactly the requested keys and their ancestors, in the original order.
@@ -132,16 +146,15 @@ pub(crate) fn fused_op<'a>(ops: impl Iterator<Item = &'a TaskOp>) -> TaskOp {
 /// A task `b` whose only input is a task `a` absorbs `a` when `a` has no other dependent and is
 /// not in `keep`: the chain `a → b → c` becomes one task under `c`'s key that takes `a`'s inputs
 /// and runs the three ops in turn, without storing or scheduling the intermediate results.
-/// Keys in `keep` (the outputs a caller asked for) are never fused away.
+/// Keys in `keep` (the outputs a caller asked for) are never fused away; each must be in the graph.
 pub fn fuse_linear(graph: &Graph, keep: &[Key]) -> Result<Graph> {
     let ig = index_graph(graph)?;
     ig.topo_order().map_err(|c| graph.cycle_error(c))?;
     let n = graph.len();
     let mut kept = vec![false; n];
     for k in keep {
-        if let Some(i) = graph.index_of(k) {
-            kept[i] = true;
-        }
+        // A key to keep that is not in the graph is almost surely a mistake; say so.
+        kept[graph.index_of(k).ok_or_else(|| Error::MissingKey(k.clone()))?] = true;
     }
     let parent = fusion_parents(&ig, |i| matches!(graph.node_at(i), Node::Task(_)), &kept);
     let mut absorbed = vec![false; n];

@@ -77,6 +77,7 @@ pub(crate) struct CycleError(pub Vec<u32>);
 /// Indexes `graph`; a dependency that is not in the graph is an error.
 pub(crate) fn index_graph(graph: &Graph) -> Result<IndexedGraph> {
     let n = graph.len();
+    super::optimize::check_index_range(n)?;
     let mut dep_start = Vec::with_capacity(n + 1);
     let mut deps = Vec::with_capacity(n);
     dep_start.push(0u32);
@@ -86,6 +87,7 @@ pub(crate) fn index_graph(graph: &Graph) -> Result<IndexedGraph> {
                 graph.index_of(d).ok_or_else(|| Error::MissingDependency { key: k.clone(), dependency: d.clone() })?;
             deps.push(j as u32);
         }
+        super::optimize::check_index_range(deps.len())?;
         dep_start.push(deps.len() as u32);
     }
     Ok(IndexedGraph::from_deps(dep_start, deps))

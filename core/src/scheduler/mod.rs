@@ -107,9 +107,9 @@ impl ComputeOptions {
 pub struct ComputeStats {
     /// Graph sizes before and after optimisation.
     pub plan: PlanStats,
-    /// Nodes that ran.
+    /// Plan nodes that ran (tasks, fused chains, data and alias nodes).
     pub tasks_run: usize,
-    /// The most intermediate results held in memory at once.
+    /// The most results held in memory at once (intermediate results, outputs and data nodes).
     pub peak_held: usize,
 }
 
@@ -147,7 +147,9 @@ impl Scheduler {
     /// The serialisation-check scheduler: synchronous, but every task's op is rebuilt from its
     /// name, version and argument bytes through `registry`, and every value crosses its codec.
     /// A graph that computes here can be shipped to distributed workers that share the registry;
-    /// local closures, unregistered ops and values without a codec are errors.
+    /// local closures, unregistered ops, values without a codec and op arguments that do not
+    /// survive a round trip are errors. Values passed between the links of a fused chain stay
+    /// inside one task (as they would on a worker) and are not encoded.
     pub fn checked(registry: Arc<Registry>) -> Self {
         Scheduler::custom(Arc::new(SyncExecutor::checked(registry)))
     }
@@ -186,8 +188,8 @@ impl Scheduler {
         v.take::<T>().map_err(|source| Error::ValueType { key: key.clone(), source })
     }
 
-    /// Computes `keys` and returns a graph holding their results as data: later graphs that
-    /// merge it reuse the results instead of recomputing them.
+    /// Computes `keys` and returns a graph holding their results as data. Graphs built on it,
+    /// or that [`merge`](Graph::merge) it, reuse the results instead of recomputing them.
     pub fn persist(&self, graph: &Graph, keys: &[Key]) -> Result<Graph> {
         let values = self.compute(graph, keys)?;
         let mut out = Graph::with_capacity(keys.len());

@@ -14,6 +14,7 @@
 //! - After a failure nothing new is started; running tasks are allowed to finish.
 
 use super::plan::Plan;
+use crate::error::{Error, Result};
 
 /// Where one task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,12 +96,28 @@ impl SchedulerState {
         Some(i)
     }
 
+    fn check_running(&self, plan: &Plan, i: u32, event: &str) -> Result<()> {
+        if plan.len() != self.state.len() {
+            return Err(Error::Scheduler(format!(
+                "{event} reported with a plan of {} nodes to a state of {}",
+                plan.len(),
+                self.state.len()
+            )));
+        }
+        match self.state.get(i as usize) {
+            Some(TaskState::Running) => Ok(()),
+            Some(s) => Err(Error::Scheduler(format!("{event} reported for task {i}, which is {s:?}, not running"))),
+            None => Err(Error::Scheduler(format!("{event} reported for task {i} of a {}-task plan", self.state.len()))),
+        }
+    }
+
     /// Records that task `i` finished and its result is held. Pushes the tasks it made ready,
     /// appends to `released` the tasks whose results are no longer needed, and returns how many
-    /// tasks became ready.
-    pub fn finish(&mut self, plan: &Plan, i: u32, released: &mut Vec<u32>) -> usize {
+    /// tasks became ready. Reporting a task that is not running (or using another plan) is an
+    /// error, and changes nothing.
+    pub fn finish(&mut self, plan: &Plan, i: u32, released: &mut Vec<u32>) -> Result<usize> {
+        self.check_running(plan, i, "finish")?;
         let iu = i as usize;
-        debug_assert_eq!(self.state[iu], TaskState::Running, "finish of a task that was not running");
         self.state[iu] = TaskState::Finished;
         self.n_running -= 1;
         self.n_finished += 1;
@@ -140,14 +157,16 @@ impl SchedulerState {
             self.state[t as usize] = TaskState::Ready;
         }
         self.ready.extend_from_slice(&self.scratch);
-        n_new
+        Ok(n_new)
     }
 
-    /// Records that task `i` failed: nothing new will be started.
-    pub fn fail(&mut self, i: u32) {
+    /// Records that running task `i` failed: nothing new will be started.
+    pub fn fail(&mut self, plan: &Plan, i: u32) -> Result<()> {
+        self.check_running(plan, i, "failure")?;
         self.state[i as usize] = TaskState::Failed;
         self.n_running -= 1;
         self.failed = true;
+        Ok(())
     }
 
     /// The state of task `i`.
@@ -184,7 +203,7 @@ impl SchedulerState {
         self.n_finished
     }
 
-    /// The largest number of results held at once so far.
+    /// The largest number of results held at once so far (outputs and data nodes included).
     pub fn peak_held(&self) -> usize {
         self.peak_held
     }

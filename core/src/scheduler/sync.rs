@@ -66,13 +66,13 @@ impl Executor for SyncExecutor {
             match result {
                 Ok(v) => {
                     values[iu] = Some(v);
-                    state.finish(plan, i, &mut released);
+                    state.finish(plan, i, &mut released)?;
                     for r in released.drain(..) {
                         values[r as usize] = None;
                     }
                 }
                 Err(e) => {
-                    state.fail(i);
+                    state.fail(plan, i)?;
                     return Err(e);
                 }
             }

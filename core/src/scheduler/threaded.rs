@@ -20,7 +20,13 @@ use super::{Executed, Executor};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
-/// Runs tasks on a rayon thread pool (the global one unless given another).
+/// Runs tasks on a rayon thread pool: a dedicated one if given, otherwise the pool of the calling
+/// thread (rayon's global pool when called from outside any pool; the enclosing pool when a task
+/// computes a nested graph).
+///
+/// When several tasks fail at about the same time, the error returned is the first one recorded,
+/// which can differ between runs. Callbacks must not panic: a callback's panic is not caught and
+/// reaches the caller once the running tasks have drained.
 #[derive(Clone, Default)]
 pub struct ThreadedExecutor {
     pool: Option<Arc<ThreadPool>>,
@@ -33,7 +39,7 @@ impl std::fmt::Debug for ThreadedExecutor {
 }
 
 impl ThreadedExecutor {
-    /// Uses rayon's global pool.
+    /// Uses the calling thread's pool (rayon's global pool from outside any pool).
     pub fn new() -> Self {
         Self::default()
     }
@@ -127,7 +133,10 @@ fn worker_loop<'s>(sh: &'s Shared<'s>, scope: &rayon::Scope<'s>) {
             Ok(v) => {
                 let g = &mut *guard;
                 g.values[iu] = Some(v);
-                g.state.finish(plan, i, &mut g.released);
+                // `i` was popped by this loop and is running, so `finish` accepts it.
+                if let Err(e) = g.state.finish(plan, i, &mut g.released) {
+                    g.error.get_or_insert(e);
+                }
                 for r in g.released.drain(..) {
                     if let Some(v) = g.values[r as usize].take() {
                         trash.push(v);
@@ -135,7 +144,9 @@ fn worker_loop<'s>(sh: &'s Shared<'s>, scope: &rayon::Scope<'s>) {
                 }
             }
             Err(e) => {
-                guard.state.fail(i);
+                if let Err(state_error) = guard.state.fail(plan, i) {
+                    guard.error.get_or_insert(state_error);
+                }
                 guard.error.get_or_insert(e);
             }
         }
