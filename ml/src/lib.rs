@@ -1,12 +1,47 @@
-//! See the crate description; the contents arrive with their issues.
+//! # rask-ml: chunked data for Rask
 //!
-//! Until then this crate registers no ops and no codecs, and the lists below are empty so the
-//! `rask` registry already has its final shape.
+//! Row-chunked arrays whose blocks are task-graph nodes, block operations as registered ops
+//! (so every graph runs on every scheduler, distributed included), and tree reductions with a
+//! fixed combine order. Estimator traits, model selection and metrics will live here too.
+//!
+//! ```
+//! use ndarray::array;
+//! use rask_ml::{ChunkedArray, ReduceOptions};
+//!
+//! let x = array![[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0], [5.0, 50.0]];
+//! let cx = ChunkedArray::from_array(x.view(), 2).unwrap();
+//! let stats = cx.column_stats(ReduceOptions::default()).unwrap().compute().unwrap();
+//! assert_eq!(stats.mean.to_vec(), vec![3.0, 30.0]);
+//! let centred = cx.sub_row(&[3.0, 30.0]).unwrap().compute().unwrap();
+//! assert_eq!(centred.column(0).to_vec(), vec![-2.0, -1.0, 0.0, 1.0, 2.0]);
+//! ```
+
+pub mod chunked;
+pub mod codec;
+mod error;
+mod float;
+
+pub use chunked::{BinOp, ChunkedArray, Chunks, ColumnStats, ColumnSummary, LazyColumnStats, Operand, ReduceOptions};
+pub use error::{MlError, Result};
+pub use float::Float;
+pub use ndarray;
 
 use rask_core::{Codec, OpEntry};
 
 /// The ops this crate registers.
-pub const OPS: &[OpEntry] = &[];
+pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<chunked::ops::Elementwise>(),
+    OpEntry::of::<chunked::ops::BlockColumnStats>(),
+    OpEntry::of::<chunked::ops::MergeColumnStats>(),
+];
 
 /// The value codecs this crate registers.
-pub const CODECS: &[Codec] = &[];
+pub const CODECS: &[Codec] = &[
+    Codec::of::<codec::Array2F64Codec>(),
+    Codec::of::<codec::Array2F32Codec>(),
+    Codec::of::<codec::Array2I64Codec>(),
+    Codec::of::<codec::Array1F64Codec>(),
+    Codec::of::<codec::Array1F32Codec>(),
+    Codec::of::<codec::Array1I64Codec>(),
+    Codec::serde::<ColumnStats>("rask.ml.column_stats"),
+];

@@ -5,6 +5,7 @@
 //! ([`cull`], [`fuse_linear`], [`order`]) are pure functions from graph to graph or to an order,
 //! as in `dask/optimization.py`, so they can be tested in isolation and composed by schedulers.
 
+mod layers;
 mod optimize;
 mod topo;
 
@@ -14,6 +15,7 @@ use indexmap::map::Entry;
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
+pub use layers::Layers;
 pub use optimize::{ancestors, cull, fuse_linear, order};
 pub(crate) use optimize::{cull_indexed, fused_op, fusion_chain, fusion_parents, priorities};
 pub(crate) use topo::{index_graph, IndexedGraph};

@@ -1,0 +1,292 @@
+//! The registered block operations of chunked arrays.
+//!
+//! Ops are dtype-dynamic: one op handles `f64` and `f32` blocks, so op names stay unique and
+//! the registry does not grow with every element type. Reductions accumulate in `f64`.
+
+use ndarray::{Array1, Array2, ArrayView1};
+use rask_core::ops::expect_inputs;
+use rask_core::{Op, OpError, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::float::Float;
+
+/// Runs `$body` with `$a` bound to the input block as `&Array2<f64>` or `&Array2<f32>`.
+macro_rules! with_block {
+    ($v:expr, |$a:ident| $body:expr) => {{
+        let v: &Value = $v;
+        if let Some($a) = v.downcast_ref::<Array2<f64>>() {
+            $body
+        } else if let Some($a) = v.downcast_ref::<Array2<f32>>() {
+            $body
+        } else {
+            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
+        }
+    }};
+}
+
+/// An elementwise arithmetic operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinOp {
+    /// `x + rhs`
+    Add,
+    /// `x - rhs`
+    Sub,
+    /// `x * rhs`
+    Mul,
+    /// `x / rhs`
+    Div,
+}
+
+impl BinOp {
+    fn apply<F: Float>(self, x: F, y: F) -> F {
+        match self {
+            BinOp::Add => x + y,
+            BinOp::Sub => x - y,
+            BinOp::Mul => x * y,
+            BinOp::Div => x / y,
+        }
+    }
+}
+
+/// The right-hand side of an elementwise operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Operand {
+    /// One number for every element.
+    Scalar(f64),
+    /// One number per column, broadcast down the rows.
+    Row(Vec<f64>),
+}
+
+/// `block op rhs`, elementwise; the result has the block's element type.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Elementwise {
+    /// The operator.
+    pub op: BinOp,
+    /// The right-hand side.
+    pub rhs: Operand,
+}
+
+fn elementwise<F: Float>(a: &Array2<F>, op: BinOp, rhs: &Operand) -> Result<Array2<F>, OpError> {
+    match rhs {
+        Operand::Scalar(s) => {
+            let s = F::narrow(*s);
+            Ok(a.mapv(|x| op.apply(x, s)))
+        }
+        Operand::Row(r) => {
+            if r.len() != a.ncols() {
+                return Err(OpError::new(format!("row operand has {} values for {} columns", r.len(), a.ncols())));
+            }
+            let row: Vec<F> = r.iter().map(|&x| F::narrow(x)).collect();
+            let mut out = a.to_owned();
+            for mut line in out.rows_mut() {
+                for (x, &y) in line.iter_mut().zip(&row) {
+                    *x = op.apply(*x, y);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+impl Op for Elementwise {
+    const NAME: &'static str = "rask.ml.elementwise";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        with_block!(&inputs[0], |a| Ok(Value::new(elementwise(a, self.op, &self.rhs)?)))
+    }
+}
+
+/// Partial column statistics of some rows, mergeable in any grouping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnStats {
+    /// Values counted per column (NaNs excluded when skipping them).
+    pub count: Vec<u64>,
+    /// Sum per column.
+    pub sum: Vec<f64>,
+    /// Mean per column.
+    pub mean: Vec<f64>,
+    /// Sum of squared deviations from the mean, per column.
+    pub m2: Vec<f64>,
+    /// Minimum per column (NaNs ignored; see `nan`).
+    pub min: Vec<f64>,
+    /// Maximum per column (NaNs ignored; see `nan`).
+    pub max: Vec<f64>,
+    /// Whether a NaN was seen, per column.
+    pub nan: Vec<bool>,
+}
+
+impl ColumnStats {
+    /// Statistics of no rows.
+    pub fn empty(n_cols: usize) -> Self {
+        ColumnStats {
+            count: vec![0; n_cols],
+            sum: vec![0.0; n_cols],
+            mean: vec![0.0; n_cols],
+            m2: vec![0.0; n_cols],
+            min: vec![f64::INFINITY; n_cols],
+            max: vec![f64::NEG_INFINITY; n_cols],
+            nan: vec![false; n_cols],
+        }
+    }
+
+    /// Statistics of a block, in two passes over it (sum, then squared deviations), which is
+    /// both faster and more accurate than a per-element Welford update.
+    pub fn of_block<F: Float>(a: &Array2<F>, skip_nan: bool) -> Self {
+        let n_cols = a.ncols();
+        let mut s = ColumnStats::empty(n_cols);
+        let counts_all = !skip_nan;
+        for row in a.rows() {
+            for (j, &x) in row.iter().enumerate() {
+                let x = x.widen();
+                if x.is_nan() {
+                    s.nan[j] = true;
+                    if skip_nan {
+                        continue;
+                    }
+                }
+                s.count[j] += 1;
+                s.sum[j] += x;
+                s.min[j] = s.min[j].min(x);
+                s.max[j] = s.max[j].max(x);
+            }
+        }
+        for j in 0..n_cols {
+            if s.count[j] > 0 {
+                s.mean[j] = s.sum[j] / s.count[j] as f64;
+            }
+        }
+        for row in a.rows() {
+            add_squared_deviations(&row, &s.mean, &mut s.m2, counts_all);
+        }
+        s
+    }
+
+    /// Merges `other` into `self` (Chan, Golub and LeVeque's pairwise update per column).
+    pub fn merge(&mut self, other: &ColumnStats) {
+        for j in 0..self.count.len() {
+            let (na, nb) = (self.count[j], other.count[j]);
+            if nb > 0 {
+                if na == 0 {
+                    self.mean[j] = other.mean[j];
+                    self.m2[j] = other.m2[j];
+                } else {
+                    let n = (na + nb) as f64;
+                    let d = other.mean[j] - self.mean[j];
+                    self.mean[j] += d * nb as f64 / n;
+                    self.m2[j] += other.m2[j] + d * d * na as f64 * nb as f64 / n;
+                }
+                self.count[j] = na + nb;
+                self.sum[j] += other.sum[j];
+                self.min[j] = self.min[j].min(other.min[j]);
+                self.max[j] = self.max[j].max(other.max[j]);
+            }
+            self.nan[j] |= other.nan[j];
+        }
+    }
+}
+
+fn add_squared_deviations<F: Float>(row: &ArrayView1<'_, F>, mean: &[f64], m2: &mut [f64], counts_all: bool) {
+    for ((&x, &m), acc) in row.iter().zip(mean).zip(m2.iter_mut()) {
+        let x = x.widen();
+        if counts_all || !x.is_nan() {
+            let d = x - m;
+            *acc += d * d;
+        }
+    }
+}
+
+/// Column statistics of one block.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockColumnStats {
+    /// Leave NaNs out (the `nan*` reductions) instead of propagating them.
+    pub skip_nan: bool,
+}
+
+impl Op for BlockColumnStats {
+    const NAME: &'static str = "rask.ml.block_column_stats";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        with_block!(&inputs[0], |a| Ok(Value::new(ColumnStats::of_block(a, self.skip_nan))))
+    }
+}
+
+/// Merges [`ColumnStats`] inputs in their listed order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MergeColumnStats;
+
+impl Op for MergeColumnStats {
+    const NAME: &'static str = "rask.ml.merge_column_stats";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let (first, rest) = inputs.split_first().ok_or_else(|| OpError::new("nothing to merge"))?;
+        let mut acc = first.get::<ColumnStats>()?.clone();
+        for v in rest {
+            let s = v.get::<ColumnStats>()?;
+            if s.count.len() != acc.count.len() {
+                return Err(OpError::new(format!(
+                    "cannot merge statistics of {} and {} columns",
+                    acc.count.len(),
+                    s.count.len()
+                )));
+            }
+            acc.merge(s);
+        }
+        Ok(Value::new(acc))
+    }
+}
+
+/// Final column statistics, as arrays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnSummary {
+    /// Values counted per column.
+    pub count: Array1<u64>,
+    /// Sum per column.
+    pub sum: Array1<f64>,
+    /// Mean per column.
+    pub mean: Array1<f64>,
+    /// Minimum per column.
+    pub min: Array1<f64>,
+    /// Maximum per column.
+    pub max: Array1<f64>,
+    m2: Array1<f64>,
+}
+
+impl ColumnSummary {
+    /// Finalises merged statistics. Without `skip_nan`, a column that held a NaN has NaN for
+    /// every statistic but the count, as in NumPy; with it, a column with no value left has NaN.
+    pub fn from_stats(s: &ColumnStats, skip_nan: bool) -> Self {
+        let n = s.count.len();
+        let mut out = ColumnSummary {
+            count: Array1::from(s.count.clone()),
+            sum: Array1::from(s.sum.clone()),
+            mean: Array1::from(s.mean.clone()),
+            min: Array1::from(s.min.clone()),
+            max: Array1::from(s.max.clone()),
+            m2: Array1::from(s.m2.clone()),
+        };
+        for j in 0..n {
+            let poisoned = !skip_nan && s.nan[j];
+            if poisoned || s.count[j] == 0 {
+                out.mean[j] = f64::NAN;
+                out.min[j] = f64::NAN;
+                out.max[j] = f64::NAN;
+                out.m2[j] = f64::NAN;
+                if poisoned {
+                    out.sum[j] = f64::NAN;
+                }
+            }
+        }
+        out
+    }
+
+    /// Variance per column with `ddof` delta degrees of freedom (NaN where `count <= ddof`).
+    pub fn var(&self, ddof: u64) -> Array1<f64> {
+        Array1::from_iter(
+            self.m2.iter().zip(&self.count).map(|(&m2, &n)| if n > ddof { m2 / (n - ddof) as f64 } else { f64::NAN }),
+        )
+    }
+
+    /// Standard deviation per column with `ddof` delta degrees of freedom.
+    pub fn std(&self, ddof: u64) -> Array1<f64> {
+        self.var(ddof).mapv(f64::sqrt)
+    }
+}

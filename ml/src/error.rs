@@ -1,0 +1,53 @@
+//! Errors of chunked data and the estimators built on it.
+
+/// What can go wrong with chunked data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MlError {
+    /// A block has no rows.
+    #[error("block {block} has no rows; empty blocks are not allowed")]
+    EmptyBlock {
+        /// The block index.
+        block: usize,
+    },
+    /// Blocks disagree on the number of columns.
+    #[error("block {block} has {found} columns, but block 0 has {expected}")]
+    RaggedColumns {
+        /// The block index.
+        block: usize,
+        /// Columns of block 0.
+        expected: usize,
+        /// Columns of this block.
+        found: usize,
+    },
+    /// A shape does not fit the operation.
+    #[error("{what}: expected {expected}, found {found}")]
+    ShapeMismatch {
+        /// What was being checked.
+        what: String,
+        /// The expected size.
+        expected: usize,
+        /// The size found.
+        found: usize,
+    },
+    /// The operation needs known chunk sizes; call `compute_chunk_sizes()` first.
+    #[error("{operation} needs known chunk sizes; call compute_chunk_sizes() first")]
+    UnknownChunkSizes {
+        /// The operation.
+        operation: String,
+    },
+    /// A parameter is out of range.
+    #[error("invalid {name}: {message}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// The task graph failed.
+    #[error(transparent)]
+    Graph(#[from] rask_core::Error),
+}
+
+/// The result type of `rask-ml`.
+pub type Result<T, E = MlError> = std::result::Result<T, E>;

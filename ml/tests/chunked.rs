@@ -1,0 +1,181 @@
+//! Chunked arrays against the same computation done with ndarray on the whole array, for
+//! several chunkings (uneven blocks and a single block included) on every scheduler.
+
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rask_core::{Registry, Scheduler};
+use rask_ml::{ChunkedArray, Chunks, MlError, ReduceOptions};
+
+fn registry() -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .ops(rask_core::OPS)
+            .codecs(rask_core::CODECS)
+            .ops(rask_ml::OPS)
+            .codecs(rask_ml::CODECS)
+            .build()
+            .unwrap(),
+    )
+}
+
+fn schedulers() -> Vec<Scheduler> {
+    vec![Scheduler::sync(), Scheduler::threaded(), Scheduler::threaded_with(3).unwrap(), Scheduler::checked(registry())]
+}
+
+fn data(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Offset and scale so cancellation in the variance would show.
+    Array2::from_shape_fn((rows, cols), |(_, j)| 1e4 * (j as f64 + 1.0) + rng.gen::<f64>() * (j as f64 + 0.5))
+}
+
+/// Splits `a` into blocks of the given sizes.
+fn blocks_of(a: &Array2<f64>, sizes: &[usize]) -> Vec<Array2<f64>> {
+    let mut start = 0;
+    sizes
+        .iter()
+        .map(|&n| {
+            let b = a.slice(ndarray::s![start..start + n, ..]).to_owned();
+            start += n;
+            b
+        })
+        .collect()
+}
+
+fn close(a: &Array1<f64>, b: &Array1<f64>, rel: f64) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= rel * y.abs().max(1.0) || (x.is_nan() && y.is_nan()))
+}
+
+const CHUNKINGS: &[&[usize]] = &[&[100], &[25, 25, 25, 25], &[7, 30, 1, 62], &[1; 100], &[99, 1]];
+
+#[test]
+fn column_statistics_match_ndarray() {
+    let a = data(100, 5, 1);
+    let mean = a.mean_axis(Axis(0)).unwrap();
+    let var0 = a.var_axis(Axis(0), 0.0);
+    let var1 = a.var_axis(Axis(0), 1.0);
+    let sum = a.sum_axis(Axis(0));
+    let min = a.fold_axis(Axis(0), f64::INFINITY, |m, &x| m.min(x));
+    let max = a.fold_axis(Axis(0), f64::NEG_INFINITY, |m, &x| m.max(x));
+    for &sizes in CHUNKINGS {
+        let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
+        for split_every in [2, 3, 8] {
+            let lazy = cx.column_stats(ReduceOptions { split_every, skip_nan: false }).unwrap();
+            let mut results = Vec::new();
+            for s in schedulers() {
+                let st = lazy.compute_on(&s).unwrap();
+                assert!(st.count.iter().all(|&c| c == 100));
+                assert!(close(&st.mean, &mean, 1e-13), "{sizes:?} {split_every} {}: {} vs {}", s.name(), st.mean, mean);
+                assert!(close(&st.var(0), &var0, 1e-9), "{sizes:?}: {} vs {}", st.var(0), var0);
+                assert!(close(&st.var(1), &var1, 1e-9));
+                assert!(close(&st.std(0), &var0.mapv(f64::sqrt), 1e-9));
+                assert!(close(&st.sum, &sum, 1e-13));
+                assert_eq!(st.min, min);
+                assert_eq!(st.max, max);
+                results.push(st);
+            }
+            // Bit-identical across schedulers for one chunking and fan-in.
+            assert!(results.windows(2).all(|w| w[0] == w[1]), "{sizes:?} split_every {split_every}");
+        }
+    }
+}
+
+#[test]
+fn nan_handling_follows_numpy() {
+    let mut a = data(40, 3, 2);
+    a[[3, 1]] = f64::NAN;
+    a[[17, 1]] = f64::NAN;
+    for col in 0..40 {
+        a[[col, 2]] = f64::NAN;
+    }
+    let cx = ChunkedArray::from_blocks(blocks_of(&a, &[10, 10, 20])).unwrap();
+    for s in schedulers() {
+        let plain = cx.column_stats(ReduceOptions { split_every: 2, skip_nan: false }).unwrap().compute_on(&s).unwrap();
+        assert!(!plain.mean[0].is_nan());
+        assert!(plain.mean[1].is_nan() && plain.min[1].is_nan() && plain.max[1].is_nan() && plain.var(0)[1].is_nan());
+        assert!(plain.mean[2].is_nan());
+        let skip = cx.column_stats(ReduceOptions { split_every: 2, skip_nan: true }).unwrap().compute_on(&s).unwrap();
+        assert_eq!(skip.count.to_vec(), vec![40, 38, 0]);
+        let kept: Vec<f64> = a.column(1).iter().copied().filter(|x| !x.is_nan()).collect();
+        let m = kept.iter().sum::<f64>() / kept.len() as f64;
+        assert!((skip.mean[1] - m).abs() < 1e-9);
+        assert_eq!(skip.min[1], kept.iter().copied().fold(f64::INFINITY, f64::min));
+        assert!(skip.mean[2].is_nan(), "an all-NaN column has no mean");
+    }
+}
+
+#[test]
+fn elementwise_and_broadcasting_match_ndarray() {
+    let a = data(50, 4, 3);
+    let row = [1.0, -2.0, 0.5, 4.0];
+    let expected = (&a - &Array1::from(row.to_vec())) / &Array1::from(vec![2.0, 4.0, 8.0, 16.0]) * 3.0 + 1.0;
+    for &sizes in &[&[50][..], &[10, 3, 37][..]] {
+        let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
+        let y = cx
+            .sub_row(&row)
+            .unwrap()
+            .div_row(&[2.0, 4.0, 8.0, 16.0])
+            .unwrap()
+            .mul_scalar(3.0)
+            .unwrap()
+            .add_scalar(1.0)
+            .unwrap();
+        for s in schedulers() {
+            let got = y.compute_on(&s).unwrap();
+            assert_eq!(got.shape(), &[50, 4]);
+            assert!(got.iter().zip(expected.iter()).all(|(p, q)| (p - q).abs() < 1e-9), "{}", s.name());
+        }
+    }
+}
+
+#[test]
+fn f32_arrays_work_and_reduce_in_f64() {
+    let a = data(30, 2, 4).mapv(|x| x as f32);
+    let cx = ChunkedArray::<f32>::from_array(a.view(), 7).unwrap();
+    assert_eq!(cx.chunks(), &Chunks::Known(vec![7, 7, 7, 7, 2]));
+    let back = cx.add_scalar(1.0).unwrap().compute_on(&Scheduler::checked(registry())).unwrap();
+    assert_eq!(back, a.mapv(|x| x + 1.0));
+    let st = cx.column_stats(ReduceOptions::default()).unwrap().compute_on(&Scheduler::threaded()).unwrap();
+    let mean: Vec<f64> = (0..2).map(|j| a.column(j).iter().map(|&x| f64::from(x)).sum::<f64>() / 30.0).collect();
+    assert!((st.mean[0] - mean[0]).abs() < 1e-9 && (st.mean[1] - mean[1]).abs() < 1e-9);
+}
+
+#[test]
+fn persist_keeps_blocks_and_same_data_gets_same_keys() {
+    let a = data(20, 3, 5);
+    let x1 = ChunkedArray::from_array(a.view(), 6).unwrap();
+    let x2 = ChunkedArray::from_array(a.view(), 6).unwrap();
+    assert_eq!(x1.name(), x2.name());
+    assert_ne!(x1.name(), ChunkedArray::from_array(a.view(), 5).unwrap().name());
+    let y = x1.add_scalar(2.0).unwrap();
+    assert_eq!(y.name(), x2.add_scalar(2.0).unwrap().name(), "the same op on the same layer is the same layer");
+    let p = y.persist_on(&Scheduler::threaded()).unwrap();
+    assert_eq!(p.layers().n_layers(), 1);
+    assert_eq!(p.compute().unwrap(), a.mapv(|v| v + 2.0));
+    assert_eq!(p.name(), y.name());
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let a = data(10, 3, 6);
+    assert!(matches!(ChunkedArray::from_array(a.view(), 0), Err(MlError::InvalidParameter { name: "chunk_rows", .. })));
+    assert!(matches!(ChunkedArray::<f64>::from_blocks(vec![]), Err(MlError::InvalidParameter { .. })));
+    let ragged = vec![Array2::<f64>::zeros((2, 3)), Array2::zeros((2, 4))];
+    let err = ChunkedArray::from_blocks(ragged).unwrap_err();
+    assert_eq!(err, MlError::RaggedColumns { block: 1, expected: 3, found: 4 });
+    assert_eq!(err.to_string(), "block 1 has 4 columns, but block 0 has 3");
+    let empty = vec![Array2::<f64>::zeros((2, 3)), Array2::zeros((0, 3))];
+    assert_eq!(ChunkedArray::from_blocks(empty).unwrap_err(), MlError::EmptyBlock { block: 1 });
+    assert_eq!(
+        ChunkedArray::from_array(Array2::<f64>::zeros((0, 3)).view(), 2).unwrap_err(),
+        MlError::EmptyBlock { block: 0 }
+    );
+    let cx = ChunkedArray::from_array(a.view(), 4).unwrap();
+    let err = cx.sub_row(&[1.0, 2.0]).unwrap_err();
+    assert!(matches!(err, MlError::ShapeMismatch { expected: 3, found: 2, .. }), "{err}");
+    let err = cx.column_stats(ReduceOptions { split_every: 1, skip_nan: false }).unwrap_err();
+    assert!(err.to_string().contains("split_every"), "{err}");
+}
