@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Closure tasks are local-only: they run on the synchronous and threaded schedulers, and the
-//! serialisation-check (and distributed) schedulers refuse them with [`Error::LocalTask`].
+//! serialisation-check (and distributed) schedulers refuse them with [`Error::LocalTask`](crate::Error::LocalTask).
 //! Registered ops ([`from_op`]) run everywhere and get deterministic keys.
 
 use std::any::Any;
@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::{Graph, Node, Task};
 use crate::key::Key;
-use crate::ops::{LocalFn, Op, TaskOp};
+use crate::ops::{op_args, token_name, LocalFn, Op, TaskOp};
 use crate::scheduler::{default_scheduler, Scheduler};
 use crate::token::{tokenize, Tokenizer};
 use crate::value::Value;
@@ -150,17 +150,11 @@ pub fn value<T: Any + Send + Sync>(v: T) -> Delayed<T> {
 ///
 /// The key is the op's deterministic token, so the same op on the same inputs is one node.
 /// `T` is the type the op returns; asking for another type fails at compute time with a clear
-/// [`Error::ValueType`].
+/// [`Error::ValueType`](crate::Error::ValueType).
 pub fn from_op<O: Op, T: Any + Send + Sync>(op: O, inputs: &[&dyn AnyDelayed]) -> Result<Delayed<T>> {
     let keys: Vec<Key> = inputs.iter().map(|d| d.key().clone()).collect();
-    let args = rmp_serde::to_vec_named(&op).map_err(|e| Error::OpArgs {
-        key: Key::new(O::NAME),
-        op: O::NAME.into(),
-        message: e.to_string(),
-    })?;
-    let token = tokenize(O::NAME, O::VERSION, &args, &keys);
-    let short = O::NAME.rsplit('.').next().unwrap_or(O::NAME);
-    let key = Key::new(format!("{short}-{}", token.hex()));
+    let args = op_args(&op)?;
+    let key = Key::new(token_name(O::NAME, tokenize(O::NAME, O::VERSION, &args, &keys)));
     let parents = inputs.iter().map(|d| d.node().clone()).collect();
     Ok(Delayed::from_parts(key, Node::Task(Task { op: TaskOp::op(op), inputs: keys }), parents))
 }

@@ -140,6 +140,22 @@ impl<T: Op> DynOp for T {
 /// Rebuilds an op from its argument bytes.
 pub type DecodeOpFn = fn(&[u8]) -> Result<Arc<dyn DynOp>, rmp_serde::decode::Error>;
 
+/// An op's serialised arguments, as tokens and the wire see them.
+pub fn op_args<O: Op>(op: &O) -> crate::Result<Vec<u8>> {
+    op.encode_args().map_err(|e| crate::Error::OpArgs {
+        key: crate::Key::new(O::NAME),
+        op: O::NAME.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The key name of work by op `op_name` with this token: `short-<token>`, where `short` is the
+/// last dotted segment of the op name (`sum-3fa1…` for `rask.bench.sum`).
+pub fn token_name(op_name: &str, token: crate::Token) -> Arc<str> {
+    let short = op_name.rsplit('.').next().unwrap_or(op_name);
+    format!("{short}-{}", token.hex()).into()
+}
+
 /// A registry entry: how to rebuild an op of one name from its argument bytes.
 #[derive(Clone, Copy)]
 pub struct OpEntry {

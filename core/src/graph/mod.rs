@@ -9,8 +9,6 @@ mod layers;
 mod optimize;
 mod topo;
 
-use std::sync::Arc;
-
 use indexmap::map::Entry;
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -22,7 +20,7 @@ pub(crate) use topo::{index_graph, IndexedGraph};
 
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::ops::{LocalFn, Op, OpError, TaskOp};
+use crate::ops::{op_args, token_name, LocalFn, Op, OpError, TaskOp};
 use crate::token::tokenize;
 use crate::value::Value;
 
@@ -170,14 +168,8 @@ impl Graph {
     }
 
     fn task_with_block<O: Op>(&mut self, op: O, inputs: &[Key], block: Option<u64>) -> Result<Key> {
-        let args = rmp_serde::to_vec_named(&op).map_err(|e| Error::OpArgs {
-            key: Key::new(O::NAME),
-            op: O::NAME.to_string(),
-            message: e.to_string(),
-        })?;
-        let token = tokenize(O::NAME, O::VERSION, &args, inputs);
-        let short = O::NAME.rsplit('.').next().unwrap_or(O::NAME);
-        let name: Arc<str> = format!("{short}-{}", token.hex()).into();
+        let args = op_args(&op)?;
+        let name = token_name(O::NAME, tokenize(O::NAME, O::VERSION, &args, inputs));
         let key = match block {
             Some(b) => Key::block(name, b),
             None => Key::new(name),

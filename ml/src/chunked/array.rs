@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use rask_core::graph::Layers;
-use rask_core::{default_scheduler, DynOp, Graph, Key, Node, Op, Scheduler, Task, TaskOp, Tokenizer, Value};
+use rask_core::ops::{op_args, token_name};
+use rask_core::{default_scheduler, Graph, Key, Node, Op, Scheduler, Task, TaskOp, Tokenizer, Value};
 
 use super::chunks::Chunks;
 use super::ops::{BinOp, BlockColumnStats, ColumnStats, ColumnSummary, Elementwise, MergeColumnStats, Operand};
@@ -29,16 +30,13 @@ pub struct ChunkedArray<F> {
 
 /// The name of a layer that applies `op` to the layers `inputs`, blockwise.
 fn layer_name<O: Op>(op: &O, inputs: &[&str]) -> Result<Arc<str>> {
-    let args = op.encode_args().map_err(|e| {
-        MlError::Graph(rask_core::Error::OpArgs { key: Key::new(O::NAME), op: O::NAME.into(), message: e.to_string() })
-    })?;
+    let args = op_args(op)?;
     let mut t = Tokenizer::new();
     t.str(O::NAME).u64(u64::from(O::VERSION)).bytes(&args);
     for i in inputs {
         t.str(i);
     }
-    let short = O::NAME.rsplit('.').next().unwrap_or(O::NAME);
-    Ok(format!("{short}-{}", t.finish().hex()).into())
+    Ok(token_name(O::NAME, t.finish()))
 }
 
 /// Options of tree reductions.
