@@ -30,6 +30,14 @@ pub enum MlError {
         /// The size found.
         found: usize,
     },
+    /// Two collections that must be aligned block for block are not.
+    #[error("misaligned chunks: {left:?} vs {right:?}")]
+    MisalignedChunks {
+        /// One chunking.
+        left: crate::Chunks,
+        /// The other.
+        right: crate::Chunks,
+    },
     /// The operation needs known chunk sizes; call `compute_chunk_sizes()` first.
     #[error("{operation} needs known chunk sizes; call compute_chunk_sizes() first")]
     UnknownChunkSizes {

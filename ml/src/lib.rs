@@ -21,7 +21,10 @@ pub mod codec;
 mod error;
 mod float;
 
-pub use chunked::{BinOp, ChunkedArray, Chunks, ColumnStats, ColumnSummary, LazyColumnStats, Operand, ReduceOptions};
+pub use chunked::{
+    BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, ColumnStats, ColumnSummary, Element, Lazy,
+    LazyColumnStats, Operand, ReduceOptions,
+};
 pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
@@ -33,6 +36,11 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<chunked::ops::Elementwise>(),
     OpEntry::of::<chunked::ops::BlockColumnStats>(),
     OpEntry::of::<chunked::ops::MergeColumnStats>(),
+    OpEntry::of::<chunked::ops::BlockRows>(),
+    OpEntry::of::<chunked::ops::Xtx>(),
+    OpEntry::of::<chunked::ops::Xty>(),
+    OpEntry::of::<chunked::ops::SumMatrices>(),
+    OpEntry::of::<chunked::ops::MatMul>(),
 ];
 
 /// The value codecs this crate registers.

@@ -5,11 +5,16 @@ use std::sync::Arc;
 
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use rask_core::graph::Layers;
-use rask_core::ops::{op_args, token_name};
-use rask_core::{default_scheduler, Graph, Key, Node, Op, Scheduler, Task, TaskOp, Tokenizer, Value};
+use rask_core::{default_scheduler, Graph, Key, Op, Scheduler, Tokenizer, Value};
 
+use super::blocks::BlockLayer;
 use super::chunks::Chunks;
-use super::ops::{BinOp, BlockColumnStats, ColumnStats, ColumnSummary, Elementwise, MergeColumnStats, Operand};
+use super::lazy::Lazy;
+use super::ops::{
+    BinOp, BlockColumnStats, BlockRows, ColumnStats, ColumnSummary, Elementwise, MatMul, MergeColumnStats, Operand,
+    SumMatrices, Xtx, Xty,
+};
+use super::vector::ChunkedVector;
 use crate::error::{MlError, Result};
 use crate::float::Float;
 
@@ -21,22 +26,9 @@ use crate::float::Float;
 /// every scheduler, including the serialisation-checked one.
 #[derive(Clone, Debug)]
 pub struct ChunkedArray<F> {
-    layers: Layers,
-    name: Arc<str>,
-    chunks: Chunks,
+    blocks: BlockLayer,
     n_cols: usize,
     _f: PhantomData<fn() -> F>,
-}
-
-/// The name of a layer that applies `op` to the layers `inputs`, blockwise.
-fn layer_name<O: Op>(op: &O, inputs: &[&str]) -> Result<Arc<str>> {
-    let args = op_args(op)?;
-    let mut t = Tokenizer::new();
-    t.str(O::NAME).u64(u64::from(O::VERSION)).bytes(&args);
-    for i in inputs {
-        t.str(i);
-    }
-    Ok(token_name(O::NAME, t.finish()))
 }
 
 /// Options of tree reductions.
@@ -57,20 +49,19 @@ impl Default for ReduceOptions {
 /// Lazy column statistics of a chunked array; see [`ChunkedArray::column_stats`].
 #[derive(Clone, Debug)]
 pub struct LazyColumnStats {
-    layers: Layers,
-    key: Key,
+    stats: Lazy<ColumnStats>,
     skip_nan: bool,
 }
 
 impl LazyColumnStats {
     /// The key of the merged [`ColumnStats`].
     pub fn key(&self) -> &Key {
-        &self.key
+        self.stats.key()
     }
 
     /// The graph that computes it.
     pub fn graph(&self) -> Graph {
-        self.layers.to_graph()
+        self.stats.graph()
     }
 
     /// Computes the statistics on the default scheduler.
@@ -80,12 +71,24 @@ impl LazyColumnStats {
 
     /// Computes the statistics on `scheduler`.
     pub fn compute_on(&self, scheduler: &Scheduler) -> Result<ColumnSummary> {
-        let stats: ColumnStats = scheduler.get(&self.graph(), &self.key)?;
-        Ok(ColumnSummary::from_stats(&stats, self.skip_nan))
+        Ok(ColumnSummary::from_stats(&self.stats.compute_on(scheduler)?, self.skip_nan))
+    }
+}
+
+fn content_token<F: Float>(t: &mut Tokenizer, a: &ArrayView2<'_, F>) {
+    t.u64(a.nrows() as u64).u64(a.ncols() as u64);
+    for x in a.iter() {
+        t.u64(x.widen().to_bits());
     }
 }
 
 impl<F: Float> ChunkedArray<F> {
+    /// Wraps a block layer whose blocks are `Array2<F>` with `n_cols` columns. Loaders and
+    /// generators use this to expose the layers they build.
+    pub fn from_block_layer(blocks: BlockLayer, n_cols: usize) -> Self {
+        ChunkedArray { blocks, n_cols, _f: PhantomData }
+    }
+
     /// Splits an in-memory array into blocks of `chunk_rows` rows (the last may be shorter).
     ///
     /// The layer is named by a content token (dtype, shape, chunking and the bytes), so the same
@@ -99,19 +102,16 @@ impl<F: Float> ChunkedArray<F> {
         }
         let chunks = Chunks::regular(a.nrows(), chunk_rows);
         let mut t = Tokenizer::new();
-        t.str("rask.ml.from_array").str(F::DTYPE).u64(a.nrows() as u64).u64(a.ncols() as u64).u64(chunk_rows as u64);
-        for x in a.iter() {
-            t.u64(x.widen().to_bits());
-        }
+        t.str("rask.ml.from_array").str(F::DTYPE).u64(chunk_rows as u64);
+        content_token(&mut t, &a);
         let name: Arc<str> = format!("array-{}", t.finish().hex()).into();
-        let mut g = Graph::with_capacity(chunks.n_blocks());
+        let mut values = Vec::with_capacity(chunks.n_blocks());
         let mut start = 0;
-        for (i, &rows) in chunks.sizes().unwrap_or(&[]).iter().enumerate() {
-            let block = a.slice(ndarray::s![start..start + rows, ..]).to_owned();
-            g.insert(Key::block(name.clone(), i as u64), Node::Data(Value::new(block)));
+        for &rows in chunks.sizes().unwrap_or(&[]) {
+            values.push(Value::new(a.slice(ndarray::s![start..start + rows, ..]).to_owned()));
             start += rows;
         }
-        Ok(ChunkedArray { layers: Layers::from_graph(g), name, chunks, n_cols: a.ncols(), _f: PhantomData })
+        Ok(Self::from_block_layer(BlockLayer::from_values(name, chunks, values), a.ncols()))
     }
 
     /// Makes a chunked array from blocks already in memory. Every block must have rows, and all
@@ -132,47 +132,46 @@ impl<F: Float> ChunkedArray<F> {
                 return Err(MlError::RaggedColumns { block: i, expected: n_cols, found: b.ncols() });
             }
             sizes.push(b.nrows());
-            t.u64(b.nrows() as u64).u64(b.ncols() as u64);
-            for x in b.iter() {
-                t.u64(x.widen().to_bits());
-            }
+            content_token(&mut t, &b.view());
         }
         let name: Arc<str> = format!("blocks-{}", t.finish().hex()).into();
-        let mut g = Graph::with_capacity(blocks.len());
-        for (i, b) in blocks.into_iter().enumerate() {
-            g.insert(Key::block(name.clone(), i as u64), Node::Data(Value::new(b)));
-        }
-        Ok(ChunkedArray { layers: Layers::from_graph(g), name, chunks: Chunks::Known(sizes), n_cols, _f: PhantomData })
+        let values = blocks.into_iter().map(Value::new).collect();
+        Ok(Self::from_block_layer(BlockLayer::from_values(name, Chunks::Known(sizes), values), n_cols))
+    }
+
+    /// The block layer.
+    pub fn block_layer(&self) -> &BlockLayer {
+        &self.blocks
     }
 
     /// The layer name; block `i` is `Key::block(name, i)`.
     pub fn name(&self) -> &str {
-        &self.name
+        self.blocks.name()
     }
 
     /// The key of block `i`.
     pub fn block_key(&self, i: usize) -> Key {
-        Key::block(self.name.clone(), i as u64)
+        self.blocks.block_key(i)
     }
 
     /// The keys of every block, in order.
     pub fn block_keys(&self) -> Vec<Key> {
-        (0..self.chunks.n_blocks()).map(|i| self.block_key(i)).collect()
+        self.blocks.block_keys()
     }
 
     /// Row chunking.
     pub fn chunks(&self) -> &Chunks {
-        &self.chunks
+        self.blocks.chunks()
     }
 
     /// Number of blocks.
     pub fn n_blocks(&self) -> usize {
-        self.chunks.n_blocks()
+        self.blocks.n_blocks()
     }
 
     /// Number of rows, if the chunk sizes are known.
     pub fn n_rows(&self) -> Option<usize> {
-        self.chunks.n_rows()
+        self.chunks().n_rows()
     }
 
     /// Number of columns.
@@ -182,26 +181,20 @@ impl<F: Float> ChunkedArray<F> {
 
     /// The layers of the graph that computes this array.
     pub fn layers(&self) -> &Layers {
-        &self.layers
+        self.blocks.layers()
     }
 
     /// The graph that computes this array.
     pub fn graph(&self) -> Graph {
-        self.layers.to_graph()
+        self.layers().to_graph()
     }
 
-    /// A new layer with `op` applied to every block; same chunking, `n_cols` columns.
-    fn blockwise<O: Op + Clone, G: Float>(&self, op: O, n_cols: usize) -> Result<ChunkedArray<G>> {
-        let name = layer_name(&op, &[&self.name])?;
-        let mut g = Graph::with_capacity(self.n_blocks());
-        let op = TaskOp::op(op);
-        for i in 0..self.n_blocks() {
-            g.insert(
-                Key::block(name.clone(), i as u64),
-                Node::Task(Task { op: op.clone(), inputs: vec![self.block_key(i)] }),
-            );
-        }
-        Ok(ChunkedArray { layers: self.layers.with(g), name, chunks: self.chunks.clone(), n_cols, _f: PhantomData })
+    /// Applies a registered op to every block. The op must map an `Array2<F>` block to an
+    /// `Array2<G>` block with the same rows and `n_cols_out` columns: the output shape is
+    /// declared, never guessed by running the op on dummy data. [`compute`](Self::compute)
+    /// checks the declared width.
+    pub fn map_blocks<O: Op, G: Float>(&self, op: O, n_cols_out: usize) -> Result<ChunkedArray<G>> {
+        Ok(ChunkedArray::from_block_layer(self.blocks.map(op, self.chunks().clone())?, n_cols_out))
     }
 
     /// `self op rhs`, elementwise, with a scalar or a row broadcast down the rows.
@@ -215,7 +208,7 @@ impl<F: Float> ChunkedArray<F> {
                 });
             }
         }
-        self.blockwise(Elementwise { op, rhs }, self.n_cols)
+        self.map_blocks(Elementwise { op, rhs }, self.n_cols)
     }
 
     /// `self + s`.
@@ -241,32 +234,63 @@ impl<F: Float> ChunkedArray<F> {
     /// Count, sum, mean, variance, min and max of every column, in one pass, as a tree
     /// reduction with a fixed combine order (the same bits on every scheduler).
     pub fn column_stats(&self, opts: ReduceOptions) -> Result<LazyColumnStats> {
-        if opts.split_every < 2 {
-            return Err(MlError::InvalidParameter {
-                name: "split_every",
-                message: format!("must be at least 2, got {}", opts.split_every),
-            });
+        let (layers, key) =
+            self.blocks.reduce(&[], BlockColumnStats { skip_nan: opts.skip_nan }, MergeColumnStats, opts.split_every)?;
+        Ok(LazyColumnStats { stats: Lazy::new(layers, key), skip_nan: opts.skip_nan })
+    }
+
+    /// `XᵀX` (`n_cols × n_cols`, in `f64`) as a tree reduction of per-block products.
+    pub fn xtx(&self, split_every: usize) -> Result<Lazy<Array2<f64>>> {
+        let (layers, key) = self.blocks.reduce(&[], Xtx, SumMatrices, split_every)?;
+        Ok(Lazy::new(layers, key))
+    }
+
+    /// `Xᵀy` (`n_cols × 1`, in `f64`) for a target aligned with this array, block for block.
+    pub fn xty<T: super::vector::Element>(&self, y: &ChunkedVector<T>, split_every: usize) -> Result<Lazy<Array2<f64>>> {
+        self.check_aligned(y.chunks())?;
+        let (layers, key) = self.blocks.reduce(&[y.block_layer()], Xty, SumMatrices, split_every)?;
+        Ok(Lazy::new(layers, key))
+    }
+
+    /// `X · W` for a small dense `W` (`n_cols × k`), blockwise; the result has `k` columns.
+    pub fn dot(&self, w: &Array2<f64>) -> Result<Self> {
+        if w.nrows() != self.n_cols {
+            return Err(MlError::ShapeMismatch { what: "rows of W".into(), expected: self.n_cols, found: w.nrows() });
         }
-        let per_block = BlockColumnStats { skip_nan: opts.skip_nan };
-        let name = layer_name(&per_block, &[&self.name])?;
-        let mut g = Graph::with_capacity(self.n_blocks() * 2);
-        let op = TaskOp::op(per_block);
-        let parts: Vec<Key> = (0..self.n_blocks())
-            .map(|i| {
-                let k = Key::block(name.clone(), i as u64);
-                g.insert(k.clone(), Node::Task(Task { op: op.clone(), inputs: vec![self.block_key(i)] }));
-                k
+        self.map_blocks(MatMul::new(w), w.ncols())
+    }
+
+    /// Checks that `other` has the same chunking (same sizes when both are known, else the same
+    /// number of blocks).
+    pub fn check_aligned(&self, other: &Chunks) -> Result<()> {
+        let ok = match (self.chunks().sizes(), other.sizes()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.n_blocks() == other.n_blocks(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(MlError::MisalignedChunks { left: self.chunks().clone(), right: other.clone() })
+        }
+    }
+
+    /// Computes the row count of every block, for arrays whose chunk sizes are unknown.
+    pub fn compute_chunk_sizes(&self) -> Result<Self> {
+        self.compute_chunk_sizes_on(&default_scheduler())
+    }
+
+    /// [`compute_chunk_sizes`](Self::compute_chunk_sizes) on `scheduler`.
+    pub fn compute_chunk_sizes_on(&self, scheduler: &Scheduler) -> Result<Self> {
+        let rows = self.blocks.map(BlockRows, self.chunks().clone())?;
+        let sizes = rows
+            .compute_blocks(scheduler)?
+            .iter()
+            .zip(rows.block_keys())
+            .map(|(v, k)| {
+                v.get::<u64>().map(|&n| n as usize).map_err(|source| rask_core::Error::ValueType { key: k, source })
             })
-            .collect();
-        let merge_name = layer_name(&MergeColumnStats, &[&name])?;
-        let mut counter = 0u64;
-        let root = g.tree_reduce(&parts, opts.split_every, |g, _, group| {
-            let k = Key::block(merge_name.clone(), counter);
-            counter += 1;
-            g.insert(k.clone(), Node::Task(Task { op: TaskOp::op(MergeColumnStats), inputs: group.to_vec() }));
-            Ok(k)
-        })?;
-        Ok(LazyColumnStats { layers: self.layers.with(g), key: root, skip_nan: opts.skip_nan })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_block_layer(self.blocks.with_chunks(Chunks::Known(sizes))?, self.n_cols))
     }
 
     /// Computes every block on the default scheduler and stacks them.
@@ -274,10 +298,11 @@ impl<F: Float> ChunkedArray<F> {
         self.compute_on(&default_scheduler())
     }
 
-    /// Computes every block on `scheduler` and stacks them.
+    /// Computes every block on `scheduler` and stacks them. A block whose width differs from
+    /// the declared one, or whose rows differ from known chunk sizes, is an error.
     pub fn compute_on(&self, scheduler: &Scheduler) -> Result<Array2<F>> {
         let keys = self.block_keys();
-        let values = scheduler.compute(&self.graph(), &keys)?;
+        let values = self.blocks.compute_blocks(scheduler)?;
         let blocks = values
             .iter()
             .zip(&keys)
@@ -286,6 +311,15 @@ impl<F: Float> ChunkedArray<F> {
         for (i, b) in blocks.iter().enumerate() {
             if b.ncols() != self.n_cols {
                 return Err(MlError::RaggedColumns { block: i, expected: self.n_cols, found: b.ncols() });
+            }
+            if let Some(sizes) = self.chunks().sizes() {
+                if b.nrows() != sizes[i] {
+                    return Err(MlError::ShapeMismatch {
+                        what: format!("rows of block {i}"),
+                        expected: sizes[i],
+                        found: b.nrows(),
+                    });
+                }
             }
         }
         let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
@@ -299,15 +333,7 @@ impl<F: Float> ChunkedArray<F> {
     /// Computes every block on `scheduler` and keeps them in memory: the result's graph holds
     /// only data, so later operations start from the computed blocks.
     pub fn persist_on(&self, scheduler: &Scheduler) -> Result<Self> {
-        let keys = self.block_keys();
-        let g = scheduler.persist(&self.graph(), &keys)?;
-        Ok(ChunkedArray {
-            layers: Layers::from_graph(g),
-            name: self.name.clone(),
-            chunks: self.chunks.clone(),
-            n_cols: self.n_cols,
-            _f: PhantomData,
-        })
+        Ok(Self::from_block_layer(self.blocks.persist(scheduler)?, self.n_cols))
     }
 
     /// [`persist_on`](Self::persist_on) the default scheduler.

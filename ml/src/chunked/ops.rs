@@ -290,3 +290,138 @@ impl ColumnSummary {
         self.var(ddof).mapv(f64::sqrt)
     }
 }
+
+/// The row count of a block (2-D or 1-D, any element type), as `u64`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockRows;
+
+impl Op for BlockRows {
+    const NAME: &'static str = "rask.ml.block_rows";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let v = &inputs[0];
+        let rows = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
+            a.nrows()
+        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
+            a.nrows()
+        } else if let Some(a) = v.downcast_ref::<Array2<i64>>() {
+            a.nrows()
+        } else if let Some(a) = v.downcast_ref::<Array1<f64>>() {
+            a.len()
+        } else if let Some(a) = v.downcast_ref::<Array1<f32>>() {
+            a.len()
+        } else if let Some(a) = v.downcast_ref::<Array1<i64>>() {
+            a.len()
+        } else {
+            return Err(OpError::new(format!("expected an array block, found `{}`", v.type_name())));
+        };
+        Ok(Value::new(rows as u64))
+    }
+}
+
+fn widen_block<F: Float>(a: &Array2<F>) -> Array2<f64> {
+    a.mapv(Float::widen)
+}
+
+/// `XᵀX` of one block, in `f64`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Xtx;
+
+impl Op for Xtx {
+    const NAME: &'static str = "rask.ml.xtx";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        if let Some(a) = inputs[0].downcast_ref::<Array2<f64>>() {
+            return Ok(Value::new(a.t().dot(a)));
+        }
+        with_block!(&inputs[0], |a| {
+            let a = widen_block(a);
+            Ok(Value::new(a.t().dot(&a)))
+        })
+    }
+}
+
+/// The target block as an `f64` column.
+fn target_column(v: &Value) -> Result<Array1<f64>, OpError> {
+    if let Some(y) = v.downcast_ref::<Array1<f64>>() {
+        Ok(y.clone())
+    } else if let Some(y) = v.downcast_ref::<Array1<f32>>() {
+        Ok(y.mapv(f64::from))
+    } else if let Some(y) = v.downcast_ref::<Array1<i64>>() {
+        Ok(y.mapv(|x| x as f64))
+    } else {
+        Err(OpError::new(format!("expected a 1-D target block, found `{}`", v.type_name())))
+    }
+}
+
+/// `Xᵀy` of one block pair, as an `n_cols × 1` `f64` matrix.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Xty;
+
+impl Op for Xty {
+    const NAME: &'static str = "rask.ml.xty";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 2, Self::NAME)?;
+        let y = target_column(&inputs[1])?;
+        with_block!(&inputs[0], |a| {
+            if a.nrows() != y.len() {
+                return Err(OpError::new(format!("x block has {} rows but y block has {}", a.nrows(), y.len())));
+            }
+            let xty = widen_block(a).t().dot(&y);
+            Ok(Value::new(xty.insert_axis(ndarray::Axis(1))))
+        })
+    }
+}
+
+/// Sums `Array2<f64>` inputs of one shape, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SumMatrices;
+
+impl Op for SumMatrices {
+    const NAME: &'static str = "rask.ml.sum_matrices";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let (first, rest) = inputs.split_first().ok_or_else(|| OpError::new("nothing to sum"))?;
+        let mut acc = first.get::<Array2<f64>>()?.clone();
+        for v in rest {
+            let m = v.get::<Array2<f64>>()?;
+            if m.shape() != acc.shape() {
+                return Err(OpError::new(format!("cannot add a {:?} matrix to a {:?} one", m.shape(), acc.shape())));
+            }
+            acc += m;
+        }
+        Ok(Value::new(acc))
+    }
+}
+
+/// `block · W` for a small dense `W`, stored row-major in the op's arguments.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MatMul {
+    rows: usize,
+    cols: usize,
+    w: Vec<f64>,
+}
+
+impl MatMul {
+    /// The op multiplying blocks by `w`.
+    pub fn new(w: &Array2<f64>) -> Self {
+        MatMul { rows: w.nrows(), cols: w.ncols(), w: w.iter().copied().collect() }
+    }
+
+    fn matrix<F: Float>(&self) -> Result<Array2<F>, OpError> {
+        Array2::from_shape_vec((self.rows, self.cols), self.w.iter().map(|&x| F::narrow(x)).collect())
+            .map_err(|e| OpError::new(format!("bad W: {e}")))
+    }
+}
+
+impl Op for MatMul {
+    const NAME: &'static str = "rask.ml.matmul";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        with_block!(&inputs[0], |a| {
+            if a.ncols() != self.rows {
+                return Err(OpError::new(format!("block has {} columns but W has {} rows", a.ncols(), self.rows)));
+            }
+            Ok(Value::new(a.dot(&self.matrix()?)))
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! `BlockLayer`: the part every chunked collection shares — a named layer of blocks, its row
+//! chunking, and the graph layers that compute it.
+
+use std::sync::Arc;
+
+use rask_core::graph::Layers;
+use rask_core::ops::{op_args, token_name};
+use rask_core::{Graph, Key, Node, Op, Scheduler, Task, TaskOp, Tokenizer, Value};
+
+use super::chunks::Chunks;
+use crate::error::{MlError, Result};
+
+/// A layer of row blocks: block `i` is `Key::block(name, i)`.
+#[derive(Clone, Debug)]
+pub struct BlockLayer {
+    layers: Layers,
+    name: Arc<str>,
+    chunks: Chunks,
+}
+
+/// The name of a layer that applies `op` to the layers `inputs`, blockwise: a token of the op,
+/// its arguments and the input layer names, so the same work on the same data is the same layer.
+pub fn layer_name<O: Op>(op: &O, inputs: &[&str]) -> Result<Arc<str>> {
+    let args = op_args(op)?;
+    let mut t = Tokenizer::new();
+    t.str(O::NAME).u64(u64::from(O::VERSION)).bytes(&args).u64(inputs.len() as u64);
+    for i in inputs {
+        t.str(i);
+    }
+    Ok(token_name(O::NAME, t.finish()))
+}
+
+impl BlockLayer {
+    /// A layer whose blocks are nodes of `layers` named `(name, i)`; every block must exist.
+    pub fn new(layers: Layers, name: Arc<str>, chunks: Chunks) -> Result<Self> {
+        let top = layers.layers().last().ok_or_else(|| MlError::InvalidParameter {
+            name: "layers",
+            message: "a collection needs at least one graph layer".into(),
+        })?;
+        for i in 0..chunks.n_blocks() {
+            let k = Key::block(name.clone(), i as u64);
+            if !top.contains(&k) && !layers.layers().iter().any(|l| l.contains(&k)) {
+                return Err(MlError::Graph(rask_core::Error::MissingKey(k)));
+            }
+        }
+        Ok(BlockLayer { layers, name, chunks })
+    }
+
+    /// A layer of literal blocks.
+    pub fn from_values(name: Arc<str>, chunks: Chunks, blocks: Vec<Value>) -> Self {
+        let mut g = Graph::with_capacity(blocks.len());
+        for (i, b) in blocks.into_iter().enumerate() {
+            g.insert(Key::block(name.clone(), i as u64), Node::Data(b));
+        }
+        BlockLayer { layers: Layers::from_graph(g), name, chunks }
+    }
+
+    /// The layer name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The shared layer name.
+    pub fn name_arc(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The chunking.
+    pub fn chunks(&self) -> &Chunks {
+        &self.chunks
+    }
+
+    /// The graph layers.
+    pub fn layers(&self) -> &Layers {
+        &self.layers
+    }
+
+    /// Number of blocks.
+    pub fn n_blocks(&self) -> usize {
+        self.chunks.n_blocks()
+    }
+
+    /// The key of block `i`.
+    pub fn block_key(&self, i: usize) -> Key {
+        Key::block(self.name.clone(), i as u64)
+    }
+
+    /// Every block key, in order.
+    pub fn block_keys(&self) -> Vec<Key> {
+        (0..self.n_blocks()).map(|i| self.block_key(i)).collect()
+    }
+
+    /// Applies `op` to block `i` of `self` and of each of `others` (in that order), for every
+    /// `i`; the result has chunking `chunks`. All inputs must have as many blocks as `self`.
+    pub fn zip_map<O: Op>(&self, others: &[&BlockLayer], op: O, chunks: Chunks) -> Result<BlockLayer> {
+        for o in others {
+            if o.n_blocks() != self.n_blocks() {
+                return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: o.chunks.clone() });
+            }
+        }
+        if chunks.n_blocks() != self.n_blocks() {
+            return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: chunks });
+        }
+        let mut names: Vec<&str> = vec![&self.name];
+        names.extend(others.iter().map(|o| o.name()));
+        let name = layer_name(&op, &names)?;
+        let op = TaskOp::op(op);
+        let mut g = Graph::with_capacity(self.n_blocks());
+        for i in 0..self.n_blocks() {
+            let mut inputs = Vec::with_capacity(1 + others.len());
+            inputs.push(self.block_key(i));
+            inputs.extend(others.iter().map(|o| o.block_key(i)));
+            g.insert(Key::block(name.clone(), i as u64), Node::Task(Task { op: op.clone(), inputs }));
+        }
+        let mut layers = self.layers.clone();
+        for o in others {
+            layers = layers.union(&o.layers);
+        }
+        Ok(BlockLayer { layers: layers.with(g), name, chunks })
+    }
+
+    /// Applies `op` to every block; the result has chunking `chunks`.
+    pub fn map<O: Op>(&self, op: O, chunks: Chunks) -> Result<BlockLayer> {
+        self.zip_map(&[], op, chunks)
+    }
+
+    /// A tree reduction: `per_block` on each block (and block `i` of each of `others`), then
+    /// `combine` on groups of at most `split_every` partial results, in block order. Returns the
+    /// layers and the key of the final result.
+    pub fn reduce<P: Op, C: Op + Clone>(
+        &self,
+        others: &[&BlockLayer],
+        per_block: P,
+        combine: C,
+        split_every: usize,
+    ) -> Result<(Layers, Key)> {
+        if split_every < 2 {
+            return Err(MlError::InvalidParameter {
+                name: "split_every",
+                message: format!("must be at least 2, got {split_every}"),
+            });
+        }
+        if self.n_blocks() == 0 {
+            return Err(MlError::InvalidParameter { name: "blocks", message: "nothing to reduce".into() });
+        }
+        let parts = self.zip_map(others, per_block, self.chunks.clone())?;
+        let combine_name = layer_name(&combine, &[parts.name()])?;
+        let mut g = Graph::new();
+        let mut counter = 0u64;
+        let op = TaskOp::op(combine);
+        let root = g.tree_reduce(&parts.block_keys(), split_every, |g, _, group| {
+            let k = Key::block(combine_name.clone(), counter);
+            counter += 1;
+            g.insert(k.clone(), Node::Task(Task { op: op.clone(), inputs: group.to_vec() }));
+            Ok(k)
+        })?;
+        Ok((parts.layers.with(g), root))
+    }
+
+    /// Computes every block.
+    pub fn compute_blocks(&self, scheduler: &Scheduler) -> Result<Vec<Value>> {
+        Ok(scheduler.compute(&self.layers.to_graph(), &self.block_keys())?)
+    }
+
+    /// Computes every block and keeps the results as this layer's only graph layer.
+    pub fn persist(&self, scheduler: &Scheduler) -> Result<BlockLayer> {
+        let g = scheduler.persist(&self.layers.to_graph(), &self.block_keys())?;
+        Ok(BlockLayer { layers: Layers::from_graph(g), name: self.name.clone(), chunks: self.chunks.clone() })
+    }
+
+    /// The same blocks with another chunking description (same block count; used when sizes
+    /// become known).
+    pub fn with_chunks(&self, chunks: Chunks) -> Result<BlockLayer> {
+        if chunks.n_blocks() != self.n_blocks() {
+            return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: chunks });
+        }
+        Ok(BlockLayer { layers: self.layers.clone(), name: self.name.clone(), chunks })
+    }
+}
