@@ -22,8 +22,8 @@ mod error;
 mod float;
 
 pub use chunked::{
-    BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, ColumnStats, ColumnSummary, Element, Lazy,
-    LazyColumnStats, Operand, ReduceOptions,
+    BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedSvd, ChunkedVector, Chunks, ColumnStats, ColumnSummary,
+    Element, Lazy, LazyColumnStats, Operand, ReduceOptions, Tsqr,
 };
 pub use error::{MlError, Result};
 pub use float::Float;
@@ -41,6 +41,12 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<chunked::ops::Xty>(),
     OpEntry::of::<chunked::ops::SumMatrices>(),
     OpEntry::of::<chunked::ops::MatMul>(),
+    OpEntry::of::<chunked::linalg::BlockQr>(),
+    OpEntry::of::<chunked::linalg::PickPart>(),
+    OpEntry::of::<chunked::linalg::StackQr>(),
+    OpEntry::of::<chunked::linalg::ApplyQ>(),
+    OpEntry::of::<chunked::linalg::SmallSvd>(),
+    OpEntry::of::<chunked::linalg::PickRow>(),
 ];
 
 /// The value codecs this crate registers.
@@ -52,4 +58,5 @@ pub const CODECS: &[Codec] = &[
     Codec::of::<codec::Array1F32Codec>(),
     Codec::of::<codec::Array1I64Codec>(),
     Codec::serde::<ColumnStats>("rask.ml.column_stats"),
+    Codec::serde::<chunked::linalg::Parts>("rask.ml.parts"),
 ];

@@ -179,3 +179,144 @@ fn bad_input_is_a_clear_error() {
     let err = cx.column_stats(ReduceOptions { split_every: 1, skip_nan: false }).unwrap_err();
     assert!(err.to_string().contains("split_every"), "{err}");
 }
+
+#[test]
+fn products_match_ndarray() {
+    use rask_ml::ChunkedVector;
+    let a = data(60, 4, 7);
+    let y = Array1::from_iter((0..60).map(|i| (i as f64 * 0.3).sin()));
+    let w = Array2::from_shape_fn((4, 2), |(i, j)| (i as f64 + 1.0) * if j == 0 { 1.0 } else { -0.5 });
+    let xtx = a.t().dot(&a);
+    let xty = a.t().dot(&y);
+    let xw = a.dot(&w);
+    for &sizes in &[&[60][..], &[13, 40, 7][..]] {
+        let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
+        let cy = ChunkedVector::from_array_with_chunks(y.view(), sizes).unwrap();
+        for s in schedulers() {
+            let got = cx.xtx(2).unwrap().compute_on(&s).unwrap();
+            assert!(got.iter().zip(xtx.iter()).all(|(p, q)| (p - q).abs() <= 1e-9 * q.abs().max(1.0)), "{}", s.name());
+            let got = cx.xty(&cy, 3).unwrap().compute_on(&s).unwrap();
+            assert_eq!(got.shape(), &[4, 1]);
+            assert!(got.iter().zip(xty.iter()).all(|(p, q)| (p - q).abs() <= 1e-9 * q.abs().max(1.0)));
+            let got = cx.dot(&w).unwrap().compute_on(&s).unwrap();
+            assert_eq!(got.shape(), &[60, 2]);
+            assert!(got.iter().zip(xw.iter()).all(|(p, q)| (p - q).abs() <= 1e-9 * q.abs().max(1.0)));
+        }
+    }
+}
+
+#[test]
+fn datasets_check_alignment_and_vectors_round_trip() {
+    use rask_ml::{ChunkedDataset, ChunkedVector};
+    let a = data(20, 2, 8);
+    let x = ChunkedArray::from_array(a.view(), 6).unwrap();
+    let labels = Array1::from_iter((0..20).map(|i| i64::from(i % 3 == 0)));
+    let y = ChunkedVector::from_array(labels.view(), 6).unwrap();
+    assert_eq!(y.chunks(), x.chunks());
+    let ds = ChunkedDataset::new(x.clone(), y.clone()).unwrap();
+    assert_eq!(ds.y().unwrap().compute_on(&Scheduler::checked(registry())).unwrap(), labels);
+    let bad = ChunkedVector::from_array(labels.view(), 5).unwrap();
+    let err = ChunkedDataset::new(x.clone(), bad).unwrap_err();
+    assert!(matches!(err, MlError::MisalignedChunks { .. }), "{err}");
+    assert!(err.to_string().contains("[6, 6, 6, 2]") && err.to_string().contains("[5, 5, 5, 5]"), "{err}");
+    let weights = ChunkedVector::from_array(Array1::from_elem(20, 1.0).view(), 6).unwrap();
+    let ds = ds.with_weights(weights).unwrap();
+    assert!(ds.weights().is_some());
+    let unl: ChunkedDataset<f64, i64> = ChunkedDataset::unlabelled(x);
+    assert!(unl.y_required("fit").unwrap_err().to_string().contains("fit needs a target"));
+    let err = ChunkedVector::from_array_with_chunks(labels.view(), &[10, 9]).unwrap_err();
+    assert!(matches!(err, MlError::ShapeMismatch { expected: 20, found: 19, .. }));
+}
+
+#[test]
+fn map_blocks_declares_its_width_and_compute_checks_it() {
+    let a = data(10, 3, 9);
+    let cx = ChunkedArray::from_array(a.view(), 4).unwrap();
+    // The op really produces 3 columns; declaring 2 is caught when computing.
+    let wrong: ChunkedArray<f64> = cx
+        .map_blocks(
+            rask_ml::chunked::ops::Elementwise { op: rask_ml::BinOp::Add, rhs: rask_ml::Operand::Scalar(1.0) },
+            2,
+        )
+        .unwrap();
+    assert_eq!(wrong.n_cols(), 2);
+    let err = wrong.compute_on(&Scheduler::sync()).unwrap_err();
+    assert_eq!(err, MlError::RaggedColumns { block: 0, expected: 2, found: 3 });
+}
+
+#[test]
+fn unknown_chunk_sizes_can_be_computed() {
+    use rask_ml::BlockLayer;
+    let a = data(10, 3, 10);
+    let cx = ChunkedArray::from_array(a.view(), 4).unwrap();
+    let unknown = ChunkedArray::<f64>::from_block_layer(
+        cx.block_layer().with_chunks(Chunks::Unknown { n_blocks: 3 }).unwrap(),
+        3,
+    );
+    assert_eq!(unknown.n_rows(), None);
+    for s in schedulers() {
+        let known = unknown.compute_chunk_sizes_on(&s).unwrap();
+        assert_eq!(known.chunks(), &Chunks::Known(vec![4, 4, 2]));
+    }
+    let _: &BlockLayer = unknown.block_layer();
+}
+
+fn max_abs_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+#[test]
+fn tsqr_factors_and_orthonormal_q() {
+    let a = data(100, 5, 11);
+    let scale = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    for &sizes in CHUNKINGS {
+        let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
+        let f = cx.tsqr().unwrap();
+        for s in [Scheduler::threaded(), Scheduler::checked(registry())] {
+            let q = f.q.compute_on(&s).unwrap();
+            let r = f.r.compute_on(&s).unwrap();
+            assert_eq!(q.shape(), &[100, 5]);
+            assert_eq!(r.shape(), &[5, 5]);
+            assert!(max_abs_diff(&q.t().dot(&q), &Array2::eye(5)) < 1e-10, "{sizes:?}: QᵀQ ≠ I");
+            assert!(max_abs_diff(&q.dot(&r), &a) < 1e-10 * scale, "{sizes:?}: QR ≠ A");
+            for i in 0..5 {
+                for j in 0..i {
+                    assert!(r[[i, j]].abs() < 1e-9 * scale, "R is not upper triangular");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn svd_matches_a_direct_svd() {
+    let a = data(100, 5, 12);
+    let (_, s_ref, _) = rask_ml::chunked::linalg::thin_svd(&a).unwrap();
+    for &sizes in CHUNKINGS {
+        let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
+        let svd = cx.svd().unwrap();
+        for s in [Scheduler::sync(), Scheduler::checked(registry())] {
+            let u = svd.u.compute_on(&s).unwrap();
+            let sv = svd.s.compute_on(&s).unwrap();
+            let vt = svd.vt.compute_on(&s).unwrap();
+            assert!(sv.iter().zip(s_ref.iter()).all(|(x, y)| (x - y).abs() <= 1e-10 * y), "{sizes:?}: {sv} vs {s_ref}");
+            assert!(sv.windows(2).into_iter().all(|w| w[0] >= w[1]));
+            assert!(max_abs_diff(&u.t().dot(&u), &Array2::eye(5)) < 1e-10);
+            assert!(max_abs_diff(&vt.dot(&vt.t()), &Array2::eye(5)) < 1e-10);
+            let rebuilt = (&u * &sv).dot(&vt);
+            assert!(max_abs_diff(&rebuilt, &a) < 1e-9 * s_ref[0], "{sizes:?}: U S Vᵀ ≠ A");
+        }
+    }
+}
+
+#[test]
+fn tsqr_needs_known_chunk_sizes() {
+    let a = data(10, 3, 13);
+    let cx = ChunkedArray::from_array(a.view(), 4).unwrap();
+    let unknown = ChunkedArray::<f64>::from_block_layer(
+        cx.block_layer().with_chunks(Chunks::Unknown { n_blocks: 3 }).unwrap(),
+        3,
+    );
+    assert!(matches!(unknown.tsqr(), Err(MlError::UnknownChunkSizes { .. })));
+}

@@ -3,13 +3,14 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use ndarray::{concatenate, Array2, ArrayView2, Axis};
+use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use rask_core::graph::Layers;
-use rask_core::{default_scheduler, Graph, Key, Op, Scheduler, Tokenizer, Value};
+use rask_core::{default_scheduler, Graph, Key, Op, Scheduler, TaskOp, Tokenizer, Value};
 
-use super::blocks::BlockLayer;
+use super::blocks::{layer_name, BlockLayer};
 use super::chunks::Chunks;
 use super::lazy::Lazy;
+use super::linalg::{ApplyQ, BlockQr, PickPart, PickRow, SmallSvd, StackQr};
 use super::ops::{
     BinOp, BlockColumnStats, BlockRows, ColumnStats, ColumnSummary, Elementwise, MatMul, MergeColumnStats, Operand,
     SumMatrices, Xtx, Xty,
@@ -29,6 +30,26 @@ pub struct ChunkedArray<F> {
     blocks: BlockLayer,
     n_cols: usize,
     _f: PhantomData<fn() -> F>,
+}
+
+/// The factors of [`ChunkedArray::tsqr`].
+#[derive(Clone, Debug)]
+pub struct Tsqr {
+    /// `Q`, chunked like the input, with orthonormal columns.
+    pub q: ChunkedArray<f64>,
+    /// `R`, small and upper triangular.
+    pub r: Lazy<Array2<f64>>,
+}
+
+/// The factors of [`ChunkedArray::svd`].
+#[derive(Clone, Debug)]
+pub struct ChunkedSvd {
+    /// Left singular vectors, chunked like the input.
+    pub u: ChunkedArray<f64>,
+    /// Singular values, decreasing.
+    pub s: Lazy<Array1<f64>>,
+    /// Right singular vectors, as rows.
+    pub vt: Lazy<Array2<f64>>,
 }
 
 /// Options of tree reductions.
@@ -234,8 +255,12 @@ impl<F: Float> ChunkedArray<F> {
     /// Count, sum, mean, variance, min and max of every column, in one pass, as a tree
     /// reduction with a fixed combine order (the same bits on every scheduler).
     pub fn column_stats(&self, opts: ReduceOptions) -> Result<LazyColumnStats> {
-        let (layers, key) =
-            self.blocks.reduce(&[], BlockColumnStats { skip_nan: opts.skip_nan }, MergeColumnStats, opts.split_every)?;
+        let (layers, key) = self.blocks.reduce(
+            &[],
+            BlockColumnStats { skip_nan: opts.skip_nan },
+            MergeColumnStats,
+            opts.split_every,
+        )?;
         Ok(LazyColumnStats { stats: Lazy::new(layers, key), skip_nan: opts.skip_nan })
     }
 
@@ -246,7 +271,11 @@ impl<F: Float> ChunkedArray<F> {
     }
 
     /// `Xᵀy` (`n_cols × 1`, in `f64`) for a target aligned with this array, block for block.
-    pub fn xty<T: super::vector::Element>(&self, y: &ChunkedVector<T>, split_every: usize) -> Result<Lazy<Array2<f64>>> {
+    pub fn xty<T: super::vector::Element>(
+        &self,
+        y: &ChunkedVector<T>,
+        split_every: usize,
+    ) -> Result<Lazy<Array2<f64>>> {
         self.check_aligned(y.chunks())?;
         let (layers, key) = self.blocks.reduce(&[y.block_layer()], Xty, SumMatrices, split_every)?;
         Ok(Lazy::new(layers, key))
@@ -258,6 +287,79 @@ impl<F: Float> ChunkedArray<F> {
             return Err(MlError::ShapeMismatch { what: "rows of W".into(), expected: self.n_cols, found: w.nrows() });
         }
         self.map_blocks(MatMul::new(w), w.ncols())
+    }
+
+    /// Tall-skinny QR: `X = Q R` with `Q` chunked like `X` (orthonormal columns) and `R` small
+    /// and upper triangular. Needs known chunk sizes.
+    pub fn tsqr(&self) -> Result<Tsqr> {
+        let (q, r) = self.tsqr_layers(None)?;
+        Ok(Tsqr { q, r })
+    }
+
+    /// Thin SVD through TSQR: `X = U diag(s) Vᵀ`, `U` chunked like `X`, singular values in
+    /// decreasing order. Needs known chunk sizes.
+    pub fn svd(&self) -> Result<ChunkedSvd> {
+        let (_, r) = self.tsqr_layers(None)?;
+        let svd_name = layer_name(&SmallSvd, &[r.key().name()])?;
+        let mut g = Graph::new();
+        let svd_key = Key::new(svd_name.clone());
+        g.add_task(svd_key.clone(), TaskOp::op(SmallSvd), vec![r.key().clone()]);
+        let pick = |g: &mut Graph, name: &str, op: TaskOp| {
+            let k = Key::new(format!("{name}-{svd_name}"));
+            g.add_task(k.clone(), op, vec![svd_key.clone()]);
+            k
+        };
+        let u_r = pick(&mut g, "u", TaskOp::op(PickPart { index: 0 }));
+        let s_key = pick(&mut g, "s", TaskOp::op(PickRow { index: 1 }));
+        let vt = pick(&mut g, "vt", TaskOp::op(PickPart { index: 2 }));
+        let small = r.layers().with(g);
+        let (u, _) = self.tsqr_layers(Some((small.clone(), u_r)))?;
+        Ok(ChunkedSvd { u, s: Lazy::new(small.clone(), s_key), vt: Lazy::new(small, vt) })
+    }
+
+    /// Builds the TSQR graph. With `right = Some((layers, key))`, each final block is also
+    /// multiplied by the matrix at `key` (the SVD's `U_r`).
+    fn tsqr_layers(&self, right: Option<(Layers, Key)>) -> Result<(ChunkedArray<f64>, Lazy<Array2<f64>>)> {
+        let sizes =
+            self.chunks().sizes().ok_or_else(|| MlError::UnknownChunkSizes { operation: "tsqr".into() })?.to_vec();
+        if self.n_cols == 0 {
+            return Err(MlError::InvalidParameter { name: "n_cols", message: "TSQR needs at least one column".into() });
+        }
+        let n = self.n_cols;
+        let chunks = self.chunks().clone();
+        let parts = self.blocks.map(BlockQr, chunks.clone())?;
+        let qi = parts.map(PickPart { index: 0 }, chunks.clone())?;
+        let ri = parts.map(PickPart { index: 1 }, chunks.clone())?;
+        let mut g = Graph::new();
+        let stack_name = layer_name(&StackQr, &[ri.name()])?;
+        let stack = Key::new(stack_name.clone());
+        g.add_task(stack.clone(), TaskOp::op(StackQr), ri.block_keys());
+        let q2 = Key::new(format!("q2-{stack_name}"));
+        g.add_task(q2.clone(), TaskOp::op(PickPart { index: 0 }), vec![stack.clone()]);
+        let r = Key::new(format!("r-{stack_name}"));
+        g.add_task(r.clone(), TaskOp::op(PickPart { index: 1 }), vec![stack]);
+        let stacked_rows: usize = sizes.iter().map(|&m| m.min(n)).sum();
+        let k = stacked_rows.min(n);
+        let mut layers = qi.layers().union(ri.layers());
+        let right_key = right.as_ref().map(|(_, key)| key.clone());
+        let q_name: std::sync::Arc<str> = match &right_key {
+            Some(rk) => format!("u-{}", layer_name(&SmallSvd, &[qi.name(), rk.name()])?).into(),
+            None => format!("q-{stack_name}").into(),
+        };
+        let mut offset = 0;
+        for (i, &m) in sizes.iter().enumerate() {
+            let rows = m.min(n);
+            let mut inputs = vec![qi.block_key(i), q2.clone()];
+            inputs.extend(right_key.clone());
+            g.add_task(Key::block(q_name.clone(), i as u64), TaskOp::op(ApplyQ { offset, rows }), inputs);
+            offset += rows;
+        }
+        if let Some((right_layers, _)) = right {
+            layers = layers.union(&right_layers);
+        }
+        let layers = layers.with(g);
+        let q = ChunkedArray::from_block_layer(BlockLayer::new(layers.clone(), q_name, chunks)?, k);
+        Ok((q, Lazy::new(layers, r)))
     }
 
     /// Checks that `other` has the same chunking (same sizes when both are known, else the same

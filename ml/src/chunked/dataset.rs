@@ -24,10 +24,8 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
 
     /// A dataset with targets.
     pub fn new(x: ChunkedArray<F>, y: ChunkedVector<Y>) -> Result<Self> {
-        x.check_aligned(y.chunks()).map_err(|_| MlError::MisalignedChunks {
-            left: x.chunks().clone(),
-            right: y.chunks().clone(),
-        })?;
+        x.check_aligned(y.chunks())
+            .map_err(|_| MlError::MisalignedChunks { left: x.chunks().clone(), right: y.chunks().clone() })?;
         Ok(ChunkedDataset { x, y: Some(y), w: None })
     }
 

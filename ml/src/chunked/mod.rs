@@ -5,10 +5,11 @@ pub mod blocks;
 mod chunks;
 mod dataset;
 mod lazy;
+pub mod linalg;
 pub mod ops;
 mod vector;
 
-pub use array::{ChunkedArray, LazyColumnStats, ReduceOptions};
+pub use array::{ChunkedArray, ChunkedSvd, LazyColumnStats, ReduceOptions, Tsqr};
 pub use blocks::{layer_name, BlockLayer};
 pub use chunks::Chunks;
 pub use dataset::ChunkedDataset;

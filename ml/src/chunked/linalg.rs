@@ -1,0 +1,173 @@
+//! Tall-skinny QR (TSQR) and the SVD built on it, for row-chunked arrays.
+//!
+//! Benson, Gleich and Demmel's direct TSQR: every block is factored on its own
+//! (`A_i = Q_i R_i`), the small `R_i` are stacked and factored once more
+//! (`[R_1; …; R_p] = Q₂ R`), and each block's final `Q` is `Q_i · Q₂[rows of block i]`.
+//! The SVD factors the small `R = U_r Σ Vᵀ` and returns `U = Q · U_r`, blockwise.
+//! Dense kernels are `faer`'s (pure Rust). Only one level of stacking is used: the stacked
+//! matrix holds `Σ min(m_i, n)` rows of `n` columns, small for tall-skinny data.
+
+use ndarray::{s, Array1, Array2};
+use rask_core::ops::expect_inputs;
+use rask_core::{Op, OpError, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::float::Float;
+
+/// Several matrices travelling together (a factorisation's parts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Parts(pub Vec<Array2<f64>>);
+
+fn to_faer(a: &Array2<f64>) -> faer::Mat<f64> {
+    faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
+}
+
+fn from_faer(m: faer::MatRef<'_, f64>) -> Array2<f64> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+/// Thin QR of a dense matrix: `(Q, R)` with `Q` `m × k` and `R` `k × n`, `k = min(m, n)`.
+pub fn thin_qr(a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
+    let m = to_faer(a);
+    let qr = m.qr();
+    (from_faer(qr.compute_thin_Q().as_ref()), from_faer(qr.thin_R()))
+}
+
+/// Thin SVD of a dense matrix: `(U, s, Vᵀ)`, singular values in decreasing order.
+pub fn thin_svd(a: &Array2<f64>) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>), OpError> {
+    let m = to_faer(a);
+    let svd = m.thin_svd().map_err(|e| OpError::new(format!("SVD did not converge: {e:?}")))?;
+    let u = from_faer(svd.U());
+    let v = from_faer(svd.V());
+    let s_diag = svd.S();
+    let s = Array1::from_iter((0..v.ncols()).map(|i| s_diag[i]));
+    Ok((u, s, v.reversed_axes()))
+}
+
+/// QR of one block: parts `[Q_i, R_i]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockQr;
+
+fn widened(v: &Value) -> Result<Array2<f64>, OpError> {
+    if let Some(a) = v.downcast_ref::<Array2<f64>>() {
+        Ok(a.clone())
+    } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
+        Ok(a.mapv(Float::widen))
+    } else {
+        Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())))
+    }
+}
+
+impl Op for BlockQr {
+    const NAME: &'static str = "rask.ml.block_qr";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let a = widened(&inputs[0])?;
+        let (q, r) = thin_qr(&a);
+        Ok(Value::new(Parts(vec![q, r])))
+    }
+}
+
+/// Picks part `index` of a [`Parts`] value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PickPart {
+    /// Which part.
+    pub index: usize,
+}
+
+impl Op for PickPart {
+    const NAME: &'static str = "rask.ml.pick_part";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let parts = inputs[0].get::<Parts>()?;
+        let p = parts.0.get(self.index).ok_or_else(|| {
+            OpError::new(format!("part {} asked of a value with {} parts", self.index, parts.0.len()))
+        })?;
+        Ok(Value::new(p.clone()))
+    }
+}
+
+/// Stacks the `R_i` inputs and factors them: parts `[Q₂, R]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StackQr;
+
+impl Op for StackQr {
+    const NAME: &'static str = "rask.ml.stack_qr";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let rs: Vec<&Array2<f64>> = inputs.iter().map(|v| v.get::<Array2<f64>>()).collect::<Result<_, _>>()?;
+        let views: Vec<_> = rs.iter().map(|r| r.view()).collect();
+        let stacked = ndarray::concatenate(ndarray::Axis(0), &views)
+            .map_err(|e| OpError::new(format!("cannot stack R factors: {e}")))?;
+        let (q2, r) = thin_qr(&stacked);
+        Ok(Value::new(Parts(vec![q2, r])))
+    }
+}
+
+/// `Q_i · Q₂[offset..offset + rows]` (and, with `right`, `· right`): block `i`'s final factor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApplyQ {
+    /// First row of this block's `R_i` in the stacked matrix.
+    pub offset: usize,
+    /// Rows of `R_i`.
+    pub rows: usize,
+}
+
+impl Op for ApplyQ {
+    const NAME: &'static str = "rask.ml.apply_q";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        if inputs.len() != 2 && inputs.len() != 3 {
+            return Err(OpError::new(format!("{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len())));
+        }
+        let qi = inputs[0].get::<Array2<f64>>()?;
+        let q2 = inputs[1].get::<Array2<f64>>()?;
+        if self.offset + self.rows > q2.nrows() || qi.ncols() != self.rows {
+            return Err(OpError::new(format!(
+                "block factor {:?} does not fit rows {}..{} of a {:?} stacked factor",
+                qi.shape(),
+                self.offset,
+                self.offset + self.rows,
+                q2.shape()
+            )));
+        }
+        let mut q = qi.dot(&q2.slice(s![self.offset..self.offset + self.rows, ..]));
+        if let Some(right) = inputs.get(2) {
+            q = q.dot(right.get::<Array2<f64>>()?);
+        }
+        Ok(Value::new(q))
+    }
+}
+
+/// SVD of a small matrix: parts `[U, s (as a 1 × k row), Vᵀ]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SmallSvd;
+
+impl Op for SmallSvd {
+    const NAME: &'static str = "rask.ml.small_svd";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let (u, s, vt) = thin_svd(inputs[0].get::<Array2<f64>>()?)?;
+        let k = s.len();
+        let s_row = s.into_shape_with_order((1, k)).map_err(|e| OpError::new(e.to_string()))?;
+        Ok(Value::new(Parts(vec![u, s_row, vt])))
+    }
+}
+
+/// Row 0 of part `index` of a [`Parts`] value, as a vector.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PickRow {
+    /// Which part.
+    pub index: usize,
+}
+
+impl Op for PickRow {
+    const NAME: &'static str = "rask.ml.pick_row";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let parts = inputs[0].get::<Parts>()?;
+        let p = parts.0.get(self.index).ok_or_else(|| OpError::new(format!("no part {}", self.index)))?;
+        if p.nrows() == 0 {
+            return Err(OpError::new("part has no row"));
+        }
+        Ok(Value::new(p.row(0).to_owned()))
+    }
+}
