@@ -33,15 +33,26 @@ pub fn thin_qr(a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
     (from_faer(qr.compute_thin_Q().as_ref()), from_faer(qr.thin_R()))
 }
 
-/// Thin SVD of a dense matrix: `(U, s, Vᵀ)`, singular values in decreasing order.
-pub fn thin_svd(a: &Array2<f64>) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>), OpError> {
+/// A thin SVD of a dense matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseSvd {
+    /// Left singular vectors (`m × k`).
+    pub u: Array2<f64>,
+    /// Singular values, decreasing (`k`).
+    pub s: Array1<f64>,
+    /// Right singular vectors as rows (`k × n`).
+    pub vt: Array2<f64>,
+}
+
+/// Thin SVD of a dense matrix, singular values in decreasing order.
+pub fn thin_svd(a: &Array2<f64>) -> Result<DenseSvd, OpError> {
     let m = to_faer(a);
     let svd = m.thin_svd().map_err(|e| OpError::new(format!("SVD did not converge: {e:?}")))?;
     let u = from_faer(svd.U());
     let v = from_faer(svd.V());
     let s_diag = svd.S();
     let s = Array1::from_iter((0..v.ncols()).map(|i| s_diag[i]));
-    Ok((u, s, v.reversed_axes()))
+    Ok(DenseSvd { u, s, vt: v.reversed_axes() })
 }
 
 /// QR of one block: parts `[Q_i, R_i]`.
@@ -145,7 +156,7 @@ impl Op for SmallSvd {
     const NAME: &'static str = "rask.ml.small_svd";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let (u, s, vt) = thin_svd(inputs[0].get::<Array2<f64>>()?)?;
+        let DenseSvd { u, s, vt } = thin_svd(inputs[0].get::<Array2<f64>>()?)?;
         let k = s.len();
         let s_row = s.into_shape_with_order((1, k)).map_err(|e| OpError::new(e.to_string()))?;
         Ok(Value::new(Parts(vec![u, s_row, vt])))
