@@ -20,6 +20,7 @@ pub mod chunked;
 pub mod codec;
 mod error;
 mod float;
+pub mod split;
 
 pub use chunked::{
     BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedSvd, ChunkedVector, Chunks, ColumnStats, ColumnSummary,
@@ -28,6 +29,7 @@ pub use chunked::{
 pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
+pub use split::{train_test_split, KFold, ShuffleSplit, TestSize};
 
 use rask_core::{Codec, OpEntry};
 
@@ -47,6 +49,8 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<chunked::linalg::ApplyQ>(),
     OpEntry::of::<chunked::linalg::SmallSvd>(),
     OpEntry::of::<chunked::linalg::PickRow>(),
+    OpEntry::of::<chunked::rows::TakeRows>(),
+    OpEntry::of::<chunked::rows::GatherRows>(),
 ];
 
 /// The value codecs this crate registers.

@@ -362,6 +362,34 @@ impl<F: Float> ChunkedArray<F> {
         Ok((q, Lazy::new(layers, r)))
     }
 
+    /// Global rows `start..end` (needs known chunk sizes).
+    pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::slice_rows(&self.blocks, start, end)?, self.n_cols))
+    }
+
+    /// The same rows in blocks of `chunk_rows` rows (needs known chunk sizes).
+    pub fn rechunk(&self, chunk_rows: usize) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::rechunk(&self.blocks, chunk_rows)?, self.n_cols))
+    }
+
+    /// The rows of several arrays one after the other (same column count).
+    pub fn concat(parts: &[&Self]) -> Result<Self> {
+        let first = parts
+            .first()
+            .ok_or_else(|| MlError::InvalidParameter { name: "parts", message: "nothing to concatenate".into() })?;
+        for p in parts {
+            if p.n_cols != first.n_cols {
+                return Err(MlError::ShapeMismatch {
+                    what: "columns of concatenated arrays".into(),
+                    expected: first.n_cols,
+                    found: p.n_cols,
+                });
+            }
+        }
+        let layers: Vec<&BlockLayer> = parts.iter().map(|p| &p.blocks).collect();
+        Ok(Self::from_block_layer(BlockLayer::concat(&layers)?, first.n_cols))
+    }
+
     /// Checks that `other` has the same chunking (same sizes when both are known, else the same
     /// number of blocks).
     pub fn check_aligned(&self, other: &Chunks) -> Result<()> {

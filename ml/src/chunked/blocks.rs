@@ -119,6 +119,108 @@ impl BlockLayer {
         Ok(BlockLayer { layers: layers.with(g), name, chunks })
     }
 
+    /// Applies `ops[i]` to block `i` (and block `i` of each of `others`); for operations whose
+    /// arguments differ per block (row ranges, per-block random streams). The layer name is a
+    /// token of every op's arguments and the input layer names.
+    pub fn zip_map_each<O: Op>(&self, others: &[&BlockLayer], ops: Vec<O>, chunks: Chunks) -> Result<BlockLayer> {
+        if ops.len() != self.n_blocks() || chunks.n_blocks() != self.n_blocks() {
+            return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: chunks });
+        }
+        for o in others {
+            if o.n_blocks() != self.n_blocks() {
+                return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: o.chunks.clone() });
+            }
+        }
+        let mut t = Tokenizer::new();
+        t.str("rask.ml.zip_map_each").str(O::NAME).u64(u64::from(O::VERSION)).str(&self.name);
+        for o in others {
+            t.str(o.name());
+        }
+        for op in &ops {
+            t.bytes(&op_args(op)?);
+        }
+        let name = token_name(O::NAME, t.finish());
+        let mut g = Graph::with_capacity(self.n_blocks());
+        for (i, op) in ops.into_iter().enumerate() {
+            let mut inputs = Vec::with_capacity(1 + others.len());
+            inputs.push(self.block_key(i));
+            inputs.extend(others.iter().map(|o| o.block_key(i)));
+            g.insert(Key::block(name.clone(), i as u64), Node::Task(Task { op: TaskOp::op(op), inputs }));
+        }
+        let mut layers = self.layers.clone();
+        for o in others {
+            layers = layers.union(&o.layers);
+        }
+        Ok(BlockLayer { layers: layers.with(g), name, chunks })
+    }
+
+    /// A layer whose block `j` is computed by `ops[j]` from the blocks `inputs[j]` of `self`
+    /// (for re-blocking: rechunk, slicing across blocks).
+    pub fn regroup<O: Op>(&self, ops: Vec<O>, inputs: Vec<Vec<usize>>, chunks: Chunks) -> Result<BlockLayer> {
+        if ops.len() != inputs.len() || chunks.n_blocks() != ops.len() {
+            return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: chunks });
+        }
+        let mut t = Tokenizer::new();
+        t.str("rask.ml.regroup").str(O::NAME).u64(u64::from(O::VERSION)).str(&self.name);
+        for (op, ins) in ops.iter().zip(&inputs) {
+            t.bytes(&op_args(op)?).u64(ins.len() as u64);
+            for &i in ins {
+                if i >= self.n_blocks() {
+                    return Err(MlError::InvalidParameter {
+                        name: "inputs",
+                        message: format!("block {i} of a {}-block collection", self.n_blocks()),
+                    });
+                }
+                t.u64(i as u64);
+            }
+        }
+        let name = token_name(O::NAME, t.finish());
+        let mut g = Graph::with_capacity(ops.len());
+        for (j, (op, ins)) in ops.into_iter().zip(inputs).enumerate() {
+            let keys = ins.into_iter().map(|i| self.block_key(i)).collect();
+            g.insert(Key::block(name.clone(), j as u64), Node::Task(Task { op: TaskOp::op(op), inputs: keys }));
+        }
+        Ok(BlockLayer { layers: self.layers.with(g), name, chunks })
+    }
+
+    /// The blocks of several layers one after the other (aliases; nothing is copied).
+    pub fn concat(parts: &[&BlockLayer]) -> Result<BlockLayer> {
+        let first = parts
+            .first()
+            .ok_or_else(|| MlError::InvalidParameter { name: "parts", message: "nothing to concatenate".into() })?;
+        let mut t = Tokenizer::new();
+        t.str("rask.ml.concat").u64(parts.len() as u64);
+        let mut sizes: Option<Vec<usize>> = Some(Vec::new());
+        let mut n_blocks = 0;
+        for p in parts {
+            t.str(p.name()).u64(p.n_blocks() as u64);
+            n_blocks += p.n_blocks();
+            sizes = match (sizes, p.chunks.sizes()) {
+                (Some(mut acc), Some(s)) => {
+                    acc.extend_from_slice(s);
+                    Some(acc)
+                }
+                _ => None,
+            };
+        }
+        let name: Arc<str> = format!("concat-{}", t.finish().hex()).into();
+        let mut g = Graph::with_capacity(n_blocks);
+        let mut layers = first.layers.clone();
+        let mut j = 0u64;
+        for p in parts {
+            layers = layers.union(&p.layers);
+            for i in 0..p.n_blocks() {
+                g.insert(Key::block(name.clone(), j), Node::Alias(p.block_key(i)));
+                j += 1;
+            }
+        }
+        let chunks = match sizes {
+            Some(s) => Chunks::Known(s),
+            None => Chunks::Unknown { n_blocks },
+        };
+        Ok(BlockLayer { layers: layers.with(g), name, chunks })
+    }
+
     /// Applies `op` to every block; the result has chunking `chunks`.
     pub fn map<O: Op>(&self, op: O, chunks: Chunks) -> Result<BlockLayer> {
         self.zip_map(&[], op, chunks)

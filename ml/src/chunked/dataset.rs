@@ -2,6 +2,7 @@
 //! for block.
 
 use super::array::ChunkedArray;
+use super::blocks::BlockLayer;
 use super::vector::{ChunkedVector, Element};
 use crate::error::{MlError, Result};
 use crate::float::Float;
@@ -62,5 +63,41 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
     /// Number of blocks.
     pub fn n_blocks(&self) -> usize {
         self.x.n_blocks()
+    }
+
+    /// Applies the same row operation to `x`, `y` and the weights, keeping them aligned.
+    pub fn map_rows(&self, f: impl Fn(&BlockLayer) -> Result<BlockLayer>) -> Result<Self> {
+        let x = ChunkedArray::from_block_layer(f(self.x.block_layer())?, self.x.n_cols());
+        let y = self.y.as_ref().map(|y| f(y.block_layer()).map(ChunkedVector::from_block_layer)).transpose()?;
+        let w = self.w.as_ref().map(|w| f(w.block_layer()).map(ChunkedVector::from_block_layer)).transpose()?;
+        Ok(ChunkedDataset { x, y, w })
+    }
+
+    /// Global rows `start..end` of every part.
+    pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
+        self.map_rows(|l| super::rows::slice_rows(l, start, end))
+    }
+
+    /// The rows of several datasets one after the other. All must have targets, or none, and
+    /// likewise weights.
+    pub fn concat(parts: &[&Self]) -> Result<Self> {
+        let xs: Vec<&ChunkedArray<F>> = parts.iter().map(|p| &p.x).collect();
+        let x = ChunkedArray::concat(&xs)?;
+        let join = |layers: Vec<Option<&BlockLayer>>, what: &'static str| -> Result<Option<BlockLayer>> {
+            if layers.iter().all(Option::is_none) {
+                return Ok(None);
+            }
+            let present: Option<Vec<&BlockLayer>> = layers.into_iter().collect();
+            let present = present.ok_or_else(|| MlError::InvalidParameter {
+                name: what,
+                message: "some datasets have it and some do not".into(),
+            })?;
+            BlockLayer::concat(&present).map(Some)
+        };
+        let y = join(parts.iter().map(|p| p.y.as_ref().map(|y| y.block_layer())).collect(), "y")?
+            .map(ChunkedVector::from_block_layer);
+        let w = join(parts.iter().map(|p| p.w.as_ref().map(|w| w.block_layer())).collect(), "weights")?
+            .map(ChunkedVector::from_block_layer);
+        Ok(ChunkedDataset { x, y, w })
     }
 }

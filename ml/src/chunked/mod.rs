@@ -7,6 +7,7 @@ mod dataset;
 mod lazy;
 pub mod linalg;
 pub mod ops;
+pub mod rows;
 mod vector;
 
 pub use array::{ChunkedArray, ChunkedSvd, LazyColumnStats, ReduceOptions, Tsqr};

@@ -137,6 +137,16 @@ impl<T: Element> ChunkedVector<T> {
         self.blocks.layers()
     }
 
+    /// Global rows `start..end` (needs known chunk sizes).
+    pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::slice_rows(&self.blocks, start, end)?))
+    }
+
+    /// The same rows in blocks of `chunk_rows` rows (needs known chunk sizes).
+    pub fn rechunk(&self, chunk_rows: usize) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::rechunk(&self.blocks, chunk_rows)?))
+    }
+
     /// Computes every block on the default scheduler and concatenates them.
     pub fn compute(&self) -> Result<Array1<T>> {
         self.compute_on(&default_scheduler())
