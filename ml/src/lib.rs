@@ -29,7 +29,7 @@ pub use chunked::{
 pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
-pub use split::{train_test_split, KFold, ShuffleSplit, TestSize};
+pub use split::{train_test_split, KFold, ShuffleSplit, TestSize, TrainTest};
 
 use rask_core::{Codec, OpEntry};
 

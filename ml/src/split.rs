@@ -13,6 +13,9 @@ use crate::chunked::{BlockLayer, ChunkedDataset, Chunks, Element};
 use crate::error::{MlError, Result};
 use crate::float::Float;
 
+/// A (train, test) pair of datasets.
+pub type TrainTest<F, Y> = (ChunkedDataset<F, Y>, ChunkedDataset<F, Y>);
+
 /// How much of the data goes to the test side.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TestSize {
@@ -96,7 +99,7 @@ pub fn train_test_split<F: Float, Y: Element>(
     ds: &ChunkedDataset<F, Y>,
     test_size: TestSize,
     seed: u64,
-) -> Result<(ChunkedDataset<F, Y>, ChunkedDataset<F, Y>)> {
+) -> Result<TrainTest<F, Y>> {
     split_once(ds, test_size, "rask.ml.train_test_split", seed, 0)
 }
 
@@ -106,7 +109,7 @@ fn split_once<F: Float, Y: Element>(
     splitter: &str,
     seed: u64,
     split: u64,
-) -> Result<(ChunkedDataset<F, Y>, ChunkedDataset<F, Y>)> {
+) -> Result<TrainTest<F, Y>> {
     let sizes = ds
         .x()
         .chunks()
@@ -134,10 +137,7 @@ pub struct ShuffleSplit {
 
 impl ShuffleSplit {
     /// All splits.
-    pub fn split<F: Float, Y: Element>(
-        &self,
-        ds: &ChunkedDataset<F, Y>,
-    ) -> Result<Vec<(ChunkedDataset<F, Y>, ChunkedDataset<F, Y>)>> {
+    pub fn split<F: Float, Y: Element>(&self, ds: &ChunkedDataset<F, Y>) -> Result<Vec<TrainTest<F, Y>>> {
         if self.n_splits == 0 {
             return Err(MlError::InvalidParameter { name: "n_splits", message: "must be at least 1".into() });
         }
@@ -162,10 +162,7 @@ pub struct KFold {
 
 impl KFold {
     /// The `n_splits` (train, test) pairs, fold 0 first.
-    pub fn split<F: Float, Y: Element>(
-        &self,
-        ds: &ChunkedDataset<F, Y>,
-    ) -> Result<Vec<(ChunkedDataset<F, Y>, ChunkedDataset<F, Y>)>> {
+    pub fn split<F: Float, Y: Element>(&self, ds: &ChunkedDataset<F, Y>) -> Result<Vec<TrainTest<F, Y>>> {
         let sizes =
             ds.x().chunks().sizes().ok_or_else(|| MlError::UnknownChunkSizes { operation: "KFold".into() })?.to_vec();
         let n: usize = sizes.iter().sum();
