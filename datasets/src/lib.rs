@@ -1,12 +1,30 @@
-//! See the crate description; the contents arrive with their issues.
+//! # rask-datasets: dataset generators and loaders for Rask
 //!
-//! Until then this crate registers no ops and no codecs, and the lists below are empty so the
-//! `rask` registry already has its final shape.
+//! [`generators`] builds lazy chunked datasets block by block: `make_blobs`,
+//! `make_classification`, `make_regression` and `make_counts`. Each block is one registered
+//! task drawing from its own seeded stream, so every scheduler (the serialisation-checked one
+//! included) returns the same data. [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to `.npy`.
+
+pub mod generators;
+pub mod npy;
+
+pub use generators::{
+    make_blobs, make_classification, make_counts, make_regression, BlobsParams, ClassificationParams, CountsParams,
+    DatasetError, RegressionParams,
+};
 
 use rask_core::{Codec, OpEntry};
 
 /// The ops this crate registers.
-pub const OPS: &[OpEntry] = &[];
+pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<generators::MakeBlobsBlock>(),
+    OpEntry::of::<generators::MakeClassificationBlock>(),
+    OpEntry::of::<generators::MakeRegressionBlock>(),
+    OpEntry::of::<generators::MakeCountsBlock>(),
+    OpEntry::of::<generators::BlockX>(),
+    OpEntry::of::<generators::BlockY>(),
+    OpEntry::of::<npy::NpyBlock>(),
+];
 
 /// The value codecs this crate registers.
-pub const CODECS: &[Codec] = &[];
+pub const CODECS: &[Codec] = &[Codec::of::<generators::XyBlockI64Codec>(), Codec::of::<generators::XyBlockF64Codec>()];

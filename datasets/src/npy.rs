@@ -1,0 +1,555 @@
+//! `.npy` files and folders of them as chunked arrays, read block by block, and a streaming
+//! `.npy` writer.
+//!
+//! The header is parsed here (format versions 1–3; little- or big-endian `f8`, `f4`, `i8`;
+//! C or Fortran order). Each block is a task that opens the file and reads only its rows, so a
+//! file of any size is read with one block per worker thread in memory. The file's path, size
+//! and modification time are part of the task's arguments: workers must see the same file
+//! system, and a file that changes after the graph was built is reported, not misread.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use ndarray::{Array1, Array2};
+use rask_core::ops::expect_inputs;
+use rask_core::{Op, OpError, Scheduler, Tokenizer, Value};
+use rask_ml::chunked::BlockLayer;
+use rask_ml::{ChunkedArray, ChunkedVector, Chunks, Element, Float, MlError};
+use serde::{Deserialize, Serialize};
+
+/// Errors of loaders and writers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be opened, read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The file is not a valid file of its format (bad magic, header, truncated data, …).
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The file holds another element type than the one asked for.
+    #[error("{path}: holds {found} values, but {expected} was asked for")]
+    WrongDtype {
+        /// The file.
+        path: PathBuf,
+        /// The type asked for.
+        expected: &'static str,
+        /// The type in the file.
+        found: String,
+    },
+    /// Chunked-data error.
+    #[error(transparent)]
+    Ml(#[from] MlError),
+}
+
+impl From<rask_core::Error> for LoadError {
+    fn from(e: rask_core::Error) -> Self {
+        LoadError::Ml(MlError::Graph(e))
+    }
+}
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> LoadError {
+    LoadError::Io { path: path.to_path_buf(), message: e.to_string() }
+}
+
+fn format_error(path: &Path, message: impl Into<String>) -> LoadError {
+    LoadError::Format { path: path.to_path_buf(), message: message.into() }
+}
+
+/// The element types `.npy` files can hold here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NpyDtype {
+    /// 8-byte float.
+    F64,
+    /// 4-byte float.
+    F32,
+    /// 8-byte signed integer.
+    I64,
+}
+
+impl NpyDtype {
+    fn size(self) -> usize {
+        match self {
+            NpyDtype::F64 | NpyDtype::I64 => 8,
+            NpyDtype::F32 => 4,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            NpyDtype::F64 => "f64",
+            NpyDtype::F32 => "f32",
+            NpyDtype::I64 => "i64",
+        }
+    }
+}
+
+/// A parsed `.npy` header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NpyHeader {
+    /// Element type.
+    pub dtype: NpyDtype,
+    /// Whether the data is big-endian.
+    pub big_endian: bool,
+    /// Whether the data is in column-major (Fortran) order.
+    pub fortran_order: bool,
+    /// The shape (1 or 2 dimensions).
+    pub shape: Vec<usize>,
+    /// Where the data starts.
+    pub data_offset: u64,
+}
+
+impl NpyHeader {
+    fn rows(&self) -> usize {
+        self.shape[0]
+    }
+
+    fn cols(&self) -> usize {
+        self.shape.get(1).copied().unwrap_or(1)
+    }
+
+    fn data_len(&self) -> Option<u64> {
+        (self.rows() as u64).checked_mul(self.cols() as u64)?.checked_mul(self.dtype.size() as u64)
+    }
+}
+
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let at = header.find(&format!("'{key}'"))? + key.len() + 2;
+    let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
+    Some(rest)
+}
+
+/// Parses the header of an `.npy` file from its first bytes.
+pub fn parse_header(bytes: &[u8], path: &Path) -> Result<NpyHeader, LoadError> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(format_error(path, "not an .npy file (bad magic bytes)"));
+    }
+    let major = bytes[6];
+    let (len, start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err(format_error(path, "truncated header"));
+            }
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
+        v => return Err(format_error(path, format!("unsupported .npy format version {v}"))),
+    };
+    let header = bytes.get(start..start + len).ok_or_else(|| format_error(path, "truncated header"))?;
+    let header = std::str::from_utf8(header).map_err(|_| format_error(path, "header is not text"))?;
+
+    let descr = dict_value(header, "descr").ok_or_else(|| format_error(path, "header has no 'descr'"))?;
+    let quote =
+        descr.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or_else(|| format_error(path, "bad 'descr'"))?;
+    let descr = &descr[1..descr[1..].find(quote).map(|i| i + 1).ok_or_else(|| format_error(path, "bad 'descr'"))?];
+    let (big_endian, code) = match descr.split_at(1) {
+        ("<", c) => (false, c),
+        (">", c) => (true, c),
+        ("=", c) => (cfg!(target_endian = "big"), c),
+        _ => return Err(format_error(path, format!("unsupported dtype '{descr}'"))),
+    };
+    let dtype = match code {
+        "f8" => NpyDtype::F64,
+        "f4" => NpyDtype::F32,
+        "i8" => NpyDtype::I64,
+        _ => {
+            return Err(LoadError::WrongDtype {
+                path: path.to_path_buf(),
+                expected: "f64, f32 or i64",
+                found: format!("'{descr}'"),
+            })
+        }
+    };
+    let fortran =
+        dict_value(header, "fortran_order").ok_or_else(|| format_error(path, "header has no 'fortran_order'"))?;
+    let fortran_order = if fortran.starts_with("True") {
+        true
+    } else if fortran.starts_with("False") {
+        false
+    } else {
+        return Err(format_error(path, "bad 'fortran_order'"));
+    };
+    let shape = dict_value(header, "shape").ok_or_else(|| format_error(path, "header has no 'shape'"))?;
+    let shape =
+        shape.strip_prefix('(').and_then(|s| s.split(')').next()).ok_or_else(|| format_error(path, "bad 'shape'"))?;
+    let shape: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| format_error(path, format!("bad dimension '{s}' in 'shape'"))))
+        .collect::<Result<_, _>>()?;
+    if shape.is_empty() || shape.len() > 2 {
+        return Err(format_error(path, format!("only 1-D and 2-D arrays are supported, this one has shape {shape:?}")));
+    }
+    Ok(NpyHeader { dtype, big_endian, fortran_order, shape, data_offset: (start + len) as u64 })
+}
+
+/// Size and modification time, to detect a file that changed after the graph was built.
+fn fingerprint(path: &Path) -> Result<(u64, u64), LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    let modified =
+        meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    Ok((meta.len(), modified))
+}
+
+/// Reads and checks the header of the file at `path`.
+pub fn read_header(path: &Path) -> Result<NpyHeader, LoadError> {
+    let mut f = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut head = vec![0u8; 4096];
+    let mut got = 0;
+    while got < head.len() {
+        let n = f.read(&mut head[got..]).map_err(|e| io_error(path, e))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    head.truncate(got);
+    if head.len() >= 12 && head[6] >= 2 {
+        let len = u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize;
+        if len + 12 > head.len() && len < (1 << 24) {
+            head.resize(len + 12, 0);
+            f.seek(SeekFrom::Start(got as u64)).map_err(|e| io_error(path, e))?;
+            f.read_exact(&mut head[got..]).map_err(|_| format_error(path, "truncated header"))?;
+        }
+    }
+    let header = parse_header(&head, path)?;
+    let file_len = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();
+    let want = header.data_len().and_then(|d| d.checked_add(header.data_offset));
+    match want {
+        Some(w) if w == file_len => Ok(header),
+        Some(w) => Err(format_error(
+            path,
+            format!(
+                "the header announces {} bytes of data but the file holds {}",
+                w - header.data_offset,
+                file_len.saturating_sub(header.data_offset)
+            ),
+        )),
+        None => Err(format_error(path, "shape overflows")),
+    }
+}
+
+/// Reads rows `row_start..row_start + rows` of an `.npy` file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NpyBlock {
+    /// The file.
+    pub path: String,
+    /// Its header, as parsed when the graph was built.
+    pub header: NpyHeader,
+    /// File size and modification time when the graph was built.
+    pub file_len: u64,
+    /// Modification time (nanoseconds since the epoch) when the graph was built.
+    pub modified: u64,
+    /// First row.
+    pub row_start: usize,
+    /// Rows to read.
+    pub rows: usize,
+}
+
+fn decode<T>(bytes: &[u8], size: usize, big: bool, conv: fn([u8; 8], bool) -> T) -> Vec<T> {
+    bytes
+        .chunks_exact(size)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..size].copy_from_slice(c);
+            conv(b, big)
+        })
+        .collect()
+}
+
+fn f64_of(b: [u8; 8], big: bool) -> f64 {
+    if big {
+        f64::from_be_bytes(b)
+    } else {
+        f64::from_le_bytes(b)
+    }
+}
+
+fn f32_of(b: [u8; 8], big: bool) -> f32 {
+    let b4 = [b[0], b[1], b[2], b[3]];
+    if big {
+        f32::from_be_bytes(b4)
+    } else {
+        f32::from_le_bytes(b4)
+    }
+}
+
+fn i64_of(b: [u8; 8], big: bool) -> i64 {
+    if big {
+        i64::from_be_bytes(b)
+    } else {
+        i64::from_le_bytes(b)
+    }
+}
+
+impl NpyBlock {
+    fn read_bytes(&self) -> Result<Vec<u8>, OpError> {
+        let path = Path::new(&self.path);
+        let (len, modified) = fingerprint(path).map_err(|e| OpError::new(e.to_string()))?;
+        if (len, modified) != (self.file_len, self.modified) {
+            return Err(OpError::new(format!("{}: the file changed after the graph was built", self.path)));
+        }
+        let h = &self.header;
+        let size = h.dtype.size();
+        let (n_rows, n_cols) = (h.rows(), h.cols());
+        if self.row_start + self.rows > n_rows {
+            return Err(OpError::new(format!(
+                "{}: rows {}..{} of {n_rows}",
+                self.path,
+                self.row_start,
+                self.row_start + self.rows
+            )));
+        }
+        let mut f = File::open(path).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
+        let mut out = vec![0u8; self.rows * n_cols * size];
+        let read_at = |f: &mut File, offset: u64, buf: &mut [u8]| -> Result<(), OpError> {
+            f.seek(SeekFrom::Start(offset)).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
+            f.read_exact(buf).map_err(|e| OpError::new(format!("{}: {e}", self.path)))
+        };
+        if !h.fortran_order || n_cols == 1 {
+            let offset = h.data_offset + (self.row_start * n_cols * size) as u64;
+            read_at(&mut f, offset, &mut out)?;
+        } else {
+            // Column-major: read each column's run of rows, then interleave into row-major order.
+            let mut col = vec![0u8; self.rows * size];
+            for j in 0..n_cols {
+                let offset = h.data_offset + ((j * n_rows + self.row_start) * size) as u64;
+                read_at(&mut f, offset, &mut col)?;
+                for i in 0..self.rows {
+                    let dst = (i * n_cols + j) * size;
+                    out[dst..dst + size].copy_from_slice(&col[i * size..(i + 1) * size]);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Op for NpyBlock {
+    const NAME: &'static str = "rask.datasets.npy_block";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 0, Self::NAME)?;
+        let bytes = self.read_bytes()?;
+        let h = &self.header;
+        let (size, big) = (h.dtype.size(), h.big_endian);
+        let two_d = h.shape.len() == 2;
+        let shape = (self.rows, h.cols());
+        let err = |e: ndarray::ShapeError| OpError::new(e.to_string());
+        Ok(match (h.dtype, two_d) {
+            (NpyDtype::F64, true) => {
+                Value::new(Array2::from_shape_vec(shape, decode(&bytes, size, big, f64_of)).map_err(err)?)
+            }
+            (NpyDtype::F32, true) => {
+                Value::new(Array2::from_shape_vec(shape, decode(&bytes, size, big, f32_of)).map_err(err)?)
+            }
+            (NpyDtype::I64, true) => {
+                Value::new(Array2::from_shape_vec(shape, decode(&bytes, size, big, i64_of)).map_err(err)?)
+            }
+            (NpyDtype::F64, false) => Value::new(Array1::from(decode(&bytes, size, big, f64_of))),
+            (NpyDtype::F32, false) => Value::new(Array1::from(decode(&bytes, size, big, f32_of))),
+            (NpyDtype::I64, false) => Value::new(Array1::from(decode(&bytes, size, big, i64_of))),
+        })
+    }
+}
+
+/// The blocks of one file: ops and row counts.
+fn file_blocks(path: &Path, chunk_rows: usize) -> Result<(NpyHeader, Vec<NpyBlock>), LoadError> {
+    if chunk_rows == 0 {
+        return Err(MlError::InvalidParameter { name: "chunk_rows", message: "must be at least 1".into() }.into());
+    }
+    let header = read_header(path)?;
+    if header.rows() == 0 {
+        return Err(format_error(path, "the array has no rows"));
+    }
+    let (file_len, modified) = fingerprint(path)?;
+    let path_str = path.to_str().ok_or_else(|| format_error(path, "the path is not valid UTF-8"))?.to_string();
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    while start < header.rows() {
+        let rows = chunk_rows.min(header.rows() - start);
+        blocks.push(NpyBlock {
+            path: path_str.clone(),
+            header: header.clone(),
+            file_len,
+            modified,
+            row_start: start,
+            rows,
+        });
+        start += rows;
+    }
+    Ok((header, blocks))
+}
+
+fn layer_of(blocks: Vec<NpyBlock>) -> Result<BlockLayer, LoadError> {
+    let mut t = Tokenizer::new();
+    t.str("rask.datasets.read_npy").u64(blocks.len() as u64);
+    for b in &blocks {
+        t.str(&b.path).u64(b.file_len).u64(b.modified).u64(b.row_start as u64).u64(b.rows as u64);
+    }
+    let name: Arc<str> = format!("npy-{}", t.finish().hex()).into();
+    let sizes = blocks.iter().map(|b| b.rows).collect();
+    let mut g = rask_core::Graph::with_capacity(blocks.len());
+    for (i, b) in blocks.into_iter().enumerate() {
+        g.add_task(rask_core::Key::block(name.clone(), i as u64), rask_core::TaskOp::op(b), vec![]);
+    }
+    Ok(BlockLayer::new(rask_core::graph::Layers::from_graph(g), name, Chunks::Known(sizes))?)
+}
+
+fn check_2d(path: &Path, h: &NpyHeader, expected: &'static str) -> Result<(), LoadError> {
+    if h.shape.len() != 2 {
+        return Err(format_error(path, format!("expected a 2-D array, found shape {:?}", h.shape)));
+    }
+    if h.dtype.name() != expected {
+        return Err(LoadError::WrongDtype { path: path.to_path_buf(), expected, found: h.dtype.name().into() });
+    }
+    Ok(())
+}
+
+/// A 2-D `.npy` file as a chunked array of blocks of `chunk_rows` rows. The file's element
+/// type must be `F`'s (`f64` files as `ChunkedArray<f64>`, `f32` as `ChunkedArray<f32>`).
+pub fn read_npy<F: Float>(path: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedArray<F>, LoadError> {
+    let path = path.as_ref();
+    let (header, blocks) = file_blocks(path, chunk_rows)?;
+    check_2d(path, &header, F::DTYPE)?;
+    Ok(ChunkedArray::from_block_layer(layer_of(blocks)?, header.cols()))
+}
+
+/// A 1-D `.npy` file (targets, labels, weights) as a chunked vector.
+pub fn read_npy_vector<T: Element>(path: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedVector<T>, LoadError> {
+    let path = path.as_ref();
+    let (header, blocks) = file_blocks(path, chunk_rows)?;
+    if header.shape.len() != 1 {
+        return Err(format_error(path, format!("expected a 1-D array, found shape {:?}", header.shape)));
+    }
+    if header.dtype.name() != T::DTYPE {
+        return Err(LoadError::WrongDtype {
+            path: path.to_path_buf(),
+            expected: T::DTYPE,
+            found: header.dtype.name().into(),
+        });
+    }
+    Ok(ChunkedVector::from_block_layer(layer_of(blocks)?))
+}
+
+/// Every `*.npy` file of a folder, in name order, as one chunked array; each file is split into
+/// blocks of at most `chunk_rows` rows (blocks never span files). All files must be 2-D with the
+/// same element type and column count.
+pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedArray<F>, LoadError> {
+    let dir = dir.as_ref();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "npy"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format_error(dir, "the folder has no .npy file"));
+    }
+    let mut all = Vec::new();
+    let mut n_cols = None;
+    for f in &files {
+        let (header, blocks) = file_blocks(f, chunk_rows)?;
+        check_2d(f, &header, F::DTYPE)?;
+        match n_cols {
+            None => n_cols = Some(header.cols()),
+            Some(c) if c != header.cols() => {
+                return Err(format_error(
+                    f,
+                    format!("has {} columns, but {} has {c}", header.cols(), files[0].display()),
+                ))
+            }
+            Some(_) => {}
+        }
+        all.extend(blocks);
+    }
+    Ok(ChunkedArray::from_block_layer(layer_of(all)?, n_cols.unwrap_or(0)))
+}
+
+/// `.npy` element types that can be written.
+pub trait NpyWritable: Copy + 'static {
+    /// The header's `descr`.
+    const DESCR: &'static str;
+    /// Appends the little-endian bytes.
+    fn put(self, out: &mut Vec<u8>);
+}
+
+impl NpyWritable for f64 {
+    const DESCR: &'static str = "<f8";
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl NpyWritable for f32 {
+    const DESCR: &'static str = "<f4";
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+fn header_bytes(descr: &str, shape: &str) -> Vec<u8> {
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // Pad so that the data starts on a 64-byte boundary, ending with a newline (format 1.0).
+    let total = 10 + dict.len() + 1;
+    dict.push_str(&" ".repeat((64 - total % 64) % 64));
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+/// Writes a chunked array to one `.npy` file, computing `batch` blocks at a time on `scheduler`
+/// so that only those blocks are in memory. Needs known chunk sizes.
+pub fn write_npy<F: Float + NpyWritable>(
+    x: &ChunkedArray<F>,
+    path: impl AsRef<Path>,
+    scheduler: &Scheduler,
+    batch: usize,
+) -> Result<(), LoadError> {
+    let path = path.as_ref();
+    let n_rows = x.n_rows().ok_or_else(|| MlError::UnknownChunkSizes { operation: "write_npy".into() })?;
+    if batch == 0 {
+        return Err(MlError::InvalidParameter { name: "batch", message: "must be at least 1".into() }.into());
+    }
+    let file = File::create(path).map_err(|e| io_error(path, e))?;
+    let mut w = BufWriter::new(file);
+    w.write_all(&header_bytes(F::DESCR, &format!("({n_rows}, {})", x.n_cols()))).map_err(|e| io_error(path, e))?;
+    let graph = x.graph();
+    let keys = x.block_keys();
+    let mut buf = Vec::new();
+    let mut written = 0;
+    for group in keys.chunks(batch) {
+        for (v, k) in scheduler.compute(&graph, group)?.iter().zip(group) {
+            let block =
+                v.get::<Array2<F>>().map_err(|source| rask_core::Error::ValueType { key: k.clone(), source })?;
+            if block.ncols() != x.n_cols() {
+                return Err(
+                    MlError::RaggedColumns { block: written, expected: x.n_cols(), found: block.ncols() }.into()
+                );
+            }
+            buf.clear();
+            for &e in block.iter() {
+                e.put(&mut buf);
+            }
+            w.write_all(&buf).map_err(|e| io_error(path, e))?;
+            written += 1;
+        }
+    }
+    w.flush().map_err(|e| io_error(path, e))?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! `.npy` files written by NumPy (fixtures made by `data/make_npy_fixtures.py`) read back
+//! exactly, block by block, on every scheduler; bad files give clear errors.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2};
+use rask_core::{Registry, Scheduler};
+use rask_datasets::npy::{read_npy, read_npy_dir, read_npy_vector, write_npy, LoadError};
+use rask_ml::{ChunkedArray, Chunks};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+fn registry() -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .ops(rask_core::OPS)
+            .codecs(rask_core::CODECS)
+            .ops(rask_ml::OPS)
+            .codecs(rask_ml::CODECS)
+            .ops(rask_datasets::OPS)
+            .codecs(rask_datasets::CODECS)
+            .build()
+            .unwrap(),
+    )
+}
+
+fn schedulers() -> Vec<Scheduler> {
+    vec![Scheduler::sync(), Scheduler::threaded(), Scheduler::checked(registry())]
+}
+
+fn same_bits(a: &Array2<f64>, b: &Array2<f64>) -> bool {
+    a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn numpy_files_read_back_exactly() {
+    let mut expected = Array2::from_shape_fn((7, 3), |(i, j)| 10.0 * i as f64 + j as f64 + 0.5);
+    expected[[2, 1]] = f64::NAN;
+    expected[[0, 0]] = -0.0;
+    for chunk in [1, 3, 7, 100] {
+        let x = read_npy::<f64>(data("f64_2d.npy"), chunk).unwrap();
+        assert_eq!(x.n_cols(), 3);
+        assert_eq!(x.n_rows(), Some(7));
+        for s in schedulers() {
+            assert!(same_bits(&x.compute_on(&s).unwrap(), &expected), "chunk {chunk} on {}", s.name());
+        }
+    }
+    let f32s = read_npy::<f32>(data("f32_2d.npy"), 2).unwrap().compute().unwrap();
+    assert_eq!(f32s, Array2::from_shape_fn((5, 2), |(i, j)| (i * 2 + j) as f32 / 4.0));
+    let labels = read_npy_vector::<i64>(data("i64_1d.npy"), 3).unwrap();
+    assert_eq!(labels.chunks(), &Chunks::Known(vec![3, 3, 1]));
+    assert_eq!(labels.compute_on(&Scheduler::checked(registry())).unwrap(), Array1::from(vec![3, 1, 4, 1, 5, 9, -2]));
+    let v = read_npy_vector::<f64>(data("f64_1d.npy"), 2).unwrap().compute().unwrap();
+    assert_eq!(v, Array1::from(vec![0.25, -1.5, 3.0]));
+    let big = read_npy::<f64>(data("f64_be.npy"), 3).unwrap().compute().unwrap();
+    assert_eq!(big, Array2::from_shape_fn((4, 2), |(i, j)| (i * 2 + j) as f64));
+    let fortran = read_npy::<f64>(data("f64_fortran.npy"), 3).unwrap().compute().unwrap();
+    assert_eq!(fortran, Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f64));
+}
+
+#[test]
+fn a_folder_of_parts_is_one_array() {
+    let x = read_npy_dir::<f64>(data("npy_dir"), 3).unwrap();
+    assert_eq!(x.chunks(), &Chunks::Known(vec![3, 1, 3, 2]), "blocks never span files");
+    let expected = Array2::from_shape_fn((9, 3), |(i, j)| i as f64 + j as f64 / 10.0);
+    for s in schedulers() {
+        assert_eq!(x.compute_on(&s).unwrap(), expected);
+    }
+}
+
+#[test]
+fn written_files_read_back_and_numpy_can_parse_the_header() {
+    let dir = std::env::temp_dir().join(format!("rask-npy-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = Array2::from_shape_fn((11, 4), |(i, j)| (i as f64).sqrt() - j as f64);
+    let cx = ChunkedArray::from_array(a.view(), 3).unwrap().mul_scalar(2.0).unwrap();
+    let path = dir.join("out.npy");
+    write_npy(&cx, &path, &Scheduler::threaded(), 2).unwrap();
+    let back = read_npy::<f64>(&path, 5).unwrap().compute().unwrap();
+    assert_eq!(back, a.mapv(|v| v * 2.0));
+    let bytes = std::fs::read(&path).unwrap();
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!((10 + header_len) % 64, 0, "data must start on a 64-byte boundary");
+    let a32 = a.mapv(|v| v as f32);
+    let c32 = ChunkedArray::from_array(a32.view(), 4).unwrap();
+    write_npy(&c32, dir.join("out32.npy"), &Scheduler::sync(), 1).unwrap();
+    assert_eq!(read_npy::<f32>(dir.join("out32.npy"), 100).unwrap().compute().unwrap(), a32);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_files_give_clear_errors() {
+    let err = read_npy::<f64>(data("truncated.npy"), 2).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::Format { path, message } if path.ends_with("truncated.npy") && message.contains("announces")),
+        "{err}"
+    );
+    let err = read_npy::<f64>(data("bad_magic.npy"), 2).unwrap_err();
+    assert!(err.to_string().contains("bad magic"), "{err}");
+    let err = read_npy::<f64>(data("does_not_exist.npy"), 2).unwrap_err();
+    assert!(matches!(&err, LoadError::Io { path, .. } if path.ends_with("does_not_exist.npy")), "{err}");
+    let err = read_npy::<f32>(data("f64_2d.npy"), 2).unwrap_err();
+    assert!(matches!(err, LoadError::WrongDtype { expected: "f32", .. }), "{err}");
+    let err = read_npy::<f64>(data("i32_2d.npy"), 2).unwrap_err();
+    assert!(err.to_string().contains("'<i4'"), "{err}");
+    let err = read_npy::<f64>(data("f64_3d.npy"), 2).unwrap_err();
+    assert!(err.to_string().contains("only 1-D and 2-D"), "{err}");
+    let err = read_npy::<f64>(data("f64_1d.npy"), 2).unwrap_err();
+    assert!(err.to_string().contains("expected a 2-D array"), "{err}");
+    let err = read_npy_vector::<f64>(data("f64_2d.npy"), 2).unwrap_err();
+    assert!(err.to_string().contains("expected a 1-D array"), "{err}");
+    assert!(read_npy::<f64>(data("f64_2d.npy"), 0).is_err());
+    let err = read_npy_dir::<f64>(data("no_such_dir"), 2).unwrap_err();
+    assert!(matches!(err, LoadError::Io { .. }), "{err}");
+}
+
+#[test]
+fn a_file_changed_after_the_graph_was_built_is_reported() {
+    let dir = std::env::temp_dir().join(format!("rask-npy-change-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("x.npy");
+    std::fs::copy(data("f64_2d.npy"), &path).unwrap();
+    let x = read_npy::<f64>(&path, 3).unwrap();
+    std::fs::write(&path, std::fs::read(data("f64_be.npy")).unwrap()).unwrap();
+    let err = x.compute_on(&Scheduler::sync()).unwrap_err();
+    assert!(err.to_string().contains("changed after the graph was built"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
