@@ -5,6 +5,7 @@
 //! task drawing from its own seeded stream, so every scheduler (the serialisation-checked one
 //! included) returns the same data. [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to `.npy`.
 
+pub mod csv;
 pub mod generators;
 pub mod npy;
 
@@ -24,6 +25,7 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<generators::BlockX>(),
     OpEntry::of::<generators::BlockY>(),
     OpEntry::of::<npy::NpyBlock>(),
+    OpEntry::of::<csv::CsvBlock>(),
 ];
 
 /// The value codecs this crate registers.

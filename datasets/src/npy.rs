@@ -198,7 +198,7 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<NpyHeader, LoadError> {
 }
 
 /// Size and modification time, to detect a file that changed after the graph was built.
-fn fingerprint(path: &Path) -> Result<(u64, u64), LoadError> {
+pub(crate) fn fingerprint(path: &Path) -> Result<(u64, u64), LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     let modified =
         meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos() as u64).unwrap_or(0);

@@ -1,0 +1,128 @@
+//! CSV files streamed in blocks: values, quoting, typed targets, and clear errors.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ndarray::{array, Array1};
+use rask_core::{Registry, Scheduler};
+use rask_datasets::csv::{read_csv, read_csv_features, CsvColumn, CsvColumns, CsvOptions};
+use rask_datasets::npy::LoadError;
+use rask_ml::Chunks;
+
+fn registry() -> Arc<Registry> {
+    Arc::new(
+        Registry::builder()
+            .ops(rask_core::OPS)
+            .codecs(rask_core::CODECS)
+            .ops(rask_ml::OPS)
+            .codecs(rask_ml::CODECS)
+            .ops(rask_datasets::OPS)
+            .codecs(rask_datasets::CODECS)
+            .build()
+            .unwrap(),
+    )
+}
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rask-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const IRIS_LIKE: &str = "sepal_length,sepal_width,note,species\n\
+5.1,3.5,\"plain\",0\n\
+4.9,3.0,\"with, comma\",0\n\
+7.0,3.2,\"two\nlines\",1\n\
+6.4,,\"empty width\",1\n\
+6.3,3.3,x,2\n";
+
+#[test]
+fn a_csv_file_reads_back_block_by_block_on_every_scheduler() {
+    let path = write("iris_like.csv", IRIS_LIKE);
+    let opts = CsvOptions {
+        chunk_rows: 2,
+        features: CsvColumns::List(vec![CsvColumn::Name("sepal_length".into()), CsvColumn::Index(1)]),
+        target: Some(CsvColumn::Name("species".into())),
+        ..CsvOptions::default()
+    };
+    let ds = read_csv::<i64>(&path, &opts).unwrap();
+    assert_eq!(ds.x().chunks(), &Chunks::Known(vec![2, 2, 1]));
+    for s in [Scheduler::sync(), Scheduler::threaded(), Scheduler::checked(registry())] {
+        let x = ds.x().compute_on(&s).unwrap();
+        let y = ds.y().unwrap().compute_on(&s).unwrap();
+        assert_eq!(y, Array1::from(vec![0, 0, 1, 1, 2]));
+        assert_eq!(x.shape(), &[5, 2]);
+        assert_eq!(x.column(0).to_vec(), vec![5.1, 4.9, 7.0, 6.4, 6.3]);
+        assert!(x[[3, 1]].is_nan(), "an empty field is NaN");
+        assert_eq!(x[[2, 1]], 3.2, "a quoted newline does not split the record");
+    }
+    // A float target, and every other column as features except the text one.
+    let opts = CsvOptions {
+        chunk_rows: 3,
+        features: CsvColumns::List(vec![CsvColumn::Index(0), CsvColumn::Index(3)]),
+        target: Some(CsvColumn::Index(1)),
+        ..CsvOptions::default()
+    };
+    let ds = read_csv::<f64>(&path, &opts).unwrap();
+    let y = ds.y().unwrap().compute().unwrap();
+    assert_eq!(y[0], 3.5);
+    assert!(y[3].is_nan());
+}
+
+#[test]
+fn headerless_files_and_features_only() {
+    let path = write("plain.csv", "1;2;3\n4;5;6\n7;8;9\n");
+    let opts = CsvOptions { chunk_rows: 2, delimiter: b';', has_header: false, ..CsvOptions::default() };
+    let x = read_csv_features(&path, &opts).unwrap();
+    assert_eq!(x.compute().unwrap(), array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
+    let opts = CsvOptions { target: Some(CsvColumn::Index(2)), ..opts };
+    let ds = read_csv::<i64>(&path, &opts).unwrap();
+    assert_eq!(ds.x().n_cols(), 2);
+    assert_eq!(ds.y().unwrap().compute().unwrap(), Array1::from(vec![3, 6, 9]));
+}
+
+#[test]
+fn bad_files_and_options_give_clear_errors() {
+    let ragged = write("ragged.csv", "a,b\n1,2\n3\n4,5\n");
+    let err = read_csv_features(&ragged, &CsvOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::Format { path, message } if path.ends_with("ragged.csv") && message.contains("line 3")),
+        "{err}"
+    );
+
+    let text = write("text.csv", "a,b\n1,2\n3,oops\n");
+    let x = read_csv_features(&text, &CsvOptions::default()).unwrap();
+    let err = x.compute_on(&Scheduler::sync()).unwrap_err().to_string();
+    assert!(
+        err.contains("text.csv") && err.contains("line 3") && err.contains("column 'b'") && err.contains("oops"),
+        "{err}"
+    );
+
+    let labels = write("labels.csv", "a,y\n1,2\n3,2.5\n");
+    let opts = CsvOptions { target: Some(CsvColumn::Name("y".into())), ..CsvOptions::default() };
+    let ds = read_csv::<i64>(&labels, &opts).unwrap();
+    let err = ds.y().unwrap().compute_on(&Scheduler::sync()).unwrap_err().to_string();
+    assert!(err.contains("integer label") && err.contains("2.5"), "{err}");
+
+    let err =
+        read_csv::<f64>(&labels, &CsvOptions { target: Some(CsvColumn::Name("nope".into())), ..CsvOptions::default() })
+            .unwrap_err();
+    assert!(err.to_string().contains("no column named 'nope'"), "{err}");
+    let err = read_csv::<f64>(&labels, &CsvOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("needs a target"), "{err}");
+    let err = read_csv_features(&labels, &opts).unwrap_err();
+    assert!(err.to_string().contains("features-only"), "{err}");
+    let both = CsvOptions {
+        features: CsvColumns::List(vec![CsvColumn::Index(0), CsvColumn::Index(1)]),
+        target: Some(CsvColumn::Index(1)),
+        ..CsvOptions::default()
+    };
+    assert!(read_csv::<f64>(&labels, &both).unwrap_err().to_string().contains("also a feature"));
+    let empty = write("empty.csv", "a,b\n");
+    assert!(read_csv_features(&empty, &CsvOptions::default()).unwrap_err().to_string().contains("no data rows"));
+    let missing = read_csv_features("/nonexistent/x.csv", &CsvOptions::default()).unwrap_err();
+    assert!(matches!(missing, LoadError::Io { .. }), "{missing}");
+    assert!(read_csv_features(&labels, &CsvOptions { chunk_rows: 0, ..CsvOptions::default() }).is_err());
+}
