@@ -29,7 +29,7 @@ pub use chunked::{
 pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
-pub use split::{train_test_split, KFold, ShuffleSplit, TestSize, TrainTest};
+pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, TestSize, TrainTest, TrainTestSplit};
 
 use rask_core::{Codec, OpEntry};
 
@@ -51,6 +51,10 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<chunked::linalg::PickRow>(),
     OpEntry::of::<chunked::rows::TakeRows>(),
     OpEntry::of::<chunked::rows::GatherRows>(),
+    OpEntry::of::<chunked::rows::CheckFinite>(),
+    OpEntry::of::<chunked::rows::SampleRows>(),
+    OpEntry::of::<chunked::rows::ScatterPart>(),
+    OpEntry::of::<chunked::rows::GatherShuffled>(),
 ];
 
 /// The value codecs this crate registers.

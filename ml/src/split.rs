@@ -124,6 +124,41 @@ fn split_once<F: Float, Y: Element>(
     Ok((train_ds, test_ds))
 }
 
+/// How [`TrainTestSplit`] shuffles before splitting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shuffle {
+    /// Permute rows within each block (one pass; no data moves between blocks).
+    Blockwise,
+    /// Shuffle rows across all blocks first (see [`ChunkedDataset::shuffle`]), then split
+    /// blockwise: test rows are drawn from every block, and each side's blocks mix rows from
+    /// all input blocks. Costs an all-to-all exchange of the data.
+    Full,
+}
+
+/// A train/test split with every option spelled out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainTestSplit {
+    /// Size of the test side.
+    pub test_size: TestSize,
+    /// Seed of every random stream involved.
+    pub seed: u64,
+    /// How rows are shuffled.
+    pub shuffle: Shuffle,
+}
+
+impl TrainTestSplit {
+    /// Splits `ds`.
+    pub fn split<F: Float, Y: Element>(&self, ds: &ChunkedDataset<F, Y>) -> Result<TrainTest<F, Y>> {
+        match self.shuffle {
+            Shuffle::Blockwise => split_once(ds, self.test_size, "rask.ml.train_test_split", self.seed, 0),
+            Shuffle::Full => {
+                let shuffled = ds.shuffle(self.seed, ds.n_blocks())?;
+                split_once(&shuffled, self.test_size, "rask.ml.train_test_split_full", self.seed, 0)
+            }
+        }
+    }
+}
+
 /// Random train/test splits, each drawn blockwise with its own derived seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ShuffleSplit {

@@ -152,3 +152,72 @@ fn bad_split_parameters_are_refused() {
     }
     assert!(ShuffleSplit { n_splits: 0, test_size: TestSize::Rows(2), seed: 0 }.split(&ds).is_err());
 }
+
+#[test]
+fn check_finite_names_block_row_and_column() {
+    let mut x = Array2::from_shape_fn((10, 3), |(i, j)| (i + j) as f64);
+    let cx = ChunkedArray::from_array(x.view(), 4).unwrap();
+    assert_eq!(cx.check_finite().unwrap().compute().unwrap(), x);
+    x[[6, 2]] = f64::INFINITY;
+    let bad = ChunkedArray::from_array(x.view(), 4).unwrap().check_finite().unwrap();
+    for s in schedulers() {
+        let err = bad.compute_on(&s).unwrap_err().to_string();
+        assert!(err.contains("block 1, row 2 (row 6 overall), column 2 holds inf"), "{err}");
+    }
+    let mut y = Array1::from_elem(10, 1.0);
+    y[9] = f64::NAN;
+    let cy = ChunkedVector::from_array(y.view(), 4).unwrap().check_finite().unwrap();
+    assert!(cy.compute().unwrap_err().to_string().contains("block 2, row 1 (row 9 overall), column 0 holds NaN"));
+    let ds = id_dataset(12, 5).check_finite().unwrap();
+    assert_eq!(ids(&ds, &Scheduler::sync()).len(), 12);
+}
+
+#[test]
+fn sampling_keeps_about_the_fraction_with_unknown_then_known_sizes() {
+    let x = Array2::from_shape_fn((2000, 2), |(i, j)| (i * 2 + j) as f64);
+    let cx = ChunkedArray::from_array(x.view(), 300).unwrap();
+    let sampled = cx.sample_rows(0.25, 3).unwrap();
+    assert_eq!(sampled.n_rows(), None, "a filter makes chunk sizes unknown");
+    assert!(matches!(sampled.rechunk(10), Err(MlError::UnknownChunkSizes { .. })));
+    let mut results = Vec::new();
+    for s in schedulers() {
+        let got = sampled.compute_on(&s).unwrap();
+        results.push(got);
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "sampling must not depend on the scheduler");
+    let n = results[0].nrows();
+    assert!((400..=600).contains(&n), "{n} rows kept of 2000 at 25%");
+    // Rows are kept whole and in order.
+    assert!(results[0].rows().into_iter().all(|r| r[1] == r[0] + 1.0));
+    let known = sampled.compute_chunk_sizes().unwrap();
+    assert_eq!(known.n_rows(), Some(n));
+    assert!(cx.sample_rows(0.0, 1).is_err() && cx.sample_rows(1.5, 1).is_err());
+}
+
+#[test]
+fn a_full_shuffle_mixes_rows_across_blocks_and_keeps_alignment() {
+    use rask_ml::{Shuffle, TrainTestSplit};
+    let ds = id_dataset(100, 10);
+    let shuffled = ds.shuffle(4, 10).unwrap();
+    let mut first = None;
+    for s in schedulers() {
+        let got = ids(&shuffled, &s);
+        let all: BTreeSet<i64> = got.iter().copied().collect();
+        assert_eq!(all.len(), 100, "a shuffle is a permutation");
+        match &first {
+            None => first = Some(got),
+            Some(f) => assert_eq!(f, &got, "the shuffle must not depend on the scheduler"),
+        }
+    }
+    // Block 0 of the result draws from many input blocks (ids / 10 is the input block).
+    let key = shuffled.x().block_layer().block_key(0);
+    let v = Scheduler::sync().compute(&shuffled.x().graph(), &[key]).unwrap();
+    let sources: BTreeSet<i64> =
+        v[0].get::<Array2<f64>>().unwrap().column(0).iter().map(|&id| id as i64 / 10).collect();
+    assert!(sources.len() >= 5, "output block 0 drew only from input blocks {sources:?}");
+    let split = TrainTestSplit { test_size: TestSize::Fraction(0.3), seed: 9, shuffle: Shuffle::Full };
+    let (tr, te) = split.split(&ds).unwrap();
+    let (tr, te) = (ids(&tr, &Scheduler::threaded()), ids(&te, &Scheduler::threaded()));
+    assert_eq!(te.len(), 30);
+    assert_eq!(tr.iter().chain(&te).copied().collect::<BTreeSet<_>>().len(), 100);
+}

@@ -362,6 +362,32 @@ impl<F: Float> ChunkedArray<F> {
         Ok((q, Lazy::new(layers, r)))
     }
 
+    /// A lazy check: computing the result fails, naming block, row and column, if a value is
+    /// NaN or infinite; otherwise the blocks pass through unchanged.
+    pub fn check_finite(&self) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::check_finite(&self.blocks)?, self.n_cols))
+    }
+
+    /// Keeps each row with probability `fraction` (Bernoulli sampling), each block drawing from
+    /// its own stream derived from `seed`. The result's chunk sizes are unknown (and a block may
+    /// be empty); [`compute_chunk_sizes`](Self::compute_chunk_sizes) makes them known.
+    pub fn sample_rows(&self, fraction: f64, seed: u64) -> Result<Self> {
+        if !(fraction > 0.0 && fraction <= 1.0) {
+            return Err(MlError::InvalidParameter {
+                name: "fraction",
+                message: format!("must be in (0, 1], got {fraction}"),
+            });
+        }
+        let ops = (0..self.n_blocks())
+            .map(|i| super::rows::SampleRows {
+                fraction,
+                stream: Tokenizer::new().str("rask.ml.sample_rows").u64(seed).u64(i as u64).finish().0 as u64,
+            })
+            .collect();
+        let unknown = Chunks::Unknown { n_blocks: self.n_blocks() };
+        Ok(Self::from_block_layer(self.blocks.zip_map_each(&[], ops, unknown)?, self.n_cols))
+    }
+
     /// Global rows `start..end` (needs known chunk sizes).
     pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
         Ok(Self::from_block_layer(super::rows::slice_rows(&self.blocks, start, end)?, self.n_cols))

@@ -73,6 +73,20 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
         Ok(ChunkedDataset { x, y, w })
     }
 
+    /// A lazy check that features, targets and weights are finite (see
+    /// [`ChunkedArray::check_finite`]).
+    pub fn check_finite(&self) -> Result<Self> {
+        self.map_rows(super::rows::check_finite)
+    }
+
+    /// Shuffles rows across blocks (see [`super::rows::shuffle_rows`]), keeping `x`, `y` and
+    /// the weights aligned; the result has `n_out` blocks (fewer if there are fewer rows).
+    pub fn shuffle(&self, seed: u64, n_out: usize) -> Result<Self> {
+        let stream =
+            |k: usize| rask_core::Tokenizer::new().str("rask.ml.shuffle").u64(seed).u64(k as u64).finish().0 as u64;
+        self.map_rows(|l| super::rows::shuffle_rows(l, n_out, stream))
+    }
+
     /// Global rows `start..end` of every part.
     pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
         self.map_rows(|l| super::rows::slice_rows(l, start, end))

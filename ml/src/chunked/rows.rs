@@ -232,3 +232,218 @@ mod tests {
         assert!(RowSelection::Range { start: 3, end: 20 }.indices(n).is_err());
     }
 }
+
+/// Passes a float block through unchanged, or fails naming the first NaN or infinite value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckFinite {
+    /// The block's index (for the error message).
+    pub block: usize,
+    /// The block's first global row, when known (for the error message).
+    pub first_row: Option<usize>,
+}
+
+fn first_non_finite<T: Copy + Into<f64>>(it: impl Iterator<Item = T>, n_cols: usize) -> Option<(usize, usize, f64)> {
+    it.enumerate().find_map(|(k, x)| {
+        let x: f64 = x.into();
+        (!x.is_finite()).then_some((k / n_cols.max(1), k % n_cols.max(1), x))
+    })
+}
+
+impl Op for CheckFinite {
+    const NAME: &'static str = "rask.ml.check_finite";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let v = &inputs[0];
+        let found = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
+            first_non_finite(a.iter().copied(), a.ncols())
+        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
+            first_non_finite(a.iter().copied(), a.ncols())
+        } else if let Some(a) = v.downcast_ref::<Array1<f64>>() {
+            first_non_finite(a.iter().copied(), 1)
+        } else if let Some(a) = v.downcast_ref::<Array1<f32>>() {
+            first_non_finite(a.iter().copied(), 1)
+        } else if v.downcast_ref::<Array2<i64>>().is_some() || v.downcast_ref::<Array1<i64>>().is_some() {
+            None
+        } else {
+            return Err(OpError::new(format!("expected an array block, found `{}`", v.type_name())));
+        };
+        match found {
+            None => Ok(v.clone()),
+            Some((row, col, x)) => {
+                let global = self.first_row.map(|r| format!(" (row {} overall)", r + row)).unwrap_or_default();
+                Err(OpError::new(format!(
+                    "block {}, row {row}{global}, column {col} holds {x}; finite values are required",
+                    self.block
+                )))
+            }
+        }
+    }
+}
+
+/// A layer that fails at compute time, naming block, row and column, if any value is NaN or
+/// infinite, and otherwise passes the blocks through unchanged (no copy).
+pub fn check_finite(layer: &BlockLayer) -> Result<BlockLayer> {
+    let starts: Vec<Option<usize>> = match layer.chunks().sizes() {
+        Some(sizes) => sizes
+            .iter()
+            .scan(0, |acc, &n| {
+                let s = *acc;
+                *acc += n;
+                Some(Some(s))
+            })
+            .collect(),
+        None => vec![None; layer.n_blocks()],
+    };
+    let ops = starts.into_iter().enumerate().map(|(block, first_row)| CheckFinite { block, first_row }).collect();
+    layer.zip_map_each(&[], ops, layer.chunks().clone())
+}
+
+/// Keeps each row with probability `fraction`, drawing from the block's own stream.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SampleRows {
+    /// Probability of keeping a row.
+    pub fraction: f64,
+    /// The block's stream seed.
+    pub stream: u64,
+}
+
+impl Op for SampleRows {
+    const NAME: &'static str = "rask.ml.sample_rows";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        use rand::Rng;
+        expect_inputs(inputs, 1, Self::NAME)?;
+        with_any_block!(&inputs[0], |a| {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
+            let keep: Vec<usize> = (0..a.len_of(Axis(0))).filter(|_| rng.gen::<f64>() < self.fraction).collect();
+            Ok(Value::new(a.select(Axis(0), &keep)))
+        })
+    }
+}
+
+/// Part `j` of a block scattered over `n_out` output blocks: positions `j, j + n_out, …` of the
+/// block's random permutation, rotated by the block's random offset.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScatterPart {
+    /// The input block's stream seed.
+    pub stream: u64,
+    /// Rows in the input block.
+    pub n_rows: usize,
+    /// Output blocks.
+    pub n_out: usize,
+    /// Which output block this part goes to.
+    pub part: usize,
+}
+
+impl ScatterPart {
+    /// The rotation of this input block's deal.
+    fn offset(&self) -> usize {
+        (self.stream % self.n_out.max(1) as u64) as usize
+    }
+
+    /// How many rows of a block of `n_rows` go to output `part`.
+    pub fn count(stream: u64, n_rows: usize, n_out: usize, part: usize) -> usize {
+        let offset = (stream % n_out.max(1) as u64) as usize;
+        // Positions p with (p + offset) % n_out == part.
+        let first = (part + n_out - offset) % n_out;
+        if first >= n_rows {
+            0
+        } else {
+            (n_rows - first).div_ceil(n_out)
+        }
+    }
+
+    fn indices(&self, n_rows: usize) -> Result<Vec<usize>, OpError> {
+        if n_rows != self.n_rows {
+            return Err(OpError::new(format!("block has {n_rows} rows, the shuffle expected {}", self.n_rows)));
+        }
+        let mut perm: Vec<usize> = (0..n_rows).collect();
+        perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
+        let offset = self.offset();
+        Ok(perm
+            .into_iter()
+            .enumerate()
+            .filter(|(p, _)| (p + offset) % self.n_out == self.part)
+            .map(|(_, r)| r)
+            .collect())
+    }
+}
+
+impl Op for ScatterPart {
+    const NAME: &'static str = "rask.ml.scatter_part";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        with_any_block!(&inputs[0], |a| {
+            let idx = self.indices(a.len_of(Axis(0)))?;
+            Ok(Value::new(a.select(Axis(0), &idx)))
+        })
+    }
+}
+
+/// Stacks the parts sent to one output block, then permutes the rows with the output block's
+/// own stream.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GatherShuffled {
+    /// The output block's stream seed.
+    pub stream: u64,
+}
+
+impl Op for GatherShuffled {
+    const NAME: &'static str = "rask.ml.gather_shuffled";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let all = GatherRows {
+            pieces: inputs
+                .iter()
+                .map(|v| with_any_block!(v, |a| Ok::<_, OpError>((0, a.len_of(Axis(0))))))
+                .collect::<Result<_, _>>()?,
+        }
+        .run(inputs)?;
+        with_any_block!(&all, |a| {
+            let mut perm: Vec<usize> = (0..a.len_of(Axis(0))).collect();
+            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
+            Ok(Value::new(a.select(Axis(0), &perm)))
+        })
+    }
+}
+
+/// Shuffles rows across blocks: every input block deals its randomly permuted rows over the
+/// output blocks (round robin from a random offset), and every output block permutes what it
+/// received. Output sizes are known in advance and differ by at most the number of input
+/// blocks. `streams(i)` seeds input block `i`, `streams(n_in + j)` output block `j`; the same
+/// streams applied to `x`, `y` and weights keep them aligned.
+pub fn shuffle_rows(layer: &BlockLayer, n_out: usize, streams: impl Fn(usize) -> u64) -> Result<BlockLayer> {
+    let sizes = known_sizes(layer, "a full shuffle")?.to_vec();
+    if n_out == 0 {
+        return Err(MlError::InvalidParameter { name: "n_out", message: "must be at least 1".into() });
+    }
+    let n_in = sizes.len();
+    // Stage 1: one scatter task per (input block, output block) pair with rows.
+    let mut scatter_ops = Vec::new();
+    let mut scatter_inputs = Vec::new();
+    let mut scatter_sizes = Vec::new();
+    let mut sources_of: Vec<Vec<usize>> = vec![Vec::new(); n_out];
+    for (i, &n) in sizes.iter().enumerate() {
+        for (j, sources) in sources_of.iter_mut().enumerate() {
+            let count = ScatterPart::count(streams(i), n, n_out, j);
+            if count > 0 {
+                sources.push(scatter_ops.len());
+                scatter_ops.push(ScatterPart { stream: streams(i), n_rows: n, n_out, part: j });
+                scatter_inputs.push(vec![i]);
+                scatter_sizes.push(count);
+            }
+        }
+    }
+    let scattered = layer.regroup(scatter_ops, scatter_inputs, Chunks::Known(scatter_sizes.clone()))?;
+    // Stage 2: each output block gathers its parts; blocks that receive nothing are left out.
+    let mut gather_ops = Vec::new();
+    let mut gather_inputs = Vec::new();
+    let mut out_sizes = Vec::new();
+    for (j, sources) in sources_of.into_iter().enumerate() {
+        if sources.is_empty() {
+            continue;
+        }
+        out_sizes.push(sources.iter().map(|&s| scatter_sizes[s]).sum());
+        gather_ops.push(GatherShuffled { stream: streams(n_in + j) });
+        gather_inputs.push(sources);
+    }
+    scattered.regroup(gather_ops, gather_inputs, Chunks::Known(out_sizes))
+}

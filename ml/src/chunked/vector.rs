@@ -137,6 +137,12 @@ impl<T: Element> ChunkedVector<T> {
         self.blocks.layers()
     }
 
+    /// A lazy check that every value is finite (labels always are); see
+    /// [`ChunkedArray::check_finite`](super::ChunkedArray::check_finite).
+    pub fn check_finite(&self) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::check_finite(&self.blocks)?))
+    }
+
     /// Global rows `start..end` (needs known chunk sizes).
     pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
         Ok(Self::from_block_layer(super::rows::slice_rows(&self.blocks, start, end)?))
