@@ -55,6 +55,8 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<chunked::rows::SampleRows>(),
     OpEntry::of::<chunked::rows::ScatterPart>(),
     OpEntry::of::<chunked::rows::GatherShuffled>(),
+    OpEntry::of::<chunked::kernels::AssignNearest>(),
+    OpEntry::of::<chunked::kernels::MergeAssignPartials>(),
 ];
 
 /// The value codecs this crate registers.
@@ -67,4 +69,5 @@ pub const CODECS: &[Codec] = &[
     Codec::of::<codec::Array1I64Codec>(),
     Codec::serde::<ColumnStats>("rask.ml.column_stats"),
     Codec::serde::<chunked::linalg::Parts>("rask.ml.parts"),
+    Codec::serde::<chunked::kernels::AssignPartials>("rask.ml.assign_partials"),
 ];

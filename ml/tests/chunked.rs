@@ -320,3 +320,33 @@ fn tsqr_needs_known_chunk_sizes() {
     );
     assert!(matches!(unknown.tsqr(), Err(MlError::UnknownChunkSizes { .. })));
 }
+
+#[test]
+fn assignment_pass_matches_a_direct_loop() {
+    let a = data(100, 3, 14);
+    let centres = Array2::from_shape_fn((4, 3), |(c, j)| 1e4 * (j as f64 + 1.0) + c as f64 * 0.3);
+    // Direct: nearest centre per row.
+    let mut counts = vec![0u64; 4];
+    let mut sums = Array2::<f64>::zeros((4, 3));
+    let mut inertia = 0.0;
+    for r in a.rows() {
+        let (best, d2) = (0..4)
+            .map(|c| (c, r.iter().zip(centres.row(c)).map(|(x, m)| (x - m) * (x - m)).sum::<f64>()))
+            .fold((0, f64::INFINITY), |acc, x| if x.1 < acc.1 { x } else { acc });
+        counts[best] += 1;
+        inertia += d2;
+        sums.row_mut(best).zip_mut_with(&r, |s, &x| *s += x);
+    }
+    assert!(counts.iter().filter(|&&c| c > 0).count() >= 2, "the fixture should use several centres: {counts:?}");
+    for &sizes in CHUNKINGS {
+        let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
+        for s in schedulers() {
+            let p = cx.assign_nearest(&centres, 3).unwrap().compute_on(&s).unwrap();
+            assert_eq!(p.counts, counts);
+            assert!((p.inertia - inertia).abs() <= 1e-9 * inertia);
+            assert!(p.sums.iter().zip(sums.iter()).all(|(x, y)| (x - y).abs() <= 1e-9 * y.abs().max(1.0)));
+        }
+    }
+    let cx = ChunkedArray::from_array(a.view(), 30).unwrap();
+    assert!(matches!(cx.assign_nearest(&Array2::zeros((2, 5)), 2), Err(MlError::ShapeMismatch { .. })));
+}

@@ -289,6 +289,29 @@ impl<F: Float> ChunkedArray<F> {
         self.map_blocks(MatMul::new(w), w.ncols())
     }
 
+    /// One k-means assignment pass: each row to its nearest centre (`centres` is `k × d`),
+    /// tree-reduced to per-centre sums, counts and the inertia.
+    pub fn assign_nearest(
+        &self,
+        centres: &Array2<f64>,
+        split_every: usize,
+    ) -> Result<Lazy<super::kernels::AssignPartials>> {
+        if centres.ncols() != self.n_cols || centres.nrows() == 0 {
+            return Err(MlError::ShapeMismatch {
+                what: "columns of the centres".into(),
+                expected: self.n_cols,
+                found: centres.ncols(),
+            });
+        }
+        let op = super::kernels::AssignNearest {
+            k: centres.nrows(),
+            d: centres.ncols(),
+            centres: centres.iter().copied().collect(),
+        };
+        let (layers, key) = self.blocks.reduce(&[], op, super::kernels::MergeAssignPartials, split_every)?;
+        Ok(Lazy::new(layers, key))
+    }
+
     /// Tall-skinny QR: `X = Q R` with `Q` chunked like `X` (orthonormal columns) and `R` small
     /// and upper triangular. Needs known chunk sizes.
     pub fn tsqr(&self) -> Result<Tsqr> {

@@ -4,6 +4,7 @@ mod array;
 pub mod blocks;
 mod chunks;
 mod dataset;
+pub mod kernels;
 mod lazy;
 pub mod linalg;
 pub mod ops;
