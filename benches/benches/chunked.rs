@@ -32,11 +32,11 @@ fn reductions(c: &mut Criterion) {
     let mut group = c.benchmark_group("chunked_2m_x_20");
     group.sample_size(20);
     group.throughput(Throughput::Bytes((rows * cols * 8) as u64));
-    group.bench_function("read_pass", |b| {
-        b.iter(|| blocks.par_iter().map(|blk| blk.iter().sum::<f64>()).sum::<f64>())
-    });
+    group.bench_function("read_pass", |b| b.iter(|| blocks.par_iter().map(|blk| blk.iter().sum::<f64>()).sum::<f64>()));
     let stats = x.column_stats(ReduceOptions::default()).expect("graph");
-    group.bench_function(BenchmarkId::new("column_stats", "threaded"), |b| b.iter(|| stats.compute_on(&s).expect("stats")));
+    group.bench_function(BenchmarkId::new("column_stats", "threaded"), |b| {
+        b.iter(|| stats.compute_on(&s).expect("stats"))
+    });
     let assign = x.assign_nearest(&centres, 8).expect("graph");
     group.bench_function(BenchmarkId::new("assign_nearest_k8", "threaded"), |b| {
         b.iter(|| assign.compute_on(&s).expect("assign"))

@@ -80,7 +80,9 @@ fn main() {
     // Remove parts beyond the requested size from earlier, larger runs.
     for e in std::fs::read_dir(&dir).expect("list the data folder").flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if let Some(i) = name.strip_prefix("part-").and_then(|s| s.strip_suffix(".npy")).and_then(|s| s.parse::<usize>().ok()) {
+        if let Some(i) =
+            name.strip_prefix("part-").and_then(|s| s.strip_suffix(".npy")).and_then(|s| s.parse::<usize>().ok())
+        {
             if i >= n_files {
                 let _ = std::fs::remove_file(e.path());
             }

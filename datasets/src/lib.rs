@@ -4,15 +4,21 @@
 //! `make_classification`, `make_regression` and `make_counts`. Each block is one registered
 //! task drawing from its own seeded stream, so every scheduler (the serialisation-checked one
 //! included) returns the same data. [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to `.npy`.
+//! [`csv`] streams CSV files in row blocks. With the `parquet` cargo feature, `parquet` reads
+//! Parquet files one row group per block and writes one row group per block.
 
 pub mod csv;
 pub mod generators;
 pub mod npy;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+pub mod real;
 
 pub use generators::{
     make_blobs, make_classification, make_counts, make_regression, BlobsParams, ClassificationParams, CountsParams,
     DatasetError, RegressionParams,
 };
+pub use real::{load_breast_cancer, load_diabetes, load_iris, load_wine, RealDataset};
 
 use rask_core::{Codec, OpEntry};
 
@@ -26,6 +32,8 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<generators::BlockY>(),
     OpEntry::of::<npy::NpyBlock>(),
     OpEntry::of::<csv::CsvBlock>(),
+    #[cfg(feature = "parquet")]
+    OpEntry::of::<parquet::ParquetRowGroup>(),
 ];
 
 /// The value codecs this crate registers.
