@@ -129,9 +129,64 @@ impl ColumnStats {
         }
     }
 
-    /// Statistics of a block, in two passes over it (sum, then squared deviations), which is
-    /// both faster and more accurate than a per-element Welford update.
+    /// Statistics of a block.
+    ///
+    /// The fast path makes one pass over a contiguous block, accumulating per column the sum,
+    /// the sum and sum of squares of the values shifted by the block's first row (the shifted-
+    /// data algorithm: the shift is a sample of the column, so the subtraction in
+    /// `Σ(x−K)² − (Σ(x−K))²/n` does not cancel catastrophically), the minimum and the maximum.
+    /// If a column met a NaN, the exact two-pass path recomputes the block, so NaN handling is
+    /// the same either way.
     pub fn of_block<F: Float>(a: &Array2<F>, skip_nan: bool) -> Self {
+        if let Some(fast) = Self::of_block_fast(a) {
+            return fast;
+        }
+        Self::of_block_exact(a, skip_nan)
+    }
+
+    /// One pass over a contiguous block; `None` if the block is not contiguous, is empty, or
+    /// holds a NaN.
+    fn of_block_fast<F: Float>(a: &Array2<F>) -> Option<Self> {
+        let data = a.as_slice()?;
+        let (n, d) = (a.nrows(), a.ncols());
+        if n == 0 || d == 0 {
+            return None;
+        }
+        let shift: Vec<f64> = data[..d].iter().map(|x| x.widen()).collect();
+        let mut sum = vec![0.0f64; d];
+        let mut s = vec![0.0f64; d];
+        let mut ss = vec![0.0f64; d];
+        let mut min = vec![f64::INFINITY; d];
+        let mut max = vec![f64::NEG_INFINITY; d];
+        for row in data.chunks_exact(d) {
+            for (((((&x, k), sum), s), ss), (mn, mx)) in row
+                .iter()
+                .zip(&shift)
+                .zip(sum.iter_mut())
+                .zip(s.iter_mut())
+                .zip(ss.iter_mut())
+                .zip(min.iter_mut().zip(max.iter_mut()))
+            {
+                let x = x.widen();
+                let y = x - k;
+                *sum += x;
+                *s += y;
+                *ss += y * y;
+                *mn = mn.min(x);
+                *mx = mx.max(x);
+            }
+        }
+        if sum.iter().any(|v| v.is_nan()) {
+            return None;
+        }
+        let nf = n as f64;
+        let mean: Vec<f64> = shift.iter().zip(&s).map(|(k, s)| k + s / nf).collect();
+        let m2: Vec<f64> = s.iter().zip(&ss).map(|(s, ss)| (ss - s * s / nf).max(0.0)).collect();
+        Some(ColumnStats { count: vec![n as u64; d], sum, mean, m2, min, max, nan: vec![false; d] })
+    }
+
+    /// Two passes (sums, then squared deviations), skipping or propagating NaNs.
+    fn of_block_exact<F: Float>(a: &Array2<F>, skip_nan: bool) -> Self {
         let n_cols = a.ncols();
         let mut s = ColumnStats::empty(n_cols);
         let counts_all = !skip_nan;
@@ -423,5 +478,34 @@ impl Op for MatMul {
             }
             Ok(Value::new(a.dot(&self.matrix()?)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_pass_path_agrees_with_the_two_pass_path() {
+        // A large offset and a small spread: the case where naive sum-of-squares fails.
+        let a = Array2::from_shape_fn((997, 4), |(i, j)| {
+            1e8 * (j as f64 + 1.0) + ((i * 7919 + j * 104_729) % 1000) as f64 * 1e-3
+        });
+        let fast = ColumnStats::of_block_fast(&a).expect("contiguous, no NaN");
+        let exact = ColumnStats::of_block_exact(&a, false);
+        assert_eq!(fast.count, exact.count);
+        assert_eq!(fast.min, exact.min);
+        assert_eq!(fast.max, exact.max);
+        for j in 0..4 {
+            assert!((fast.mean[j] - exact.mean[j]).abs() <= 1e-15 * exact.mean[j].abs());
+            assert!((fast.m2[j] - exact.m2[j]).abs() <= 1e-6 * exact.m2[j], "{} vs {}", fast.m2[j], exact.m2[j]);
+        }
+        // A NaN sends the block down the exact path.
+        let mut b = a.clone();
+        b[[5, 2]] = f64::NAN;
+        assert!(ColumnStats::of_block_fast(&b).is_none());
+        assert!(ColumnStats::of_block(&b, false).nan[2]);
+        // A non-contiguous block too.
+        assert!(ColumnStats::of_block_fast(&a.clone().reversed_axes()).is_none());
     }
 }
