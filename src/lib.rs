@@ -45,15 +45,9 @@ pub fn registry() -> Arc<Registry> {
     static REGISTRY: OnceLock<Arc<Registry>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
-            let reg = Registry::builder()
-                .ops(rask_core::OPS)
-                .codecs(rask_core::CODECS)
-                .ops(rask_ml::OPS)
-                .codecs(rask_ml::CODECS)
+            let reg = rask_datasets::registry_builder()
                 .ops(rask_estimators::OPS)
                 .codecs(rask_estimators::CODECS)
-                .ops(rask_datasets::OPS)
-                .codecs(rask_datasets::CODECS)
                 .ops(demo::OPS)
                 .codecs(demo::CODECS)
                 .build()

@@ -20,7 +20,12 @@ pub use generators::{
 };
 pub use real::{load_breast_cancer, load_diabetes, load_iris, load_wine, RealDataset};
 
-use rask_core::{Codec, OpEntry};
+use rask_core::{Codec, OpEntry, RegistryBuilder};
+
+/// A registry builder holding the ops and codecs of `rask-core`, `rask-ml` and this crate.
+pub fn registry_builder() -> RegistryBuilder {
+    rask_ml::registry_builder().ops(OPS).codecs(CODECS)
+}
 
 /// The ops this crate registers.
 pub const OPS: &[OpEntry] = &[

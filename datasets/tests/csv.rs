@@ -10,17 +10,7 @@ use rask_datasets::npy::LoadError;
 use rask_ml::Chunks;
 
 fn registry() -> Arc<Registry> {
-    Arc::new(
-        Registry::builder()
-            .ops(rask_core::OPS)
-            .codecs(rask_core::CODECS)
-            .ops(rask_ml::OPS)
-            .codecs(rask_ml::CODECS)
-            .ops(rask_datasets::OPS)
-            .codecs(rask_datasets::CODECS)
-            .build()
-            .unwrap(),
-    )
+    Arc::new(rask_datasets::registry_builder().build().unwrap())
 }
 
 fn write(name: &str, text: &str) -> PathBuf {

@@ -31,7 +31,13 @@ pub use float::Float;
 pub use ndarray;
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, TestSize, TrainTest, TrainTestSplit};
 
-use rask_core::{Codec, OpEntry};
+use rask_core::{Codec, OpEntry, RegistryBuilder};
+
+/// A registry builder holding the ops and codecs of `rask-core` and this crate; crates above
+/// add their own lists to it.
+pub fn registry_builder() -> RegistryBuilder {
+    rask_core::Registry::builder().ops(rask_core::OPS).codecs(rask_core::CODECS).ops(OPS).codecs(CODECS)
+}
 
 /// The ops this crate registers.
 pub const OPS: &[OpEntry] = &[

@@ -10,15 +10,7 @@ use rask_core::{Registry, Scheduler};
 use rask_ml::{ChunkedArray, Chunks, MlError, ReduceOptions};
 
 fn registry() -> Arc<Registry> {
-    Arc::new(
-        Registry::builder()
-            .ops(rask_core::OPS)
-            .codecs(rask_core::CODECS)
-            .ops(rask_ml::OPS)
-            .codecs(rask_ml::CODECS)
-            .build()
-            .unwrap(),
-    )
+    Arc::new(rask_ml::registry_builder().build().unwrap())
 }
 
 fn schedulers() -> Vec<Scheduler> {
