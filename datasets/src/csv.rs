@@ -5,7 +5,7 @@
 //! every record has the same number of fields; a ragged record is an error naming the file and
 //! line. Each block is then a task that seeks to its offset and parses only its records.
 //! Feature columns are read as `f64` (an empty field is NaN, as in pandas); the target column
-//! is `f64` or an `i64` class label. A value that does not parse is an error naming the file,
+//! is `f64` or an `i64` class label, and may not be empty. A value that does not parse is an error naming the file,
 //! line and column.
 
 use std::fs::File;
@@ -177,7 +177,11 @@ impl Op for CsvBlock {
                 x.push(parse_f64(&rec[c]).ok_or_else(|| bad(c, "a number"))?);
             }
             match self.target {
-                Some((c, TargetKind::Float)) => y_f.push(parse_f64(&rec[c]).ok_or_else(|| bad(c, "a number"))?),
+                Some((c, TargetKind::Float)) => y_f.push(
+                    parse_f64(&rec[c])
+                        .filter(|v| !v.is_nan() || !rec[c].iter().all(u8::is_ascii_whitespace))
+                        .ok_or_else(|| bad(c, "a target value (targets may not be missing)"))?,
+                ),
                 Some((c, TargetKind::Label)) => y_i.push(parse_i64(&rec[c]).ok_or_else(|| bad(c, "an integer label"))?),
                 None => {}
             }
@@ -294,12 +298,16 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
     let mut t = Tokenizer::new();
     t.str("rask.datasets.read_csv").str(&path_str).u64(file_len).u64(modified).u64(opts.chunk_rows as u64);
     t.u64(u64::from(opts.delimiter)).u64(u64::from(opts.has_header));
+    // Length-prefixed features and a tag for the target, so a features-only layer and a
+    // dataset layer can never share a name.
+    t.u64(features.len() as u64);
     for &f in &features {
         t.u64(f as u64);
     }
-    if let Some((c, k)) = target {
-        t.u64(c as u64).u64(k as u64);
-    }
+    match target {
+        Some((c, k)) => t.u64(1).u64(c as u64).u64(k as u64),
+        None => t.u64(0),
+    };
     let name: Arc<str> = format!("csv-{}", t.finish().hex()).into();
     let mut g = Graph::with_capacity(sizes.len());
     for (i, (&(offset, first_line), &rows)) in starts.iter().zip(&sizes).enumerate() {

@@ -155,10 +155,10 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<NpyHeader, LoadError> {
     let quote =
         descr.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or_else(|| format_error(path, "bad 'descr'"))?;
     let descr = &descr[1..descr[1..].find(quote).map(|i| i + 1).ok_or_else(|| format_error(path, "bad 'descr'"))?];
-    let (big_endian, code) = match descr.split_at(1) {
-        ("<", c) => (false, c),
-        (">", c) => (true, c),
-        ("=", c) => (cfg!(target_endian = "big"), c),
+    let (big_endian, code) = match (descr.get(..1), descr.get(1..)) {
+        (Some("<"), Some(c)) => (false, c),
+        (Some(">"), Some(c)) => (true, c),
+        (Some("="), Some(c)) => (cfg!(target_endian = "big"), c),
         _ => return Err(format_error(path, format!("unsupported dtype '{descr}'"))),
     };
     let dtype = match code {
@@ -218,13 +218,19 @@ pub fn read_header(path: &Path) -> Result<NpyHeader, LoadError> {
         got += n;
     }
     head.truncate(got);
-    if head.len() >= 12 && head[6] >= 2 {
-        let len = u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize;
-        if len + 12 > head.len() && len < (1 << 24) {
-            head.resize(len + 12, 0);
-            f.seek(SeekFrom::Start(got as u64)).map_err(|e| io_error(path, e))?;
-            f.read_exact(&mut head[got..]).map_err(|_| format_error(path, "truncated header"))?;
+    // The header may be longer than the first read: version 1 allows 65,535 bytes, versions 2
+    // and 3 up to 4 GiB (headers past 16 MiB are refused rather than allocated).
+    let needed = match head.get(6) {
+        Some(1) if head.len() >= 10 => Some(10 + u16::from_le_bytes([head[8], head[9]]) as usize),
+        Some(2 | 3) if head.len() >= 12 => {
+            Some(12 + u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize)
         }
+        _ => None,
+    };
+    if let Some(needed) = needed.filter(|&n| n > head.len() && n < (1 << 24)) {
+        head.resize(needed, 0);
+        f.seek(SeekFrom::Start(got as u64)).map_err(|e| io_error(path, e))?;
+        f.read_exact(&mut head[got..]).map_err(|_| format_error(path, "truncated header"))?;
     }
     let header = parse_header(&head, path)?;
     let file_len = std::fs::metadata(path).map_err(|e| io_error(path, e))?.len();

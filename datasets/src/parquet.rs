@@ -236,13 +236,21 @@ impl ParquetRowGroup {
             .build()
             .map_err(|e| self.err(e))?;
         let n_x = self.features.len();
-        let mut x = vec![0.0; self.rows * n_x];
+        // The row count comes from the file's footer: a corrupt one must give an error, not an
+        // overflow or an allocation failure that aborts the process.
+        let cells = self.rows.checked_mul(n_x).ok_or_else(|| self.err(format!("{} rows overflow", self.rows)))?;
+        let mut x: Vec<f64> = Vec::new();
+        x.try_reserve_exact(cells)
+            .map_err(|_| self.err(format!("cannot allocate a block of {} rows x {n_x} columns", self.rows)))?;
+        x.resize(cells, 0.0);
         let capacity = |k: TargetKind| match &self.target {
             Some((_, kind)) if *kind == k => self.rows,
             _ => 0,
         };
-        let mut y_f = Vec::with_capacity(capacity(TargetKind::Float));
-        let mut y_i = Vec::with_capacity(capacity(TargetKind::Label));
+        let mut y_f: Vec<f64> = Vec::new();
+        let mut y_i: Vec<i64> = Vec::new();
+        y_f.try_reserve_exact(capacity(TargetKind::Float)).map_err(|_| self.err("cannot allocate the target block"))?;
+        y_i.try_reserve_exact(capacity(TargetKind::Label)).map_err(|_| self.err("cannot allocate the target block"))?;
         let mut row = 0;
         for batch in reader {
             let batch = batch.map_err(|e| self.err(e))?;

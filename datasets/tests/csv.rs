@@ -56,9 +56,29 @@ fn a_csv_file_reads_back_block_by_block_on_every_scheduler() {
         ..CsvOptions::default()
     };
     let ds = read_csv::<f64>(&path, &opts).unwrap();
-    let y = ds.y().unwrap().compute().unwrap();
-    assert_eq!(y[0], 3.5);
-    assert!(y[3].is_nan());
+    let err = ds.y().unwrap().compute().unwrap_err().to_string();
+    assert!(err.contains("line 6") && err.contains("targets may not be missing"), "{err}");
+    let first = ds.y().unwrap().slice_rows(0, 3).unwrap().compute().unwrap();
+    assert_eq!(first[0], 3.5);
+}
+
+#[test]
+fn features_only_and_dataset_layers_never_share_a_name() {
+    let path = write("names.csv", "a,b,c\n1,2,3\n4,5,6\n");
+    let features = CsvOptions {
+        features: CsvColumns::List(vec![CsvColumn::Index(0), CsvColumn::Index(2), CsvColumn::Index(1)]),
+        ..CsvOptions::default()
+    };
+    let dataset = CsvOptions {
+        features: CsvColumns::List(vec![CsvColumn::Index(0)]),
+        target: Some(CsvColumn::Index(2)),
+        ..CsvOptions::default()
+    };
+    let x = read_csv_features(&path, &features).unwrap();
+    let ds = read_csv::<i64>(&path, &dataset).unwrap();
+    let a = x.block_layer().layers().layers()[0].keys().next().unwrap().clone();
+    let b = ds.x().block_layer().layers().layers()[0].keys().next().unwrap().clone();
+    assert_ne!(a, b);
 }
 
 #[test]

@@ -119,3 +119,32 @@ fn a_file_changed_after_the_graph_was_built_is_reported() {
     assert!(err.to_string().contains("changed after the graph was built"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_long_version_1_header_and_odd_descr_values() {
+    let dir = std::env::temp_dir().join(format!("rask-npy-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A valid version 1.0 header padded to 5,000 bytes (longer than the first read).
+    let mut dict = String::from("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }");
+    let total = 5_000;
+    dict.push_str(&" ".repeat(total - 10 - dict.len() - 1));
+    dict.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(dict.as_bytes());
+    bytes.extend_from_slice(&1.5f64.to_le_bytes());
+    bytes.extend_from_slice(&(-2.0f64).to_le_bytes());
+    let path = dir.join("long.npy");
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(read_npy::<f64>(&path, 1).unwrap().compute().unwrap(), ndarray::array![[1.5], [-2.0]]);
+    for descr in ["", "é8", "<"] {
+        let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (2, 1), }}\n");
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(dict.as_bytes());
+        let path = dir.join("odd.npy");
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read_npy::<f64>(&path, 1).is_err(), "descr {descr:?} must be an error, not a panic");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -32,12 +32,14 @@ fn stream(splitter: &str, seed: u64, split: u64, block: usize) -> u64 {
 /// Test rows per block: `total_test` rows spread in proportion to block sizes, by largest
 /// remainder, so the total is exact.
 fn spread(sizes: &[usize], total_test: usize) -> Vec<usize> {
-    let n: usize = sizes.iter().sum();
-    let mut base: Vec<usize> = sizes.iter().map(|&s| s * total_test / n).collect();
+    let n = sizes.iter().sum::<usize>() as u128;
+    let t = total_test as u128;
+    // u128: `size × total` overflows u64 for tens of billions of rows.
+    let mut base: Vec<usize> = sizes.iter().map(|&s| (s as u128 * t / n) as usize).collect();
     let mut left = total_test - base.iter().sum::<usize>();
     let mut by_remainder: Vec<usize> = (0..sizes.len()).collect();
     // Largest remainder first; ties by block order, so the result is deterministic.
-    by_remainder.sort_by_key(|&i| std::cmp::Reverse((sizes[i] * total_test) % n));
+    by_remainder.sort_by_key(|&i| std::cmp::Reverse((sizes[i] as u128 * t) % n));
     for &i in &by_remainder {
         if left == 0 {
             break;
@@ -59,7 +61,8 @@ fn resolve_test_rows(size: TestSize, n: usize) -> Result<usize> {
                     message: format!("a fraction must be in (0, 1), got {f}"),
                 });
             }
-            (f * n as f64).round() as usize
+            // scikit-learn rounds the test side up.
+            (f * n as f64).ceil() as usize
         }
         TestSize::Rows(r) => r,
     };

@@ -342,3 +342,35 @@ fn assignment_pass_matches_a_direct_loop() {
     let cx = ChunkedArray::from_array(a.view(), 30).unwrap();
     assert!(matches!(cx.assign_nearest(&Array2::zeros((2, 5)), 2), Err(MlError::ShapeMismatch { .. })));
 }
+
+#[test]
+fn infinities_follow_numpy_and_fan_in_is_part_of_the_keys() {
+    let a = ndarray::array![
+        [1.0, f64::INFINITY, 2.0],
+        [f64::INFINITY, 1.0, 4.0],
+        [3.0, 2.0, 6.0],
+        [f64::INFINITY, 5.0, 8.0]
+    ];
+    let cx = ChunkedArray::from_array(a.view(), 2).unwrap();
+    for s in schedulers() {
+        let st = cx.column_stats(ReduceOptions::default()).unwrap().compute_on(&s).unwrap();
+        assert_eq!(st.mean[0], f64::INFINITY, "mean of [1, inf, 3, inf]");
+        assert_eq!(st.mean[1], f64::INFINITY);
+        assert!(st.var(0)[0].is_nan() && st.var(0)[1].is_nan(), "variance with infinities is NaN, as in NumPy");
+        assert_eq!(st.mean[2], 5.0);
+        assert_eq!(st.max[0], f64::INFINITY);
+        assert_eq!(st.var(4)[2], f64::INFINITY, "ddof = count divides by zero");
+    }
+    // Two fan-ins of the same reduction in one graph must not share combine keys.
+    let b = data(40, 2, 15);
+    let cb = ChunkedArray::from_array(b.view(), 5).unwrap();
+    let narrow = cb.column_stats(ReduceOptions { split_every: 2, skip_nan: false }).unwrap();
+    let wide = cb.column_stats(ReduceOptions { split_every: 8, skip_nan: false }).unwrap();
+    let mut g = narrow.graph();
+    g.merge(&wide.graph());
+    let vals = Scheduler::sync().compute(&g, &[narrow.key().clone(), wide.key().clone()]).unwrap();
+    let n0 = vals[0].get::<rask_ml::ColumnStats>().unwrap();
+    let n1 = vals[1].get::<rask_ml::ColumnStats>().unwrap();
+    assert_eq!(n0.count, vec![40, 40]);
+    assert_eq!(n1.count, vec![40, 40]);
+}

@@ -73,7 +73,7 @@ fn train_test_split_sizes_disjointness_alignment_and_determinism() {
     for s in schedulers() {
         let tr = ids(&train, &s);
         let te = ids(&test, &s);
-        assert_eq!(te.len(), 26, "round(0.25 × 103)");
+        assert_eq!(te.len(), 26, "ceil(0.25 × 103), as scikit-learn rounds the test side up");
         assert_eq!(tr.len(), 77);
         let all: BTreeSet<i64> = tr.iter().chain(&te).copied().collect();
         assert_eq!(all.len(), 103, "train and test must be disjoint and cover every row");

@@ -246,7 +246,11 @@ impl BlockLayer {
             return Err(MlError::InvalidParameter { name: "blocks", message: "nothing to reduce".into() });
         }
         let parts = self.zip_map(others, per_block, self.chunks.clone())?;
-        let combine_name = layer_name(&combine, &[parts.name()])?;
+        // The grouping depends on `split_every`, so it is part of the combine layer's name:
+        // the same reduction with another fan-in must not share keys.
+        let mut t = Tokenizer::new();
+        t.str(C::NAME).u64(u64::from(C::VERSION)).bytes(&op_args(&combine)?).str(parts.name()).u64(split_every as u64);
+        let combine_name = token_name(C::NAME, t.finish());
         let mut g = Graph::new();
         let mut counter = 0u64;
         let op = TaskOp::op(combine);

@@ -15,8 +15,10 @@ pub enum Chunks {
 }
 
 impl Chunks {
-    /// Sizes that split `n_rows` into blocks of `chunk_rows` (the last one shorter).
+    /// Sizes that split `n_rows` into blocks of `chunk_rows` (the last one shorter); a
+    /// `chunk_rows` of 0 is taken as 1.
     pub fn regular(n_rows: usize, chunk_rows: usize) -> Chunks {
+        let chunk_rows = chunk_rows.max(1);
         let mut sizes = Vec::with_capacity(n_rows.div_ceil(chunk_rows.max(1)));
         let mut left = n_rows;
         while left > 0 {

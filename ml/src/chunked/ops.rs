@@ -176,7 +176,8 @@ impl ColumnStats {
                 *mx = mx.max(x);
             }
         }
-        if sum.iter().any(|v| v.is_nan()) {
+        // Infinities and NaNs make the shifted sums meaningless; the exact path handles them.
+        if sum.iter().chain(&ss).any(|v| !v.is_finite()) {
             return None;
         }
         let nf = n as f64;
@@ -319,6 +320,11 @@ impl ColumnSummary {
             m2: Array1::from(s.m2.clone()),
         };
         for j in 0..n {
+            // With infinite values the running mean can be NaN (inf - inf) where the mean is
+            // really ±inf, as NumPy reports: recompute it from the sum.
+            if !out.mean[j].is_finite() && s.count[j] > 0 {
+                out.mean[j] = s.sum[j] / s.count[j] as f64;
+            }
             let poisoned = !skip_nan && s.nan[j];
             if poisoned || s.count[j] == 0 {
                 out.mean[j] = f64::NAN;
@@ -333,11 +339,10 @@ impl ColumnSummary {
         out
     }
 
-    /// Variance per column with `ddof` delta degrees of freedom (NaN where `count <= ddof`).
+    /// Variance per column with `ddof` delta degrees of freedom. Where `count <= ddof` the
+    /// divisor is zero, as in NumPy: `inf` if the squared deviations are positive, else NaN.
     pub fn var(&self, ddof: u64) -> Array1<f64> {
-        Array1::from_iter(
-            self.m2.iter().zip(&self.count).map(|(&m2, &n)| if n > ddof { m2 / (n - ddof) as f64 } else { f64::NAN }),
-        )
+        Array1::from_iter(self.m2.iter().zip(&self.count).map(|(&m2, &n)| m2 / (n.saturating_sub(ddof)) as f64))
     }
 
     /// Standard deviation per column with `ddof` delta degrees of freedom.

@@ -166,6 +166,17 @@ impl<T: Element> ChunkedVector<T> {
             .zip(self.blocks.block_keys())
             .map(|(v, k)| v.get::<Array1<T>>().map_err(|source| rask_core::Error::ValueType { key: k, source }))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(sizes) = self.chunks().sizes() {
+            for (i, (b, &n)) in blocks.iter().zip(sizes).enumerate() {
+                if b.len() != n {
+                    return Err(MlError::ShapeMismatch {
+                        what: format!("rows of block {i}"),
+                        expected: n,
+                        found: b.len(),
+                    });
+                }
+            }
+        }
         let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
         if views.is_empty() {
             return Ok(Array1::from(Vec::new()));
