@@ -25,7 +25,7 @@ pub struct CountsParams {
     pub n_features: usize,
     /// Features with a non-zero coefficient, distinct and at most `n_features` (default 2).
     pub n_informative: usize,
-    /// Coefficients are uniform in `(-scale, 0]` (default 1).
+    /// Coefficients are uniform in `[-scale, 0)` (default 1).
     pub scale: f64,
     /// The dataset seed (default 0).
     pub seed: u64,
@@ -138,13 +138,13 @@ pub type MakeCountsBlock = GenerateBlock<CountsSpec>;
 pub struct Counts {
     /// The features and the counts (whole numbers stored as `f64`).
     pub data: ChunkedDataset<f64, f64>,
-    /// The coefficients (`n_features`; non-zero, in `(-scale, 0]`, on the informative ones).
+    /// The coefficients (`n_features`; non-zero, in `[-scale, 0)`, on the informative ones).
     pub coef: Array1<f64>,
 }
 
 /// Poisson regression data, as dask-ml's `make_counts`: features are `N(0, 1)` and each
 /// target is drawn from `Poisson(exp(x · coef))`, where `n_informative` distinct features have
-/// coefficients uniform in `(-scale, 0]` and the others 0. Non-positive coefficients keep the
+/// coefficients uniform in `[-scale, 0)` and the others 0. Non-positive coefficients keep the
 /// rates moderate (`exp(x · coef)` has median 1 and a log-normal spread of `‖coef‖`).
 ///
 /// The coefficients are drawn once from the seed's global stream; each block of `chunk_rows`
