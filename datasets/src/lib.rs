@@ -3,8 +3,11 @@
 //! [`generators`] builds lazy chunked datasets block by block: `make_blobs`,
 //! `make_classification`, `make_regression` and `make_counts`. Each block is one registered
 //! task drawing from its own seeded stream, so every scheduler (the serialisation-checked one
-//! included) returns the same data. [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to `.npy`.
-//! [`csv`] streams CSV files in row blocks. With the `parquet` cargo feature, `parquet` reads
+//! included) returns the same data.
+//!
+//! [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to
+//! `.npy`. [`csv`] streams CSV files in row blocks. [`real`] embeds iris, wine, breast cancer and
+//! diabetes. With the `parquet` cargo feature, `parquet` reads
 //! Parquet files one row group per block and writes one row group per block.
 
 pub mod csv;
