@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rask::datasets::npy::read_npy_dir;
+use rask::datasets::npy::{header_bytes, read_npy_dir};
 use rask::ml::ndarray::Array2;
 use rask::ml::ReduceOptions;
 use rask::Scheduler;
@@ -23,14 +23,7 @@ const COLS: usize = 20;
 const ROWS_PER_FILE: usize = 200_000;
 
 fn header(rows: usize) -> Vec<u8> {
-    let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {COLS}), }}");
-    let total = 10 + dict.len() + 1;
-    dict.push_str(&" ".repeat((64 - total % 64) % 64));
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
+    header_bytes("<f8", &format!("({rows}, {COLS})"))
 }
 
 /// Writes file `i` (deterministic values) unless it already exists with the right size.

@@ -507,7 +507,9 @@ impl NpyWritable for f32 {
     }
 }
 
-fn header_bytes(descr: &str, shape: &str) -> Vec<u8> {
+/// A format-1.0 `.npy` header for `descr` (e.g. `<f8`) and `shape` (e.g. `(10, 3)`), padded so
+/// the data starts on a 64-byte boundary.
+pub fn header_bytes(descr: &str, shape: &str) -> Vec<u8> {
     let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad so that the data starts on a 64-byte boundary, ending with a newline (format 1.0).
     let total = 10 + dict.len() + 1;
