@@ -359,23 +359,7 @@ impl Op for BlockRows {
     const NAME: &'static str = "rask.ml.block_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let v = &inputs[0];
-        let rows = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            a.nrows()
-        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            a.nrows()
-        } else if let Some(a) = v.downcast_ref::<Array2<i64>>() {
-            a.nrows()
-        } else if let Some(a) = v.downcast_ref::<Array1<f64>>() {
-            a.len()
-        } else if let Some(a) = v.downcast_ref::<Array1<f32>>() {
-            a.len()
-        } else if let Some(a) = v.downcast_ref::<Array1<i64>>() {
-            a.len()
-        } else {
-            return Err(OpError::new(format!("expected an array block, found `{}`", v.type_name())));
-        };
-        Ok(Value::new(rows as u64))
+        with_any_block!(&inputs[0], |a| Ok(Value::new(a.len_of(ndarray::Axis(0)) as u64)))
     }
 }
 

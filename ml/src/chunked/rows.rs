@@ -16,28 +16,6 @@ use super::blocks::BlockLayer;
 use super::chunks::Chunks;
 use crate::error::{MlError, Result};
 
-/// Runs `$body` with `$a` bound to the block, whatever its array type.
-macro_rules! with_any_block {
-    ($v:expr, |$a:ident| $body:expr) => {{
-        let v: &Value = $v;
-        if let Some($a) = v.downcast_ref::<Array2<f64>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array2<f32>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array2<i64>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array1<f64>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array1<f32>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array1<i64>>() {
-            $body
-        } else {
-            return Err(OpError::new(format!("expected an array block, found `{}`", v.type_name())));
-        }
-    }};
-}
-
 /// Which rows of a block to keep, in which order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RowSelection {
