@@ -1,17 +1,17 @@
 //! CSV files streamed in blocks: values, quoting, typed targets, and clear errors.
 
+mod common;
+
+#[allow(unused_imports)]
+use common::{registry, same_bits, schedulers};
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use ndarray::{array, Array1};
-use rask_core::{Registry, Scheduler};
+use rask_core::Scheduler;
 use rask_datasets::csv::{read_csv, read_csv_features, CsvColumn, CsvColumns, CsvOptions};
 use rask_datasets::npy::LoadError;
 use rask_ml::Chunks;
-
-fn registry() -> Arc<Registry> {
-    Arc::new(rask_datasets::registry_builder().build().unwrap())
-}
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rask-csv-{}", std::process::id()));

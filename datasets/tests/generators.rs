@@ -2,24 +2,21 @@
 //! and chunkings documented, the statistics each parameter promises, and one refusal per
 //! invalid parameter.
 
+mod common;
+
+#[allow(unused_imports)]
+use common::{registry, same_bits, schedulers};
+
 use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
-use rask_core::{Key, Registry, Scheduler, Value, ValueCodec};
+use rask_core::{Key, Scheduler, Value, ValueCodec};
 use rask_datasets::generators::{
     make_blobs, make_classification, make_counts, make_regression, BlobsParams, Centers, ClassificationParams,
     CountsParams, DatasetError, GenerateBlock, MakeBlobsBlock, MakeClassificationBlock, MakeCountsBlock,
     MakeRegressionBlock, PerFeature, RegressionParams, XyBlock, XyBlockF64Codec, XyBlockI64Codec,
 };
 use rask_ml::{ChunkedDataset, Element};
-
-fn registry() -> Arc<Registry> {
-    Arc::new(rask_datasets::registry_builder().build().unwrap())
-}
-
-fn schedulers() -> Vec<Scheduler> {
-    vec![Scheduler::sync(), Scheduler::threaded(), Scheduler::checked(registry())]
-}
 
 /// Computes features and targets in one graph (each block generated once).
 fn compute<Y: Element>(d: &ChunkedDataset<f64, Y>, s: &Scheduler) -> (Array2<f64>, Array1<Y>) {

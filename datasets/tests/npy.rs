@@ -1,28 +1,20 @@
 //! `.npy` files written by NumPy (fixtures made by `data/make_npy_fixtures.py`) read back
 //! exactly, block by block, on every scheduler; bad files give clear errors.
 
+mod common;
+
+#[allow(unused_imports)]
+use common::{registry, same_bits, schedulers};
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
-use rask_core::{Registry, Scheduler};
+use rask_core::Scheduler;
 use rask_datasets::npy::{read_npy, read_npy_dir, read_npy_vector, write_npy, LoadError};
 use rask_ml::{ChunkedArray, Chunks};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-fn registry() -> Arc<Registry> {
-    Arc::new(rask_datasets::registry_builder().build().unwrap())
-}
-
-fn schedulers() -> Vec<Scheduler> {
-    vec![Scheduler::sync(), Scheduler::threaded(), Scheduler::checked(registry())]
-}
-
-fn same_bits(a: &Array2<f64>, b: &Array2<f64>) -> bool {
-    a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 #[test]

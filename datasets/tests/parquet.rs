@@ -3,11 +3,15 @@
 //! written by pandas/pyarrow (fixtures made by `data/make_parquet_fixtures.py`) read back
 //! exactly, and bad files or columns give clear errors.
 
+mod common;
+
+#[allow(unused_imports)]
+use common::{registry, same_bits, schedulers};
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use ndarray::{array, Array1, Array2};
-use rask_core::{Registry, Scheduler, Value};
+use rask_core::{Scheduler, Value};
 use rask_datasets::npy::LoadError;
 use rask_datasets::parquet::{
     read_parquet, read_parquet_features, write_parquet, write_parquet_features, ParquetColumns, ParquetCompression,
@@ -24,18 +28,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rask-parquet-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn registry() -> Arc<Registry> {
-    Arc::new(rask_datasets::registry_builder().build().unwrap())
-}
-
-fn schedulers() -> Vec<Scheduler> {
-    vec![Scheduler::sync(), Scheduler::threaded(), Scheduler::checked(registry())]
-}
-
-fn same_bits(a: &Array2<f64>, b: &Array2<f64>) -> bool {
-    a.shape() == b.shape() && a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 fn target(name: &str) -> ParquetOptions {
