@@ -45,9 +45,7 @@ pub fn registry() -> Arc<Registry> {
     static REGISTRY: OnceLock<Arc<Registry>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
-            let reg = rask_datasets::registry_builder()
-                .ops(rask_estimators::OPS)
-                .codecs(rask_estimators::CODECS)
+            let reg = rask_estimators::register(rask_datasets::registry_builder())
                 .ops(demo::OPS)
                 .codecs(demo::CODECS)
                 .build()

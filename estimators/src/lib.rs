@@ -1,12 +1,41 @@
-//! See the crate description; the contents arrive with their issues.
+//! # rask-estimators: estimators that fit and predict on chunked data
 //!
-//! Until then this crate registers no ops and no codecs, and the lists below are empty so the
-//! `rask` registry already has its final shape.
+//! Every estimator follows the vocabulary of [`rask_ml::traits`]: a params builder, validated
+//! by `check()`, implements [`Fit`](rask_ml::Fit) and returns a separate fitted model whose
+//! attributes are concrete arrays. Fits build task graphs over the row blocks of a
+//! [`ChunkedDataset`](rask_ml::ChunkedDataset) (per-block partial results, tree-reduced) and
+//! run them on the default scheduler, so the same code runs synchronously, on threads, or on a
+//! cluster, with the same result for the same chunking and seed.
+//!
+//! Modules are named like scikit-learn's: [`cluster`], [`decomposition`], [`linear_model`],
+//! [`naive_bayes`], [`preprocessing`]. Each algorithm has a folder with the same files:
+//! `params.rs` (builder, valid params), `algorithm.rs` (fit, fitted model), `ops.rs` (the
+//! registered block ops) and `errors.rs`.
 
-use rask_core::{Codec, OpEntry};
+pub mod cluster;
+pub mod decomposition;
+pub mod linear_model;
+pub mod naive_bayes;
+pub mod preprocessing;
 
-/// The ops this crate registers.
-pub const OPS: &[OpEntry] = &[];
+use rask_core::RegistryBuilder;
 
-/// The value codecs this crate registers.
-pub const CODECS: &[Codec] = &[];
+/// Adds the ops and codecs of every estimator to `builder`.
+pub fn register(builder: RegistryBuilder) -> RegistryBuilder {
+    builder
+        .ops(cluster::OPS)
+        .codecs(cluster::CODECS)
+        .ops(decomposition::OPS)
+        .codecs(decomposition::CODECS)
+        .ops(linear_model::OPS)
+        .codecs(linear_model::CODECS)
+        .ops(naive_bayes::OPS)
+        .codecs(naive_bayes::CODECS)
+        .ops(preprocessing::OPS)
+        .codecs(preprocessing::CODECS)
+}
+
+/// A registry builder with the ops and codecs of `rask-core`, `rask-ml` and this crate.
+pub fn registry_builder() -> RegistryBuilder {
+    register(rask_ml::registry_builder())
+}

@@ -52,6 +52,26 @@ pub enum MlError {
         /// Why it is invalid.
         message: String,
     },
+    /// The model or operation does not offer this.
+    #[error("unsupported: {what}")]
+    Unsupported {
+        /// What is not supported.
+        what: String,
+    },
+    /// A value is NaN or infinite where finite values are required.
+    #[error("{what} contains NaN or infinite values")]
+    NonFinite {
+        /// Where.
+        what: String,
+    },
+    /// A model file could not be written or read.
+    #[error("model file {path}: {message}")]
+    ModelFile {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The task graph failed.
     #[error(transparent)]
     Graph(#[from] rask_core::Error),

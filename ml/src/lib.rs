@@ -21,6 +21,7 @@ pub mod codec;
 mod error;
 mod float;
 pub mod split;
+pub mod traits;
 
 pub use chunked::{
     BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedSvd, ChunkedVector, Chunks, ColumnStats, ColumnSummary,
@@ -30,6 +31,10 @@ pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, TestSize, TrainTest, TrainTestSplit};
+pub use traits::{
+    load, save, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard, PartialFit,
+    Predict, PredictProba, Score, Transform,
+};
 
 use rask_core::{Codec, OpEntry, RegistryBuilder};
 

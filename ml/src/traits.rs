@@ -1,0 +1,566 @@
+//! The estimator vocabulary, in one file.
+//!
+//! - Hyperparameters are not models. An estimator's *params* type (`KMeansParams`, …) is a
+//!   builder; [`ParamGuard::check`] validates it into *valid params*, with one error variant per
+//!   bad field. [`Fit`] is implemented on the params and returns a separate *fitted model*
+//!   (`KMeans`, …) whose attributes are concrete, never lazy.
+//! - [`PartialFit`] takes the model by value and returns the updated model, so streaming fits
+//!   and adaptive searches thread models through without cloning them.
+//! - [`Predict`], [`PredictProba`], [`Transform`] and [`InverseTransform`] work on in-memory
+//!   arrays (eagerly) and on [`ChunkedArray`]s (lazily: they return chunked collections with
+//!   known shapes). A fitted model implements them by implementing [`BlockModel`]: one method
+//!   per block, run in-process for arrays and as a registered op ([`ApplyModel`]) for chunked
+//!   data, so the same code runs on every scheduler. Output widths are declared by the model,
+//!   never found by running it on dummy data.
+//! - [`Score`] is accuracy for classifiers and R² for regressors, as in scikit-learn.
+//! - Every params type and fitted model is `Serialize + Deserialize`; [`save`] / [`load`]
+//!   write and read them in a small self-describing envelope.
+
+use std::path::Path;
+
+use ndarray::{Array1, Array2, ArrayView2};
+use rask_core::ops::expect_inputs;
+use rask_core::{Op, OpError, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::chunked::{ChunkedArray, ChunkedDataset, ChunkedVector, Element};
+use crate::error::{MlError, Result};
+use crate::float::Float;
+
+/// Unchecked hyperparameters that validate into checked ones.
+pub trait ParamGuard {
+    /// The validated params.
+    type Checked;
+    /// What a bad field gives.
+    type Error: std::error::Error;
+
+    /// Validates by reference.
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error>;
+
+    /// Validates and unwraps.
+    fn check(self) -> Result<Self::Checked, Self::Error>
+    where
+        Self: Sized;
+}
+
+/// Fits a model to data `D`: a [`ChunkedDataset`], a [`ChunkedArray`] (unsupervised
+/// estimators) or an in-memory [`Dataset`].
+///
+/// Estimators implement it for `ChunkedDataset<F, Y>`; the in-memory and array forms come from
+/// blanket implementations that wrap the data and fit the same way. Fits run their graphs on
+/// the default scheduler ([`rask_core::default_scheduler`], overridable per thread with
+/// [`rask_core::with_scheduler`]).
+pub trait Fit<D: ?Sized> {
+    /// The fitted model.
+    type Model;
+    /// What a failed fit gives.
+    type Error: std::error::Error + From<MlError> + Send + Sync + 'static;
+
+    /// Fits a model.
+    fn fit(&self, data: &D) -> Result<Self::Model, Self::Error>;
+}
+
+/// Updates a model with one more batch of data: model in, model out. `None` starts a new model.
+pub trait PartialFit<D: ?Sized> {
+    /// The fitted model.
+    type Model;
+    /// What a failed update gives.
+    type Error: std::error::Error + From<MlError> + Send + Sync + 'static;
+
+    /// Updates `model` (or starts one) with `data`.
+    fn partial_fit(&self, model: Option<Self::Model>, data: &D) -> Result<Self::Model, Self::Error>;
+}
+
+/// Predicts one value per row: class labels, cluster indices or regression targets.
+pub trait Predict<X> {
+    /// Labels or values: `Array1` for arrays, a lazy [`ChunkedVector`] for chunked arrays.
+    type Output;
+    /// Predicts.
+    fn predict(&self, x: X) -> Result<Self::Output>;
+}
+
+/// Predicts class probabilities: always `n_rows × n_classes`, binary problems included.
+pub trait PredictProba<X> {
+    /// `Array2<f64>`, or a lazy [`ChunkedArray<f64>`].
+    type Output;
+    /// Predicts probabilities.
+    fn predict_proba(&self, x: X) -> Result<Self::Output>;
+}
+
+/// Transforms rows into new features.
+pub trait Transform<X> {
+    /// `Array2<F>`, or a lazy [`ChunkedArray<F>`].
+    type Output;
+    /// Transforms.
+    fn transform(&self, x: X) -> Result<Self::Output>;
+}
+
+/// Maps transformed rows back to the input space.
+pub trait InverseTransform<X> {
+    /// `Array2<F>`, or a lazy [`ChunkedArray<F>`].
+    type Output;
+    /// Inverse-transforms.
+    fn inverse_transform(&self, x: X) -> Result<Self::Output>;
+}
+
+/// The default score of a fitted model on labelled data: mean accuracy for classifiers, R² for
+/// regressors (as scikit-learn's `score`). Higher is better.
+pub trait Score<D: ?Sized> {
+    /// Scores.
+    fn score(&self, data: &D) -> Result<f64>;
+}
+
+/// What kind of model a [`BlockModel`] is; decides its default [`Score`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelKind {
+    /// Predicts class labels (`i64`); scored by accuracy.
+    Classifier,
+    /// Predicts real values (`f64`); scored by R².
+    Regressor,
+    /// Predicts cluster indices; scored by its own measure if any.
+    Clusterer,
+    /// Transforms features; no default score.
+    Transformer,
+}
+
+/// The per-row methods of a model, as the argument of [`ApplyModel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// One label or value per row.
+    Predict,
+    /// Class probabilities.
+    PredictProba,
+    /// New features.
+    Transform,
+    /// Back to the input space.
+    InverseTransform,
+}
+
+/// A fitted model whose methods act row by row, so they apply block by block.
+///
+/// Implement the block methods the model supports; the others keep their default, which
+/// returns [`MlError::Unsupported`]. Register `OpEntry::of::<ApplyModel<Self>>()` in the
+/// crate's `OPS` so chunked predictions run on every scheduler.
+pub trait BlockModel: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    /// The name of this model's [`ApplyModel`] op, e.g. `"rask.estimators.kmeans.apply"`.
+    const APPLY_OP: &'static str;
+    /// The model's kind.
+    const KIND: ModelKind;
+    /// What [`Method::Predict`] returns per row.
+    type Label: Element;
+
+    /// The number of input features the model was fitted on.
+    fn n_features_in(&self) -> usize;
+
+    /// The output width of [`Method::Transform`] (and the input width of
+    /// [`Method::InverseTransform`]).
+    fn n_features_out(&self) -> usize {
+        self.n_features_in()
+    }
+
+    /// The number of classes, for [`Method::PredictProba`].
+    fn n_classes(&self) -> Option<usize> {
+        None
+    }
+
+    /// Predicts a block.
+    fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array1<Self::Label>> {
+        let _ = x;
+        Err(unsupported::<Self>("predict"))
+    }
+
+    /// Class probabilities of a block, `rows × n_classes`.
+    fn predict_proba_block<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array2<f64>> {
+        let _ = x;
+        Err(unsupported::<Self>("predict_proba"))
+    }
+
+    /// Transforms a block to `rows × n_features_out`.
+    fn transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        let _ = x;
+        Err(unsupported::<Self>("transform"))
+    }
+
+    /// Inverse-transforms a block of `n_features_out` columns to `n_features_in`.
+    fn inverse_transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        let _ = x;
+        Err(unsupported::<Self>("inverse_transform"))
+    }
+
+    /// Whether the model offers `method`, so chunked calls fail when the graph is built.
+    fn supports(&self, method: Method) -> bool;
+}
+
+fn unsupported<M>(method: &'static str) -> MlError {
+    MlError::Unsupported { what: format!("{} has no {method}", short_type_name::<M>()) }
+}
+
+fn short_type_name<M>() -> &'static str {
+    let full = std::any::type_name::<M>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// Checks the feature count of input to a model.
+pub fn check_n_features(expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(MlError::ShapeMismatch { what: "number of features".into(), expected, found })
+    }
+}
+
+/// The op that applies one method of a fitted model to a block. The model travels in the op's
+/// arguments, so a worker process rebuilds it from bytes like any other op.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "M: BlockModel")]
+pub struct ApplyModel<M> {
+    /// The fitted model.
+    pub model: M,
+    /// The method to apply.
+    pub method: Method,
+}
+
+impl<M: BlockModel> ApplyModel<M> {
+    fn apply<F: Float>(&self, x: &Array2<F>) -> Result<Value> {
+        check_n_features(
+            if self.method == Method::InverseTransform {
+                self.model.n_features_out()
+            } else {
+                self.model.n_features_in()
+            },
+            x.ncols(),
+        )?;
+        Ok(match self.method {
+            Method::Predict => Value::new(self.model.predict_block(x.view())?),
+            Method::PredictProba => Value::new(self.model.predict_proba_block(x.view())?),
+            Method::Transform => Value::new(self.model.transform_block(x.view())?),
+            Method::InverseTransform => Value::new(self.model.inverse_transform_block(x.view())?),
+        })
+    }
+}
+
+impl<M: BlockModel> Op for ApplyModel<M> {
+    const NAME: &'static str = M::APPLY_OP;
+
+    fn run(&self, inputs: &[Value]) -> std::result::Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let v = &inputs[0];
+        let out = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
+            self.apply(a)
+        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
+            self.apply(a)
+        } else {
+            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
+        };
+        out.map_err(|e| OpError::new(e.to_string()))
+    }
+}
+
+fn check_chunked<M: BlockModel, F: Float>(model: &M, method: Method, x: &ChunkedArray<F>) -> Result<()> {
+    if !model.supports(method) {
+        return Err(unsupported::<M>(match method {
+            Method::Predict => "predict",
+            Method::PredictProba => "predict_proba",
+            Method::Transform => "transform",
+            Method::InverseTransform => "inverse_transform",
+        }));
+    }
+    let expected = if method == Method::InverseTransform { model.n_features_out() } else { model.n_features_in() };
+    check_n_features(expected, x.n_cols())
+}
+
+fn op_of<M: BlockModel>(model: &M, method: Method) -> ApplyModel<M> {
+    ApplyModel { model: model.clone(), method }
+}
+
+// --- Predict -------------------------------------------------------------------------------
+
+impl<'a, M: BlockModel, F: Float> Predict<ArrayView2<'a, F>> for M {
+    type Output = Array1<M::Label>;
+    fn predict(&self, x: ArrayView2<'a, F>) -> Result<Self::Output> {
+        check_n_features(self.n_features_in(), x.ncols())?;
+        self.predict_block(x)
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> Predict<&'a Array2<F>> for M {
+    type Output = Array1<M::Label>;
+    fn predict(&self, x: &'a Array2<F>) -> Result<Self::Output> {
+        self.predict(x.view())
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> Predict<&'a ChunkedArray<F>> for M {
+    type Output = ChunkedVector<M::Label>;
+    fn predict(&self, x: &'a ChunkedArray<F>) -> Result<Self::Output> {
+        check_chunked(self, Method::Predict, x)?;
+        let layer = x.block_layer().map(op_of(self, Method::Predict), x.chunks().clone())?;
+        Ok(ChunkedVector::from_block_layer(layer))
+    }
+}
+
+// --- PredictProba ----------------------------------------------------------------------------
+
+impl<'a, M: BlockModel, F: Float> PredictProba<ArrayView2<'a, F>> for M {
+    type Output = Array2<f64>;
+    fn predict_proba(&self, x: ArrayView2<'a, F>) -> Result<Self::Output> {
+        check_n_features(self.n_features_in(), x.ncols())?;
+        self.predict_proba_block(x)
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> PredictProba<&'a Array2<F>> for M {
+    type Output = Array2<f64>;
+    fn predict_proba(&self, x: &'a Array2<F>) -> Result<Self::Output> {
+        self.predict_proba(x.view())
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> PredictProba<&'a ChunkedArray<F>> for M {
+    type Output = ChunkedArray<f64>;
+    fn predict_proba(&self, x: &'a ChunkedArray<F>) -> Result<Self::Output> {
+        check_chunked(self, Method::PredictProba, x)?;
+        let width = self.n_classes().ok_or_else(|| unsupported::<M>("predict_proba"))?;
+        x.map_blocks(op_of(self, Method::PredictProba), width)
+    }
+}
+
+// --- Transform / InverseTransform --------------------------------------------------------------
+
+impl<'a, M: BlockModel, F: Float> Transform<ArrayView2<'a, F>> for M {
+    type Output = Array2<F>;
+    fn transform(&self, x: ArrayView2<'a, F>) -> Result<Self::Output> {
+        check_n_features(self.n_features_in(), x.ncols())?;
+        self.transform_block(x)
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> Transform<&'a Array2<F>> for M {
+    type Output = Array2<F>;
+    fn transform(&self, x: &'a Array2<F>) -> Result<Self::Output> {
+        self.transform(x.view())
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> Transform<&'a ChunkedArray<F>> for M {
+    type Output = ChunkedArray<F>;
+    fn transform(&self, x: &'a ChunkedArray<F>) -> Result<Self::Output> {
+        check_chunked(self, Method::Transform, x)?;
+        x.map_blocks(op_of(self, Method::Transform), self.n_features_out())
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> InverseTransform<ArrayView2<'a, F>> for M {
+    type Output = Array2<F>;
+    fn inverse_transform(&self, x: ArrayView2<'a, F>) -> Result<Self::Output> {
+        check_n_features(self.n_features_out(), x.ncols())?;
+        self.inverse_transform_block(x)
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> InverseTransform<&'a Array2<F>> for M {
+    type Output = Array2<F>;
+    fn inverse_transform(&self, x: &'a Array2<F>) -> Result<Self::Output> {
+        self.inverse_transform(x.view())
+    }
+}
+
+impl<'a, M: BlockModel, F: Float> InverseTransform<&'a ChunkedArray<F>> for M {
+    type Output = ChunkedArray<F>;
+    fn inverse_transform(&self, x: &'a ChunkedArray<F>) -> Result<Self::Output> {
+        check_chunked(self, Method::InverseTransform, x)?;
+        x.map_blocks(op_of(self, Method::InverseTransform), self.n_features_in())
+    }
+}
+
+// --- In-memory datasets ------------------------------------------------------------------------
+
+/// An in-memory (X, y, weights) dataset. Fitting one wraps it into a [`ChunkedDataset`] of
+/// blocks of [`Dataset::chunk_rows`] rows (fixed, not derived from the thread count, so the
+/// result does not depend on the machine) and fits that.
+#[derive(Clone, Debug)]
+pub struct Dataset<F, Y = f64> {
+    /// Features.
+    pub x: Array2<F>,
+    /// Targets, if any.
+    pub y: Option<Array1<Y>>,
+    /// Sample weights, if any.
+    pub weights: Option<Array1<f64>>,
+    /// Rows per block when the dataset is fitted through the task graph.
+    pub chunk_rows: usize,
+}
+
+impl<F: Float, Y: Element> Dataset<F, Y> {
+    /// Rows per block by default.
+    pub const DEFAULT_CHUNK_ROWS: usize = 65_536;
+
+    /// Features and targets.
+    pub fn new(x: Array2<F>, y: Array1<Y>) -> Self {
+        Dataset { x, y: Some(y), weights: None, chunk_rows: Self::DEFAULT_CHUNK_ROWS }
+    }
+
+    /// Features only.
+    pub fn unlabelled(x: Array2<F>) -> Self {
+        Dataset { x, y: None, weights: None, chunk_rows: Self::DEFAULT_CHUNK_ROWS }
+    }
+
+    /// Adds sample weights.
+    pub fn with_weights(mut self, w: Array1<f64>) -> Self {
+        self.weights = Some(w);
+        self
+    }
+
+    /// Sets the rows per block.
+    pub fn with_chunk_rows(mut self, chunk_rows: usize) -> Self {
+        self.chunk_rows = chunk_rows;
+        self
+    }
+
+    /// The dataset as a chunked one; lengths are checked.
+    pub fn to_chunked(&self) -> Result<ChunkedDataset<F, Y>> {
+        let x = ChunkedArray::from_array(self.x.view(), self.chunk_rows)?;
+        let sizes = x.chunks().sizes().map(<[usize]>::to_vec).unwrap_or_default();
+        let mut ds = match &self.y {
+            None => ChunkedDataset::unlabelled(x),
+            Some(y) => {
+                check_len("y", self.x.nrows(), y.len())?;
+                ChunkedDataset::new(x, ChunkedVector::from_array_with_chunks(y.view(), &sizes)?)?
+            }
+        };
+        if let Some(w) = &self.weights {
+            check_len("weights", self.x.nrows(), w.len())?;
+            ds = ds.with_weights(ChunkedVector::from_array_with_chunks(w.view(), &sizes)?)?;
+        }
+        Ok(ds)
+    }
+}
+
+fn check_len(what: &str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(MlError::ShapeMismatch { what: format!("length of {what} (rows of x)"), expected, found })
+    }
+}
+
+impl<P, F, Y> Fit<Dataset<F, Y>> for P
+where
+    P: Fit<ChunkedDataset<F, Y>>,
+    F: Float,
+    Y: Element,
+{
+    type Model = P::Model;
+    type Error = P::Error;
+    fn fit(&self, data: &Dataset<F, Y>) -> Result<Self::Model, Self::Error> {
+        self.fit(&data.to_chunked()?)
+    }
+}
+
+impl<P, F> Fit<ChunkedArray<F>> for P
+where
+    P: Fit<ChunkedDataset<F, f64>>,
+    F: Float,
+{
+    type Model = P::Model;
+    type Error = P::Error;
+    fn fit(&self, data: &ChunkedArray<F>) -> Result<Self::Model, Self::Error> {
+        self.fit(&ChunkedDataset::unlabelled(data.clone()))
+    }
+}
+
+impl<P, F> Fit<Array2<F>> for P
+where
+    P: Fit<ChunkedDataset<F, f64>>,
+    F: Float,
+{
+    type Model = P::Model;
+    type Error = P::Error;
+    fn fit(&self, data: &Array2<F>) -> Result<Self::Model, Self::Error> {
+        self.fit(&Dataset::<F, f64>::unlabelled(data.clone()).to_chunked()?)
+    }
+}
+
+impl<P, F, Y> PartialFit<Dataset<F, Y>> for P
+where
+    P: PartialFit<ChunkedDataset<F, Y>>,
+    F: Float,
+    Y: Element,
+{
+    type Model = P::Model;
+    type Error = P::Error;
+    fn partial_fit(&self, model: Option<Self::Model>, data: &Dataset<F, Y>) -> Result<Self::Model, Self::Error> {
+        self.partial_fit(model, &data.to_chunked()?)
+    }
+}
+
+// --- Saving and loading ------------------------------------------------------------------------
+
+/// The envelope of a saved model: a magic string, a format version and the Rust type name, so
+/// loading the wrong file or the wrong type is a clear error rather than garbage.
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    magic: String,
+    format: u32,
+    type_name: String,
+    body: T,
+}
+
+const MAGIC: &str = "rask-model";
+const FORMAT: u32 = 1;
+
+/// Serialises params or a fitted model to bytes (MessagePack in a typed envelope).
+pub fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let env = Envelope {
+        magic: MAGIC.to_string(),
+        format: FORMAT,
+        type_name: std::any::type_name::<T>().to_string(),
+        body: value,
+    };
+    rmp_serde::to_vec_named(&env)
+        .map_err(|e| MlError::ModelFile { path: "<memory>".into(), message: format!("cannot encode: {e}") })
+}
+
+/// Deserialises what [`to_bytes`] wrote, checking the envelope and the type.
+pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    from_bytes_at(bytes, "<memory>")
+}
+
+fn from_bytes_at<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
+    let err = |message: String| MlError::ModelFile { path: path.to_string(), message };
+    #[derive(Deserialize)]
+    struct Head {
+        magic: String,
+        format: u32,
+        type_name: String,
+    }
+    let head: Head = rmp_serde::from_slice(bytes).map_err(|e| err(format!("not a Rask model file: {e}")))?;
+    if head.magic != MAGIC {
+        return Err(err("not a Rask model file".into()));
+    }
+    if head.format != FORMAT {
+        return Err(err(format!("format version {} is not supported (this build reads {FORMAT})", head.format)));
+    }
+    let want = std::any::type_name::<T>();
+    if head.type_name != want {
+        return Err(err(format!("holds a `{}`, not a `{want}`", head.type_name)));
+    }
+    let env: Envelope<T> = rmp_serde::from_slice(bytes).map_err(|e| err(format!("cannot decode: {e}")))?;
+    Ok(env.body)
+}
+
+/// Saves params or a fitted model to `path`.
+pub fn save<T: Serialize>(value: &T, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = to_bytes(value)?;
+    std::fs::write(path, bytes)
+        .map_err(|e| MlError::ModelFile { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// Loads what [`save`] wrote; the type must match the saved one.
+pub fn load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path)
+        .map_err(|e| MlError::ModelFile { path: path.display().to_string(), message: e.to_string() })?;
+    from_bytes_at(&bytes, &path.display().to_string())
+}
