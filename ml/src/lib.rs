@@ -20,6 +20,7 @@ pub mod chunked;
 pub mod codec;
 mod error;
 mod float;
+pub mod metrics;
 pub mod split;
 pub mod traits;
 
@@ -68,6 +69,11 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<chunked::rows::GatherShuffled>(),
     OpEntry::of::<chunked::kernels::AssignNearest>(),
     OpEntry::of::<chunked::kernels::MergeAssignPartials>(),
+    OpEntry::of::<metrics::BlockRegressionPartials>(),
+    OpEntry::of::<metrics::MergeRegressionPartials>(),
+    OpEntry::of::<metrics::BlockConfusion>(),
+    OpEntry::of::<metrics::MergeConfusion>(),
+    OpEntry::of::<metrics::ArgminMinBlock>(),
 ];
 
 /// The value codecs this crate registers.
@@ -81,4 +87,6 @@ pub const CODECS: &[Codec] = &[
     Codec::serde::<ColumnStats>("rask.ml.column_stats"),
     Codec::serde::<chunked::linalg::Parts>("rask.ml.parts"),
     Codec::serde::<chunked::kernels::AssignPartials>("rask.ml.assign_partials"),
+    Codec::serde::<metrics::RegressionPartials>("rask.ml.metrics.regression_partials"),
+    Codec::serde::<metrics::ConfusionCounts>("rask.ml.metrics.confusion_counts"),
 ];

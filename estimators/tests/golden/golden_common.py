@@ -15,10 +15,11 @@ def check_versions():
 
 
 def _plain(v):
+    """Plain JSON values; NaN becomes null (JSON has no NaN; the Rust side reads null as NaN)."""
     if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (np.floating,)):
-        return float(v)
+        return _plain(v.tolist())
+    if isinstance(v, (float, np.floating)):
+        return None if np.isnan(v) else float(v)
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, dict):
@@ -34,6 +35,6 @@ def write(name, payload):
     payload = dict(_plain(payload))
     payload["_generated_by"] = {"sklearn": sklearn.__version__, "numpy": np.__version__}
     with open(path, "w") as f:
-        json.dump(payload, f, indent=None, separators=(",", ":"))
+        json.dump(payload, f, indent=None, separators=(",", ":"), allow_nan=False)
         f.write("\n")
     print(f"wrote {path}")

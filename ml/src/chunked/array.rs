@@ -75,6 +75,11 @@ pub struct LazyColumnStats {
 }
 
 impl LazyColumnStats {
+    /// The raw, mergeable statistics (for estimators that keep them to update later).
+    pub fn stats(&self) -> &Lazy<ColumnStats> {
+        &self.stats
+    }
+
     /// The key of the merged [`ColumnStats`].
     pub fn key(&self) -> &Key {
         self.stats.key()

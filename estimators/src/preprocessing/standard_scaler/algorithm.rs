@@ -1,0 +1,145 @@
+use ndarray::{Array1, Array2, ArrayView2, Zip};
+use rask_ml::chunked::ColumnStats;
+use rask_ml::{BlockModel, ChunkedDataset, Element, Fit, Float, ModelKind, ParamGuard, PartialFit};
+use serde::{Deserialize, Serialize};
+
+use super::errors::StandardScalerError;
+use super::params::{StandardScalerParams, StandardScalerValidParams};
+use crate::preprocessing::{check_stats, fit_stats};
+
+/// A fitted standard scaler: `transform` computes `(x − mean) / scale` per column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StandardScaler {
+    /// The per-column mean (NaNs ignored). It is computed even when `with_mean` is off, as in
+    /// scikit-learn; `transform` then does not subtract it.
+    pub mean: Array1<f64>,
+    /// The per-column population variance (`ddof = 0`).
+    pub var: Array1<f64>,
+    /// The per-column divisor: the standard deviation, with 1 where it is zero (or where the
+    /// scaler does not scale).
+    pub scale: Array1<f64>,
+    /// Non-NaN values seen per column.
+    pub n_samples_seen: Array1<u64>,
+    params: StandardScalerValidParams,
+    stats: ColumnStats,
+}
+
+impl StandardScaler {
+    fn from_stats(params: StandardScalerValidParams, stats: ColumnStats) -> Self {
+        let n = stats.count.len();
+        let mut var = Array1::zeros(n);
+        for j in 0..n {
+            var[j] = if stats.count[j] > 0 { stats.m2[j] / stats.count[j] as f64 } else { f64::NAN };
+        }
+        let scale = if params.with_std {
+            // scikit-learn's `_is_constant_feature`: a variance within the rounding error of
+            // its computation counts as zero, and a zero variance scales by 1.
+            let eps = f64::EPSILON;
+            Array1::from_iter((0..n).map(|j| {
+                let (v, m, c) = (var[j], stats.mean[j], stats.count[j] as f64);
+                let bound = c * eps * v + (c * m * eps).powi(2);
+                if v.is_nan() {
+                    f64::NAN
+                } else if v <= bound {
+                    1.0
+                } else {
+                    v.sqrt()
+                }
+            }))
+        } else {
+            Array1::ones(n)
+        };
+        StandardScaler {
+            mean: Array1::from(stats.mean.clone()),
+            var,
+            scale,
+            n_samples_seen: Array1::from(stats.count.clone()),
+            params,
+            stats,
+        }
+    }
+
+    /// The params the scaler was fitted with.
+    pub fn params(&self) -> &StandardScalerValidParams {
+        &self.params
+    }
+}
+
+impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for StandardScalerParams {
+    type Model = StandardScaler;
+    type Error = StandardScalerError;
+
+    fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<StandardScaler, StandardScalerError> {
+        let params = self.check_ref()?.clone();
+        let stats = fit_stats(data.x(), params.split_every)?;
+        Ok(StandardScaler::from_stats(params, stats))
+    }
+}
+
+impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for StandardScalerParams {
+    type Model = StandardScaler;
+    type Error = StandardScalerError;
+
+    fn partial_fit(
+        &self,
+        model: Option<StandardScaler>,
+        data: &ChunkedDataset<F, Y>,
+    ) -> Result<StandardScaler, StandardScalerError> {
+        let params = self.check_ref()?.clone();
+        let batch = fit_stats(data.x(), params.split_every)?;
+        let stats = match model {
+            None => batch,
+            Some(m) => {
+                if m.stats.count.len() != batch.count.len() {
+                    return Err(StandardScalerError::FeatureMismatch {
+                        expected: m.stats.count.len(),
+                        found: batch.count.len(),
+                    });
+                }
+                let mut s = m.stats;
+                s.merge(&batch);
+                check_stats(&s)?;
+                s
+            }
+        };
+        Ok(StandardScaler::from_stats(params, stats))
+    }
+}
+
+impl BlockModel for StandardScaler {
+    const APPLY_OP: &'static str = "rask.estimators.standard_scaler.apply";
+    const KIND: ModelKind = ModelKind::Transformer;
+    type Label = f64;
+
+    fn n_features_in(&self) -> usize {
+        self.mean.len()
+    }
+
+    fn supports(&self, method: rask_ml::Method) -> bool {
+        matches!(method, rask_ml::Method::Transform | rask_ml::Method::InverseTransform)
+    }
+
+    fn transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
+        let mut out = x.to_owned();
+        let with_mean = self.params.with_mean;
+        for mut row in out.rows_mut() {
+            Zip::from(&mut row).and(&self.mean).and(&self.scale).for_each(|v, &m, &s| {
+                let c = if with_mean { v.widen() - m } else { v.widen() };
+                *v = F::narrow(c / s);
+            });
+        }
+        Ok(out)
+    }
+
+    fn inverse_transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
+        let mut out = x.to_owned();
+        let with_mean = self.params.with_mean;
+        for mut row in out.rows_mut() {
+            Zip::from(&mut row).and(&self.mean).and(&self.scale).for_each(|v, &m, &s| {
+                let c = v.widen() * s;
+                *v = F::narrow(if with_mean { c + m } else { c });
+            });
+        }
+        Ok(out)
+    }
+}

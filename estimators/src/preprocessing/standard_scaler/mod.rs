@@ -1,0 +1,9 @@
+//! `StandardScaler`: removes the mean and scales to unit variance, column by column.
+
+mod algorithm;
+mod errors;
+mod params;
+
+pub use algorithm::StandardScaler;
+pub use errors::StandardScalerError;
+pub use params::{StandardScalerParams, StandardScalerValidParams};

@@ -1,0 +1,89 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::StandardScalerError;
+
+/// Validated [`StandardScalerParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StandardScalerValidParams {
+    pub(crate) with_mean: bool,
+    pub(crate) with_std: bool,
+    pub(crate) split_every: usize,
+}
+
+impl StandardScalerValidParams {
+    /// Whether `transform` subtracts the mean.
+    pub fn with_mean(&self) -> bool {
+        self.with_mean
+    }
+    /// Whether `transform` divides by the standard deviation.
+    pub fn with_std(&self) -> bool {
+        self.with_std
+    }
+    /// The fan-in of the statistics reduction.
+    pub fn split_every(&self) -> usize {
+        self.split_every
+    }
+}
+
+/// Hyperparameters of a [`super::StandardScaler`], as scikit-learn's: centre (`with_mean`,
+/// default true) and scale to unit variance (`with_std`, default true; the population
+/// variance, `ddof = 0`).
+///
+/// ```
+/// use rask_estimators::preprocessing::StandardScalerParams;
+/// use rask_ml::{Fit, Transform, ndarray::array};
+///
+/// let x = array![[1.0, 10.0], [3.0, 10.0]];
+/// let scaler = StandardScalerParams::new().fit(&x).unwrap();
+/// assert_eq!(scaler.mean.to_vec(), vec![2.0, 10.0]);
+/// // A constant column keeps scale 1, as in scikit-learn.
+/// assert_eq!(scaler.transform(&x).unwrap(), array![[-1.0, 0.0], [1.0, 0.0]]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StandardScalerParams(StandardScalerValidParams);
+
+impl Default for StandardScalerParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StandardScalerParams {
+    /// The defaults: centre and scale.
+    pub fn new() -> Self {
+        StandardScalerParams(StandardScalerValidParams { with_mean: true, with_std: true, split_every: 8 })
+    }
+    /// Whether to subtract the mean.
+    pub fn with_mean(mut self, on: bool) -> Self {
+        self.0.with_mean = on;
+        self
+    }
+    /// Whether to divide by the standard deviation.
+    pub fn with_std(mut self, on: bool) -> Self {
+        self.0.with_std = on;
+        self
+    }
+    /// The fan-in of the statistics reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for StandardScalerParams {
+    type Checked = StandardScalerValidParams;
+    type Error = StandardScalerError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if self.0.split_every < 2 {
+            return Err(StandardScalerError::SplitEvery(self.0.split_every));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
