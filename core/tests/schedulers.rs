@@ -170,6 +170,41 @@ fn callbacks_see_every_task_on_the_threaded_scheduler() {
 }
 
 #[test]
+fn a_scheduler_s_own_callbacks_see_every_computation_it_runs() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Default)]
+    struct Count {
+        computes: AtomicUsize,
+        tasks: AtomicUsize,
+    }
+    impl rask_core::Callback for Count {
+        fn on_compute_start(&self, _: usize) {
+            self.computes.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_task_finish(&self, _: &Key, _: bool, _: std::time::Duration) {
+            self.tasks.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (g, root) = tree_sum_graph(100, 4);
+    for base in [Scheduler::sync(), Scheduler::threaded_with(2).unwrap()] {
+        let count = std::sync::Arc::new(Count::default());
+        let s = base.with_callback(count.clone());
+        // Through the default scheduler, as estimators compute.
+        let n: usize = rask_core::with_scheduler(&s, || {
+            (0..3).map(|_| rask_core::compute(&g, std::slice::from_ref(&root)).unwrap().len()).sum()
+        });
+        assert_eq!(n, 3);
+        assert_eq!(count.computes.load(Ordering::SeqCst), 3);
+        let per_compute =
+            s.compute_with(&g, std::slice::from_ref(&root), &ComputeOptions::new()).unwrap().stats.tasks_run;
+        assert_eq!(count.tasks.load(Ordering::SeqCst), 4 * per_compute);
+        // The plain scheduler is unchanged.
+        base.compute(&g, std::slice::from_ref(&root)).unwrap();
+        assert_eq!(count.computes.load(Ordering::SeqCst), 4);
+    }
+}
+
+#[test]
 fn a_task_can_compute_a_nested_graph_on_the_same_pool() {
     let s = Scheduler::threaded_with(2).unwrap();
     let inner = s.clone();

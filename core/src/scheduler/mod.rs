@@ -122,10 +122,17 @@ pub struct Computed {
     pub stats: ComputeStats,
 }
 
-/// A handle on an executor. Cheap to clone.
-#[derive(Clone, Debug)]
+/// A handle on an executor, with callbacks that see every computation it runs. Cheap to clone.
+#[derive(Clone)]
 pub struct Scheduler {
     executor: Arc<dyn Executor>,
+    callbacks: Arc<[Arc<dyn Callback>]>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").field("executor", &self.executor).field("callbacks", &self.callbacks.len()).finish()
+    }
 }
 
 impl Scheduler {
@@ -156,7 +163,17 @@ impl Scheduler {
 
     /// Wraps any executor.
     pub fn custom(executor: Arc<dyn Executor>) -> Self {
-        Scheduler { executor }
+        Scheduler { executor, callbacks: Arc::from(Vec::new()) }
+    }
+
+    /// The same executor, with `callback` added to every computation it runs (besides those
+    /// of each call's [`ComputeOptions`]). Estimators compute on the default scheduler, so
+    /// making such a scheduler the default (see [`with_scheduler`]) observes a whole fit: every
+    /// graph of every iteration.
+    pub fn with_callback(&self, callback: Arc<dyn Callback>) -> Self {
+        let mut callbacks: Vec<Arc<dyn Callback>> = self.callbacks.to_vec();
+        callbacks.push(callback);
+        Scheduler { executor: self.executor.clone(), callbacks: Arc::from(callbacks) }
     }
 
     /// The executor's name.
@@ -172,9 +189,16 @@ impl Scheduler {
     /// Computes `keys` with options, returning statistics too.
     pub fn compute_with(&self, graph: &Graph, keys: &[Key], opts: &ComputeOptions) -> Result<Computed> {
         let plan = Plan::build(graph, keys, opts.optimize)?;
-        opts.callbacks.iter().for_each(|c| c.on_compute_start(plan.len()));
-        let result = self.executor.execute(&plan, &opts.callbacks);
-        opts.callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
+        let extended;
+        let callbacks: &[Arc<dyn Callback>] = if self.callbacks.is_empty() {
+            &opts.callbacks
+        } else {
+            extended = self.callbacks.iter().chain(&opts.callbacks).cloned().collect::<Vec<_>>();
+            &extended
+        };
+        callbacks.iter().for_each(|c| c.on_compute_start(plan.len()));
+        let result = self.executor.execute(&plan, callbacks);
+        callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
         let ex = result?;
         Ok(Computed {
             values: ex.outputs,
