@@ -213,3 +213,33 @@ fn a_full_shuffle_mixes_rows_across_blocks_and_keeps_alignment() {
     assert_eq!(te.len(), 30);
     assert_eq!(tr.iter().chain(&te).copied().collect::<BTreeSet<_>>().len(), 100);
 }
+
+#[test]
+fn a_dataset_persists_its_parts_in_one_computation() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Default)]
+    struct Computes(AtomicUsize);
+    impl rask_core::Callback for Computes {
+        fn on_compute_start(&self, _: usize) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let x = ndarray::Array2::from_shape_fn((10, 3), |(i, j)| (i * 3 + j) as f64);
+    let y = ndarray::Array1::from_iter(0..10i64);
+    let w = ndarray::Array1::from_elem(10, 0.5);
+    let ds =
+        rask_ml::Dataset::new(x.clone(), y.clone()).with_weights(w.clone()).with_chunk_rows(4).to_chunked().unwrap();
+    let ds = ds.slice_rows(1, 9).unwrap();
+    let count = std::sync::Arc::new(Computes::default());
+    let s = rask_core::Scheduler::sync().with_callback(count.clone());
+    let p = ds.persist_on(&s).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    let s = rask_core::Scheduler::sync();
+    assert_eq!(p.x().compute_on(&s).unwrap(), x.slice(ndarray::s![1..9, ..]));
+    assert_eq!(p.y().unwrap().compute_on(&s).unwrap(), y.slice(ndarray::s![1..9]));
+    assert_eq!(p.weights().unwrap().compute_on(&s).unwrap(), w.slice(ndarray::s![1..9]));
+    // Persisted blocks are data: computing them again only reads the data nodes.
+    let out = s.compute_with(&p.x().graph(), &p.x().block_keys(), &rask_core::ComputeOptions::new()).unwrap();
+    assert_eq!(out.stats.tasks_run, p.x().n_blocks());
+    assert_eq!(p.x().graph().len(), p.x().n_blocks());
+}

@@ -274,6 +274,31 @@ impl BlockLayer {
         Ok(BlockLayer { layers: Layers::from_graph(g), name: self.name.clone(), chunks: self.chunks.clone() })
     }
 
+    /// Persists several layers in one computation, so work they share (a generator that makes
+    /// both the features and the target of a block) runs once.
+    pub fn persist_together(layers: &[&BlockLayer], scheduler: &Scheduler) -> Result<Vec<BlockLayer>> {
+        let mut all = Layers::default();
+        let mut keys = Vec::new();
+        for l in layers {
+            all = all.union(&l.layers);
+            keys.extend(l.block_keys());
+        }
+        let values = scheduler.compute(&all.to_graph(), &keys)?;
+        let mut values = values.into_iter();
+        // Each layer keeps only its own blocks, so dropping one frees its memory.
+        Ok(layers
+            .iter()
+            .map(|l| {
+                let mut g = Graph::with_capacity(l.n_blocks());
+                for k in l.block_keys() {
+                    // `compute` returns one value per requested key, in order.
+                    g.insert(k, Node::Data(values.next().expect("one value per key")));
+                }
+                BlockLayer { layers: Layers::from_graph(g), name: l.name.clone(), chunks: l.chunks.clone() }
+            })
+            .collect())
+    }
+
     /// The same blocks with another chunking description (same block count; used when sizes
     /// become known).
     pub fn with_chunks(&self, chunks: Chunks) -> Result<BlockLayer> {

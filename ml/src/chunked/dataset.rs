@@ -87,6 +87,25 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
         self.map_rows(|l| super::rows::shuffle_rows(l, n_out, stream))
     }
 
+    /// Computes every block of the features, targets and weights in one computation and keeps
+    /// them in memory, so later passes (each iteration of a fit) reuse them.
+    pub fn persist_on(&self, scheduler: &rask_core::Scheduler) -> Result<Self> {
+        let mut layers = vec![self.x.block_layer()];
+        layers.extend(self.y.as_ref().map(|y| y.block_layer()));
+        layers.extend(self.w.as_ref().map(|w| w.block_layer()));
+        let mut done = BlockLayer::persist_together(&layers, scheduler)?.into_iter();
+        // One persisted layer per input layer, in order.
+        let x = ChunkedArray::from_block_layer(done.next().expect("x was persisted"), self.x.n_cols());
+        let y = self.y.as_ref().map(|_| ChunkedVector::from_block_layer(done.next().expect("y was persisted")));
+        let w = self.w.as_ref().map(|_| ChunkedVector::from_block_layer(done.next().expect("w was persisted")));
+        Ok(ChunkedDataset { x, y, w })
+    }
+
+    /// [`persist_on`](Self::persist_on) the default scheduler.
+    pub fn persist(&self) -> Result<Self> {
+        self.persist_on(&rask_core::default_scheduler())
+    }
+
     /// Global rows `start..end` of every part.
     pub fn slice_rows(&self, start: usize, end: usize) -> Result<Self> {
         self.map_rows(|l| super::rows::slice_rows(l, start, end))
