@@ -1,0 +1,340 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::SgdParamsError;
+use super::loss::{SgdClassifierLoss, SgdRegressorLoss};
+
+/// The regularisation term of SGD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SgdPenalty {
+    /// No penalty.
+    None,
+    /// `α/2 ‖w‖²`, applied by shrinking the weights each step.
+    L2,
+    /// `α ‖w‖₁`, by the cumulative truncated gradient (Tsuruoka et al. 2009).
+    L1,
+    /// `α (l1_ratio ‖w‖₁ + (1 − l1_ratio)/2 ‖w‖²)`.
+    ElasticNet,
+}
+
+/// The step-size schedule of SGD (`t` counts samples seen, from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LearningRate {
+    /// `η = 1 / (α (t₀ + t − 1))` with Léon Bottou's heuristic `t₀` (the classifier's default).
+    Optimal,
+    /// `η = eta0`.
+    Constant,
+    /// `η = eta0 / t^power_t` (the regressor's default).
+    InvScaling,
+    /// `η = eta0`, divided by 5 whenever `n_iter_no_change` epochs pass without improvement.
+    Adaptive,
+}
+
+impl LearningRate {
+    fn name(self) -> &'static str {
+        match self {
+            LearningRate::Optimal => "optimal",
+            LearningRate::Constant => "constant",
+            LearningRate::InvScaling => "invscaling",
+            LearningRate::Adaptive => "adaptive",
+        }
+    }
+}
+
+/// Settings both SGD estimators share.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SgdCommon {
+    pub(crate) penalty: SgdPenalty,
+    pub(crate) alpha: f64,
+    pub(crate) l1_ratio: f64,
+    pub(crate) fit_intercept: bool,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: Option<f64>,
+    pub(crate) shuffle: bool,
+    pub(crate) seed: u64,
+    pub(crate) learning_rate: LearningRate,
+    pub(crate) eta0: f64,
+    pub(crate) power_t: f64,
+    pub(crate) n_iter_no_change: usize,
+}
+
+impl SgdCommon {
+    fn check(&self) -> Result<(), SgdParamsError> {
+        if !(self.alpha.is_finite() && self.alpha >= 0.0)
+            || (self.learning_rate == LearningRate::Optimal && self.alpha == 0.0)
+        {
+            return Err(SgdParamsError::Alpha(self.alpha));
+        }
+        if !(0.0..=1.0).contains(&self.l1_ratio) {
+            return Err(SgdParamsError::L1Ratio(self.l1_ratio));
+        }
+        if self.learning_rate != LearningRate::Optimal && !(self.eta0.is_finite() && self.eta0 > 0.0) {
+            return Err(SgdParamsError::Eta0 { schedule: self.learning_rate.name(), eta0: self.eta0 });
+        }
+        if !self.power_t.is_finite() {
+            return Err(SgdParamsError::PowerT(self.power_t));
+        }
+        if self.max_iter == 0 {
+            return Err(SgdParamsError::MaxIter);
+        }
+        if let Some(t) = self.tol {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(SgdParamsError::Tol(t));
+            }
+        }
+        if self.n_iter_no_change == 0 {
+            return Err(SgdParamsError::NIterNoChange);
+        }
+        Ok(())
+    }
+}
+
+macro_rules! common_setters {
+    ($t:ty) => {
+        impl $t {
+            /// The regularisation term.
+            pub fn penalty(mut self, penalty: SgdPenalty) -> Self {
+                self.0.common.penalty = penalty;
+                self
+            }
+            /// The regularisation strength `α` (default 1e-4).
+            pub fn alpha(mut self, alpha: f64) -> Self {
+                self.0.common.alpha = alpha;
+                self
+            }
+            /// The elastic-net mixing, `0` = L2, `1` = L1 (default 0.15; used by `ElasticNet` only).
+            pub fn l1_ratio(mut self, l1_ratio: f64) -> Self {
+                self.0.common.l1_ratio = l1_ratio;
+                self
+            }
+            /// Whether to fit an intercept (default true).
+            pub fn fit_intercept(mut self, on: bool) -> Self {
+                self.0.common.fit_intercept = on;
+                self
+            }
+            /// The most epochs `fit` runs (default 1000).
+            pub fn max_iter(mut self, n: usize) -> Self {
+                self.0.common.max_iter = n;
+                self
+            }
+            /// Stop when the epoch's training loss has not improved by `tol · n_samples` for
+            /// `n_iter_no_change` epochs (default `Some(1e-3)`; `None` runs `max_iter` epochs).
+            pub fn tol(mut self, tol: Option<f64>) -> Self {
+                self.0.common.tol = tol;
+                self
+            }
+            /// Whether to shuffle blocks and rows each epoch (default true; see the module docs).
+            pub fn shuffle(mut self, on: bool) -> Self {
+                self.0.common.shuffle = on;
+                self
+            }
+            /// The seed of the shuffles.
+            pub fn seed(mut self, seed: u64) -> Self {
+                self.0.common.seed = seed;
+                self
+            }
+            /// The step-size schedule.
+            pub fn learning_rate(mut self, lr: LearningRate) -> Self {
+                self.0.common.learning_rate = lr;
+                self
+            }
+            /// The initial step size (unused by `Optimal`).
+            pub fn eta0(mut self, eta0: f64) -> Self {
+                self.0.common.eta0 = eta0;
+                self
+            }
+            /// The exponent of `InvScaling`.
+            pub fn power_t(mut self, power_t: f64) -> Self {
+                self.0.common.power_t = power_t;
+                self
+            }
+            /// Epochs without improvement before stopping (default 5).
+            pub fn n_iter_no_change(mut self, n: usize) -> Self {
+                self.0.common.n_iter_no_change = n;
+                self
+            }
+        }
+    };
+}
+
+/// Validated [`SgdClassifierParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SgdClassifierValidParams {
+    pub(crate) loss: SgdClassifierLoss,
+    pub(crate) common: SgdCommon,
+    pub(crate) classes: Option<Vec<i64>>,
+}
+
+impl SgdClassifierValidParams {
+    /// The loss.
+    pub fn loss(&self) -> SgdClassifierLoss {
+        self.loss
+    }
+    /// The declared classes, if any.
+    pub fn classes(&self) -> Option<&[i64]> {
+        self.classes.as_deref()
+    }
+}
+
+/// Hyperparameters of an [`super::SgdClassifier`], with scikit-learn's defaults: hinge loss,
+/// L2 penalty, `α = 1e-4`, optimal learning rate, `max_iter = 1000`, `tol = 1e-3`, shuffling.
+/// Multiclass problems are one-vs-rest. `classes` declares the labels up front (needed by
+/// `partial_fit`).
+///
+/// ```
+/// use rask_estimators::linear_model::sgd::SgdClassifierParams;
+/// use rask_ml::{Dataset, Fit, Predict, ndarray::array};
+///
+/// let x = array![[-2.0, -1.0], [-1.0, -2.0], [-1.5, -1.5], [1.0, 2.0], [2.0, 1.0], [1.5, 1.5]];
+/// let y = array![0i64, 0, 0, 1, 1, 1];
+/// let model = SgdClassifierParams::new().seed(0).fit(&Dataset::new(x, y)).unwrap();
+/// assert_eq!(model.predict(&array![[-3.0, -2.0], [2.5, 3.0]]).unwrap().to_vec(), vec![0, 1]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SgdClassifierParams(pub(crate) SgdClassifierValidParams);
+
+impl Default for SgdClassifierParams {
+    fn default() -> Self {
+        SgdClassifierParams(SgdClassifierValidParams {
+            loss: SgdClassifierLoss::Hinge,
+            common: SgdCommon {
+                penalty: SgdPenalty::L2,
+                alpha: 1e-4,
+                l1_ratio: 0.15,
+                fit_intercept: true,
+                max_iter: 1000,
+                tol: Some(1e-3),
+                shuffle: true,
+                seed: 0,
+                learning_rate: LearningRate::Optimal,
+                eta0: 0.0,
+                power_t: 0.5,
+                n_iter_no_change: 5,
+            },
+            classes: None,
+        })
+    }
+}
+
+impl SgdClassifierParams {
+    /// scikit-learn's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The loss.
+    pub fn loss(mut self, loss: SgdClassifierLoss) -> Self {
+        self.0.loss = loss;
+        self
+    }
+    /// The full list of class labels.
+    pub fn classes(mut self, classes: Vec<i64>) -> Self {
+        self.0.classes = Some(classes);
+        self
+    }
+}
+
+common_setters!(SgdClassifierParams);
+
+impl ParamGuard for SgdClassifierParams {
+    type Checked = SgdClassifierValidParams;
+    type Error = SgdParamsError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0.common.check()?;
+        if let Some(c) = &self.0.classes {
+            let mut s = c.clone();
+            s.sort_unstable();
+            s.dedup();
+            if s.len() != c.len() || s.len() < 2 {
+                return Err(SgdParamsError::Classes(c.clone()));
+            }
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// Validated [`SgdRegressorParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SgdRegressorValidParams {
+    pub(crate) loss: SgdRegressorLoss,
+    pub(crate) common: SgdCommon,
+}
+
+impl SgdRegressorValidParams {
+    /// The loss.
+    pub fn loss(&self) -> SgdRegressorLoss {
+        self.loss
+    }
+}
+
+/// Hyperparameters of an [`super::SgdRegressor`], with scikit-learn's defaults: squared error,
+/// L2 penalty, `α = 1e-4`, inverse-scaling learning rate (`eta0 = 0.01`, `power_t = 0.25`),
+/// `max_iter = 1000`, `tol = 1e-3`, shuffling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SgdRegressorParams(pub(crate) SgdRegressorValidParams);
+
+impl Default for SgdRegressorParams {
+    fn default() -> Self {
+        SgdRegressorParams(SgdRegressorValidParams {
+            loss: SgdRegressorLoss::SquaredError,
+            common: SgdCommon {
+                penalty: SgdPenalty::L2,
+                alpha: 1e-4,
+                l1_ratio: 0.15,
+                fit_intercept: true,
+                max_iter: 1000,
+                tol: Some(1e-3),
+                shuffle: true,
+                seed: 0,
+                learning_rate: LearningRate::InvScaling,
+                eta0: 0.01,
+                power_t: 0.25,
+                n_iter_no_change: 5,
+            },
+        })
+    }
+}
+
+impl SgdRegressorParams {
+    /// scikit-learn's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The loss.
+    pub fn loss(mut self, loss: SgdRegressorLoss) -> Self {
+        self.0.loss = loss;
+        self
+    }
+}
+
+common_setters!(SgdRegressorParams);
+
+impl ParamGuard for SgdRegressorParams {
+    type Checked = SgdRegressorValidParams;
+    type Error = SgdParamsError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0.common.check()?;
+        match self.0.loss {
+            SgdRegressorLoss::SquaredError => {}
+            SgdRegressorLoss::Huber { epsilon }
+            | SgdRegressorLoss::EpsilonInsensitive { epsilon }
+            | SgdRegressorLoss::SquaredEpsilonInsensitive { epsilon } => {
+                if !(epsilon.is_finite() && epsilon >= 0.0) {
+                    return Err(SgdParamsError::Epsilon(epsilon));
+                }
+            }
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
