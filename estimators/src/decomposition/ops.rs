@@ -84,13 +84,14 @@ pub fn qr_r(a: &Array2<f64>) -> Array2<f64> {
     from_faer(m.qr().thin_R())
 }
 
-/// A thin SVD `a = U diag(s) Vᵀ`, singular values decreasing.
-pub fn thin_svd(a: &Array2<f64>) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>), String> {
+/// The singular values (decreasing) and right singular vectors (as rows) of a thin SVD
+/// `a = U diag(s) Vᵀ`; every caller here projects on `V`, none needs `U`.
+pub fn thin_svd(a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>), String> {
     let svd = to_faer(a).thin_svd().map_err(|e| format!("the SVD did not converge: {e:?}"))?;
     let v = from_faer(svd.V());
     let sd = svd.S();
     let s = Array1::from_iter((0..v.ncols()).map(|i| sd[i]));
-    Ok((from_faer(svd.U()), s, v.reversed_axes()))
+    Ok((s, v.reversed_axes()))
 }
 
 /// Eigenvalues (decreasing) and eigenvectors (as rows, in the same order) of a symmetric

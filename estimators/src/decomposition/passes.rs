@@ -42,12 +42,14 @@ pub(crate) struct TopSvd {
 ///
 /// The start `Ω` (`d × l`, standard normal) is drawn on the driver from `ChaCha8Rng(seed)`,
 /// so the answer depends only on the seed and the chunking, never on the scheduler. Each of
-/// the `n_iter` power iterations is one pass that computes `(X − μ)ᵀ (X − μ) Z` (`d × l`,
-/// summed over blocks) and re-orthonormalises it with a small QR on the driver, so the
-/// subspace never collapses onto the top direction. The last pass computes the `R` of a TSQR
-/// of `(X − μ) Z` (tree-reduced, only `R` kept); with `R = U_r Σ Wᵀ`, the right singular
-/// vectors are `Z W`. That is the Rayleigh–Ritz step of the algorithm done from the right, so
-/// no `n × l` matrix is ever formed: `n_iter + 1` passes over the data in all.
+/// `n_iter + 1` passes computes `(X − μ)ᵀ (X − μ) Z` (`d × l`, summed over blocks) and
+/// re-orthonormalises it with a small QR on the driver, so the subspace never collapses onto
+/// the top direction. The last pass computes the `R` of a TSQR of `(X − μ) Z` (tree-reduced,
+/// only `R` kept); with `R = U_r Σ Wᵀ`, the right singular vectors are `Z W`. That is the
+/// Rayleigh–Ritz step of the algorithm done from the right, so no `n × l` matrix is ever
+/// formed. The right subspace `Z = orth((XᵀX)^(n_iter + 1) Ω)` is the row space of
+/// scikit-learn's `QᵀX` for the same `n_iter` (its range finder ends with `Q = orth(X (XᵀX)^n_iter Ω)`),
+/// hence the one extra product: `n_iter + 2` passes over the data in all.
 pub(crate) fn randomized_svd<F: Float>(
     x: &ChunkedArray<F>,
     shift: &Array1<f64>,
@@ -61,7 +63,7 @@ pub(crate) fn randomized_svd<F: Float>(
     let omega = Array2::from_shape_simple_fn((d, l), || StandardNormal.sample(&mut rng));
     let mut z = qr_q(&omega);
     let shift_vec = shift.to_vec();
-    for _ in 0..n_iter {
+    for _ in 0..=n_iter {
         let op = NormalProduct { shift: shift_vec.clone(), w: SmallMatrix::new(&z) };
         let (layers, key) = x.block_layer().reduce(&[], op, SumMatrices, SPLIT_EVERY).map_err(|e| e.to_string())?;
         let w = Lazy::<Array2<f64>>::new(layers, key).compute().map_err(|e| e.to_string())?;
@@ -79,7 +81,7 @@ pub(crate) fn randomized_svd<F: Float>(
     } else {
         qr_r(&r)
     };
-    let (_, s, wt) = thin_svd(&r)?;
+    let (s, wt) = thin_svd(&r)?;
     let mut vt = wt.dot(&z.t());
     let k = k.min(s.len());
     vt = super::ops::top_rows(&vt, k);

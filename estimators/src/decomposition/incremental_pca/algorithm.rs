@@ -155,7 +155,7 @@ fn update<F: Float>(
             (mean, var, stacked, (k + n_b + 1).min(d))
         }
     };
-    let (_, s, mut vt) = thin_svd(&stacked).map_err(IncrementalPcaError::Linalg)?;
+    let (s, mut vt) = thin_svd(&stacked).map_err(IncrementalPcaError::Linalg)?;
     svd_flip_rows(&mut vt, None);
     // scikit-learn's stacked matrix has `n_values` singular values; ours can have a few more
     // (zero up to rounding) when the batch's `R` came from blocks shorter than wide.
@@ -163,11 +163,8 @@ fn update<F: Float>(
     let s = s.slice(s![..n_values]).to_owned();
     let explained_all = s.mapv(|x| x * x / (n_total - 1) as f64);
     let total_scatter: f64 = var.sum() * n_total as f64;
-    let noise_variance = if k != n_b && k != d && k < n_values {
-        explained_all.slice(s![k..]).mean().unwrap_or(0.0)
-    } else {
-        0.0
-    };
+    let noise_variance =
+        if k != n_b && k != d && k < n_values { explained_all.slice(s![k..]).mean().unwrap_or(0.0) } else { 0.0 };
     Ok(IncrementalPca {
         components: top_rows(&vt, k),
         explained_variance: explained_all.slice(s![..k]).to_owned(),

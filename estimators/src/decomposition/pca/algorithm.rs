@@ -174,7 +174,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
                 let m = moments(x, Scatter::R, true)?;
                 let n = m.n as usize;
                 check_n(n)?;
-                let (_, sv, mut vt) = thin_svd(&m.mat).map_err(PcaError::Linalg)?;
+                let (sv, mut vt) = thin_svd(&m.mat).map_err(PcaError::Linalg)?;
                 svd_flip_rows(&mut vt, None);
                 let variance = sv.mapv(|s| s * s / (n - 1) as f64);
                 let total: f64 = variance.sum();
@@ -215,8 +215,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
                     }
                     NComponents::VarianceFraction(f) => components_for_fraction(&ratio_all, f),
                 };
-                let noise =
-                    if k < n.min(d) { sp.variance.slice(s![k..]).mean().unwrap_or(0.0) } else { 0.0 };
+                let noise = if k < n.min(d) { sp.variance.slice(s![k..]).mean().unwrap_or(0.0) } else { 0.0 };
                 (top_rows(&sp.vt, k), sp.variance.slice(s![..k]).to_owned(), total, noise)
             }
             Found::Top(top, total, k) => {

@@ -91,15 +91,15 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for TruncatedSvdParams {
         let (s, vt) = match params.solver() {
             SvdSolver::Tsqr => {
                 let m = moments(x, Scatter::R, false)?;
-                let (_, s, mut vt) = thin_svd(&m.mat).map_err(TruncatedSvdError::Linalg)?;
+                let (s, mut vt) = thin_svd(&m.mat).map_err(TruncatedSvdError::Linalg)?;
                 svd_flip_rows(&mut vt, None);
                 (s.slice(s![..k]).to_owned(), top_rows(&vt, k))
             }
             SvdSolver::Randomized { n_oversamples, n_power_iter } => {
                 let l = (k + n_oversamples).min(max);
                 let zero = Array1::zeros(d);
-                let top = randomized_svd(x, &zero, k, l, n_power_iter, params.seed())
-                    .map_err(TruncatedSvdError::Linalg)?;
+                let top =
+                    randomized_svd(x, &zero, k, l, n_power_iter, params.seed()).map_err(TruncatedSvdError::Linalg)?;
                 (top.s, top.vt)
             }
         };
