@@ -16,7 +16,7 @@
 //! - [`NormalProduct`]: `(X − shift)ᵀ (X − shift) W`, one power iteration of the randomized
 //!   SVD, summed with `rask_ml`'s `SumMatrices`.
 
-use ndarray::{concatenate, s, Array1, Array2, Axis};
+use ndarray::{concatenate, s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rask_core::ops::expect_inputs;
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
@@ -44,15 +44,7 @@ pub enum Scatter {
     R,
 }
 
-/// Widens an `f64` or `f32` block to an owned `f64` array, failing on NaN or infinity.
-pub(crate) fn widened_finite(v: &Value) -> Result<Array2<f64>, OpError> {
-    let a = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-        a.to_owned()
-    } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-        a.mapv(Float::widen)
-    } else {
-        return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-    };
+fn check_finite(a: ArrayView2<'_, f64>) -> Result<(), OpError> {
     if let Some((k, x)) = a.iter().enumerate().find(|(_, x)| !x.is_finite()) {
         let d = a.ncols().max(1);
         return Err(OpError::new(format!(
@@ -61,7 +53,47 @@ pub(crate) fn widened_finite(v: &Value) -> Result<Array2<f64>, OpError> {
             k % d
         )));
     }
-    Ok(a)
+    Ok(())
+}
+
+/// Runs `f` on an `f64` view of an `f64` or `f32` block (an `f32` block is widened into a
+/// copy), after checking that every value is finite.
+pub(crate) fn with_f64_view<T>(
+    v: &Value,
+    f: impl FnOnce(ArrayView2<'_, f64>) -> Result<T, OpError>,
+) -> Result<T, OpError> {
+    if let Some(a) = v.downcast_ref::<Array2<f64>>() {
+        check_finite(a.view())?;
+        f(a.view())
+    } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
+        let a = a.mapv(Float::widen);
+        check_finite(a.view())?;
+        f(a.view())
+    } else {
+        Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())))
+    }
+}
+
+/// Rows per slab when a block is centred a slab at a time: the slab (`SLAB × d` values) stays
+/// in cache, and no centred copy of the whole block is ever made.
+const SLAB: usize = 2048;
+
+/// Calls `f` on consecutive centred slabs `X[r..r + SLAB] − shift` of a block.
+fn for_centred_slabs(
+    a: ArrayView2<'_, f64>,
+    shift: ArrayView1<'_, f64>,
+    mut f: impl FnMut(usize, ArrayView2<'_, f64>),
+) {
+    let mut buf = Array2::<f64>::zeros((SLAB.min(a.nrows()), a.ncols()));
+    let mut start = 0;
+    while start < a.nrows() {
+        let end = (start + SLAB).min(a.nrows());
+        let mut slab = buf.slice_mut(s![..end - start, ..]);
+        slab.assign(&a.slice(s![start..end, ..]));
+        slab -= &shift;
+        f(start, slab.view());
+        start = end;
+    }
 }
 
 fn to_faer(a: &Array2<f64>) -> faer::Mat<f64> {
@@ -81,6 +113,16 @@ pub fn qr_r(a: &Array2<f64>) -> Array2<f64> {
     // A standard-layout array is a row-major slice; faer reads it without another copy.
     let slice = a.as_slice().expect("standard layout is contiguous");
     let m = faer::MatRef::from_row_major_slice(slice, a.nrows(), a.ncols());
+    from_faer(m.qr().thin_R())
+}
+
+/// The `R` factor of a thin QR of `a − shift` (a row broadcast): the centred copy is the
+/// one faer factors in place, so the block is copied once.
+pub fn centred_qr_r(a: ArrayView2<'_, f64>, shift: ArrayView1<'_, f64>) -> Array2<f64> {
+    if a.nrows() == 0 {
+        return Array2::zeros((0, a.ncols()));
+    }
+    let m = faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]] - shift[j]);
     from_faer(m.qr().thin_R())
 }
 
@@ -145,17 +187,20 @@ impl Op for BlockMoments {
     const NAME: &'static str = "rask.estimators.decomposition.block_moments";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let mut a = widened_finite(&inputs[0])?;
-        let n = a.nrows();
-        let mean = if n == 0 { Array1::zeros(a.ncols()) } else { a.sum_axis(Axis(0)) / n as f64 };
-        if self.centre {
-            a -= &mean;
-        }
-        let mat = match self.scatter {
-            Scatter::Gram => a.t().dot(&a),
-            Scatter::R => qr_r(&a),
-        };
-        Ok(Value::new(Moments { n: n as u64, mean, mat }))
+        with_f64_view(&inputs[0], |a| {
+            let (n, d) = a.dim();
+            let mean = if n == 0 { Array1::zeros(d) } else { a.sum_axis(Axis(0)) / n as f64 };
+            let shift = if self.centre { mean.clone() } else { Array1::zeros(d) };
+            let mat = match self.scatter {
+                Scatter::Gram => {
+                    let mut g = Array2::<f64>::zeros((d, d));
+                    for_centred_slabs(a, shift.view(), |_, c| g += &c.t().dot(&c));
+                    g
+                }
+                Scatter::R => centred_qr_r(a, shift.view()),
+            };
+            Ok(Value::new(Moments { n: n as u64, mean, mat }))
+        })
     }
 }
 
@@ -244,14 +289,21 @@ impl SmallMatrix {
     }
 }
 
-/// `X − shift`, widened, checked for the block's width.
-fn shifted(v: &Value, shift: &[f64], what: &str) -> Result<Array2<f64>, OpError> {
-    let mut a = widened_finite(v)?;
-    if a.ncols() != shift.len() {
-        return Err(OpError::new(format!("{what}: block has {} columns, expected {}", a.ncols(), shift.len())));
+/// `(X − shift) W` for one block, computed a slab at a time (`m × l`).
+fn shifted_product(a: ArrayView2<'_, f64>, shift: &[f64], w: &Array2<f64>, what: &str) -> Result<Array2<f64>, OpError> {
+    if a.ncols() != shift.len() || w.nrows() != shift.len() {
+        return Err(OpError::new(format!(
+            "{what}: block has {} columns, the shift {} and W {} rows",
+            a.ncols(),
+            shift.len(),
+            w.nrows()
+        )));
     }
-    a -= &ndarray::ArrayView1::from(shift);
-    Ok(a)
+    let mut y = Array2::<f64>::zeros((a.nrows(), w.ncols()));
+    for_centred_slabs(a, ArrayView1::from(shift), |start, c| {
+        y.slice_mut(s![start..start + c.nrows(), ..]).assign(&c.dot(w));
+    });
+    Ok(y)
 }
 
 /// The `R` factor of `(X − shift) W` for one block.
@@ -267,9 +319,8 @@ impl Op for ProjectedR {
     const NAME: &'static str = "rask.estimators.decomposition.projected_r";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let a = shifted(&inputs[0], &self.shift, Self::NAME)?;
         let w = self.w.array()?;
-        Ok(Value::new(qr_r(&a.dot(&w))))
+        with_f64_view(&inputs[0], |a| Ok(Value::new(qr_r(&shifted_product(a, &self.shift, &w, Self::NAME)?))))
     }
 }
 
@@ -300,9 +351,20 @@ impl Op for NormalProduct {
     const NAME: &'static str = "rask.estimators.decomposition.normal_product";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let a = shifted(&inputs[0], &self.shift, Self::NAME)?;
         let w = self.w.array()?;
-        Ok(Value::new(a.t().dot(&a.dot(&w))))
+        with_f64_view(&inputs[0], |a| {
+            if a.ncols() != self.shift.len() || w.nrows() != self.shift.len() {
+                return Err(OpError::new(format!(
+                    "{}: block has {} columns, W {} rows",
+                    Self::NAME,
+                    a.ncols(),
+                    w.nrows()
+                )));
+            }
+            let mut out = Array2::<f64>::zeros((a.ncols(), w.ncols()));
+            for_centred_slabs(a, ArrayView1::from(self.shift.as_slice()), |_, c| out += &c.t().dot(&c.dot(&w)));
+            Ok(Value::new(out))
+        })
     }
 }
 
