@@ -1,0 +1,94 @@
+//! The hyperparameters of [`IncrementalPca`](super::IncrementalPca).
+
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+/// Validated incremental PCA hyperparameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncrementalPcaValidParams {
+    n_components: usize,
+    whiten: bool,
+    batch_size: Option<usize>,
+}
+
+/// Unchecked incremental PCA hyperparameters (a builder); [`ParamGuard::check`] validates
+/// them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncrementalPcaParams(IncrementalPcaValidParams);
+
+/// An invalid incremental PCA parameter.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum IncrementalPcaParamsError {
+    /// `n_components == 0`.
+    #[error("n_components must be at least 1")]
+    ZeroComponents,
+    /// `batch_size == Some(0)`.
+    #[error("batch_size must be at least 1")]
+    ZeroBatchSize,
+}
+
+impl IncrementalPcaParams {
+    /// `n_components` components, no whitening, one batch per block.
+    pub fn new(n_components: usize) -> Self {
+        IncrementalPcaParams(IncrementalPcaValidParams { n_components, whiten: false, batch_size: None })
+    }
+
+    /// The number of components.
+    pub fn n_components(mut self, n: usize) -> Self {
+        self.0.n_components = n;
+        self
+    }
+
+    /// Whether `transform` scales the projections to unit variance.
+    pub fn whiten(mut self, whiten: bool) -> Self {
+        self.0.whiten = whiten;
+        self
+    }
+
+    /// Rows per batch in `fit`: `None` (the default) makes every block a batch; `Some(b)`
+    /// cuts the rows into batches of `b` exactly as scikit-learn's `gen_batches(n, b,
+    /// min_batch_size=n_components)` does (a short last batch is merged into the one before
+    /// it), whatever the blocks. `partial_fit` always takes its data as one batch.
+    pub fn batch_size(mut self, batch_size: Option<usize>) -> Self {
+        self.0.batch_size = batch_size;
+        self
+    }
+}
+
+impl IncrementalPcaValidParams {
+    /// The number of components.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+
+    /// Whether `transform` whitens.
+    pub fn whiten(&self) -> bool {
+        self.whiten
+    }
+
+    /// Rows per batch in `fit`.
+    pub fn batch_size(&self) -> Option<usize> {
+        self.batch_size
+    }
+}
+
+impl ParamGuard for IncrementalPcaParams {
+    type Checked = IncrementalPcaValidParams;
+    type Error = IncrementalPcaParamsError;
+
+    fn check_ref(&self) -> Result<&IncrementalPcaValidParams, IncrementalPcaParamsError> {
+        let p = &self.0;
+        if p.n_components == 0 {
+            return Err(IncrementalPcaParamsError::ZeroComponents);
+        }
+        if p.batch_size == Some(0) {
+            return Err(IncrementalPcaParamsError::ZeroBatchSize);
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<IncrementalPcaValidParams, IncrementalPcaParamsError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

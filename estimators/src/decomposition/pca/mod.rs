@@ -1,0 +1,9 @@
+//! Principal component analysis: scikit-learn's `PCA` on chunked data.
+
+mod algorithm;
+mod errors;
+mod params;
+
+pub use algorithm::Pca;
+pub use errors::PcaError;
+pub use params::{NComponents, PcaParams, PcaParamsError, PcaSolver, PcaValidParams};

@@ -1,0 +1,171 @@
+//! The hyperparameters of [`Pca`](super::Pca).
+
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+/// How many components to keep.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum NComponents {
+    /// Exactly this many (at least 1, at most `min(n_samples, n_features)`).
+    Count(usize),
+    /// As many as it takes for the explained variance ratio to exceed this fraction, in
+    /// `(0, 1)`, like scikit-learn's float `n_components`. Needs the whole spectrum, so only
+    /// the exact solvers ([`PcaSolver::Full`], [`PcaSolver::Tsqr`], or [`PcaSolver::Auto`],
+    /// which picks one of them) accept it.
+    VarianceFraction(f64),
+}
+
+/// How the principal components are found. Every solver is one or more chunked passes over
+/// the row blocks; none needs the whole array in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PcaSolver {
+    /// [`Full`](Self::Full) when `n_features ≤ 1000` and `n_samples ≥ 10 · n_features` (the
+    /// rule of scikit-learn 1.6's `svd_solver="auto"` for its covariance solver), otherwise
+    /// [`Tsqr`](Self::Tsqr). Both are exact, so the choice affects speed, not the answer
+    /// beyond rounding.
+    Auto,
+    /// The covariance matrix `(X − μ)ᵀ(X − μ) / (n − 1)` and its symmetric eigendecomposition.
+    /// One pass: each block contributes its count, mean and centred Gram matrix, merged with
+    /// Chan et al.'s pairwise update (the between-block term is added explicitly, never
+    /// `XᵀX − nμμᵀ`). Fastest; squares the condition number, so the smallest explained
+    /// variances are accurate only to about `1e-16 · λ_max` in absolute terms (like
+    /// scikit-learn's `covariance_eigh`).
+    Full,
+    /// TSQR of the centred data, then the SVD of the small `R`. One pass: each block
+    /// contributes its count, mean and the `R` of its centred rows; merging stacks the `R`s
+    /// with the rows `√nᵢ (μᵢ − μ)` and factors again. As accurate as scikit-learn's `full`.
+    Tsqr,
+    /// Halko, Martinsson and Tropp's randomized SVD of the centred data.
+    Randomized {
+        /// Extra random directions beyond `n_components` (scikit-learn's default: 10).
+        n_oversamples: usize,
+        /// Power iterations; `None` is scikit-learn 1.6's `iterated_power="auto"`: 7 when
+        /// `n_components < 0.1 · min(n_samples, n_features)`, else 4. (dask-ml's default is
+        /// 0, a much rougher answer.)
+        n_power_iter: Option<usize>,
+    },
+}
+
+impl PcaSolver {
+    /// The randomized solver with scikit-learn's defaults.
+    pub fn randomized() -> Self {
+        PcaSolver::Randomized { n_oversamples: 10, n_power_iter: None }
+    }
+}
+
+/// Unchecked PCA hyperparameters (a builder); [`ParamGuard::check`] validates them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PcaParams(PcaValidParams);
+
+/// Validated PCA hyperparameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PcaValidParams {
+    n_components: NComponents,
+    solver: PcaSolver,
+    whiten: bool,
+    seed: u64,
+}
+
+/// An invalid PCA parameter.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PcaParamsError {
+    /// `NComponents::Count(0)`.
+    #[error("n_components must be at least 1")]
+    ZeroComponents,
+    /// A variance fraction outside `(0, 1)`.
+    #[error("a variance fraction for n_components must be in (0, 1), got {0}")]
+    BadVarianceFraction(f64),
+    /// A variance fraction with the randomized solver.
+    #[error("a variance fraction for n_components needs an exact solver (Full, Tsqr or Auto), not Randomized")]
+    FractionNeedsExactSolver,
+    /// `n_oversamples == 0`.
+    #[error("n_oversamples must be at least 1")]
+    ZeroOversamples,
+}
+
+impl PcaParams {
+    /// `n_components` components, the [`Auto`](PcaSolver::Auto) solver, no whitening,
+    /// seed 0.
+    pub fn new(n_components: usize) -> Self {
+        PcaParams(PcaValidParams {
+            n_components: NComponents::Count(n_components),
+            solver: PcaSolver::Auto,
+            whiten: false,
+            seed: 0,
+        })
+    }
+
+    /// How many components to keep.
+    pub fn n_components(mut self, n: NComponents) -> Self {
+        self.0.n_components = n;
+        self
+    }
+
+    /// The solver.
+    pub fn solver(mut self, solver: PcaSolver) -> Self {
+        self.0.solver = solver;
+        self
+    }
+
+    /// Whether `transform` scales the projections to unit variance.
+    pub fn whiten(mut self, whiten: bool) -> Self {
+        self.0.whiten = whiten;
+        self
+    }
+
+    /// The seed of the randomized solver's random directions (the other solvers draw nothing).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl PcaValidParams {
+    /// How many components to keep.
+    pub fn n_components(&self) -> NComponents {
+        self.n_components
+    }
+
+    /// The solver.
+    pub fn solver(&self) -> PcaSolver {
+        self.solver
+    }
+
+    /// Whether `transform` whitens.
+    pub fn whiten(&self) -> bool {
+        self.whiten
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+impl ParamGuard for PcaParams {
+    type Checked = PcaValidParams;
+    type Error = PcaParamsError;
+
+    fn check_ref(&self) -> Result<&PcaValidParams, PcaParamsError> {
+        let p = &self.0;
+        match p.n_components {
+            NComponents::Count(0) => return Err(PcaParamsError::ZeroComponents),
+            NComponents::VarianceFraction(f) if !(f > 0.0 && f < 1.0) => {
+                return Err(PcaParamsError::BadVarianceFraction(f))
+            }
+            NComponents::VarianceFraction(_) if matches!(p.solver, PcaSolver::Randomized { .. }) => {
+                return Err(PcaParamsError::FractionNeedsExactSolver)
+            }
+            _ => {}
+        }
+        if let PcaSolver::Randomized { n_oversamples: 0, .. } = p.solver {
+            return Err(PcaParamsError::ZeroOversamples);
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<PcaValidParams, PcaParamsError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
