@@ -1,9 +1,22 @@
-//! cluster estimators.
+//! Clustering: [`KMeans`] (Lloyd's algorithm with k-means‖ initialisation, as dask-ml's) and
+//! [`MiniBatchKMeans`] (scikit-learn's mini-batch updates, block after block).
 
 use rask_core::{Codec, OpEntry};
+use rask_ml::ApplyModel;
+
+pub mod k_means;
+
+pub use k_means::{KMeans, KMeansError, KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
 
 /// The ops this module registers.
-pub const OPS: &[OpEntry] = &[];
+pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<k_means::ops::LloydPartials>(),
+    OpEntry::of::<k_means::ops::UpdateMinDist>(),
+    OpEntry::of::<k_means::ops::SampleCandidates>(),
+    OpEntry::of::<k_means::ops::PickByWeight>(),
+    OpEntry::of::<k_means::ops::TakeRowsAt>(),
+    OpEntry::of::<ApplyModel<KMeans>>(),
+];
 
 /// The value codecs this module registers.
-pub const CODECS: &[Codec] = &[];
+pub const CODECS: &[Codec] = &[Codec::serde::<k_means::ops::MinDist>("rask.estimators.kmeans.min_dist")];
