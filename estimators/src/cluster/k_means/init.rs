@@ -255,7 +255,7 @@ pub(crate) fn random_rows<F: Float>(
 /// Draws an index with probability proportional to `p` (uniformly if every `p` is 0).
 fn draw(p: &[f64], rng: &mut ChaCha8Rng) -> usize {
     let total: f64 = p.iter().sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return rng.gen_range(0..p.len());
     }
     let u = rng.gen::<f64>() * total;
@@ -331,9 +331,9 @@ pub(crate) fn weighted_lloyd(
             sums.row_mut(best.0).scaled_add(w[i], &row);
         }
         let mut moved = false;
-        for c in 0..k {
-            if weights[c] > 0.0 {
-                let new = sums.row(c).mapv(|v| v / weights[c]);
+        for (c, &wc) in weights.iter().enumerate() {
+            if wc > 0.0 {
+                let new = sums.row(c).mapv(|v| v / wc);
                 if new != centres.row(c) {
                     moved = true;
                     centres.row_mut(c).assign(&new);

@@ -74,9 +74,30 @@ impl PreparedCentres {
     }
 
     /// Exact squared distance from `x` to centre `c`.
+    #[inline(always)]
     pub fn sq_dist(&self, x: &[f64], c: usize) -> f64 {
-        x.iter().zip(self.centre(c)).map(|(a, b)| (a - b) * (a - b)).sum()
+        sq_dist(x, self.centre(c))
     }
+}
+
+/// `Σ (a − b)²` with four independent accumulators, so the sum is not one long chain of
+/// dependent additions.
+#[inline(always)]
+pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..4 {
+            let t = x[l] - y[l];
+            acc[l] += t * t;
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ar.iter().zip(br) {
+        tail += (x - y) * (x - y);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// The first row of a block that holds a NaN or infinite value (or whose distances overflow).
@@ -109,9 +130,18 @@ pub fn assign_rows<F: Float>(
     while start < n {
         let rows = TILE.min(n - start);
         let tile = x.slice(ndarray::s![start..start + rows, ..]);
-        for (dst, row) in buf.chunks_exact_mut(d.max(1)).zip(tile.axis_iter(Axis(0))) {
-            for (o, &v) in dst.iter_mut().zip(row.iter()) {
-                *o = v.widen();
+        match tile.as_slice() {
+            Some(src) => {
+                for (o, &v) in buf[..rows * d].iter_mut().zip(src) {
+                    *o = v.widen();
+                }
+            }
+            None => {
+                for (dst, row) in buf.chunks_exact_mut(d.max(1)).zip(tile.axis_iter(Axis(0))) {
+                    for (o, &v) in dst.iter_mut().zip(row.iter()) {
+                        *o = v.widen();
+                    }
+                }
             }
         }
         tile_dots(&buf[..rows * d], rows, d, &centres.ct, kp, &mut dots[..rows * kp], use_fma);
