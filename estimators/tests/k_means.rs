@@ -4,7 +4,7 @@
 mod common;
 
 use common::{arr1_i64, arr2, assert_close, golden, on_every_scheduler, same_bits};
-use ndarray::{array, Array1, Array2};
+use ndarray::{array, Array1, Array2, ShapeBuilder};
 use proptest::prelude::*;
 use rask_estimators::cluster::k_means::kernel::PreparedCentres;
 use rask_estimators::cluster::k_means::ops::lloyd_partials;
@@ -131,6 +131,10 @@ fn f32_data_fits_like_f64() {
     let b = params.fit(&ChunkedArray::from_array(x32.view(), 40).unwrap()).unwrap();
     assert_close("f32 centres", &b.cluster_centers, &a.cluster_centers, 1e-5, 1e-5);
     assert_eq!(b.predict(&x32).unwrap(), a.predict(&x).unwrap());
+    // A column-major array (not read in place by the kernel) predicts the same.
+    let mut fortran = Array2::<f64>::zeros(x.dim().f());
+    fortran.assign(&x);
+    assert_eq!(a.predict(&fortran).unwrap(), a.predict(&x).unwrap());
 }
 
 /// A centre that no row is nearest to keeps its position (documented policy).

@@ -13,6 +13,8 @@
 //! features enabled and chosen at run time; elsewhere the portable version runs. Both give the
 //! same assignments except, possibly, for rows almost exactly between two centres.
 
+use std::any::TypeId;
+
 use ndarray::{ArrayView2, Axis};
 
 use rask_ml::Float;
@@ -117,7 +119,34 @@ impl NonFiniteRow {
 pub fn assign_rows<F: Float>(
     x: ArrayView2<'_, F>,
     centres: &PreparedCentres,
-    mut visit: impl FnMut(usize, usize, f64, &[f64]),
+    visit: impl FnMut(usize, usize, f64, &[f64]),
+) -> Result<(), NonFiniteRow> {
+    #[cfg(target_arch = "x86_64")]
+    if fma_available() {
+        // SAFETY: AVX2 and FMA were just detected on this CPU.
+        return unsafe { assign_rows_fma(x, centres, visit) };
+    }
+    assign_rows_body::<F, _, false>(x, centres, visit)
+}
+
+/// [`assign_rows`] compiled with AVX2 and FMA: the whole tile loop (products, argmin, exact
+/// distances and the caller's accumulation) is inlined here, so all of it uses those
+/// instructions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn assign_rows_fma<F: Float, V: FnMut(usize, usize, f64, &[f64])>(
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    visit: V,
+) -> Result<(), NonFiniteRow> {
+    assign_rows_body::<F, V, true>(x, centres, visit)
+}
+
+#[inline(always)]
+fn assign_rows_body<F: Float, V: FnMut(usize, usize, f64, &[f64]), const FMA: bool>(
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    mut visit: V,
 ) -> Result<(), NonFiniteRow> {
     let d = centres.d;
     debug_assert_eq!(x.ncols(), d);
@@ -125,28 +154,28 @@ pub fn assign_rows<F: Float>(
     let n = x.nrows();
     let mut buf = vec![0.0f64; TILE * d];
     let mut dots = vec![0.0f64; TILE * kp];
-    let use_fma = fma_available();
+    // An `f64` block in standard layout is read in place; anything else is widened tile by
+    // tile into `buf`.
+    let direct: Option<&[f64]> = match x.as_slice() {
+        Some(all) if TypeId::of::<F>() == TypeId::of::<f64>() => {
+            // SAFETY: `F` is `f64` (same type id), so the slice already has this type.
+            Some(unsafe { std::slice::from_raw_parts(all.as_ptr().cast::<f64>(), all.len()) })
+        }
+        _ => None,
+    };
     let mut start = 0;
     while start < n {
         let rows = TILE.min(n - start);
-        let tile = x.slice(ndarray::s![start..start + rows, ..]);
-        match tile.as_slice() {
-            Some(src) => {
-                for (o, &v) in buf[..rows * d].iter_mut().zip(src) {
-                    *o = v.widen();
-                }
-            }
+        let xs: &[f64] = match direct {
+            Some(all) => &all[start * d..(start + rows) * d],
             None => {
-                for (dst, row) in buf.chunks_exact_mut(d.max(1)).zip(tile.axis_iter(Axis(0))) {
-                    for (o, &v) in dst.iter_mut().zip(row.iter()) {
-                        *o = v.widen();
-                    }
-                }
+                widen_tile(x.slice(ndarray::s![start..start + rows, ..]), &mut buf, d);
+                &buf[..rows * d]
             }
-        }
-        tile_dots(&buf[..rows * d], rows, d, &centres.ct, kp, &mut dots[..rows * kp], use_fma);
+        };
+        tile_dots_body::<FMA>(xs, rows, d, &centres.ct, kp, &mut dots[..rows * kp]);
         for i in 0..rows {
-            let xr = &buf[i * d..(i + 1) * d];
+            let xr = &xs[i * d..(i + 1) * d];
             let dr = &dots[i * kp..i * kp + centres.k];
             let (mut best, mut best_s) = (0, f64::INFINITY);
             for (c, (&dot, &norm)) in dr.iter().zip(&centres.norms).enumerate() {
@@ -156,7 +185,7 @@ pub fn assign_rows<F: Float>(
                     best_s = s;
                 }
             }
-            let d2 = centres.sq_dist(xr, best);
+            let d2 = sq_dist(xr, &centres.rows[best * d..(best + 1) * d]);
             if !d2.is_finite() {
                 return Err(NonFiniteRow(start + i));
             }
@@ -167,33 +196,29 @@ pub fn assign_rows<F: Float>(
     Ok(())
 }
 
-fn fma_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+#[cfg(target_arch = "x86_64")]
+/// Widens a tile into `buf`, row-major.
+#[inline(always)]
+fn widen_tile<F: Float>(tile: ArrayView2<'_, F>, buf: &mut [f64], d: usize) {
+    match tile.as_slice() {
+        Some(src) => {
+            for (o, &v) in buf.iter_mut().zip(src) {
+                *o = v.widen();
+            }
+        }
+        None => {
+            for (dst, row) in buf.chunks_exact_mut(d.max(1)).zip(tile.axis_iter(Axis(0))) {
+                for (o, &v) in dst.iter_mut().zip(row.iter()) {
+                    *o = v.widen();
+                }
+            }
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// `out[i, c] = Σ_j x[i, j] · ct[j, c]` for a tile of `n` rows.
-fn tile_dots(x: &[f64], n: usize, d: usize, ct: &[f64], kp: usize, out: &mut [f64], use_fma: bool) {
-    #[cfg(target_arch = "x86_64")]
-    if use_fma {
-        // SAFETY: `use_fma` is true only when AVX2 and FMA were detected on this CPU.
-        unsafe { tile_dots_fma(x, n, d, ct, kp, out) };
-        return;
-    }
-    let _ = use_fma;
-    tile_dots_body::<false>(x, n, d, ct, kp, out);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile_dots_fma(x: &[f64], n: usize, d: usize, ct: &[f64], kp: usize, out: &mut [f64]) {
-    tile_dots_body::<true>(x, n, d, ct, kp, out);
+fn fma_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 #[inline(always)]
@@ -205,6 +230,7 @@ fn madd<const FMA: bool>(a: f64, b: f64, acc: f64) -> f64 {
     }
 }
 
+/// `out[i, c] = Σ_j x[i, j] · ct[j, c]` for a tile of `n` rows.
 #[inline(always)]
 fn tile_dots_body<const FMA: bool>(x: &[f64], n: usize, d: usize, ct: &[f64], kp: usize, out: &mut [f64]) {
     for cb in (0..kp).step_by(LANES) {
