@@ -103,9 +103,10 @@ fn initialisations_come_close_to_scikit_learns_best_of_ten() {
     let inits = [
         (KMeansInit::k_means_parallel(), 1),
         (KMeansInit::KMeansParallel { oversampling_factor: 1.0, n_rounds: 3 }, 2),
-        // Plain k-means++ and random starts fall into the two-blobs-merged optimum (inertia
-        // about 7300) about half the time on this data, so they need several starts.
-        (KMeansInit::KMeansPlusPlus, 5),
+        // Single k-means++ starts fall into the two-blobs-merged optimum (inertia about 7300)
+        // about a quarter of the time on this data (scikit-learn's about 15%), random starts
+        // about half the time, so they get several starts.
+        (KMeansInit::KMeansPlusPlus, 3),
         (KMeansInit::Random, 8),
     ];
     for (init, n_init) in inits {

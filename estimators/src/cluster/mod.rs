@@ -20,6 +20,8 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<k_means::ops::SampleCandidates>(),
     OpEntry::of::<k_means::ops::PickByWeight>(),
     OpEntry::of::<k_means::ops::TakeRowsAt>(),
+    OpEntry::of::<k_means::ops::TrialPotentials>(),
+    OpEntry::of::<k_means::ops::SumVecs>(),
     OpEntry::of::<ApplyModel<KMeans>>(),
     OpEntry::of::<mini_batch_k_means::ops::MiniBatchInitOp>(),
     OpEntry::of::<mini_batch_k_means::ops::MiniBatchStep>(),

@@ -211,7 +211,7 @@ impl KMeansValidParams {
                 KMeansInit::KMeansParallel { oversampling_factor, n_rounds } => {
                     k_means_parallel(&x, k, *oversampling_factor, *n_rounds, seed, &sched)?
                 }
-                KMeansInit::KMeansPlusPlus => k_means_plus_plus(&x, k, seed, &sched)?,
+                KMeansInit::KMeansPlusPlus => k_means_plus_plus(&x, k, seed, self.split_every, &sched)?,
                 KMeansInit::Random => random_rows(&x, k, seed, &sched)?,
                 KMeansInit::Given(c) => c.clone(),
             };

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rask_core::{Graph, Key, Scheduler, Tokenizer, Value};
 use rask_ml::{BlockLayer, ChunkedArray, Float, Lazy, MlError};
 
-use super::ops::{MinDist, PickByWeight, SampleCandidates, TakeRowsAt, UpdateMinDist};
+use super::ops::{MinDist, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist};
 
 /// A stream seed derived from the user's seed and a path of indices, so that different uses
 /// (rounds, blocks, initialisations) never share a random stream.
@@ -195,39 +195,65 @@ fn weighted_inertia(x: ArrayView2<'_, f64>, w: &[f64], centres: &Array2<f64>) ->
         .sum()
 }
 
-/// k-means++ over every row, one chunked pass per centre.
+/// Greedy k-means++ over every row, as scikit-learn's: each new centre is the best (lowest
+/// potential) of `2 + ⌊ln k⌋` rows drawn with probability proportional to their squared
+/// distance to the nearest centre so far. Per centre: one task per draw (on the block the draw
+/// falls in), one pass for the trials' potentials and one pass to update the distances.
 pub(crate) fn k_means_plus_plus<F: Float>(
     x: &ChunkedArray<F>,
     k: usize,
     seed: u64,
+    split_every: usize,
     sched: &Scheduler,
 ) -> Result<Array2<f64>, MlError> {
     let n: usize = sizes(x)?.iter().sum();
+    let n_trials = 2 + (k as f64).ln().floor() as usize;
     let mut rng = ChaCha8Rng::seed_from_u64(stream("plus_plus", seed, &[]));
     let first = gather_rows(x, &[rng.gen_range(0..n)], sched)?;
     let mut centres = vec![first];
     let mut md = MinDistLayer::update(x, None, &centres[0], 0, sched)?;
     for c in 1..k {
         let phi = md.total();
-        let u = rng.gen::<f64>() * phi;
         let row = if phi > 0.0 {
-            // The block where the draw falls, and where within that block's share.
-            let mut before = 0.0;
-            let mut pick = None;
-            for (b, &s) in md.sums.iter().enumerate() {
-                if s > 0.0 {
-                    pick = Some((b, u - before));
-                    if u < before + s {
-                        break;
-                    }
-                }
-                before += s;
-            }
-            // `phi > 0`, so some block has a positive share.
-            let (b, target) = pick.expect("a block with a positive share");
             let mut g = Graph::new();
-            let key = g.task(PickByWeight { target }, &[x.block_key(b), md.layer.block_key(b)])?;
-            Lazy::<Array2<f64>>::new(x.layers().union(md.layer.layers()).with(g), key).compute_on(sched)?
+            let mut keys = Vec::with_capacity(n_trials);
+            for _ in 0..n_trials {
+                let u = rng.gen::<f64>() * phi;
+                // The block where the draw falls, and where within that block's share.
+                let mut before = 0.0;
+                let mut pick = None;
+                for (b, &s) in md.sums.iter().enumerate() {
+                    if s > 0.0 {
+                        pick = Some((b, u - before));
+                        if u < before + s {
+                            break;
+                        }
+                    }
+                    before += s;
+                }
+                // `phi > 0`, so some block has a positive share.
+                let (b, target) = pick.expect("a block with a positive share");
+                keys.push(g.task(PickByWeight { target }, &[x.block_key(b), md.layer.block_key(b)])?);
+            }
+            let values = sched.compute(&x.layers().union(md.layer.layers()).with(g).to_graph(), &keys)?;
+            let rows: Vec<&Array2<f64>> =
+                values.iter().zip(&keys).map(|(v, k)| value_as::<Array2<f64>>(v, k)).collect::<Result<_, _>>()?;
+            let views: Vec<ArrayView2<'_, f64>> = rows.iter().map(|r| r.view()).collect();
+            let trials = concatenate(Axis(0), &views).expect("rows of the same width");
+            let (layers, key) = x.block_layer().reduce(
+                &[&md.layer],
+                TrialPotentials { trials: trials.clone() },
+                SumVecs,
+                split_every,
+            )?;
+            let potentials = Lazy::<Vec<f64>>::new(layers, key).compute_on(sched)?;
+            let mut best = 0;
+            for (t, &p) in potentials.iter().enumerate() {
+                if p < potentials[best] {
+                    best = t;
+                }
+            }
+            trials.select(Axis(0), &[best])
         } else {
             // Every row coincides with a centre: any row will do (a duplicate centre).
             gather_rows(x, &[rng.gen_range(0..n)], sched)?

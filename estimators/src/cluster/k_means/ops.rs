@@ -221,3 +221,61 @@ impl Op for TakeRowsAt {
         })
     }
 }
+
+/// Greedy k-means++ trials in one block: for each trial centre `t`, the block's share of the
+/// potential if `t` were added, `Σ_i min(d2[i], ‖x_i − t‖²)`. Inputs: the `x` block and its
+/// [`MinDist`]. Returns one sum per trial (`Vec<f64>`), merged by [`SumVecs`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrialPotentials {
+    /// The trial centres, `t × d`.
+    pub trials: Array2<f64>,
+}
+
+impl Op for TrialPotentials {
+    const NAME: &'static str = "rask.estimators.kmeans.trial_potentials";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 2, Self::NAME)?;
+        let md = inputs[1].get::<MinDist>()?;
+        let (t, d) = self.trials.dim();
+        let trials: Vec<f64> = self.trials.iter().copied().collect();
+        with_float_block!(&inputs[0], |a| {
+            check_width(a.ncols(), d)?;
+            if md.d2.len() != a.nrows() {
+                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
+            }
+            let mut out = vec![0.0; t];
+            let mut row = vec![0.0; d];
+            for (r, &d2) in a.rows().into_iter().zip(&md.d2) {
+                for (o, &v) in row.iter_mut().zip(r.iter()) {
+                    *o = v.widen();
+                }
+                for (acc, c) in out.iter_mut().zip(trials.chunks_exact(d.max(1))) {
+                    *acc += d2.min(super::kernel::sq_dist(&row, c));
+                }
+            }
+            Ok(Value::new(out))
+        })
+    }
+}
+
+/// Adds `Vec<f64>` inputs elementwise, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SumVecs;
+
+impl Op for SumVecs {
+    const NAME: &'static str = "rask.estimators.kmeans.sum_vecs";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let (first, rest) = inputs.split_first().ok_or_else(|| OpError::new("nothing to add"))?;
+        let mut acc = first.get::<Vec<f64>>()?.clone();
+        for v in rest {
+            let v = v.get::<Vec<f64>>()?;
+            if v.len() != acc.len() {
+                return Err(OpError::new(format!("cannot add vectors of lengths {} and {}", acc.len(), v.len())));
+            }
+            for (a, b) in acc.iter_mut().zip(v) {
+                *a += b;
+            }
+        }
+        Ok(Value::new(acc))
+    }
+}

@@ -24,10 +24,11 @@ pub enum KMeansInit {
         /// Sampling rounds (default 5).
         n_rounds: usize,
     },
-    /// k-means++ (Arthur and Vassilvitskii 2007) over all rows: `k` sequential chunked
-    /// passes, each drawing one row with probability proportional to its squared distance to
-    /// the nearest centre so far. This is the plain variant, not scikit-learn's greedy one
-    /// with `2 + log k` local trials, so results differ from scikit-learn's for the same data.
+    /// Greedy k-means++ (Arthur and Vassilvitskii 2007, with scikit-learn's `2 + ⌊ln k⌋`
+    /// local trials per centre) over all rows, exactly rather than on a sample: per centre,
+    /// the trials are drawn with probability proportional to the squared distance to the
+    /// nearest centre so far, and the one that lowers the potential most is kept. Two chunked
+    /// passes per centre. The random streams differ from scikit-learn's, so the centres do too.
     KMeansPlusPlus,
     /// `k` distinct rows drawn uniformly.
     Random,
