@@ -1,9 +1,35 @@
-//! cluster estimators.
+//! Clustering: [`KMeans`] (Lloyd's algorithm with k-means‖ initialisation, as dask-ml's) and
+//! [`MiniBatchKMeans`] (scikit-learn's mini-batch updates, block after block).
 
 use rask_core::{Codec, OpEntry};
+use rask_ml::ApplyModel;
+
+pub mod k_means;
+pub mod mini_batch_k_means;
+
+pub use k_means::{KMeans, KMeansError, KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
+pub use mini_batch_k_means::{
+    MiniBatchInit, MiniBatchKMeans, MiniBatchKMeansError, MiniBatchKMeansParams, MiniBatchKMeansParamsError,
+    MiniBatchKMeansValidParams,
+};
 
 /// The ops this module registers.
-pub const OPS: &[OpEntry] = &[];
+pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<k_means::ops::LloydPartials>(),
+    OpEntry::of::<k_means::ops::UpdateMinDist>(),
+    OpEntry::of::<k_means::ops::SampleCandidates>(),
+    OpEntry::of::<k_means::ops::PickByWeight>(),
+    OpEntry::of::<k_means::ops::TakeRowsAt>(),
+    OpEntry::of::<k_means::ops::TrialPotentials>(),
+    OpEntry::of::<k_means::ops::SumVecs>(),
+    OpEntry::of::<ApplyModel<KMeans>>(),
+    OpEntry::of::<mini_batch_k_means::ops::MiniBatchInitOp>(),
+    OpEntry::of::<mini_batch_k_means::ops::MiniBatchStep>(),
+    OpEntry::of::<ApplyModel<MiniBatchKMeans>>(),
+];
 
 /// The value codecs this module registers.
-pub const CODECS: &[Codec] = &[];
+pub const CODECS: &[Codec] = &[
+    Codec::serde::<k_means::ops::MinDist>("rask.estimators.kmeans.min_dist"),
+    Codec::serde::<mini_batch_k_means::ops::MiniBatchState>("rask.estimators.mini_batch_kmeans.state"),
+];

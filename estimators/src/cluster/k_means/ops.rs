@@ -1,0 +1,281 @@
+//! The block ops of k-means: Lloyd partial sums, and the k-means‖ / k-means++ passes.
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rask_core::ops::expect_inputs;
+use rask_core::{Op, OpError, Value};
+use rask_ml::chunked::kernels::AssignPartials;
+use rask_ml::Float;
+use serde::{Deserialize, Serialize};
+
+use super::kernel::{assign_rows, PreparedCentres};
+
+/// Runs `$body` with `$a` bound to an `ArrayView2` of the `f64` or `f32` block in `$v`.
+macro_rules! with_float_block {
+    ($v:expr, |$a:ident| $body:expr) => {{
+        let v: &::rask_core::Value = $v;
+        if let Some(b) = v.downcast_ref::<::ndarray::Array2<f64>>() {
+            let $a = b.view();
+            $body
+        } else if let Some(b) = v.downcast_ref::<::ndarray::Array2<f32>>() {
+            let $a = b.view();
+            $body
+        } else {
+            return Err(::rask_core::OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
+        }
+    }};
+}
+pub(crate) use with_float_block;
+
+fn check_width(a: usize, d: usize) -> Result<(), OpError> {
+    if a == d {
+        Ok(())
+    } else {
+        Err(OpError::new(format!("block has {a} columns, the centres have {d}")))
+    }
+}
+
+/// Lloyd partial sums of one block: per-centre sums and counts of the rows nearest to each
+/// centre, and the inertia (exact squared distances, accumulated in `f64`).
+pub fn lloyd_partials<F: Float>(x: ArrayView2<'_, F>, centres: &PreparedCentres) -> Result<AssignPartials, OpError> {
+    check_width(x.ncols(), centres.d())?;
+    let (k, d) = (centres.k(), centres.d());
+    let mut out = AssignPartials::zeros(k, d);
+    let mut inertia = 0.0;
+    {
+        // The sums are a fresh standard-layout array, so the slice exists.
+        let sums = out.sums.as_slice_mut().expect("standard layout");
+        let counts = &mut out.counts;
+        assign_rows(x, centres, |_, c, d2, row| {
+            counts[c] += 1;
+            inertia += d2;
+            for (s, &v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
+                *s += v;
+            }
+        })
+        .map_err(|e| OpError::new(e.message()))?;
+    }
+    out.inertia = inertia;
+    Ok(out)
+}
+
+/// One Lloyd pass over a block: [`AssignPartials`] for the given centres. Merged with
+/// `rask_ml`'s `MergeAssignPartials`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LloydPartials {
+    /// The current centres, `k × d`.
+    pub centres: Array2<f64>,
+}
+
+impl Op for LloydPartials {
+    const NAME: &'static str = "rask.estimators.kmeans.lloyd_partials";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let prepared = PreparedCentres::new(self.centres.view());
+        with_float_block!(&inputs[0], |a| Ok(Value::new(lloyd_partials(a, &prepared)?)))
+    }
+}
+
+/// Per row of a block, the squared distance to the nearest candidate centre so far and that
+/// candidate's index; `sum` is the block's total (its share of the potential `φ`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MinDist {
+    /// Squared distance of each row to its nearest candidate.
+    pub d2: Vec<f64>,
+    /// Index of that candidate.
+    pub idx: Vec<u32>,
+    /// `Σ d2`.
+    pub sum: f64,
+}
+
+/// Updates [`MinDist`] with new candidates (numbered from `offset`): input 0 is the `x`
+/// block, input 1 (absent in the first pass) the previous [`MinDist`]. A new candidate wins
+/// only if strictly nearer, so ties keep the earlier candidate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UpdateMinDist {
+    /// The new candidates, `m × d`.
+    pub centres: Array2<f64>,
+    /// Global index of the first new candidate.
+    pub offset: u32,
+}
+
+impl Op for UpdateMinDist {
+    const NAME: &'static str = "rask.estimators.kmeans.update_min_dist";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        if inputs.is_empty() || inputs.len() > 2 {
+            return Err(OpError::new(format!("{} takes 1 or 2 inputs, got {}", Self::NAME, inputs.len())));
+        }
+        let prev = inputs.get(1).map(|v| v.get::<MinDist>()).transpose()?;
+        let prepared = PreparedCentres::new(self.centres.view());
+        with_float_block!(&inputs[0], |a| {
+            check_width(a.ncols(), prepared.d())?;
+            let n = a.nrows();
+            let mut out = match prev {
+                Some(p) => {
+                    if p.d2.len() != n {
+                        return Err(OpError::new(format!("{} distances for a {n}-row block", p.d2.len())));
+                    }
+                    p.clone()
+                }
+                None => MinDist { d2: vec![f64::INFINITY; n], idx: vec![0; n], sum: 0.0 },
+            };
+            assign_rows(a, &prepared, |i, c, d2, _| {
+                if d2 < out.d2[i] {
+                    out.d2[i] = d2;
+                    out.idx[i] = self.offset + c as u32;
+                }
+            })
+            .map_err(|e| OpError::new(e.message()))?;
+            out.sum = out.d2.iter().sum();
+            Ok(Value::new(out))
+        })
+    }
+}
+
+/// k-means‖ sampling in one block: keeps row `i` with probability `min(1, factor · d2[i])`
+/// (`factor = ℓ / φ`), drawing from the block's own stream. Inputs: the `x` block and its
+/// [`MinDist`]. Returns the kept rows, widened to `f64`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SampleCandidates {
+    /// `ℓ / φ`.
+    pub factor: f64,
+    /// The block's stream seed, derived from `(seed, round, block)`.
+    pub stream: u64,
+}
+
+impl Op for SampleCandidates {
+    const NAME: &'static str = "rask.estimators.kmeans.sample_candidates";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 2, Self::NAME)?;
+        let md = inputs[1].get::<MinDist>()?;
+        with_float_block!(&inputs[0], |a| {
+            if md.d2.len() != a.nrows() {
+                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
+            // One draw per row, always, so the stream does not depend on the distances.
+            let keep: Vec<usize> = md
+                .d2
+                .iter()
+                .enumerate()
+                .filter(|(_, &d2)| rng.gen::<f64>() < self.factor * d2)
+                .map(|(i, _)| i)
+                .collect();
+            Ok(Value::new(a.select(Axis(0), &keep).mapv(|v| v.widen())))
+        })
+    }
+}
+
+/// k-means++ draw in one block: the first row whose running sum of `d2` exceeds `target`
+/// (the last row with a positive distance if rounding leaves none). Inputs: the `x` block and
+/// its [`MinDist`]. Returns the row as a `1 × d` `f64` array.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PickByWeight {
+    /// Where the draw falls within this block's share of `φ`.
+    pub target: f64,
+}
+
+impl Op for PickByWeight {
+    const NAME: &'static str = "rask.estimators.kmeans.pick_by_weight";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 2, Self::NAME)?;
+        let md = inputs[1].get::<MinDist>()?;
+        with_float_block!(&inputs[0], |a| {
+            if md.d2.len() != a.nrows() {
+                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
+            }
+            let mut acc = 0.0;
+            let mut pick = None;
+            for (i, &d2) in md.d2.iter().enumerate() {
+                if d2 > 0.0 {
+                    pick = Some(i);
+                    acc += d2;
+                    if acc > self.target {
+                        break;
+                    }
+                }
+            }
+            let i = pick.ok_or_else(|| OpError::new("no row of this block has a positive distance"))?;
+            Ok(Value::new(a.select(Axis(0), &[i]).mapv(|v| v.widen())))
+        })
+    }
+}
+
+/// The rows at the given positions of a block, widened to `f64`, in the given order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TakeRowsAt {
+    /// Positions within the block.
+    pub rows: Vec<usize>,
+}
+
+impl Op for TakeRowsAt {
+    const NAME: &'static str = "rask.estimators.kmeans.take_rows_at";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        with_float_block!(&inputs[0], |a| {
+            if let Some(&r) = self.rows.iter().find(|&&r| r >= a.nrows()) {
+                return Err(OpError::new(format!("row {r} of a {}-row block", a.nrows())));
+            }
+            Ok(Value::new(a.select(Axis(0), &self.rows).mapv(|v| v.widen())))
+        })
+    }
+}
+
+/// Greedy k-means++ trials in one block: for each trial centre `t`, the block's share of the
+/// potential if `t` were added, `Σ_i min(d2[i], ‖x_i − t‖²)`. Inputs: the `x` block and its
+/// [`MinDist`]. Returns one sum per trial (`Vec<f64>`), merged by [`SumVecs`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrialPotentials {
+    /// The trial centres, `t × d`.
+    pub trials: Array2<f64>,
+}
+
+impl Op for TrialPotentials {
+    const NAME: &'static str = "rask.estimators.kmeans.trial_potentials";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 2, Self::NAME)?;
+        let md = inputs[1].get::<MinDist>()?;
+        let (t, d) = self.trials.dim();
+        let trials: Vec<f64> = self.trials.iter().copied().collect();
+        with_float_block!(&inputs[0], |a| {
+            check_width(a.ncols(), d)?;
+            if md.d2.len() != a.nrows() {
+                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
+            }
+            let mut out = vec![0.0; t];
+            let mut row = vec![0.0; d];
+            for (r, &d2) in a.rows().into_iter().zip(&md.d2) {
+                for (o, &v) in row.iter_mut().zip(r.iter()) {
+                    *o = v.widen();
+                }
+                for (acc, c) in out.iter_mut().zip(trials.chunks_exact(d.max(1))) {
+                    *acc += d2.min(super::kernel::sq_dist(&row, c));
+                }
+            }
+            Ok(Value::new(out))
+        })
+    }
+}
+
+/// Adds `Vec<f64>` inputs elementwise, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SumVecs;
+
+impl Op for SumVecs {
+    const NAME: &'static str = "rask.estimators.kmeans.sum_vecs";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let (first, rest) = inputs.split_first().ok_or_else(|| OpError::new("nothing to add"))?;
+        let mut acc = first.get::<Vec<f64>>()?.clone();
+        for v in rest {
+            let v = v.get::<Vec<f64>>()?;
+            if v.len() != acc.len() {
+                return Err(OpError::new(format!("cannot add vectors of lengths {} and {}", acc.len(), v.len())));
+            }
+            for (a, b) in acc.iter_mut().zip(v) {
+                *a += b;
+            }
+        }
+        Ok(Value::new(acc))
+    }
+}

@@ -1,0 +1,258 @@
+//! Hyperparameters of [`KMeans`](super::KMeans): an unchecked builder and its validated form.
+
+use ndarray::Array2;
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+/// How the initial centres are chosen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum KMeansInit {
+    /// k-means‖ (Bahmani et al. 2012, "Scalable k-means++"), as dask-ml's `init_scalable`:
+    /// one random row, then `n_rounds` rounds that each keep every row independently with
+    /// probability `min(1, oversampling_factor · k · d²(x) / φ)` (`d²(x)` the squared
+    /// distance to the nearest candidate so far, `φ` their sum); each block draws from its
+    /// own stream derived from `(seed, round, block)`. The candidates are weighted by the
+    /// number of rows nearest to them and reduced to `k` centres on the driver by weighted
+    /// k-means++ followed by weighted Lloyd iterations. Unlike dask-ml, whose factor `ℓ`
+    /// means "about `ℓ` new candidates per round", the factor here is per cluster (about
+    /// `oversampling_factor · k` candidates per round), as in the paper's experiments, and
+    /// the number of rounds is exactly `n_rounds` (dask-ml uses `min(init_max_iter,
+    /// round(log φ₀))`). Stops early when every row coincides with a candidate.
+    KMeansParallel {
+        /// Expected candidates per round, per cluster (default 2).
+        oversampling_factor: f64,
+        /// Sampling rounds (default 5).
+        n_rounds: usize,
+    },
+    /// Greedy k-means++ (Arthur and Vassilvitskii 2007, with scikit-learn's `2 + ⌊ln k⌋`
+    /// local trials per centre) over all rows, exactly rather than on a sample: per centre,
+    /// the trials are drawn with probability proportional to the squared distance to the
+    /// nearest centre so far, and the one that lowers the potential most is kept. Two chunked
+    /// passes per centre. The random streams differ from scikit-learn's, so the centres do too.
+    KMeansPlusPlus,
+    /// `k` distinct rows drawn uniformly.
+    Random,
+    /// These centres (`k × d`); `n_init` must be 1.
+    Given(Array2<f64>),
+}
+
+impl KMeansInit {
+    /// k-means‖ with the default factor 2 and 5 rounds.
+    pub fn k_means_parallel() -> Self {
+        KMeansInit::KMeansParallel { oversampling_factor: 2.0, n_rounds: 5 }
+    }
+}
+
+impl Default for KMeansInit {
+    fn default() -> Self {
+        Self::k_means_parallel()
+    }
+}
+
+/// The validated hyperparameters of k-means, as produced by [`KMeansParams::check`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KMeansValidParams {
+    pub(crate) n_clusters: usize,
+    pub(crate) init: KMeansInit,
+    pub(crate) n_init: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: f64,
+    pub(crate) seed: u64,
+    pub(crate) split_every: usize,
+}
+
+impl KMeansValidParams {
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.n_clusters
+    }
+    /// The initialisation.
+    pub fn init(&self) -> &KMeansInit {
+        &self.init
+    }
+    /// Number of initialisations; the fit with the lowest inertia is kept.
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+    /// Maximum Lloyd iterations per initialisation.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+    /// Relative tolerance on the centre shift.
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+    /// The seed of every random choice.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Fan-in of the tree reductions.
+    pub fn split_every(&self) -> usize {
+        self.split_every
+    }
+}
+
+/// The hyperparameters of k-means (Lloyd's algorithm on chunked data), with these defaults:
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `n_clusters` | 8 | clusters to find |
+/// | `init` | k-means‖ (factor 2, 5 rounds) | see [`KMeansInit`] |
+/// | `n_init` | 1 | initialisations (the best inertia is kept); 1 as dask-ml, because k-means‖ is already a careful, costly start, where scikit-learn runs several cheaper ones |
+/// | `max_iter` | 300 | Lloyd iterations per initialisation |
+/// | `tol` | 1e-4 | stop when the squared centre shift (Frobenius²) is at most `tol` × the mean of the feature variances, as scikit-learn |
+/// | `seed` | 0 | seed of every random choice |
+/// | `split_every` | 8 | fan-in of the tree reductions |
+///
+/// `check()` (or fitting) validates the fields; each invalid field has its own error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KMeansParams(KMeansValidParams);
+
+impl Default for KMeansParams {
+    fn default() -> Self {
+        KMeansParams(KMeansValidParams {
+            n_clusters: 8,
+            init: KMeansInit::default(),
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            split_every: 8,
+        })
+    }
+}
+
+impl KMeansParams {
+    /// Defaults with `n_clusters` clusters.
+    pub fn new(n_clusters: usize) -> Self {
+        Self::default().n_clusters(n_clusters)
+    }
+    /// Sets the number of clusters.
+    pub fn n_clusters(mut self, n: usize) -> Self {
+        self.0.n_clusters = n;
+        self
+    }
+    /// Sets the initialisation.
+    pub fn init(mut self, init: KMeansInit) -> Self {
+        self.0.init = init;
+        self
+    }
+    /// Sets the number of initialisations.
+    pub fn n_init(mut self, n: usize) -> Self {
+        self.0.n_init = n;
+        self
+    }
+    /// Sets the maximum number of Lloyd iterations.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.0.max_iter = n;
+        self
+    }
+    /// Sets the relative tolerance (0 runs until the centres stop moving or `max_iter`).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+    /// Sets the fan-in of the tree reductions.
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.split_every = n;
+        self
+    }
+}
+
+/// An invalid k-means hyperparameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KMeansParamsError {
+    /// `n_clusters` is 0.
+    #[error("n_clusters must be at least 1")]
+    NClusters,
+    /// `n_init` is 0.
+    #[error("n_init must be at least 1")]
+    NInit,
+    /// `max_iter` is 0.
+    #[error("max_iter must be at least 1")]
+    MaxIter,
+    /// `tol` is negative or not finite.
+    #[error("tol must be finite and >= 0, got {0}")]
+    Tol(f64),
+    /// `split_every` is below 2.
+    #[error("split_every must be at least 2, got {0}")]
+    SplitEvery(usize),
+    /// The k-means‖ oversampling factor is not positive and finite.
+    #[error("oversampling_factor must be finite and > 0, got {0}")]
+    OversamplingFactor(f64),
+    /// The k-means‖ round count is 0.
+    #[error("n_rounds must be at least 1")]
+    NRounds,
+    /// Given centres do not have `n_clusters` rows.
+    #[error("the given initial centres have {found} rows, but n_clusters is {expected}")]
+    GivenRows {
+        /// `n_clusters`.
+        expected: usize,
+        /// Rows of the given centres.
+        found: usize,
+    },
+    /// Given centres hold NaN or infinite values.
+    #[error("the given initial centres hold NaN or infinite values")]
+    GivenNonFinite,
+    /// Several initialisations with given centres would all be the same.
+    #[error("n_init must be 1 with given initial centres, got {0}")]
+    NInitWithGiven(usize),
+}
+
+impl ParamGuard for KMeansParams {
+    type Checked = KMeansValidParams;
+    type Error = KMeansParamsError;
+
+    fn check_ref(&self) -> Result<&KMeansValidParams, KMeansParamsError> {
+        let p = &self.0;
+        if p.n_clusters == 0 {
+            return Err(KMeansParamsError::NClusters);
+        }
+        if p.n_init == 0 {
+            return Err(KMeansParamsError::NInit);
+        }
+        if p.max_iter == 0 {
+            return Err(KMeansParamsError::MaxIter);
+        }
+        if !(p.tol.is_finite() && p.tol >= 0.0) {
+            return Err(KMeansParamsError::Tol(p.tol));
+        }
+        if p.split_every < 2 {
+            return Err(KMeansParamsError::SplitEvery(p.split_every));
+        }
+        match &p.init {
+            KMeansInit::KMeansParallel { oversampling_factor, n_rounds } => {
+                if !(oversampling_factor.is_finite() && *oversampling_factor > 0.0) {
+                    return Err(KMeansParamsError::OversamplingFactor(*oversampling_factor));
+                }
+                if *n_rounds == 0 {
+                    return Err(KMeansParamsError::NRounds);
+                }
+            }
+            KMeansInit::Given(c) => {
+                if c.nrows() != p.n_clusters {
+                    return Err(KMeansParamsError::GivenRows { expected: p.n_clusters, found: c.nrows() });
+                }
+                if c.iter().any(|v| !v.is_finite()) {
+                    return Err(KMeansParamsError::GivenNonFinite);
+                }
+                if p.n_init != 1 {
+                    return Err(KMeansParamsError::NInitWithGiven(p.n_init));
+                }
+            }
+            KMeansInit::KMeansPlusPlus | KMeansInit::Random => {}
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<KMeansValidParams, KMeansParamsError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

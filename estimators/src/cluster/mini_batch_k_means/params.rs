@@ -1,0 +1,186 @@
+//! Hyperparameters of [`MiniBatchKMeans`](super::MiniBatchKMeans).
+
+use ndarray::Array2;
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+/// How the initial centres are chosen; always from the first block of the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MiniBatchInit {
+    /// Greedy k-means++ (as scikit-learn's) over the rows of the first block.
+    KMeansPlusPlus,
+    /// `k` distinct rows of the first block.
+    Random,
+    /// These centres (`k × d`).
+    Given(Array2<f64>),
+}
+
+/// The validated hyperparameters, as produced by [`MiniBatchKMeansParams::check`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MiniBatchKMeansValidParams {
+    pub(crate) n_clusters: usize,
+    pub(crate) init: MiniBatchInit,
+    pub(crate) batch_size: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: f64,
+    pub(crate) seed: u64,
+}
+
+impl MiniBatchKMeansValidParams {
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.n_clusters
+    }
+    /// The initialisation.
+    pub fn init(&self) -> &MiniBatchInit {
+        &self.init
+    }
+    /// Rows per mini-batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+    /// Maximum passes over the data.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+    /// Relative tolerance on the centre shift over one pass.
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+    /// The seed of the initialisation.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// The hyperparameters of mini-batch k-means, with these defaults:
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `n_clusters` | 8 | clusters to find |
+/// | `init` | k-means++ | see [`MiniBatchInit`]; drawn from the first block |
+/// | `batch_size` | 1024 | rows per mini-batch: each block is cut into batches of this many rows, in order (as scikit-learn's default) |
+/// | `max_iter` | 100 | passes over the data in `fit` (scikit-learn: also 100) |
+/// | `tol` | 0 | stop `fit` when the squared centre shift over a pass is at most `tol` × the mean feature variance (0 disables, as scikit-learn's default) |
+/// | `seed` | 0 | seed of the initialisation |
+///
+/// scikit-learn's random reassignment of small clusters (`reassignment_ratio`), its `init_size`
+/// sample and its early stopping on the smoothed inertia (`max_no_improvement`) are not
+/// offered. Batches are taken in block order, not drawn at random: shuffle the data first
+/// (`ChunkedDataset::shuffle`) if it is sorted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MiniBatchKMeansParams(MiniBatchKMeansValidParams);
+
+impl Default for MiniBatchKMeansParams {
+    fn default() -> Self {
+        MiniBatchKMeansParams(MiniBatchKMeansValidParams {
+            n_clusters: 8,
+            init: MiniBatchInit::KMeansPlusPlus,
+            batch_size: 1024,
+            max_iter: 100,
+            tol: 0.0,
+            seed: 0,
+        })
+    }
+}
+
+impl MiniBatchKMeansParams {
+    /// Defaults with `n_clusters` clusters.
+    pub fn new(n_clusters: usize) -> Self {
+        Self::default().n_clusters(n_clusters)
+    }
+    /// Sets the number of clusters.
+    pub fn n_clusters(mut self, n: usize) -> Self {
+        self.0.n_clusters = n;
+        self
+    }
+    /// Sets the initialisation.
+    pub fn init(mut self, init: MiniBatchInit) -> Self {
+        self.0.init = init;
+        self
+    }
+    /// Sets the rows per mini-batch.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.0.batch_size = n;
+        self
+    }
+    /// Sets the maximum number of passes of `fit`.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.0.max_iter = n;
+        self
+    }
+    /// Sets the relative tolerance of `fit`.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+/// An invalid mini-batch k-means hyperparameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MiniBatchKMeansParamsError {
+    /// `n_clusters` is 0.
+    #[error("n_clusters must be at least 1")]
+    NClusters,
+    /// `batch_size` is 0.
+    #[error("batch_size must be at least 1")]
+    BatchSize,
+    /// `max_iter` is 0.
+    #[error("max_iter must be at least 1")]
+    MaxIter,
+    /// `tol` is negative or not finite.
+    #[error("tol must be finite and >= 0, got {0}")]
+    Tol(f64),
+    /// Given centres do not have `n_clusters` rows.
+    #[error("the given initial centres have {found} rows, but n_clusters is {expected}")]
+    GivenRows {
+        /// `n_clusters`.
+        expected: usize,
+        /// Rows of the given centres.
+        found: usize,
+    },
+    /// Given centres hold NaN or infinite values.
+    #[error("the given initial centres hold NaN or infinite values")]
+    GivenNonFinite,
+}
+
+impl ParamGuard for MiniBatchKMeansParams {
+    type Checked = MiniBatchKMeansValidParams;
+    type Error = MiniBatchKMeansParamsError;
+
+    fn check_ref(&self) -> Result<&MiniBatchKMeansValidParams, MiniBatchKMeansParamsError> {
+        let p = &self.0;
+        if p.n_clusters == 0 {
+            return Err(MiniBatchKMeansParamsError::NClusters);
+        }
+        if p.batch_size == 0 {
+            return Err(MiniBatchKMeansParamsError::BatchSize);
+        }
+        if p.max_iter == 0 {
+            return Err(MiniBatchKMeansParamsError::MaxIter);
+        }
+        if !(p.tol.is_finite() && p.tol >= 0.0) {
+            return Err(MiniBatchKMeansParamsError::Tol(p.tol));
+        }
+        if let MiniBatchInit::Given(c) = &p.init {
+            if c.nrows() != p.n_clusters {
+                return Err(MiniBatchKMeansParamsError::GivenRows { expected: p.n_clusters, found: c.nrows() });
+            }
+            if c.iter().any(|v| !v.is_finite()) {
+                return Err(MiniBatchKMeansParamsError::GivenNonFinite);
+            }
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<MiniBatchKMeansValidParams, MiniBatchKMeansParamsError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
