@@ -428,9 +428,25 @@ impl Op for NormalProduct {
         let w = self.w.array()?;
         with_f64_view(&inputs[0], |a| {
             check_widths(a, &self.shift, &w, Self::NAME)?;
-            let mut out = Array2::<f64>::zeros((a.ncols(), w.ncols()));
-            for_centred_slabs(a, ArrayView1::from(self.shift.as_slice()), |_, c| out += &c.t().dot(&c.dot(&w)));
-            Ok(Value::new(out))
+            // faer's sequential kernels into reused buffers: no temporaries per slab.
+            let l = w.ncols();
+            let wf = faer_view(w.view());
+            let mut out = faer::Mat::<f64>::zeros(a.ncols(), l);
+            let mut y = faer::Mat::<f64>::zeros(SLAB.min(a.nrows()), l);
+            for_centred_slabs(a, ArrayView1::from(self.shift.as_slice()), |_, c| {
+                let c = faer_view(c);
+                let mut y = y.as_mut().subrows_mut(0, c.nrows());
+                faer::linalg::matmul::matmul(y.as_mut(), faer::Accum::Replace, c, wf, 1.0, faer::Par::Seq);
+                faer::linalg::matmul::matmul(
+                    out.as_mut(),
+                    faer::Accum::Add,
+                    c.transpose(),
+                    y.as_ref(),
+                    1.0,
+                    faer::Par::Seq,
+                );
+            });
+            Ok(Value::new(from_faer(out.as_ref())))
         })
     }
 }
