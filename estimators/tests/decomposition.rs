@@ -264,6 +264,48 @@ fn pca_transforms_chunked_arrays_lazily_on_every_scheduler() {
 }
 
 #[test]
+fn truncated_svd_and_incremental_pca_transform_chunked_arrays_on_every_scheduler() {
+    let x = data("wine");
+    let tsvd = TruncatedSvdParams::new(3).fit(&ds(&x, 50)).unwrap();
+    let ipca = IncrementalPcaParams::new(3).whiten(true).fit(&ds(&x, 50)).unwrap();
+    let cx = ChunkedArray::from_array(x.view(), 33).unwrap();
+    let (t1, t2) = (tsvd.transform(&x).unwrap(), ipca.transform(&x).unwrap());
+    for (a, b, c, d) in on_every_scheduler(|_| {
+        let a = tsvd.transform(&cx).unwrap();
+        let b = ipca.transform(&cx).unwrap();
+        let (c, d) = (tsvd.inverse_transform(&a).unwrap(), ipca.inverse_transform(&b).unwrap());
+        (a.compute().unwrap(), b.compute().unwrap(), c.compute().unwrap(), d.compute().unwrap())
+    }) {
+        assert!(same_bits(&a, &t1));
+        assert!(same_bits(&b, &t2));
+        assert!(same_bits(&c, &tsvd.inverse_transform(&t1).unwrap()));
+        assert!(same_bits(&d, &ipca.inverse_transform(&t2).unwrap()));
+    }
+}
+
+#[test]
+fn unknown_chunk_sizes_are_handled() {
+    // Bernoulli sampling with fraction 1 keeps every row but forgets the chunk sizes.
+    let x = data("wine");
+    let cx = ChunkedArray::from_array(x.view(), 40).unwrap().sample_rows(1.0, 0).unwrap();
+    assert!(cx.n_rows().is_none());
+    let known = ds(&x, 40);
+    let pca = PcaParams::new(3).fit(&cx).unwrap();
+    assert_eq!(pca.solver, PcaSolver::Tsqr, "without a row count, Auto takes the TSQR solver");
+    let reference = PcaParams::new(3).solver(PcaSolver::Tsqr).fit(&known).unwrap();
+    assert_close("pca", &pca.components, &reference.components, 0.0, 1e-12);
+    let r = PcaParams::new(3).solver(PcaSolver::randomized()).fit(&cx).unwrap();
+    assert_eq!(r.n_samples, x.nrows());
+    let t = TruncatedSvdParams::new(3).solver(SvdSolver::Tsqr).fit(&cx).unwrap();
+    let t_ref = TruncatedSvdParams::new(3).solver(SvdSolver::Tsqr).fit(&known).unwrap();
+    assert_close("tsvd", &t.components, &t_ref.components, 0.0, 1e-12);
+    let i = IncrementalPcaParams::new(3).fit(&cx).unwrap();
+    let i_ref = IncrementalPcaParams::new(3).fit(&known).unwrap();
+    assert_close("ipca", &i.components, &i_ref.components, 0.0, 1e-12);
+    assert_eq!(i.n_samples_seen, x.nrows());
+}
+
+#[test]
 fn pca_fits_f32_data() {
     let x = data("iris");
     let x32 = x.mapv(|v| v as f32);
@@ -273,6 +315,15 @@ fn pca_fits_f32_data() {
     assert_close("f32 components", &m32.components, &m64.components, 0.0, 1e-5);
     let t: Array2<f32> = m32.transform(&x32).unwrap();
     assert_eq!(t.dim(), (150, 2));
+    let ds32 = Dataset::<f32>::unlabelled(x32.clone()).with_chunk_rows(40);
+    let t32 = TruncatedSvdParams::new(2).solver(SvdSolver::Tsqr).fit(&ds32).unwrap();
+    let t64 = TruncatedSvdParams::new(2).solver(SvdSolver::Tsqr).fit(&ds(&x, 40)).unwrap();
+    assert_close("f32 truncated svd", &t32.components, &t64.components, 0.0, 1e-5);
+    let i32 = IncrementalPcaParams::new(2).fit(&ds32).unwrap();
+    let i64 = IncrementalPcaParams::new(2).fit(&ds(&x, 40)).unwrap();
+    assert_close("f32 incremental pca", &i32.components, &i64.components, 0.0, 1e-5);
+    let back: Array2<f32> = i32.inverse_transform(&i32.transform(&x32).unwrap()).unwrap();
+    assert_eq!(back.dim(), (150, 4));
 }
 
 #[test]

@@ -1,11 +1,28 @@
 //! Matrix decompositions, named like scikit-learn's `sklearn.decomposition`: [`Pca`],
 //! [`TruncatedSvd`] and [`IncrementalPca`].
 //!
-//! Every fit reduces the row blocks to small matrices in one tree-reduced pass (two or a few
-//! for the randomized solvers) and finishes with a dense factorisation on the driver (faer),
-//! so memory is bounded by the block size, not the data size. Signs follow scikit-learn 1.6's
-//! `svd_flip(u_based_decision=False)`, so fitted components compare equal to scikit-learn's
-//! without flipping.
+//! Every fit reduces the row blocks to small matrices in tree-reduced passes and finishes
+//! with a dense factorisation on the driver (faer), so memory is bounded by the block size,
+//! not the data size. Signs follow scikit-learn 1.6's `svd_flip(u_based_decision=False)`, so
+//! fitted components compare equal to scikit-learn's without flipping.
+//!
+//! | estimator, solver | passes over the data | per block | on the driver |
+//! |---|---|---|---|
+//! | `Pca`, `Full` | 1 | count, mean, centred Gram matrix | `d × d` symmetric eigendecomposition |
+//! | `Pca`, `Tsqr` | 1 | count, mean, `R` of the centred rows | SVD of the `d × d` `R` |
+//! | `Pca`, `Randomized` | `n_power_iter + 3` | column stats; `(X − μ)ᵀ(X − μ)Z`; `R` of `(X − μ)Z` | QR of `d × l`, SVD of `l × l` |
+//! | `TruncatedSvd`, `Tsqr` | 3 | column stats; `R` of the rows; stats of `X Vᵀ` | SVD of `R` |
+//! | `TruncatedSvd`, `Randomized` | `n_power_iter + 4` | as `Pca`, uncentred | as `Pca` |
+//! | `IncrementalPca` | 1 per batch | count, mean, `R` of the centred rows | SVD of `(k + d + 1) × d` |
+//!
+//! # Parallelisation
+//!
+//! The per-block work runs as registered ops on the default scheduler, one task per block,
+//! and is merged by tree reductions in a fixed order, so the result is the same bits on every
+//! scheduler for the same chunking (and, for the randomized solvers, the same seed: the random
+//! start is drawn on the driver). Inside a task the dense kernels are sequential; the
+//! scheduler provides the parallelism. Blocks are centred a cache-sized slab at a time and
+//! never copied whole (`f32` blocks are widened to `f64` once).
 
 pub mod incremental_pca;
 pub mod ops;

@@ -76,7 +76,7 @@ pub(crate) fn with_f64_view<T>(
 
 /// Rows per slab when a block is centred a slab at a time: the slab (`SLAB × d` values) stays
 /// in cache, and no centred copy of the whole block is ever made.
-const SLAB: usize = 2048;
+const SLAB: usize = 4096;
 
 /// Calls `f` on consecutive centred slabs `X[r..r + SLAB] − shift` of a block.
 fn for_centred_slabs(
@@ -96,6 +96,15 @@ fn for_centred_slabs(
     }
 }
 
+/// A faer view of an ndarray view (any strides; no copy).
+fn faer_view<'a>(a: ArrayView2<'a, f64>) -> faer::MatRef<'a, f64> {
+    let (rows, cols) = a.dim();
+    let (rs, cs) = (a.strides()[0], a.strides()[1]);
+    // SAFETY: the pointer, shape and strides come from a live ndarray view of `rows × cols`
+    // elements, which faer reads with the same strides for the view's lifetime.
+    unsafe { faer::MatRef::from_raw_parts(a.as_ptr(), rows, cols, rs, cs) }
+}
+
 fn to_faer(a: &Array2<f64>) -> faer::Mat<f64> {
     faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
 }
@@ -104,26 +113,69 @@ fn from_faer(m: faer::MatRef<'_, f64>) -> Array2<f64> {
     Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
 }
 
-/// The `R` factor (`min(m, n) × n`, upper triangular) of a thin QR of `a`.
-pub fn qr_r(a: &Array2<f64>) -> Array2<f64> {
-    if a.nrows() == 0 {
-        return Array2::zeros((0, a.ncols()));
+/// Factors a column-major matrix in place (Householder QR, sequential) and returns its `R`
+/// (`min(m, n) × n`, upper triangular).
+///
+/// Sequential on purpose: the scheduler already runs one task per block on every core, and
+/// faer's own rayon parallelism inside those tasks was measured ~10× slower on a loaded
+/// 2-core machine (a 200,000 × 50 block: 0.6 s sequential, 5.4 s with `Par::rayon`).
+fn factor_r(mut m: faer::Mat<f64>) -> Array2<f64> {
+    use faer::linalg::qr::no_pivoting::factor;
+    let (rows, cols) = m.shape();
+    let k = rows.min(cols);
+    if k == 0 {
+        return Array2::zeros((0, cols));
     }
-    let a = a.as_standard_layout();
-    // A standard-layout array is a row-major slice; faer reads it without another copy.
-    let slice = a.as_slice().expect("standard layout is contiguous");
-    let m = faer::MatRef::from_row_major_slice(slice, a.nrows(), a.ncols());
-    from_faer(m.qr().thin_R())
+    let par = faer::Par::Seq;
+    let block_size = factor::recommended_block_size::<f64>(rows, cols);
+    let mut q_coeff = faer::Mat::<f64>::zeros(block_size, k);
+    let req = factor::qr_in_place_scratch::<f64>(rows, cols, block_size, par, Default::default());
+    let mut buf = faer::dyn_stack::MemBuffer::new(req);
+    factor::qr_in_place(
+        m.as_mut(),
+        q_coeff.as_mut(),
+        par,
+        faer::dyn_stack::MemStack::new(&mut buf),
+        Default::default(),
+    );
+    Array2::from_shape_fn((k, cols), |(i, j)| if j >= i { m[(i, j)] } else { 0.0 })
 }
 
-/// The `R` factor of a thin QR of `a − shift` (a row broadcast): the centred copy is the
-/// one faer factors in place, so the block is copied once.
+/// The `R` factor (`min(m, n) × n`, upper triangular) of a thin QR of `a`.
+pub fn qr_r(a: &Array2<f64>) -> Array2<f64> {
+    factor_r(faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]]))
+}
+
+/// Rows per step of [`centred_qr_r`].
+const QR_SLAB: usize = 1024;
+
+/// The `R` factor of a thin QR of `a − shift` (a row broadcast), by TSQR within the block:
+/// `R ← qr([R; next slab of centred rows]).R`, a slab of [`QR_SLAB`] rows at a time. Each
+/// factorisation works on a cache-sized matrix and the block is never copied whole; measured
+/// 2.3× faster than one QR of the whole 200,000 × 50 block.
 pub fn centred_qr_r(a: ArrayView2<'_, f64>, shift: ArrayView1<'_, f64>) -> Array2<f64> {
-    if a.nrows() == 0 {
-        return Array2::zeros((0, a.ncols()));
+    let d = a.ncols();
+    let mut r = Array2::<f64>::zeros((0, d));
+    let mut start = 0;
+    while start < a.nrows() {
+        let end = (start + QR_SLAB).min(a.nrows());
+        let k = r.nrows();
+        let m =
+            faer::Mat::from_fn(
+                k + end - start,
+                d,
+                |i, j| {
+                    if i < k {
+                        r[[i, j]]
+                    } else {
+                        a[[start + i - k, j]] - shift[j]
+                    }
+                },
+            );
+        r = factor_r(m);
+        start = end;
     }
-    let m = faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]] - shift[j]);
-    from_faer(m.qr().thin_R())
+    r
 }
 
 /// The singular values (decreasing) and right singular vectors (as rows) of a thin SVD
@@ -193,9 +245,20 @@ impl Op for BlockMoments {
             let shift = if self.centre { mean.clone() } else { Array1::zeros(d) };
             let mat = match self.scatter {
                 Scatter::Gram => {
-                    let mut g = Array2::<f64>::zeros((d, d));
-                    for_centred_slabs(a, shift.view(), |_, c| g += &c.t().dot(&c));
-                    g
+                    // faer's sequential kernel, accumulating in place: no temporary per slab.
+                    let mut g = faer::Mat::<f64>::zeros(d, d);
+                    for_centred_slabs(a, shift.view(), |_, c| {
+                        let c = faer_view(c);
+                        faer::linalg::matmul::matmul(
+                            g.as_mut(),
+                            faer::Accum::Add,
+                            c.transpose(),
+                            c,
+                            1.0,
+                            faer::Par::Seq,
+                        );
+                    });
+                    from_faer(g.as_ref())
                 }
                 Scatter::R => centred_qr_r(a, shift.view()),
             };
@@ -289,8 +352,7 @@ impl SmallMatrix {
     }
 }
 
-/// `(X − shift) W` for one block, computed a slab at a time (`m × l`).
-fn shifted_product(a: ArrayView2<'_, f64>, shift: &[f64], w: &Array2<f64>, what: &str) -> Result<Array2<f64>, OpError> {
+fn check_widths(a: ArrayView2<'_, f64>, shift: &[f64], w: &Array2<f64>, what: &str) -> Result<(), OpError> {
     if a.ncols() != shift.len() || w.nrows() != shift.len() {
         return Err(OpError::new(format!(
             "{what}: block has {} columns, the shift {} and W {} rows",
@@ -299,11 +361,7 @@ fn shifted_product(a: ArrayView2<'_, f64>, shift: &[f64], w: &Array2<f64>, what:
             w.nrows()
         )));
     }
-    let mut y = Array2::<f64>::zeros((a.nrows(), w.ncols()));
-    for_centred_slabs(a, ArrayView1::from(shift), |start, c| {
-        y.slice_mut(s![start..start + c.nrows(), ..]).assign(&c.dot(w));
-    });
-    Ok(y)
+    Ok(())
 }
 
 /// The `R` factor of `(X − shift) W` for one block.
@@ -320,7 +378,23 @@ impl Op for ProjectedR {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let w = self.w.array()?;
-        with_f64_view(&inputs[0], |a| Ok(Value::new(qr_r(&shifted_product(a, &self.shift, &w, Self::NAME)?))))
+        with_f64_view(&inputs[0], |a| {
+            check_widths(a, &self.shift, &w, Self::NAME)?;
+            // TSQR within the block, a slab at a time, as `centred_qr_r`.
+            let mut r = Array2::<f64>::zeros((0, w.ncols()));
+            for_centred_slabs(a, ArrayView1::from(self.shift.as_slice()), |_, c| {
+                let y = c.dot(&w);
+                let k = r.nrows();
+                r = factor_r(faer::Mat::from_fn(k + y.nrows(), y.ncols(), |i, j| {
+                    if i < k {
+                        r[[i, j]]
+                    } else {
+                        y[[i - k, j]]
+                    }
+                }));
+            });
+            Ok(Value::new(r))
+        })
     }
 }
 
@@ -353,17 +427,26 @@ impl Op for NormalProduct {
         expect_inputs(inputs, 1, Self::NAME)?;
         let w = self.w.array()?;
         with_f64_view(&inputs[0], |a| {
-            if a.ncols() != self.shift.len() || w.nrows() != self.shift.len() {
-                return Err(OpError::new(format!(
-                    "{}: block has {} columns, W {} rows",
-                    Self::NAME,
-                    a.ncols(),
-                    w.nrows()
-                )));
-            }
-            let mut out = Array2::<f64>::zeros((a.ncols(), w.ncols()));
-            for_centred_slabs(a, ArrayView1::from(self.shift.as_slice()), |_, c| out += &c.t().dot(&c.dot(&w)));
-            Ok(Value::new(out))
+            check_widths(a, &self.shift, &w, Self::NAME)?;
+            // faer's sequential kernels into reused buffers: no temporaries per slab.
+            let l = w.ncols();
+            let wf = faer_view(w.view());
+            let mut out = faer::Mat::<f64>::zeros(a.ncols(), l);
+            let mut y = faer::Mat::<f64>::zeros(SLAB.min(a.nrows()), l);
+            for_centred_slabs(a, ArrayView1::from(self.shift.as_slice()), |_, c| {
+                let c = faer_view(c);
+                let mut y = y.as_mut().subrows_mut(0, c.nrows());
+                faer::linalg::matmul::matmul(y.as_mut(), faer::Accum::Replace, c, wf, 1.0, faer::Par::Seq);
+                faer::linalg::matmul::matmul(
+                    out.as_mut(),
+                    faer::Accum::Add,
+                    c.transpose(),
+                    y.as_ref(),
+                    1.0,
+                    faer::Par::Seq,
+                );
+            });
+            Ok(Value::new(from_faer(out.as_ref())))
         })
     }
 }
