@@ -1,0 +1,57 @@
+//! A mergeable per-column summary of the values of a chunked array: exact value counts while
+//! they fit, a deterministic quantile sketch with a certified rank error once they do not.
+//!
+//! Each block is summarised column by column (NaNs counted and left out, infinite values
+//! rejected), and the summaries are tree-reduced in block order. A summary keeps, for each value
+//! `v` it retains, bounds on `L(v)` (how many values are smaller) and `U(v)` (how many are
+//! smaller or equal). Built from a block they are exact; merging two summaries adds the
+//! bounds of both sides (the combine step of Greenwald and Khanna's mergeable summaries), so
+//! merging exact summaries stays exact.
+//!
+//! # Exact mode and its memory cost
+//! With `capacity = None` nothing is ever dropped: a column's summary is its sorted distinct
+//! values with their counts, so medians, percentiles, modes and category lists are exact. Its
+//! size is the number of distinct non-NaN values of the column (five 8-byte numbers each), which
+//! for continuous data is about 40 bytes per row per column on the task that holds it.
+//!
+//! # Approximate mode and its error bound
+//! With `capacity = Some(c)` (c ≥ 2), a summary holding more than `c` values is pruned to at most
+//! `c` values, kept so that the ranks `1, 1 + (n − 1)/(c − 1), …, n` are still answered as well
+//! as before. Each prune of a summary of `m` values widens the rank uncertainty by at most
+//! `(m − 1)/(c − 1)`, and merging adds the uncertainties of both sides, so a fit over `n`
+//! values whose reduction tree has `h` merge levels answers any rank query within
+//!
+//! `rank error ≤ (h + 2) · n / (c − 1) / 2 + 1`
+//!
+//! ranks (relative error about `(h + 2) / (2c)`). Every summary also reports the bound it
+//! certifies itself ([`ColumnSketch::max_rank_error`], usually far smaller), and
+//! [`ColumnSketch::rank_query`] reports the bound of each answer. The tests check both on
+//! generated data.
+
+pub(crate) mod ops;
+
+pub use ops::{ColumnSketch, Entry, Sketches};
+
+use rask_ml::{ChunkedArray, Float, MlError};
+
+/// The sorted distinct values of each column of `x` (exact; NaN and infinite values are
+/// rejected): the categories of the encoders.
+pub(crate) fn fit_categories<F: Float>(
+    x: &ChunkedArray<F>,
+    who: &str,
+    split_every: usize,
+) -> Result<Vec<Vec<f64>>, MlError> {
+    let s = ops::sketch_columns(x, None, false, who, split_every)?;
+    Ok(s.columns.iter().map(ColumnSketch::distinct).collect())
+}
+
+/// The position of `v` among the sorted categories `cats`.
+pub(crate) fn find_category(cats: &[f64], v: f64) -> Option<usize> {
+    let v = v + 0.0;
+    cats.binary_search_by(|c| c.total_cmp(&v)).ok()
+}
+
+/// The error for a category not seen when fitting.
+pub(crate) fn unknown_category(j: usize, v: f64) -> MlError {
+    MlError::InvalidParameter { name: "x", message: format!("found unknown category {v} in column {j} during transform") }
+}
