@@ -92,13 +92,13 @@ out["robust"] = rob
 
 qt = {}
 for name, X in [("diabetes", diabetes), ("wine", wine)]:
-    for nq in [100, 1000]:
-        q = QuantileTransformer(n_quantiles=nq, subsample=None).fit(X)
+    for nq, dist in [(100, "uniform"), (1000, "uniform"), (100, "normal")]:
+        q = QuantileTransformer(n_quantiles=nq, output_distribution=dist, subsample=None).fit(X)
         lo, hi = X.min(axis=0), X.max(axis=0)
         # Rows inside, on and outside the fitted range.
         X_test = np.vstack([X[:5], lo - 1.0, hi + 1.0, (lo + hi) / 2])
         t = q.transform(X_test)
-        qt[f"{name}_{nq}"] = {
+        qt[f"{name}_{nq}_{dist}"] = {
             "n_quantiles": q.n_quantiles_,
             "quantiles": q.quantiles_,
             "references": q.references_,

@@ -93,7 +93,10 @@ fn block_counts<F: Float>(
         for (c, &v) in e.counts.iter_mut().zip(r.iter()) {
             let v = v.widen();
             if !v.is_finite() {
-                return Err(OpError::new(format!("x contains NaN or infinite values; {} needs finite features", op.who)));
+                return Err(OpError::new(format!(
+                    "x contains NaN or infinite values; {} needs finite features",
+                    op.who
+                )));
             }
             if op.non_negative && v < 0.0 {
                 return Err(OpError::new(format!("negative values in x; {} needs counts (x >= 0)", op.who)));

@@ -40,7 +40,10 @@ impl LabelEncoder {
     }
 
     /// [`inverse_transform`](Self::inverse_transform), lazily, block by block.
-    pub fn inverse_transform_chunked(&self, codes: &ChunkedVector<i64>) -> Result<ChunkedVector<i64>, LabelEncoderError> {
+    pub fn inverse_transform_chunked(
+        &self,
+        codes: &ChunkedVector<i64>,
+    ) -> Result<ChunkedVector<i64>, LabelEncoderError> {
         Ok(ChunkedVector::from_block_layer(codes.block_layer().map(self.op(true), codes.chunks().clone())?))
     }
 

@@ -93,7 +93,11 @@ impl Default for PolynomialFeaturesParams {
 impl PolynomialFeaturesParams {
     /// The defaults: degree 2, all products, with the bias column.
     pub fn new() -> Self {
-        PolynomialFeaturesParams(PolynomialFeaturesValidParams { degree: 2, interaction_only: false, include_bias: true })
+        PolynomialFeaturesParams(PolynomialFeaturesValidParams {
+            degree: 2,
+            interaction_only: false,
+            include_bias: true,
+        })
     }
     /// The largest degree.
     pub fn degree(mut self, d: usize) -> Self {

@@ -176,8 +176,8 @@ impl ColumnSketch {
             return f64::NAN;
         }
         let n = self.n as f64;
-        // NumPy's `_compute_virtual_index` with alpha = beta = 1, term by term.
-        let virt = n * q + (1.0 + q * -1.0) - 1.0;
+        // NumPy's "linear" method: virtual index (n − 1)·q, clamped to the ends.
+        let virt = (n - 1.0) * q;
         let (prev, next, gamma) = if virt < 0.0 {
             (0, 0, 0.0)
         } else if virt >= n - 1.0 {

@@ -3,8 +3,8 @@ use rask_ml::{BlockModel, ChunkedDataset, Element, Fit, Float, ModelKind, ParamG
 use serde::{Deserialize, Serialize};
 
 use super::errors::QuantileTransformerError;
-use super::params::{OutputDistribution, QuantileTransformerParams, QuantileTransformerValidParams};
 use super::normal::{norm_cdf, norm_ppf};
+use super::params::{OutputDistribution, QuantileTransformerParams, QuantileTransformerValidParams};
 use crate::preprocessing::quantile_sketch::ops::sketch_columns;
 
 /// scikit-learn's `BOUNDS_THRESHOLD`: how close to 0 or 1 a probability may get.
