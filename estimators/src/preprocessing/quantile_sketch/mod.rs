@@ -15,16 +15,19 @@
 //! for continuous data is about 40 bytes per row per column on the task that holds it.
 //!
 //! # Approximate mode and its error bound
-//! With `capacity = Some(c)` (c ≥ 2), a summary holding more than `c` values is pruned to at most
-//! `c` values, kept so that the ranks `1, 1 + (n − 1)/(c − 1), …, n` are still answered as well
-//! as before. Each prune of a summary of `m` values widens the rank uncertainty by at most
-//! `(m − 1)/(c − 1)`, and merging adds the uncertainties of both sides, so a fit over `n`
-//! values whose reduction tree has `h` merge levels answers any rank query within
+//! With `capacity = Some(c)` (c ≥ 2), each block's summary and each combine task's merged
+//! summary is pruned (once) to at most `c` values, kept so that the `c` evenly spaced ranks
+//! `1, 1 + (n − 1)/(c − 1), …, n` are still answered as well as before. A prune of a summary of
+//! `m` values adds at most half a target spacing, `(m − 1)/(2(c − 1))`, to its query error, and
+//! merging adds the errors of the merged summaries (Greenwald and Khanna's combine lemma); the
+//! summaries of one tree level hold at most `n` values together. So a fit over `n` values whose
+//! reduction tree has `h` merge levels (`⌈log_s(blocks)⌉` for fan-in `s`) answers any rank query
+//! within
 //!
 //! `rank error ≤ (h + 2) · n / (2 (c − 1)) + 1`
 //!
-//! ranks (relative error about `(h + 2) / (2c)`): one prune per level of the tree, the leaves'
-//! included, each adding at most half a target spacing. A summary also certifies its answers
+//! ranks (relative error about `(h + 2) / (2c)`; the argument gives `h + 1` levels of prunes,
+//! the extra level covers the rounding of target ranks). A summary also certifies its answers
 //! from its own stored bounds: [`ColumnSketch::rank_query`] reports a rigorous bound for each
 //! answer and [`ColumnSketch::max_rank_error`] the largest; computed from the stored bounds
 //! alone, these may be up to twice the a-priori bound. The tests check all three on generated

@@ -256,7 +256,7 @@ pub struct Sketches {
 }
 
 impl Sketches {
-    /// Merges `o` into `self`, column by column.
+    /// Merges `o` into `self`, column by column, without pruning.
     pub fn merge(&mut self, o: &Sketches) -> Result<(), OpError> {
         if o.columns.len() != self.columns.len() {
             return Err(OpError::new(format!(
@@ -267,11 +267,17 @@ impl Sketches {
         }
         for (a, b) in self.columns.iter_mut().zip(&o.columns) {
             *a = a.merge(b);
-            if let Some(c) = self.capacity {
-                a.prune(c);
-            }
         }
         Ok(())
+    }
+
+    /// Prunes every column to the capacity (nothing when exact).
+    pub fn prune(&mut self) {
+        if let Some(c) = self.capacity {
+            for col in &mut self.columns {
+                col.prune(c);
+            }
+        }
     }
 }
 
@@ -329,7 +335,7 @@ impl Op for BlockSketch {
     }
 }
 
-/// Merges [`Sketches`] in order.
+/// Merges [`Sketches`] in order, then prunes once.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MergeSketches;
 
@@ -341,6 +347,9 @@ impl Op for MergeSketches {
         for v in rest {
             acc.merge(v.get::<Sketches>()?)?;
         }
+        // One prune per combine task, whatever its fan-in: the error bound counts one prune
+        // per level of the reduction tree.
+        acc.prune();
         Ok(Value::new(acc))
     }
 }
