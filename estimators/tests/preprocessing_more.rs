@@ -340,6 +340,23 @@ fn quantile_sketch_keeps_its_rank_error_bound() {
         // The tied column has 40 distinct values, fewer than the capacity: it stays exact.
         assert_eq!(m.rank_error[j] == 0, j == 1);
     }
+    // The imputer's sketched median too (with a few NaNs, which are left out).
+    let mut xn = x.clone();
+    for i in (0..n).step_by(10) {
+        xn[[i, 0]] = f64::NAN;
+    }
+    let cxn = ChunkedArray::from_array(xn.view(), chunk).unwrap();
+    let imp = SimpleImputerParams::new()
+        .strategy(ImputeStrategy::Median)
+        .sketch_capacity(Some(capacity))
+        .split_every(split_every)
+        .fit(&cxn)
+        .unwrap();
+    let mut col: Vec<f64> = xn.column(0).iter().copied().filter(|v| !v.is_nan()).collect();
+    col.sort_by(f64::total_cmp);
+    let (lo, hi) = true_ranks(&col, imp.statistics[0]);
+    let mid = col.len() as u64 / 2;
+    assert!(imp.rank_error[0] > 0 && lo <= mid + imp.rank_error[0] + 1 && mid <= hi + imp.rank_error[0] + 1);
     let qt = QuantileTransformerParams::new().n_quantiles(50).sketch_capacity(Some(capacity)).fit(&cx).unwrap();
     let t = qt.transform(&x).unwrap();
     // Uniform output: each transformed value is its column's rank share, within the bound.
@@ -429,6 +446,10 @@ fn invalid_params_are_rejected_one_field_at_a_time() {
         Err(SimpleImputerError::FillValue(_))
     ));
     assert!(matches!(SimpleImputerParams::new().split_every(1).check(), Err(SimpleImputerError::SplitEvery(1))));
+    assert!(matches!(
+        SimpleImputerParams::new().sketch_capacity(Some(1)).check(),
+        Err(SimpleImputerError::SketchCapacity(1))
+    ));
     assert!(matches!(
         OrdinalEncoderParams::new().handle_unknown(OrdinalUnknown::UseEncodedValue(0.5)).check(),
         Err(OrdinalEncoderError::UnknownValue(_))

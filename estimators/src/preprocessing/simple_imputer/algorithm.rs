@@ -16,7 +16,9 @@ use crate::preprocessing::quantile_sketch::ops::sketch_columns;
 /// as sorted distinct values with counts, and the summaries are merged exactly in a tree
 /// reduction. Both answers are therefore exact, at a memory cost of one entry (40 bytes) per
 /// distinct non-NaN value per column on the task that holds a summary: for continuous data
-/// about 40 bytes per row and column at the root of the reduction. Infinite values are rejected.
+/// about 40 bytes per row and column at the root of the reduction. With `sketch_capacity` the
+/// median comes from a bounded sketch instead, within the rank error reported in `rank_error`.
+/// Infinite values are rejected.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimpleImputer {
     /// The fill value of each input column: NaN for a column without observed values (which
@@ -24,6 +26,8 @@ pub struct SimpleImputer {
     pub statistics: Array1<f64>,
     /// The input columns `transform` outputs, in order.
     pub kept_columns: Vec<usize>,
+    /// The certified rank error of each column's median (0: exact, and for other strategies).
+    pub rank_error: Vec<u64>,
     params: SimpleImputerValidParams,
 }
 
@@ -42,20 +46,21 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for SimpleImputerParams {
         let params = self.check_ref()?.clone();
         let x = data.x();
         let split_every = params.split_every;
+        let mut rank_error = vec![0; x.n_cols()];
         let mut statistics: Array1<f64> = match params.strategy {
             ImputeStrategy::Mean => {
                 let s = fit_stats(x, split_every)?;
                 Array1::from_iter(s.mean.iter().zip(&s.count).map(|(&m, &c)| if c > 0 { m } else { f64::NAN }))
             }
-            ImputeStrategy::Median | ImputeStrategy::MostFrequent => {
+            ImputeStrategy::Median => {
+                let s = sketch_columns(x, params.sketch_capacity, true, "SimpleImputer", split_every)?;
+                rank_error = s.columns.iter().map(|c| c.max_rank_error()).collect();
+                Array1::from_iter(s.columns.iter().map(|c| c.median()))
+            }
+            ImputeStrategy::MostFrequent => {
+                // Modes need every count: always exact.
                 let s = sketch_columns(x, None, true, "SimpleImputer", split_every)?;
-                Array1::from_iter(s.columns.iter().map(|c| {
-                    if params.strategy == ImputeStrategy::Median {
-                        c.median()
-                    } else {
-                        c.mode().unwrap_or(f64::NAN)
-                    }
-                }))
+                Array1::from_iter(s.columns.iter().map(|c| c.mode().unwrap_or(f64::NAN)))
             }
             ImputeStrategy::Constant(v) => {
                 // No statistic is needed, but the data is still checked (infinite values are
@@ -75,7 +80,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for SimpleImputerParams {
             }
             kept_columns.push(j);
         }
-        Ok(SimpleImputer { statistics, kept_columns, params })
+        Ok(SimpleImputer { statistics, kept_columns, rank_error, params })
     }
 }
 

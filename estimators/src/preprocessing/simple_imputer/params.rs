@@ -22,6 +22,7 @@ pub enum ImputeStrategy {
 pub struct SimpleImputerValidParams {
     pub(crate) strategy: ImputeStrategy,
     pub(crate) keep_empty_features: bool,
+    pub(crate) sketch_capacity: Option<usize>,
     pub(crate) split_every: usize,
 }
 
@@ -34,12 +35,19 @@ impl SimpleImputerValidParams {
     pub fn keep_empty_features(&self) -> bool {
         self.keep_empty_features
     }
+    /// The most values the median's quantile sketch keeps per column (`None`: exact).
+    pub fn sketch_capacity(&self) -> Option<usize> {
+        self.sketch_capacity
+    }
 }
 
 /// Hyperparameters of a [`super::SimpleImputer`], as scikit-learn's with `missing_values=NaN`:
 /// the `strategy` (default [`ImputeStrategy::Mean`]) and `keep_empty_features` (default false:
 /// columns with no observed value are dropped by `transform`, except with the constant strategy;
-/// when true they are kept and filled with 0, or with the constant).
+/// when true they are kept and filled with 0, or with the constant). The median is exact by
+/// default; `sketch_capacity` makes it approximate with bounded memory (the sketch and its rank
+/// error bound are those of [`crate::preprocessing::quantile_sketch`]). The most frequent value
+/// is always exact.
 ///
 /// ```
 /// use rask_estimators::preprocessing::{ImputeStrategy, SimpleImputerParams};
@@ -65,6 +73,7 @@ impl SimpleImputerParams {
         SimpleImputerParams(SimpleImputerValidParams {
             strategy: ImputeStrategy::Mean,
             keep_empty_features: false,
+            sketch_capacity: None,
             split_every: 8,
         })
     }
@@ -76,6 +85,12 @@ impl SimpleImputerParams {
     /// Whether to keep columns with no observed value.
     pub fn keep_empty_features(mut self, on: bool) -> Self {
         self.0.keep_empty_features = on;
+        self
+    }
+    /// Approximate the median with a sketch of at most `capacity` values per column (`None`,
+    /// the default: exact).
+    pub fn sketch_capacity(mut self, capacity: Option<usize>) -> Self {
+        self.0.sketch_capacity = capacity;
         self
     }
     /// The fan-in of the statistics reduction (at least 2).
@@ -93,6 +108,11 @@ impl ParamGuard for SimpleImputerParams {
         if let ImputeStrategy::Constant(v) = self.0.strategy {
             if !v.is_finite() {
                 return Err(SimpleImputerError::FillValue(v));
+            }
+        }
+        if let Some(c) = self.0.sketch_capacity {
+            if c < 2 {
+                return Err(SimpleImputerError::SketchCapacity(c));
             }
         }
         if self.0.split_every < 2 {
