@@ -274,6 +274,28 @@ fn quantile_transformer_matches_scikit_learn() {
     }
 }
 
+#[test]
+fn robust_and_quantile_scaling_ignore_nans_as_scikit_learn() {
+    let g = golden("preprocessing_more.json");
+    let x = arr2(&g["imputer"]["x_wine"]);
+    let want = &g["robust"]["wine_nan"];
+    for chunk in [25, 1000] {
+        let (m, t): (RobustScaler, _) = fit_transform_everywhere(&RobustScalerParams::new(), &x, chunk);
+        close("center", m.center.as_ref().unwrap(), &arr1(&want["center"]), ULPS, 0.0);
+        close("scale", m.scale.as_ref().unwrap(), &arr1(&want["scale"]), ULPS, 0.0);
+        close("head", &t.slice(s![..10, ..]).to_owned(), &arr2(&want["head"]), 1e-13, 1e-15);
+        let params = QuantileTransformerParams::new().n_quantiles(50);
+        let (m, t): (QuantileTransformer, _) = fit_transform_everywhere(&params, &x, chunk);
+        let want = &g["quantile"]["wine_nan"];
+        // n_quantiles is capped by the rows, NaN or not; each column's quantiles skip its NaNs.
+        assert_eq!(m.n_quantiles as i64, want["n_quantiles"].as_i64().unwrap());
+        close("quantiles", &m.quantiles, &arr2(&want["quantiles"]), 1e-14, 1e-14);
+        // NaNs stay NaN (`close` treats two NaNs as equal).
+        close("head", &t.slice(s![..10, ..]).to_owned(), &arr2(&want["head"]), 1e-12, 1e-12);
+        assert!(t.iter().any(|v| v.is_nan()));
+    }
+}
+
 /// The number of values of `sorted` below `v` and at most `v`.
 fn true_ranks(sorted: &[f64], v: f64) -> (u64, u64) {
     (sorted.partition_point(|&a| a < v) as u64, sorted.partition_point(|&a| a <= v) as u64)

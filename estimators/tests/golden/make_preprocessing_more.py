@@ -88,6 +88,9 @@ for name, X in [("diabetes", diabetes), ("wine", wine)]:
             "scale": r.scale_,
             "head": r.transform(X[:5]),
         }
+# NaNs are ignored when fitting (the wine data with NaNs of the imputer section).
+r = RobustScaler().fit(Xw)
+rob["wine_nan"] = {"center": r.center_, "scale": r.scale_, "head": r.transform(Xw[:10])}
 out["robust"] = rob
 
 qt = {}
@@ -106,6 +109,8 @@ for name, X in [("diabetes", diabetes), ("wine", wine)]:
             "transform": t,
             "inverse": q.inverse_transform(t),
         }
+q = QuantileTransformer(n_quantiles=50, subsample=None).fit(Xw)
+qt["wine_nan"] = {"n_quantiles": q.n_quantiles_, "quantiles": q.quantiles_, "head": q.transform(Xw[:10])}
 out["quantile"] = qt
 
 # --- PolynomialFeatures ------------------------------------------------------------------------
