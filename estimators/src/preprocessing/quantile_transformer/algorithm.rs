@@ -48,6 +48,9 @@ fn linspace01(n: usize) -> Array1<f64> {
 /// range take the end values, and a value equal to a knot takes the knot's value.
 pub(crate) fn interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
     let n = xp.len();
+    if n == 0 {
+        return f64::NAN;
+    }
     if x < xp[0] {
         return fp[0];
     }
@@ -102,15 +105,14 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for QuantileTransformerPara
 }
 
 impl QuantileTransformer {
-    fn forward(&self, v: f64, q: &[f64], neg_q: &[f64], neg_ref: &[f64]) -> f64 {
-        if v.is_nan() {
-            return v;
+    fn forward(&self, v: f64, q: &[f64], neg_q: &[f64], refs: &[f64], neg_ref: &[f64], clip: (f64, f64)) -> f64 {
+        if v.is_nan() || q.is_empty() {
+            return f64::NAN;
         }
         let normal = self.params.output_distribution == OutputDistribution::Normal;
         let (lo, hi) = (q[0], q[q.len() - 1]);
         let (is_lo, is_hi) =
             if normal { (v - BOUNDS_THRESHOLD < lo, v + BOUNDS_THRESHOLD > hi) } else { (v == lo, v == hi) };
-        let refs = self.references.as_slice().expect("an owned 1-D array is contiguous");
         let mut p = 0.5 * (interp(v, q, refs) - interp(-v, neg_q, neg_ref));
         if is_hi {
             p = 1.0;
@@ -119,23 +121,20 @@ impl QuantileTransformer {
             p = 0.0;
         }
         if normal {
-            let clip_min = norm_ppf(BOUNDS_THRESHOLD - f64::EPSILON);
-            let clip_max = norm_ppf(1.0 - (BOUNDS_THRESHOLD - f64::EPSILON));
-            norm_ppf(p).clamp(clip_min, clip_max)
+            norm_ppf(p).clamp(clip.0, clip.1)
         } else {
             p
         }
     }
 
-    fn backward(&self, v: f64, q: &[f64]) -> f64 {
-        if v.is_nan() {
-            return v;
+    fn backward(&self, v: f64, q: &[f64], refs: &[f64]) -> f64 {
+        if v.is_nan() || q.is_empty() {
+            return f64::NAN;
         }
         let normal = self.params.output_distribution == OutputDistribution::Normal;
         let v = if normal { norm_cdf(v) } else { v };
         let (is_lo, is_hi) =
             if normal { (v - BOUNDS_THRESHOLD < 0.0, v + BOUNDS_THRESHOLD > 1.0) } else { (v == 0.0, v == 1.0) };
-        let refs = self.references.as_slice().expect("an owned 1-D array is contiguous");
         let mut t = interp(v, refs, q);
         if is_hi {
             t = q[q.len() - 1];
@@ -174,11 +173,14 @@ impl BlockModel for QuantileTransformer {
 
     fn transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
         let cols = self.columns();
-        let neg_ref: Vec<f64> = self.references.iter().rev().map(|v| -v).collect();
+        let refs = self.references.to_vec();
+        let neg_ref: Vec<f64> = refs.iter().rev().map(|v| -v).collect();
+        // scikit-learn clips normal output to the quantiles of `1e-7 − ε` and `1 − (1e-7 − ε)`.
+        let clip = (norm_ppf(BOUNDS_THRESHOLD - f64::EPSILON), norm_ppf(1.0 - (BOUNDS_THRESHOLD - f64::EPSILON)));
         let mut out = x.to_owned();
         for mut row in out.rows_mut() {
             for (v, (q, neg_q)) in row.iter_mut().zip(&cols) {
-                *v = F::narrow(self.forward(v.widen(), q, neg_q, &neg_ref));
+                *v = F::narrow(self.forward(v.widen(), q, neg_q, &refs, &neg_ref, clip));
             }
         }
         Ok(out)
@@ -186,10 +188,11 @@ impl BlockModel for QuantileTransformer {
 
     fn inverse_transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
         let cols = self.columns();
+        let refs = self.references.to_vec();
         let mut out = x.to_owned();
         for mut row in out.rows_mut() {
             for (v, (q, _)) in row.iter_mut().zip(&cols) {
-                *v = F::narrow(self.backward(v.widen(), q));
+                *v = F::narrow(self.backward(v.widen(), q, &refs));
             }
         }
         Ok(out)
