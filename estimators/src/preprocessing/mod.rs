@@ -1,25 +1,70 @@
-//! Preprocessing: feature scaling.
+//! Preprocessing: feature scaling, imputation, encoding and polynomial features.
 //!
 //! Scalers fit with one pass of mergeable column statistics (count, mean, sum of squared
 //! deviations, min, max; Chan et al.'s parallel merge), so `fit` is a single tree reduction and
 //! `partial_fit` merges a new batch's statistics into the model's. As in scikit-learn, NaNs are
 //! treated as missing: ignored when fitting and kept by `transform`; infinite values are
 //! rejected.
+//!
+//! Estimators that need order statistics (medians, quantiles, modes, category lists) fit with
+//! one tree reduction of the per-column summaries of [`quantile_sketch`]: exact by default, or a
+//! bounded-size sketch with a stated rank error bound.
 
+pub mod label_encoder;
 pub mod min_max_scaler;
+pub mod one_hot_encoder;
+pub mod ordinal_encoder;
+pub mod polynomial_features;
+pub mod quantile_sketch;
+pub mod quantile_transformer;
+pub mod robust_scaler;
+pub mod simple_imputer;
 pub mod standard_scaler;
 
 pub use min_max_scaler::{MinMaxScaler, MinMaxScalerError, MinMaxScalerParams, MinMaxScalerValidParams};
 pub use standard_scaler::{StandardScaler, StandardScalerError, StandardScalerParams, StandardScalerValidParams};
 
+pub use label_encoder::{LabelEncoder, LabelEncoderError, LabelEncoderParams, LabelEncoderValidParams};
+pub use one_hot_encoder::{
+    OneHotDrop, OneHotEncoder, OneHotEncoderError, OneHotEncoderParams, OneHotEncoderValidParams, OneHotUnknown,
+};
+pub use ordinal_encoder::{
+    OrdinalEncoder, OrdinalEncoderError, OrdinalEncoderParams, OrdinalEncoderValidParams, OrdinalUnknown,
+};
+pub use polynomial_features::{
+    PolynomialFeatures, PolynomialFeaturesError, PolynomialFeaturesParams, PolynomialFeaturesValidParams,
+};
+pub use quantile_transformer::{
+    OutputDistribution, QuantileTransformer, QuantileTransformerError, QuantileTransformerParams,
+    QuantileTransformerValidParams,
+};
+pub use robust_scaler::{RobustScaler, RobustScalerError, RobustScalerParams, RobustScalerValidParams};
+pub use simple_imputer::{
+    ImputeStrategy, SimpleImputer, SimpleImputerError, SimpleImputerParams, SimpleImputerValidParams,
+};
+
 use rask_core::{Codec, OpEntry};
 use rask_ml::ApplyModel;
 
 /// The ops this module registers.
-pub const OPS: &[OpEntry] = &[OpEntry::of::<ApplyModel<StandardScaler>>(), OpEntry::of::<ApplyModel<MinMaxScaler>>()];
+pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<ApplyModel<StandardScaler>>(),
+    OpEntry::of::<ApplyModel<MinMaxScaler>>(),
+    OpEntry::of::<ApplyModel<SimpleImputer>>(),
+    OpEntry::of::<ApplyModel<OrdinalEncoder>>(),
+    OpEntry::of::<ApplyModel<OneHotEncoder>>(),
+    OpEntry::of::<ApplyModel<RobustScaler>>(),
+    OpEntry::of::<ApplyModel<QuantileTransformer>>(),
+    OpEntry::of::<ApplyModel<PolynomialFeatures>>(),
+    OpEntry::of::<quantile_sketch::ops::BlockSketch>(),
+    OpEntry::of::<quantile_sketch::ops::MergeSketches>(),
+    OpEntry::of::<label_encoder::ops::BlockLabels>(),
+    OpEntry::of::<label_encoder::ops::MergeLabels>(),
+    OpEntry::of::<label_encoder::ops::EncodeLabels>(),
+];
 
 /// The value codecs this module registers.
-pub const CODECS: &[Codec] = &[];
+pub const CODECS: &[Codec] = &[Codec::serde::<quantile_sketch::Sketches>("rask.estimators.quantile_sketch.sketches")];
 
 use rask_ml::chunked::ColumnStats;
 use rask_ml::{ChunkedArray, Float, MlError, ReduceOptions};

@@ -1,0 +1,105 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::BernoulliNBError;
+use crate::naive_bayes::count_nb::CountParams;
+
+/// Validated [`BernoulliNBParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BernoulliNBValidParams {
+    pub(crate) common: CountParams,
+    pub(crate) binarize: Option<f64>,
+}
+
+impl BernoulliNBValidParams {
+    /// The params shared with MultinomialNB (`alpha`, `fit_prior`, `class_prior`, `classes`).
+    pub fn common(&self) -> &CountParams {
+        &self.common
+    }
+    /// The binarisation threshold (`None`: features are used as they are).
+    pub fn binarize(&self) -> Option<f64> {
+        self.binarize
+    }
+}
+
+/// Hyperparameters of a [`super::BernoulliNB`], as scikit-learn's: `alpha` (additive
+/// smoothing, default 1; it must be positive, where scikit-learn with `force_alpha=True` also
+/// takes 0), `fit_prior` (default true), `class_prior` (fixed priors in the order of the sorted
+/// classes), `classes` (the full label list; needed by `partial_fit`) and `binarize` (default
+/// `Some(0.0)`: features strictly above the threshold count as 1, others as 0, when fitting and
+/// predicting; `None` uses the features as given, which should then be 0/1).
+///
+/// ```
+/// use rask_estimators::naive_bayes::BernoulliNBParams;
+/// use rask_ml::{Dataset, Fit, Predict, ndarray::array};
+///
+/// let x = array![[1.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, 0.0]];
+/// let y = array![0i64, 0, 1, 1];
+/// let model = BernoulliNBParams::new().fit(&Dataset::new(x, y)).unwrap();
+/// assert_eq!(model.predict(&array![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]).unwrap().to_vec(), vec![0, 1]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BernoulliNBParams(BernoulliNBValidParams);
+
+impl Default for BernoulliNBParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BernoulliNBParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        BernoulliNBParams(BernoulliNBValidParams { common: CountParams::default(), binarize: Some(0.0) })
+    }
+    /// The additive (Laplace/Lidstone) smoothing.
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.0.common.alpha = alpha;
+        self
+    }
+    /// Whether to learn the class priors (else uniform).
+    pub fn fit_prior(mut self, on: bool) -> Self {
+        self.0.common.fit_prior = on;
+        self
+    }
+    /// Fixed class priors, in the order of the sorted classes.
+    pub fn class_prior(mut self, prior: Vec<f64>) -> Self {
+        self.0.common.class_prior = Some(prior);
+        self
+    }
+    /// The full list of class labels.
+    pub fn classes(mut self, classes: Vec<i64>) -> Self {
+        self.0.common.classes = Some(classes);
+        self
+    }
+    /// The binarisation threshold, or `None` to use the features as given.
+    pub fn binarize(mut self, threshold: Option<f64>) -> Self {
+        self.0.binarize = threshold;
+        self
+    }
+    /// The fan-in of the reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.common.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for BernoulliNBParams {
+    type Checked = BernoulliNBValidParams;
+    type Error = BernoulliNBError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if let Some(t) = self.0.binarize {
+            if !t.is_finite() {
+                return Err(BernoulliNBError::Binarize(t));
+            }
+        }
+        self.0.common.check()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

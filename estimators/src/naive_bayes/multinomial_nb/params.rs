@@ -1,0 +1,88 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::MultinomialNBError;
+use crate::naive_bayes::count_nb::CountParams;
+
+/// Validated [`MultinomialNBParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MultinomialNBValidParams {
+    pub(crate) common: CountParams,
+}
+
+impl MultinomialNBValidParams {
+    /// The params shared with BernoulliNB (`alpha`, `fit_prior`, `class_prior`, `classes`).
+    pub fn common(&self) -> &CountParams {
+        &self.common
+    }
+}
+
+/// Hyperparameters of a [`super::MultinomialNB`], as scikit-learn's: `alpha` (additive
+/// smoothing, default 1; it must be positive, where scikit-learn with `force_alpha=True` also
+/// takes 0), `fit_prior` (default true), `class_prior` (fixed priors in the order of the sorted
+/// classes) and `classes` (the full label list; needed by `partial_fit`).
+///
+/// ```
+/// use rask_estimators::naive_bayes::MultinomialNBParams;
+/// use rask_ml::{Dataset, Fit, Predict, ndarray::array};
+///
+/// let x = array![[3.0, 0.0], [4.0, 1.0], [0.0, 5.0], [1.0, 3.0]];
+/// let y = array![0i64, 0, 1, 1];
+/// let model = MultinomialNBParams::new().fit(&Dataset::new(x, y)).unwrap();
+/// assert_eq!(model.predict(&array![[5.0, 1.0], [0.0, 2.0]]).unwrap().to_vec(), vec![0, 1]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MultinomialNBParams(MultinomialNBValidParams);
+
+impl Default for MultinomialNBParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MultinomialNBParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        MultinomialNBParams(MultinomialNBValidParams { common: CountParams::default() })
+    }
+    /// The additive (Laplace/Lidstone) smoothing.
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.0.common.alpha = alpha;
+        self
+    }
+    /// Whether to learn the class priors (else uniform).
+    pub fn fit_prior(mut self, on: bool) -> Self {
+        self.0.common.fit_prior = on;
+        self
+    }
+    /// Fixed class priors, in the order of the sorted classes.
+    pub fn class_prior(mut self, prior: Vec<f64>) -> Self {
+        self.0.common.class_prior = Some(prior);
+        self
+    }
+    /// The full list of class labels.
+    pub fn classes(mut self, classes: Vec<i64>) -> Self {
+        self.0.common.classes = Some(classes);
+        self
+    }
+    /// The fan-in of the reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.common.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for MultinomialNBParams {
+    type Checked = MultinomialNBValidParams;
+    type Error = MultinomialNBError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0.common.check()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,61 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::LabelEncoderError;
+
+/// Validated [`LabelEncoderParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelEncoderValidParams {
+    pub(crate) split_every: usize,
+}
+
+/// Hyperparameters of a [`super::LabelEncoder`]; scikit-learn's has none, this one has only the
+/// fan-in of the reduction that finds the classes of a chunked vector.
+///
+/// ```
+/// use rask_estimators::preprocessing::LabelEncoderParams;
+/// use rask_ml::{Fit, ndarray::array};
+///
+/// let y = array![10i64, -3, 7, 10];
+/// let enc = LabelEncoderParams::new().fit(&y).unwrap();
+/// assert_eq!(enc.classes, vec![-3, 7, 10]);
+/// assert_eq!(enc.transform(&y).unwrap(), array![2, 0, 1, 2]);
+/// assert_eq!(enc.inverse_transform(&array![0, 2]).unwrap(), array![-3, 10]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelEncoderParams(LabelEncoderValidParams);
+
+impl Default for LabelEncoderParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LabelEncoderParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        LabelEncoderParams(LabelEncoderValidParams { split_every: 8 })
+    }
+    /// The fan-in of the class reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for LabelEncoderParams {
+    type Checked = LabelEncoderValidParams;
+    type Error = LabelEncoderError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if self.0.split_every < 2 {
+            return Err(LabelEncoderError::SplitEvery(self.0.split_every));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,110 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::OneHotEncoderError;
+
+/// What [`super::OneHotEncoder`]'s `transform` does with an unseen category (scikit-learn's
+/// `handle_unknown`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OneHotUnknown {
+    /// Fail (the default).
+    Error,
+    /// Encode it as all zeros in that column's indicators.
+    Ignore,
+}
+
+/// Which category's indicator is left out (scikit-learn's `drop`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OneHotDrop {
+    /// Keep every indicator (the default).
+    None,
+    /// Drop the first category of every column.
+    First,
+    /// Drop the first category of columns with exactly two categories.
+    IfBinary,
+}
+
+/// Validated [`OneHotEncoderParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OneHotEncoderValidParams {
+    pub(crate) handle_unknown: OneHotUnknown,
+    pub(crate) drop: OneHotDrop,
+    pub(crate) split_every: usize,
+}
+
+impl OneHotEncoderValidParams {
+    /// What happens to unknown categories.
+    pub fn handle_unknown(&self) -> OneHotUnknown {
+        self.handle_unknown
+    }
+    /// Which indicators are dropped.
+    pub fn drop(&self) -> OneHotDrop {
+        self.drop
+    }
+}
+
+/// Hyperparameters of a [`super::OneHotEncoder`], as scikit-learn's with
+/// `categories="auto"` and dense output: `handle_unknown` (error or ignore) and `drop` (none,
+/// first, if_binary). The categories of a column are its sorted distinct values; NaN is not a
+/// category (rejected when fitting, unknown when transforming). The output width is known once
+/// fitted: the sum of the category counts, minus the dropped ones.
+///
+/// ```
+/// use rask_estimators::preprocessing::OneHotEncoderParams;
+/// use rask_ml::{Fit, Transform, ndarray::array};
+///
+/// let x = array![[3.0], [1.0], [3.0]];
+/// let enc = OneHotEncoderParams::new().fit(&x).unwrap();
+/// assert_eq!(enc.transform(&x).unwrap(), array![[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OneHotEncoderParams(OneHotEncoderValidParams);
+
+impl Default for OneHotEncoderParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OneHotEncoderParams {
+    /// The defaults: unknown categories are an error, nothing dropped.
+    pub fn new() -> Self {
+        OneHotEncoderParams(OneHotEncoderValidParams {
+            handle_unknown: OneHotUnknown::Error,
+            drop: OneHotDrop::None,
+            split_every: 8,
+        })
+    }
+    /// What `transform` does with unknown categories.
+    pub fn handle_unknown(mut self, h: OneHotUnknown) -> Self {
+        self.0.handle_unknown = h;
+        self
+    }
+    /// Which indicators to drop.
+    pub fn drop(mut self, d: OneHotDrop) -> Self {
+        self.0.drop = d;
+        self
+    }
+    /// The fan-in of the category reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for OneHotEncoderParams {
+    type Checked = OneHotEncoderValidParams;
+    type Error = OneHotEncoderError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if self.0.split_every < 2 {
+            return Err(OneHotEncoderError::SplitEvery(self.0.split_every));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

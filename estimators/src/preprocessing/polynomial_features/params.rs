@@ -1,0 +1,134 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::PolynomialFeaturesError;
+
+/// Validated [`PolynomialFeaturesParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolynomialFeaturesValidParams {
+    pub(crate) degree: usize,
+    pub(crate) interaction_only: bool,
+    pub(crate) include_bias: bool,
+}
+
+impl PolynomialFeaturesValidParams {
+    /// The largest degree.
+    pub fn degree(&self) -> usize {
+        self.degree
+    }
+    /// Whether only products of distinct columns are output.
+    pub fn interaction_only(&self) -> bool {
+        self.interaction_only
+    }
+    /// Whether the first output column is the constant 1.
+    pub fn include_bias(&self) -> bool {
+        self.include_bias
+    }
+
+    /// The input column indices multiplied into each output column, in scikit-learn's order:
+    /// the bias (no index), then each degree from 1 up, its index tuples in lexicographic order
+    /// (with repetition unless `interaction_only`).
+    pub fn combinations(&self, n_features_in: usize) -> Vec<Vec<usize>> {
+        fn extend(out: &mut Vec<Vec<usize>>, prefix: &mut Vec<usize>, start: usize, left: usize, n: usize, rep: bool) {
+            if left == 0 {
+                out.push(prefix.clone());
+                return;
+            }
+            for i in start..n {
+                prefix.push(i);
+                extend(out, prefix, if rep { i } else { i + 1 }, left - 1, n, rep);
+                prefix.pop();
+            }
+        }
+        let mut out = Vec::new();
+        if self.include_bias {
+            out.push(Vec::new());
+        }
+        for d in 1..=self.degree {
+            extend(&mut out, &mut Vec::with_capacity(d), 0, d, n_features_in, !self.interaction_only);
+        }
+        out
+    }
+
+    /// The number of output columns for `n_features_in` input columns.
+    pub fn n_features_out(&self, n_features_in: usize) -> usize {
+        // Σ over degrees of C(n + d − 1, d) (with repetition) or C(n, d), plus the bias.
+        let mut total = usize::from(self.include_bias);
+        for d in 1..=self.degree {
+            let (top, k) = if self.interaction_only { (n_features_in, d) } else { (n_features_in + d - 1, d) };
+            if k > top {
+                continue;
+            }
+            let mut c: u128 = 1;
+            for i in 0..k {
+                c = c * (top - i) as u128 / (i + 1) as u128;
+            }
+            total += c as usize;
+        }
+        total
+    }
+}
+
+/// Hyperparameters of [`super::PolynomialFeatures`], as scikit-learn's: `degree` (default 2;
+/// scikit-learn's `(min_degree, max_degree)` form is not offered), `interaction_only` (default
+/// false) and `include_bias` (default true).
+///
+/// ```
+/// use rask_estimators::preprocessing::PolynomialFeaturesParams;
+/// use rask_ml::{Fit, Transform, ndarray::array};
+///
+/// let x = array![[2.0, 3.0]];
+/// let poly = PolynomialFeaturesParams::new().fit(&x).unwrap();
+/// assert_eq!(poly.transform(&x).unwrap(), array![[1.0, 2.0, 3.0, 4.0, 6.0, 9.0]]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolynomialFeaturesParams(PolynomialFeaturesValidParams);
+
+impl Default for PolynomialFeaturesParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PolynomialFeaturesParams {
+    /// The defaults: degree 2, all products, with the bias column.
+    pub fn new() -> Self {
+        PolynomialFeaturesParams(PolynomialFeaturesValidParams {
+            degree: 2,
+            interaction_only: false,
+            include_bias: true,
+        })
+    }
+    /// The largest degree.
+    pub fn degree(mut self, d: usize) -> Self {
+        self.0.degree = d;
+        self
+    }
+    /// Only products of distinct columns (no powers).
+    pub fn interaction_only(mut self, on: bool) -> Self {
+        self.0.interaction_only = on;
+        self
+    }
+    /// Whether to output the constant column first.
+    pub fn include_bias(mut self, on: bool) -> Self {
+        self.0.include_bias = on;
+        self
+    }
+}
+
+impl ParamGuard for PolynomialFeaturesParams {
+    type Checked = PolynomialFeaturesValidParams;
+    type Error = PolynomialFeaturesError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if self.0.degree == 0 && !self.0.include_bias {
+            return Err(PolynomialFeaturesError::EmptyOutput);
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,124 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::QuantileTransformerError;
+
+/// The distribution [`super::QuantileTransformer`] maps onto (scikit-learn's
+/// `output_distribution`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutputDistribution {
+    /// Uniform on `[0, 1]` (the default).
+    Uniform,
+    /// Standard normal, clipped as scikit-learn clips it (to the quantiles of probability
+    /// `1e-7 − ε` and `1 − (1e-7 − ε)`).
+    Normal,
+}
+
+/// Validated [`QuantileTransformerParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantileTransformerValidParams {
+    pub(crate) n_quantiles: usize,
+    pub(crate) output_distribution: OutputDistribution,
+    pub(crate) sketch_capacity: Option<usize>,
+    pub(crate) split_every: usize,
+}
+
+impl QuantileTransformerValidParams {
+    /// The number of quantiles asked for (capped by the number of rows when fitting).
+    pub fn n_quantiles(&self) -> usize {
+        self.n_quantiles
+    }
+    /// The output distribution.
+    pub fn output_distribution(&self) -> OutputDistribution {
+        self.output_distribution
+    }
+    /// The most values the quantile sketch keeps per column (`None`: exact).
+    pub fn sketch_capacity(&self) -> Option<usize> {
+        self.sketch_capacity
+    }
+}
+
+/// Hyperparameters of a [`super::QuantileTransformer`], as scikit-learn's: `n_quantiles`
+/// (default 1000, capped by the number of rows) and `output_distribution` (default uniform).
+/// Every row is used: scikit-learn's `subsample` is not offered (Rask behaves as
+/// `subsample=None`), nor is `ignore_implicit_zeros` (dense data only).
+///
+/// The quantiles come from the mergeable per-column summary of
+/// [`crate::preprocessing::quantile_sketch`]: exact by default (memory: one entry per distinct
+/// value per column), or a sketch of at most `sketch_capacity` values per column, whose rank
+/// error bound is stated there and reported per column by the fitted transformer.
+///
+/// ```
+/// use rask_estimators::preprocessing::QuantileTransformerParams;
+/// use rask_ml::{Fit, Transform, ndarray::array};
+///
+/// let x = array![[0.0], [1.0], [2.0], [10.0], [20.0]];
+/// let qt = QuantileTransformerParams::new().n_quantiles(5).fit(&x).unwrap();
+/// assert_eq!(qt.transform(&x).unwrap().column(0).to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantileTransformerParams(QuantileTransformerValidParams);
+
+impl Default for QuantileTransformerParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QuantileTransformerParams {
+    /// The defaults: 1000 quantiles, uniform output, exact quantiles.
+    pub fn new() -> Self {
+        QuantileTransformerParams(QuantileTransformerValidParams {
+            n_quantiles: 1000,
+            output_distribution: OutputDistribution::Uniform,
+            sketch_capacity: None,
+            split_every: 8,
+        })
+    }
+    /// The number of quantiles (landmarks of the distribution function).
+    pub fn n_quantiles(mut self, n: usize) -> Self {
+        self.0.n_quantiles = n;
+        self
+    }
+    /// The output distribution.
+    pub fn output_distribution(mut self, d: OutputDistribution) -> Self {
+        self.0.output_distribution = d;
+        self
+    }
+    /// Approximate quantiles with a sketch of at most `capacity` values per column (`None`,
+    /// the default: exact).
+    pub fn sketch_capacity(mut self, capacity: Option<usize>) -> Self {
+        self.0.sketch_capacity = capacity;
+        self
+    }
+    /// The fan-in of the summary reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for QuantileTransformerParams {
+    type Checked = QuantileTransformerValidParams;
+    type Error = QuantileTransformerError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if self.0.n_quantiles == 0 {
+            return Err(QuantileTransformerError::NQuantiles(0));
+        }
+        if let Some(c) = self.0.sketch_capacity {
+            if c < 2 {
+                return Err(QuantileTransformerError::SketchCapacity(c));
+            }
+        }
+        if self.0.split_every < 2 {
+            return Err(QuantileTransformerError::SplitEvery(self.0.split_every));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,128 @@
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::SimpleImputerError;
+
+/// How a [`super::SimpleImputer`] fills missing values, as scikit-learn's `strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ImputeStrategy {
+    /// The mean of the column's non-missing values (one pass of mergeable moments).
+    Mean,
+    /// The median of the column's non-missing values, exact (see [`super::SimpleImputer`] for
+    /// its memory cost).
+    Median,
+    /// The most frequent non-missing value, the smallest on ties (exact merged value counts).
+    MostFrequent,
+    /// A constant (scikit-learn's `strategy="constant"` with `fill_value`).
+    Constant(f64),
+}
+
+/// Validated [`SimpleImputerParams`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimpleImputerValidParams {
+    pub(crate) strategy: ImputeStrategy,
+    pub(crate) keep_empty_features: bool,
+    pub(crate) sketch_capacity: Option<usize>,
+    pub(crate) split_every: usize,
+}
+
+impl SimpleImputerValidParams {
+    /// The strategy.
+    pub fn strategy(&self) -> ImputeStrategy {
+        self.strategy
+    }
+    /// Whether columns without any observed value are kept (filled with 0) or dropped.
+    pub fn keep_empty_features(&self) -> bool {
+        self.keep_empty_features
+    }
+    /// The most values the median's quantile sketch keeps per column (`None`: exact).
+    pub fn sketch_capacity(&self) -> Option<usize> {
+        self.sketch_capacity
+    }
+}
+
+/// Hyperparameters of a [`super::SimpleImputer`], as scikit-learn's with `missing_values=NaN`:
+/// the `strategy` (default [`ImputeStrategy::Mean`]) and `keep_empty_features` (default false:
+/// columns with no observed value are dropped by `transform`, except with the constant strategy;
+/// when true they are kept and filled with 0, or with the constant). The median is exact by
+/// default; `sketch_capacity` makes it approximate with bounded memory (the sketch and its rank
+/// error bound are those of [`crate::preprocessing::quantile_sketch`]). The most frequent value
+/// is always exact.
+///
+/// ```
+/// use rask_estimators::preprocessing::{ImputeStrategy, SimpleImputerParams};
+/// use rask_ml::{Fit, Transform, ndarray::array};
+///
+/// let x = array![[1.0, f64::NAN], [3.0, 4.0], [f64::NAN, 4.0], [8.0, 5.0]];
+/// let imputer = SimpleImputerParams::new().strategy(ImputeStrategy::Median).fit(&x).unwrap();
+/// assert_eq!(imputer.statistics.to_vec(), vec![3.0, 4.0]);
+/// assert_eq!(imputer.transform(&x).unwrap()[[2, 0]], 3.0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimpleImputerParams(SimpleImputerValidParams);
+
+impl Default for SimpleImputerParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimpleImputerParams {
+    /// The defaults: the mean, empty columns dropped.
+    pub fn new() -> Self {
+        SimpleImputerParams(SimpleImputerValidParams {
+            strategy: ImputeStrategy::Mean,
+            keep_empty_features: false,
+            sketch_capacity: None,
+            split_every: 8,
+        })
+    }
+    /// The statistic that replaces missing values.
+    pub fn strategy(mut self, strategy: ImputeStrategy) -> Self {
+        self.0.strategy = strategy;
+        self
+    }
+    /// Whether to keep columns with no observed value.
+    pub fn keep_empty_features(mut self, on: bool) -> Self {
+        self.0.keep_empty_features = on;
+        self
+    }
+    /// Approximate the median with a sketch of at most `capacity` values per column (`None`,
+    /// the default: exact).
+    pub fn sketch_capacity(mut self, capacity: Option<usize>) -> Self {
+        self.0.sketch_capacity = capacity;
+        self
+    }
+    /// The fan-in of the statistics reduction (at least 2).
+    pub fn split_every(mut self, n: usize) -> Self {
+        self.0.split_every = n;
+        self
+    }
+}
+
+impl ParamGuard for SimpleImputerParams {
+    type Checked = SimpleImputerValidParams;
+    type Error = SimpleImputerError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        if let ImputeStrategy::Constant(v) = self.0.strategy {
+            if !v.is_finite() {
+                return Err(SimpleImputerError::FillValue(v));
+            }
+        }
+        if let Some(c) = self.0.sketch_capacity {
+            if c < 2 {
+                return Err(SimpleImputerError::SketchCapacity(c));
+            }
+        }
+        if self.0.split_every < 2 {
+            return Err(SimpleImputerError::SplitEvery(self.0.split_every));
+        }
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
