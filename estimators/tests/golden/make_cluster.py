@@ -1,9 +1,10 @@
 """Golden files for rask-estimators' clustering: scikit-learn's KMeans (Lloyd, given initial
-centres, one init) on iris, wine and generated blobs, and scikit-learn's best-of-10 k-means++
-inertia on a harder blob set (the bar for k-means||)."""
+centres, one init) on iris, wine and generated blobs, scikit-learn's best-of-10 k-means++
+inertia on a harder blob set (the bar for k-means||), and scikit-learn's exact
+SpectralClustering labels on blobs and circles (the bar for the Nyström approximation)."""
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.datasets import load_iris, load_wine, make_blobs
+from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.datasets import load_iris, load_wine, make_blobs, make_circles
 
 from golden_common import check_versions, write
 
@@ -33,6 +34,11 @@ iris = load_iris().data
 wine = load_wine().data
 blobs, _ = make_blobs(n_samples=300, n_features=4, centers=4, cluster_std=1.5, random_state=0)
 hard, _ = make_blobs(n_samples=1000, n_features=3, centers=6, cluster_std=1.5, random_state=3)
+def spectral_case(X, k, gamma):
+    sc = SpectralClustering(n_clusters=k, affinity="rbf", gamma=gamma, random_state=0).fit(X)
+    return {"x": X, "k": k, "gamma": gamma, "labels": sc.labels_}
+
+
 best = KMeans(n_clusters=6, init="k-means++", n_init=10, algorithm="lloyd", random_state=0).fit(hard)
 
 write(
@@ -43,5 +49,7 @@ write(
         "wine": lloyd_case(wine, [0, 60, 130], 1e-4, False),
         "blobs": lloyd_case(blobs, [0, 1, 2, 3], 1e-4, True),
         "hard_blobs": {"x": hard, "k": 6, "best_of_10_inertia": best.inertia_},
+        "spectral_blobs": spectral_case(make_blobs(300, n_features=2, centers=3, cluster_std=0.6, random_state=1)[0], 3, 0.5),
+        "spectral_circles": spectral_case(make_circles(300, factor=0.4, noise=0.05, random_state=0)[0], 2, 20.0),
     },
 )
