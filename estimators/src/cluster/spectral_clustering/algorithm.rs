@@ -35,6 +35,23 @@ use crate::cluster::{KMeans, KMeansParams};
 /// Two passes over the row blocks (affinity column sums, then the `m × m` Gram matrix of the
 /// normalised affinities), each a tree reduction; then the embedding is computed block by
 /// block and kept in memory (`rows × n_clusters`) for the k-means passes.
+///
+/// ```
+/// use ndarray::Array2;
+/// use rask_estimators::cluster::SpectralClusteringParams;
+/// use rask_ml::{Fit, Predict};
+///
+/// // Two rings of 40 points: an inner one of radius 1 and an outer one of radius 5.
+/// let x = Array2::from_shape_fn((80, 2), |(i, j)| {
+///     let r = if i < 40 { 1.0 } else { 5.0 };
+///     let t = (i % 40) as f64 * std::f64::consts::TAU / 40.0;
+///     if j == 0 { r * t.cos() } else { r * t.sin() }
+/// });
+/// let model = SpectralClusteringParams::new(2).gamma(1.0).n_components(30).fit(&x).unwrap();
+/// let labels = model.predict(&x).unwrap();
+/// assert!(labels.iter().take(40).all(|&l| l == labels[0]));
+/// assert!(labels.iter().skip(40).all(|&l| l != labels[0]));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpectralClustering {
     /// The embedding.
