@@ -180,6 +180,21 @@ fn more_clusters_than_rows_is_refused() {
     assert_eq!(err.to_string(), "n_clusters = 6 is larger than the number of rows (5)");
 }
 
+/// Chunk sizes unknown (after a row filter) are computed first; the fit is the same on every
+/// scheduler.
+#[test]
+fn unknown_chunk_sizes_are_computed() {
+    let x = Array2::from_shape_fn((300, 3), |(i, j)| ((i * 7 + j * 11) % 23) as f64 + (i % 3) as f64 * 30.0);
+    let sampled = chunked(&x, 64).sample_rows(0.5, 9).unwrap();
+    assert!(sampled.n_rows().is_none());
+    let models: Vec<KMeans> = on_every_scheduler(|_| KMeansParams::new(3).fit(&sampled).unwrap());
+    let kept = sampled.compute().unwrap();
+    for m in &models {
+        assert_eq!(m, &models[0]);
+        assert_close_scalar("inertia", m.inertia_of(&chunked(&kept, 50)).unwrap(), m.inertia, 1e-12);
+    }
+}
+
 #[test]
 fn empty_data_is_refused() {
     let x = Array2::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as f64);

@@ -22,7 +22,8 @@ use super::params::{KMeansInit, KMeansParams, KMeansValidParams};
 /// ([`Predict`](rask_ml::Predict), `i64` labels) and transforms rows into their distances to
 /// every centre ([`Transform`](rask_ml::Transform), `k` columns, like scikit-learn's
 /// `transform`), on arrays and lazily on chunked arrays. Per-row training labels are not kept
-/// (they would be as long as the data); predict them instead.
+/// (they would be as long as the data); predict them instead. `f32` data is fitted with `f64`
+/// arithmetic (rows are widened as they are read), so the centres are `f64` either way.
 ///
 /// # Parallelisation
 ///
