@@ -327,7 +327,10 @@ proptest! {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let x = Array2::from_shape_fn((n, d), |_| rng.gen_range(-20i32..20) as f64);
         let c = Array2::from_shape_fn((k, d), |(i, _)| rng.gen_range(-20.0..20.0) + i as f64 * 1e-3);
-        let got = lloyd_partials(x.view(), &PreparedCentres::new(c.view())).unwrap();
+        let got = lloyd_partials(x.view(), &PreparedCentres::new(c.view()), true).unwrap();
+        let fast = lloyd_partials(x.view(), &PreparedCentres::new(c.view()), false).unwrap();
+        prop_assert_eq!(&fast.counts, &got.counts);
+        prop_assert_eq!(&fast.sums, &got.sums);
         let (counts, sums, inertia) = naive_partials(&x, &c);
         prop_assert_eq!(&got.counts, &counts);
         for (a, b) in got.sums.iter().zip(sums.iter()) {
