@@ -14,7 +14,7 @@ use super::errors::KMeansError;
 use super::init::{k_means_parallel, k_means_plus_plus, random_rows, stream};
 use super::kernel::{assign_labels, PreparedCentres};
 use super::ops::LloydPartials;
-use super::params::{KMeansInit, KMeansParams, KMeansValidParams};
+use super::params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
 
 /// A fitted k-means model.
 ///
@@ -135,6 +135,21 @@ pub(crate) fn lloyd_pass<F: Float>(
     let op = LloydPartials { centres: centres.clone(), inertia };
     let (layers, key) = x.block_layer().reduce(&[], op, MergeAssignPartials, split_every)?;
     Lazy::<AssignPartials>::new(layers, key).compute_on(sched)
+}
+
+/// One Lloyd update pass on the default scheduler, exactly as each iteration of the fit runs
+/// it: every row to its nearest centre, per-centre sums and counts tree-reduced, no inertia
+/// (it is left at 0). For benchmarks and hand-written loops.
+pub fn lloyd_step<F: Float>(
+    x: &ChunkedArray<F>,
+    centres: &Array2<f64>,
+    split_every: usize,
+) -> Result<AssignPartials, KMeansError> {
+    check_n_features(centres.ncols(), x.n_cols())?;
+    if split_every < 2 {
+        return Err(KMeansParamsError::SplitEvery(split_every).into());
+    }
+    Ok(lloyd_pass(x, centres, split_every, false, &default_scheduler())?)
 }
 
 /// The result of Lloyd iterations from one start.
