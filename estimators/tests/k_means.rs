@@ -153,6 +153,26 @@ fn an_empty_cluster_keeps_its_centre() {
     }
 }
 
+/// One cluster, as many clusters as rows, and fewer distinct rows than clusters: every
+/// initialisation copes (duplicate centres end up empty and keep their place).
+#[test]
+fn edge_cases_fit_with_every_initialisation() {
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| (i * 3 + j) as f64);
+    let same = Array2::from_elem((12, 2), 4.0);
+    let inits = [KMeansInit::k_means_parallel(), KMeansInit::KMeansPlusPlus, KMeansInit::Random];
+    for init in inits {
+        for rows in [12, 5] {
+            let one = KMeansParams::new(1).init(init.clone()).fit(&chunked(&x, rows)).unwrap();
+            assert_close("one centre is the mean", &one.cluster_centers, &array![[16.5, 17.5]], 1e-12, 1e-12);
+            let all = KMeansParams::new(12).init(init.clone()).fit(&chunked(&x, rows)).unwrap();
+            assert!(all.inertia.abs() < 1e-9, "{init:?}: every row its own centre, inertia {}", all.inertia);
+            let dup = KMeansParams::new(3).init(init.clone()).fit(&chunked(&same, rows)).unwrap();
+            assert_eq!(dup.inertia, 0.0);
+            assert!(dup.cluster_centers.iter().all(|&v| v == 4.0));
+        }
+    }
+}
+
 #[test]
 fn nan_and_infinite_values_are_refused() {
     for bad in [f64::NAN, f64::INFINITY] {
