@@ -153,6 +153,26 @@ fn an_empty_cluster_keeps_its_centre() {
     }
 }
 
+/// One cluster, as many clusters as rows, and fewer distinct rows than clusters: every
+/// initialisation copes (duplicate centres end up empty and keep their place).
+#[test]
+fn edge_cases_fit_with_every_initialisation() {
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| (i * 3 + j) as f64);
+    let same = Array2::from_elem((12, 2), 4.0);
+    let inits = [KMeansInit::k_means_parallel(), KMeansInit::KMeansPlusPlus, KMeansInit::Random];
+    for init in inits {
+        for rows in [12, 5] {
+            let one = KMeansParams::new(1).init(init.clone()).fit(&chunked(&x, rows)).unwrap();
+            assert_close("one centre is the mean", &one.cluster_centers, &array![[16.5, 17.5]], 1e-12, 1e-12);
+            let all = KMeansParams::new(12).init(init.clone()).fit(&chunked(&x, rows)).unwrap();
+            assert!(all.inertia.abs() < 1e-9, "{init:?}: every row its own centre, inertia {}", all.inertia);
+            let dup = KMeansParams::new(3).init(init.clone()).fit(&chunked(&same, rows)).unwrap();
+            assert_eq!(dup.inertia, 0.0);
+            assert!(dup.cluster_centers.iter().all(|&v| v == 4.0));
+        }
+    }
+}
+
 #[test]
 fn nan_and_infinite_values_are_refused() {
     for bad in [f64::NAN, f64::INFINITY] {
@@ -178,6 +198,21 @@ fn more_clusters_than_rows_is_refused() {
     let err = KMeansParams::new(6).fit(&x).unwrap_err();
     assert_eq!(err, KMeansError::TooFewSamples { n_samples: 5, n_clusters: 6 });
     assert_eq!(err.to_string(), "n_clusters = 6 is larger than the number of rows (5)");
+}
+
+/// Chunk sizes unknown (after a row filter) are computed first; the fit is the same on every
+/// scheduler.
+#[test]
+fn unknown_chunk_sizes_are_computed() {
+    let x = Array2::from_shape_fn((300, 3), |(i, j)| ((i * 7 + j * 11) % 23) as f64 + (i % 3) as f64 * 30.0);
+    let sampled = chunked(&x, 64).sample_rows(0.5, 9).unwrap();
+    assert!(sampled.n_rows().is_none());
+    let models: Vec<KMeans> = on_every_scheduler(|_| KMeansParams::new(3).fit(&sampled).unwrap());
+    let kept = sampled.compute().unwrap();
+    for m in &models {
+        assert_eq!(m, &models[0]);
+        assert_close_scalar("inertia", m.inertia_of(&chunked(&kept, 50)).unwrap(), m.inertia, 1e-12);
+    }
 }
 
 #[test]
@@ -312,7 +347,10 @@ proptest! {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let x = Array2::from_shape_fn((n, d), |_| rng.gen_range(-20i32..20) as f64);
         let c = Array2::from_shape_fn((k, d), |(i, _)| rng.gen_range(-20.0..20.0) + i as f64 * 1e-3);
-        let got = lloyd_partials(x.view(), &PreparedCentres::new(c.view())).unwrap();
+        let got = lloyd_partials(x.view(), &PreparedCentres::new(c.view()), true).unwrap();
+        let fast = lloyd_partials(x.view(), &PreparedCentres::new(c.view()), false).unwrap();
+        prop_assert_eq!(&fast.counts, &got.counts);
+        prop_assert_eq!(&fast.sums, &got.sums);
         let (counts, sums, inertia) = naive_partials(&x, &c);
         prop_assert_eq!(&got.counts, &counts);
         for (a, b) in got.sums.iter().zip(sums.iter()) {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_close, on_every_scheduler, same_bits};
+use common::{arr1, arr1_i64, arr2, assert_close, golden, on_every_scheduler, same_bits};
 use ndarray::{array, Array2};
 use rask_datasets::generators::{make_blobs, BlobsParams};
 use rask_estimators::cluster::{
@@ -109,6 +109,35 @@ fn one_batch_moves_each_centre_to_the_mean_of_its_rows() {
     assert_eq!(m.cluster_centers, array![[2.0 / 3.0, 4.0 / 3.0], [10.0, 11.0]]);
     assert_eq!(m.counts.to_vec(), vec![3.0, 2.0]);
     assert_eq!(m.n_steps, 2);
+}
+
+/// scikit-learn's `partial_fit` over consecutive batches (random reassignment off) gives the
+/// same centres and counts: the sums are of the same rows in a different order, so rtol 1e-12.
+fn check_golden(case: &str, x: Array2<f64>) {
+    let g = &golden("cluster.json")[case];
+    let rows: Vec<usize> = arr1_i64(&g["init_rows"]).iter().map(|&r| r as usize).collect();
+    let batch = g["batch"].as_u64().unwrap() as usize;
+    let params = MiniBatchKMeansParams::new(rows.len())
+        .init(MiniBatchInit::Given(x.select(ndarray::Axis(0), &rows)))
+        .batch_size(batch);
+    for chunk in [batch, x.nrows()] {
+        let data = ds(&chunked(&x, chunk));
+        for m in on_every_scheduler(|_| params.partial_fit(None, &data).unwrap()) {
+            assert_close(&format!("{case} centres"), &m.cluster_centers, &arr2(&g["cluster_centers"]), 1e-12, 1e-12);
+            assert_eq!(m.counts, arr1(&g["counts"]), "{case} counts");
+            assert_eq!(m.n_steps, g["n_steps"].as_u64().unwrap(), "{case} n_steps");
+        }
+    }
+}
+
+#[test]
+fn golden_iris_partial_fit_matches_scikit_learn() {
+    check_golden("mini_batch_iris", rask_datasets::real::load_iris(150).unwrap().x);
+}
+
+#[test]
+fn golden_wine_partial_fit_matches_scikit_learn() {
+    check_golden("mini_batch_wine", rask_datasets::real::load_wine(178).unwrap().x);
 }
 
 #[test]

@@ -1,16 +1,22 @@
-//! Clustering: [`KMeans`] (Lloyd's algorithm with k-means‖ initialisation, as dask-ml's) and
-//! [`MiniBatchKMeans`] (scikit-learn's mini-batch updates, block after block).
+//! Clustering: [`KMeans`] (Lloyd's algorithm with k-means‖ initialisation, as dask-ml's),
+//! [`MiniBatchKMeans`] (scikit-learn's mini-batch updates, block after block) and
+//! [`SpectralClustering`] (Nyström approximation, as dask-ml's).
 
 use rask_core::{Codec, OpEntry};
 use rask_ml::ApplyModel;
 
 pub mod k_means;
 pub mod mini_batch_k_means;
+pub mod spectral_clustering;
 
 pub use k_means::{KMeans, KMeansError, KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
 pub use mini_batch_k_means::{
     MiniBatchInit, MiniBatchKMeans, MiniBatchKMeansError, MiniBatchKMeansParams, MiniBatchKMeansParamsError,
     MiniBatchKMeansValidParams,
+};
+pub use spectral_clustering::{
+    SpectralClustering, SpectralClusteringError, SpectralClusteringParams, SpectralClusteringParamsError,
+    SpectralClusteringValidParams,
 };
 
 /// The ops this module registers.
@@ -26,6 +32,10 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<mini_batch_k_means::ops::MiniBatchInitOp>(),
     OpEntry::of::<mini_batch_k_means::ops::MiniBatchStep>(),
     OpEntry::of::<ApplyModel<MiniBatchKMeans>>(),
+    OpEntry::of::<spectral_clustering::ops::AffinitySums>(),
+    OpEntry::of::<spectral_clustering::ops::NystromGram>(),
+    OpEntry::of::<spectral_clustering::ops::EmbedBlock>(),
+    OpEntry::of::<ApplyModel<SpectralClustering>>(),
 ];
 
 /// The value codecs this module registers.

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::KMeansError;
 use super::init::{k_means_parallel, k_means_plus_plus, random_rows, stream};
-use super::kernel::{assign_rows, PreparedCentres};
+use super::kernel::{assign_labels, PreparedCentres};
 use super::ops::LloydPartials;
-use super::params::{KMeansInit, KMeansParams, KMeansValidParams};
+use super::params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
 
 /// A fitted k-means model.
 ///
@@ -22,7 +22,8 @@ use super::params::{KMeansInit, KMeansParams, KMeansValidParams};
 /// ([`Predict`](rask_ml::Predict), `i64` labels) and transforms rows into their distances to
 /// every centre ([`Transform`](rask_ml::Transform), `k` columns, like scikit-learn's
 /// `transform`), on arrays and lazily on chunked arrays. Per-row training labels are not kept
-/// (they would be as long as the data); predict them instead.
+/// (they would be as long as the data); predict them instead. `f32` data is fitted with `f64`
+/// arithmetic (rows are widened as they are read), so the centres are `f64` either way.
 ///
 /// # Parallelisation
 ///
@@ -62,7 +63,7 @@ impl KMeans {
     /// nearest centre. One pass over the data.
     pub fn inertia_of<F: Float>(&self, x: &ChunkedArray<F>) -> Result<f64, KMeansError> {
         check_n_features(self.n_features_in(), x.n_cols())?;
-        Ok(lloyd_pass(x, &self.cluster_centers, 8, &default_scheduler())?.inertia)
+        Ok(lloyd_pass(x, &self.cluster_centers, 8, true, &default_scheduler())?.inertia)
     }
 
     /// Minus the inertia of `x`, as scikit-learn's `KMeans.score` (higher is better).
@@ -76,7 +77,7 @@ pub(crate) fn predict_labels<F: Float>(x: ArrayView2<'_, F>, centres: &Array2<f6
     check_n_features(centres.ncols(), x.ncols())?;
     let prepared = PreparedCentres::new(centres.view());
     let mut out = Array1::zeros(x.nrows());
-    assign_rows(x, &prepared, |i, c, _, _| out[i] = c as i64)
+    assign_labels(x, &prepared, |i, c, _| out[i] = c as i64)
         .map_err(|e| MlError::NonFinite { what: format!("the input to predict ({})", e.message()) })?;
     Ok(out)
 }
@@ -123,16 +124,32 @@ impl BlockModel for KMeans {
     }
 }
 
-/// One assignment pass over every block, tree-reduced.
+/// One assignment pass over every block, tree-reduced (with the inertia if `inertia`).
 pub(crate) fn lloyd_pass<F: Float>(
     x: &ChunkedArray<F>,
     centres: &Array2<f64>,
     split_every: usize,
+    inertia: bool,
     sched: &Scheduler,
 ) -> Result<AssignPartials, MlError> {
-    let (layers, key) =
-        x.block_layer().reduce(&[], LloydPartials { centres: centres.clone() }, MergeAssignPartials, split_every)?;
+    let op = LloydPartials { centres: centres.clone(), inertia };
+    let (layers, key) = x.block_layer().reduce(&[], op, MergeAssignPartials, split_every)?;
     Lazy::<AssignPartials>::new(layers, key).compute_on(sched)
+}
+
+/// One Lloyd update pass on the default scheduler, exactly as each iteration of the fit runs
+/// it: every row to its nearest centre, per-centre sums and counts tree-reduced, no inertia
+/// (it is left at 0). For benchmarks and hand-written loops.
+pub fn lloyd_step<F: Float>(
+    x: &ChunkedArray<F>,
+    centres: &Array2<f64>,
+    split_every: usize,
+) -> Result<AssignPartials, KMeansError> {
+    check_n_features(centres.ncols(), x.n_cols())?;
+    if split_every < 2 {
+        return Err(KMeansParamsError::SplitEvery(split_every).into());
+    }
+    Ok(lloyd_pass(x, centres, split_every, false, &default_scheduler())?)
 }
 
 /// The result of Lloyd iterations from one start.
@@ -143,7 +160,9 @@ struct Run {
 }
 
 /// Lloyd iterations from `centres` until the squared centre shift is at most `tol_abs` or
-/// `max_iter` passes; a cluster that loses all its rows keeps its previous centre.
+/// `max_iter` passes; a cluster that loses all its rows keeps its previous centre. The
+/// iterations skip the inertia; one last pass computes it exactly for the final centres (as
+/// scikit-learn's last assignment step).
 fn lloyd<F: Float>(
     x: &ChunkedArray<F>,
     mut centres: Array2<f64>,
@@ -154,7 +173,7 @@ fn lloyd<F: Float>(
 ) -> Result<Run, MlError> {
     let mut n_iter = 0;
     for _ in 0..max_iter {
-        let p = lloyd_pass(x, &centres, split_every, sched)?;
+        let p = lloyd_pass(x, &centres, split_every, false, sched)?;
         let mut new = centres.clone();
         for (c, &n) in p.counts.iter().enumerate() {
             if n > 0 {
@@ -165,16 +184,11 @@ fn lloyd<F: Float>(
         let shift: f64 = new.iter().zip(centres.iter()).map(|(a, b)| (a - b) * (a - b)).sum();
         centres = new;
         n_iter += 1;
-        if shift == 0.0 {
-            // The centres did not move, so this pass's inertia is that of the final centres.
-            return Ok(Run { centres, inertia: p.inertia, n_iter });
-        }
         if shift <= tol_abs {
             break;
         }
     }
-    // As scikit-learn: one more assignment so the inertia matches the final centres.
-    let inertia = lloyd_pass(x, &centres, split_every, sched)?.inertia;
+    let inertia = lloyd_pass(x, &centres, split_every, true, sched)?.inertia;
     Ok(Run { centres, inertia, n_iter })
 }
 

@@ -13,7 +13,7 @@ pub mod kernel;
 pub mod ops;
 mod params;
 
-pub use algorithm::KMeans;
 pub(crate) use algorithm::{distances, lloyd_pass, predict_labels};
+pub use algorithm::{lloyd_step, KMeans};
 pub use errors::KMeansError;
 pub use params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};

@@ -9,7 +9,7 @@ use rask_ml::chunked::kernels::AssignPartials;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use super::kernel::{assign_rows, PreparedCentres};
+use super::kernel::{assign_labels, assign_rows, PreparedCentres};
 
 /// Runs `$body` with `$a` bound to an `ArrayView2` of the `f64` or `f32` block in `$v`.
 macro_rules! with_float_block {
@@ -37,26 +37,38 @@ fn check_width(a: usize, d: usize) -> Result<(), OpError> {
 }
 
 /// Lloyd partial sums of one block: per-centre sums and counts of the rows nearest to each
-/// centre, and the inertia (exact squared distances, accumulated in `f64`).
-pub fn lloyd_partials<F: Float>(x: ArrayView2<'_, F>, centres: &PreparedCentres) -> Result<AssignPartials, OpError> {
+/// centre, and, with `inertia`, the inertia (exact squared distances, accumulated in `f64`;
+/// without it the inertia is left at 0 and the pass is about a quarter cheaper).
+pub fn lloyd_partials<F: Float>(
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    inertia: bool,
+) -> Result<AssignPartials, OpError> {
     check_width(x.ncols(), centres.d())?;
     let (k, d) = (centres.k(), centres.d());
     let mut out = AssignPartials::zeros(k, d);
-    let mut inertia = 0.0;
+    let mut total = 0.0;
     {
         // The sums are a fresh standard-layout array, so the slice exists.
         let sums = out.sums.as_slice_mut().expect("standard layout");
         let counts = &mut out.counts;
-        assign_rows(x, centres, |_, c, d2, row| {
+        let mut add = |c: usize, row: &[f64]| {
             counts[c] += 1;
-            inertia += d2;
             for (s, &v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
                 *s += v;
             }
-        })
-        .map_err(|e| OpError::new(e.message()))?;
+        };
+        let done = if inertia {
+            assign_rows(x, centres, |_, c, d2, row| {
+                total += d2;
+                add(c, row);
+            })
+        } else {
+            assign_labels(x, centres, |_, c, row| add(c, row))
+        };
+        done.map_err(|e| OpError::new(e.message()))?;
     }
-    out.inertia = inertia;
+    out.inertia = total;
     Ok(out)
 }
 
@@ -66,6 +78,8 @@ pub fn lloyd_partials<F: Float>(x: ArrayView2<'_, F>, centres: &PreparedCentres)
 pub struct LloydPartials {
     /// The current centres, `k × d`.
     pub centres: Array2<f64>,
+    /// Whether to compute the inertia (the centre updates do not need it).
+    pub inertia: bool,
 }
 
 impl Op for LloydPartials {
@@ -73,7 +87,7 @@ impl Op for LloydPartials {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let prepared = PreparedCentres::new(self.centres.view());
-        with_float_block!(&inputs[0], |a| Ok(Value::new(lloyd_partials(a, &prepared)?)))
+        with_float_block!(&inputs[0], |a| Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?)))
     }
 }
 

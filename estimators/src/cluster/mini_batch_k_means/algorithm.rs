@@ -55,7 +55,7 @@ impl MiniBatchKMeans {
     /// The inertia of `x` for these centres (one parallel pass).
     pub fn inertia_of<F: Float>(&self, x: &ChunkedArray<F>) -> Result<f64, MiniBatchKMeansError> {
         check_n_features(self.n_features_in(), x.n_cols())?;
-        Ok(lloyd_pass(x, &self.cluster_centers, 8, &default_scheduler())?.inertia)
+        Ok(lloyd_pass(x, &self.cluster_centers, 8, true, &default_scheduler())?.inertia)
     }
 
     /// Minus the inertia of `x`, as scikit-learn's `score`.

@@ -9,7 +9,7 @@ use rask_core::{Op, OpError, Value};
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::k_means::kernel::{assign_rows, PreparedCentres};
+use crate::cluster::k_means::kernel::{assign_labels, PreparedCentres};
 
 /// The running state of mini-batch k-means: the centres and how many rows each has absorbed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl Op for MiniBatchStep {
                 {
                     // A fresh standard-layout array, so the slice exists.
                     let flat = sums.as_slice_mut().expect("standard layout");
-                    assign_rows(a.slice(s![start..end, ..]), &prepared, |_, c, _, row| {
+                    assign_labels(a.slice(s![start..end, ..]), &prepared, |_, c, row| {
                         counts[c] += 1.0;
                         for (s, &v) in flat[c * d..(c + 1) * d].iter_mut().zip(row) {
                             *s += v;

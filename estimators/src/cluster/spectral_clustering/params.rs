@@ -1,0 +1,147 @@
+//! Hyperparameters of [`SpectralClustering`](super::SpectralClustering).
+
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+/// The validated hyperparameters, as produced by [`SpectralClusteringParams::check`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpectralClusteringValidParams {
+    pub(crate) n_clusters: usize,
+    pub(crate) n_components: usize,
+    pub(crate) gamma: f64,
+    pub(crate) n_init: usize,
+    pub(crate) seed: u64,
+}
+
+impl SpectralClusteringValidParams {
+    /// Number of clusters.
+    pub fn n_clusters(&self) -> usize {
+        self.n_clusters
+    }
+    /// Number of landmark rows of the Nyström approximation.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+    /// The RBF kernel's `gamma`.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+    /// Initialisations of the k-means step.
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+    /// The seed of the landmarks and of the k-means step.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// The hyperparameters of spectral clustering with the Nyström approximation (dask-ml's
+/// design), with these defaults:
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `n_clusters` | 8 | clusters to find |
+/// | `n_components` | 100 | landmark rows, drawn uniformly, that the affinity matrix is approximated from (dask-ml's name and default) |
+/// | `gamma` | 1.0 | the RBF affinity `exp(−gamma ‖x − y‖²)` (the only affinity offered) |
+/// | `n_init` | 1 | initialisations of the k-means step (k-means‖) on the embedding |
+/// | `seed` | 0 | seed of the landmarks and of the k-means step |
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpectralClusteringParams(SpectralClusteringValidParams);
+
+impl Default for SpectralClusteringParams {
+    fn default() -> Self {
+        SpectralClusteringParams(SpectralClusteringValidParams {
+            n_clusters: 8,
+            n_components: 100,
+            gamma: 1.0,
+            n_init: 1,
+            seed: 0,
+        })
+    }
+}
+
+impl SpectralClusteringParams {
+    /// Defaults with `n_clusters` clusters.
+    pub fn new(n_clusters: usize) -> Self {
+        Self::default().n_clusters(n_clusters)
+    }
+    /// Sets the number of clusters.
+    pub fn n_clusters(mut self, n: usize) -> Self {
+        self.0.n_clusters = n;
+        self
+    }
+    /// Sets the number of landmarks.
+    pub fn n_components(mut self, n: usize) -> Self {
+        self.0.n_components = n;
+        self
+    }
+    /// Sets the RBF kernel's `gamma`.
+    pub fn gamma(mut self, gamma: f64) -> Self {
+        self.0.gamma = gamma;
+        self
+    }
+    /// Sets the initialisations of the k-means step.
+    pub fn n_init(mut self, n: usize) -> Self {
+        self.0.n_init = n;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+/// An invalid spectral clustering hyperparameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpectralClusteringParamsError {
+    /// `n_clusters` is 0.
+    #[error("n_clusters must be at least 1")]
+    NClusters,
+    /// Fewer landmarks than clusters.
+    #[error("n_components ({n_components}) must be at least n_clusters ({n_clusters})")]
+    NComponents {
+        /// Landmarks.
+        n_components: usize,
+        /// Clusters.
+        n_clusters: usize,
+    },
+    /// `gamma` is not positive and finite.
+    #[error("gamma must be finite and > 0, got {0}")]
+    Gamma(f64),
+    /// `n_init` is 0.
+    #[error("n_init must be at least 1")]
+    NInit,
+}
+
+impl ParamGuard for SpectralClusteringParams {
+    type Checked = SpectralClusteringValidParams;
+    type Error = SpectralClusteringParamsError;
+
+    fn check_ref(&self) -> Result<&SpectralClusteringValidParams, SpectralClusteringParamsError> {
+        let p = &self.0;
+        if p.n_clusters == 0 {
+            return Err(SpectralClusteringParamsError::NClusters);
+        }
+        if p.n_components < p.n_clusters {
+            return Err(SpectralClusteringParamsError::NComponents {
+                n_components: p.n_components,
+                n_clusters: p.n_clusters,
+            });
+        }
+        if !(p.gamma.is_finite() && p.gamma > 0.0) {
+            return Err(SpectralClusteringParamsError::Gamma(p.gamma));
+        }
+        if p.n_init == 0 {
+            return Err(SpectralClusteringParamsError::NInit);
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<SpectralClusteringValidParams, SpectralClusteringParamsError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
