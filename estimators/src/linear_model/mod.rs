@@ -1,9 +1,46 @@
-//! linear model estimators.
+//! Linear models: [`LogisticRegression`] (binary and multinomial), [`LinearRegression`]
+//! (least squares, ridge, lasso, elastic-net) and [`PoissonRegression`].
+//!
+//! Layout: the three estimators share one engine in [`glm`] (families, penalties, the block
+//! ops and the solver loops, after dask-glm); each estimator folder (`logistic`,
+//! `linear_regression`, `poisson`) holds only its params, errors, fitted model and its
+//! prediction op.
+
+pub mod glm;
+mod linear_regression;
+mod logistic;
+mod poisson;
 
 use rask_core::{Codec, OpEntry};
 
+pub use glm::{GlmError, GlmParamsError, Penalty, Solver};
+pub use linear_regression::{
+    ApplyLinearRegression, LinearRegression, LinearRegressionError, LinearRegressionParams,
+    LinearRegressionParamsError, LinearRegressionValidParams,
+};
+pub use logistic::{
+    ApplyLogisticRegression, LogisticRegression, LogisticRegressionError, LogisticRegressionParams,
+    LogisticRegressionParamsError, LogisticRegressionValidParams,
+};
+pub use poisson::{
+    ApplyPoissonRegression, PoissonRegression, PoissonRegressionError, PoissonRegressionParams,
+    PoissonRegressionParamsError, PoissonRegressionValidParams,
+};
+
 /// The ops this module registers.
-pub const OPS: &[OpEntry] = &[];
+pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<glm::ops::Summarize>(),
+    OpEntry::of::<glm::ops::MergeSummaries>(),
+    OpEntry::of::<glm::ops::BlockPartials>(),
+    OpEntry::of::<glm::ops::MergePartials>(),
+    OpEntry::of::<glm::ops::AdmmLocal>(),
+    OpEntry::of::<ApplyLogisticRegression>(),
+    OpEntry::of::<ApplyLinearRegression>(),
+    OpEntry::of::<ApplyPoissonRegression>(),
+];
 
 /// The value codecs this module registers.
-pub const CODECS: &[Codec] = &[];
+pub const CODECS: &[Codec] = &[
+    Codec::serde::<glm::ops::DataSummary>("rask.estimators.glm.data_summary"),
+    Codec::serde::<glm::Partials>("rask.estimators.glm.partials"),
+];
