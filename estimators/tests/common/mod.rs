@@ -22,7 +22,7 @@ pub fn schedulers() -> Vec<(&'static str, Scheduler)> {
 
 /// Runs `f` once per scheduler, with that scheduler as the default, and returns the results.
 pub fn on_every_scheduler<T>(mut f: impl FnMut(&str) -> T) -> Vec<T> {
-    schedulers().into_iter().map(|(name, s)| rask_core::with_scheduler(s, || f(name))).collect()
+    schedulers().into_iter().map(|(name, s)| rask_core::with_scheduler(&s, || f(name))).collect()
 }
 
 /// Path of a golden file written by one of the `tests/golden/make_*.py` scripts.
@@ -44,7 +44,9 @@ pub fn arr1(v: &Json) -> Array1<f64> {
 
 /// A JSON integer array as `Array1<i64>`.
 pub fn arr1_i64(v: &Json) -> Array1<i64> {
-    Array1::from(v.as_array().expect("a JSON array").iter().map(|x| x.as_i64().expect("an integer")).collect::<Vec<_>>())
+    Array1::from(
+        v.as_array().expect("a JSON array").iter().map(|x| x.as_i64().expect("an integer")).collect::<Vec<_>>(),
+    )
 }
 
 /// A JSON array of rows as `Array2<f64>`.
