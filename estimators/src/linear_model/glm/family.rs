@@ -86,7 +86,9 @@ pub fn targets(v: &Value, family: Family, classes: &[i64]) -> Result<Targets, Op
         let idx = labels
             .iter()
             .map(|l| {
-                classes.binary_search(l).map_err(|_| OpError::new(format!("label {l} is not one of the fitted classes")))
+                classes
+                    .binary_search(l)
+                    .map_err(|_| OpError::new(format!("label {l} is not one of the fitted classes")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Targets::Class(idx))

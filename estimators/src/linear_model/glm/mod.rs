@@ -54,9 +54,10 @@ impl Penalty {
 /// iterations it ran and whether it converged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Solver {
-    /// Limited-memory BFGS (memory 10, Armijo backtracking). Smooth penalties only. Stops when
-    /// the largest gradient entry is at most `tol` or the objective's relative decrease is
-    /// below 64 ε (scipy's L-BFGS-B tests, which scikit-learn uses).
+    /// Limited-memory BFGS (memory 10, backtracking line search). Smooth penalties only.
+    /// Stops when the largest gradient entry is at most `tol` (scipy's `gtol`, which
+    /// scikit-learn's lbfgs uses; scipy's relative-decrease test is not used, so a small `tol`
+    /// is honoured rather than cut short).
     Lbfgs,
     /// Newton's method with the exact Hessian `XᵀWX` (one reduction per iteration) and
     /// Armijo backtracking. Smooth penalties only. Stops when the largest gradient entry is at
@@ -162,7 +163,8 @@ impl GlmSettings {
         if self.solver == Solver::Direct && !direct_ok {
             return Err(GlmParamsError::UnsupportedSolver { solver: self.solver, estimator });
         }
-        let smooth_only = matches!(self.solver, Solver::Lbfgs | Solver::Newton | Solver::GradientDescent | Solver::Direct);
+        let smooth_only =
+            matches!(self.solver, Solver::Lbfgs | Solver::Newton | Solver::GradientDescent | Solver::Direct);
         if smooth_only && !self.penalty.is_smooth() {
             return Err(GlmParamsError::NonSmoothPenalty { solver: self.solver, penalty: self.penalty });
         }
@@ -222,7 +224,10 @@ pub(crate) use glm_setters;
 /// valid weights with a positive sum, rows that line up.
 pub fn check_summary(s: &ops::DataSummary) -> Result<(), MlError> {
     if s.misaligned {
-        return Err(MlError::InvalidParameter { name: "y", message: "blocks of x, y and weights have different row counts".into() });
+        return Err(MlError::InvalidParameter {
+            name: "y",
+            message: "blocks of x, y and weights have different row counts".into(),
+        });
     }
     if !s.x_finite {
         return Err(MlError::NonFinite { what: "x".into() });
@@ -231,7 +236,10 @@ pub fn check_summary(s: &ops::DataSummary) -> Result<(), MlError> {
         return Err(MlError::NonFinite { what: "y".into() });
     }
     if !s.w_valid {
-        return Err(MlError::InvalidParameter { name: "weights", message: "sample weights must be finite and non-negative".into() });
+        return Err(MlError::InvalidParameter {
+            name: "weights",
+            message: "sample weights must be finite and non-negative".into(),
+        });
     }
     if s.n_rows == 0 {
         return Err(MlError::InvalidParameter { name: "x", message: "no rows to fit".into() });

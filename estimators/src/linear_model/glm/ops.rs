@@ -153,7 +153,15 @@ impl Op for BlockPartials {
         let y = targets(&y, self.family, &self.classes)?;
         let w = weights(w.as_ref())?;
         with_x(&x, |x| {
-            let p = block_partials(self.family, self.layout, x.view(), &y, w.as_ref().map(|w| w.view()), &self.coef, self.want)?;
+            let p = block_partials(
+                self.family,
+                self.layout,
+                x.view(),
+                &y,
+                w.as_ref().map(|w| w.view()),
+                &self.coef,
+                self.want,
+            )?;
             Ok(Value::new(p))
         })
     }
@@ -240,13 +248,20 @@ impl Op for AdmmLocal {
                 }
                 let neg: Vec<f64> = cur.grad.iter().map(|g| -g).collect();
                 let step = solve_spd(&cur.hess, &neg, len);
+                let size = beta.iter().fold(1.0f64, |m, b| m.max(b.abs()));
+                if step.iter().all(|s| s.abs() <= 1e-13 * size) {
+                    // Newton's step is at rounding level: the local optimum is reached.
+                    break;
+                }
                 let slope: f64 = step.iter().zip(&cur.grad).map(|(a, b)| a * b).sum();
                 let mut t = 1.0;
                 let mut moved = false;
                 for _ in 0..60 {
                     let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
                     let f = eval(&cand, Want::Loss)?.loss;
-                    if f.is_finite() && f <= cur.loss + 1e-4 * t * slope {
+                    // Armijo, with rounding slack: near the optimum a full Newton step changes
+                    // the objective by less than its last digits.
+                    if f.is_finite() && f <= cur.loss + 1e-4 * t * slope + 1e-14 * cur.loss.abs() {
                         beta = cand;
                         moved = true;
                         break;

@@ -70,7 +70,12 @@ impl<F: Float> Fit<ChunkedDataset<F, f64>> for LinearRegressionParams {
         };
         let sol = problem.solve(&data, None)?;
         let (w, b) = layout.split(&sol.coef);
-        Ok(LinearRegression { coef: w.row(0).to_owned(), intercept: b[0], n_iter: sol.n_iter, converged: sol.converged })
+        Ok(LinearRegression {
+            coef: w.row(0).to_owned(),
+            intercept: b[0],
+            n_iter: sol.n_iter,
+            converged: sol.converged,
+        })
     }
 }
 

@@ -61,7 +61,8 @@ impl<F: Float> Fit<ChunkedDataset<F, i64>> for LogisticRegressionParams {
         if classes.len() < 2 {
             return Err(LogisticRegressionError::SingleClass { class: classes.first().copied().unwrap_or_default() });
         }
-        let (family, k) = if classes.len() == 2 { (Family::Bernoulli, 1) } else { (Family::Multinomial, classes.len()) };
+        let (family, k) =
+            if classes.len() == 2 { (Family::Bernoulli, 1) } else { (Family::Multinomial, classes.len()) };
         let layout = Layout { k, d: data.n_cols(), fit_intercept: s.fit_intercept };
         let problem = Problem {
             family,

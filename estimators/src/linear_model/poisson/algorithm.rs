@@ -81,7 +81,12 @@ impl<F: Float> Fit<ChunkedDataset<F, f64>> for PoissonRegressionParams {
         }
         let sol = problem.solve(&data, Some(start))?;
         let (w, b) = layout.split(&sol.coef);
-        Ok(PoissonRegression { coef: w.row(0).to_owned(), intercept: b[0], n_iter: sol.n_iter, converged: sol.converged })
+        Ok(PoissonRegression {
+            coef: w.row(0).to_owned(),
+            intercept: b[0],
+            n_iter: sol.n_iter,
+            converged: sol.converged,
+        })
     }
 }
 
