@@ -74,13 +74,16 @@ fn main() {
         println!("logistic/npy    wrote {}/x.npy and y.npy", dir.display());
     }
 
-    println!("{:<28} {:>9} {:>7} {:>10} {:>9} {:>14}", "tool", "fit (s)", "n_iter", "converged", "accuracy", "peak RSS (MB)");
+    println!(
+        "{:<28} {:>9} {:>7} {:>10} {:>9} {:>14}",
+        "tool", "fit (s)", "n_iter", "converged", "accuracy", "peak RSS (MB)"
+    );
     for name in solvers.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         reset_peak();
         let before = rss_bytes().unwrap_or(0);
         let t = Instant::now();
-        let model = rask::with_scheduler(&s, || LogisticRegressionParams::new().solver(solver(name)).fit(&data))
-            .expect("fit");
+        let model =
+            rask::with_scheduler(&s, || LogisticRegressionParams::new().solver(solver(name)).fit(&data)).expect("fit");
         let secs = t.elapsed().as_secs_f64();
         let peak = peak_rss_bytes().unwrap_or(0);
         let pred = model.predict(&x).expect("predict").compute_on(&s).expect("predict");

@@ -54,6 +54,11 @@ impl Layout {
         self.k * self.p()
     }
 
+    /// Whether there are no entries (no features and no intercept).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Whether entry `i` is penalised (every entry except the intercepts).
     pub fn penalised(&self, i: usize) -> bool {
         !(self.fit_intercept && i % self.p() == self.d)
@@ -110,6 +115,11 @@ impl Targets {
             Targets::Real(y) => y.len(),
             Targets::Class(c) => c.len(),
         }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -244,7 +244,7 @@ pub fn check_summary(s: &ops::DataSummary) -> Result<(), MlError> {
     if s.n_rows == 0 {
         return Err(MlError::InvalidParameter { name: "x", message: "no rows to fit".into() });
     }
-    if !(s.weight_sum > 0.0) {
+    if s.weight_sum.is_nan() || s.weight_sum <= 0.0 {
         return Err(MlError::InvalidParameter { name: "weights", message: "sample weights sum to zero".into() });
     }
     Ok(())

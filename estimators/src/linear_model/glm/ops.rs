@@ -223,11 +223,7 @@ impl Op for AdmmLocal {
             let eval = |beta: &[f64], want: Want| -> Result<Partials, OpError> {
                 let mut p =
                     block_partials(self.family, self.layout, x.view(), &y, w.as_ref().map(|w| w.view()), beta, want)?;
-                let mut prox = 0.0;
-                for i in 0..len {
-                    let dlt = beta[i] - self.target[i];
-                    prox += dlt * dlt;
-                }
+                let prox: f64 = beta.iter().zip(&self.target).map(|(b, t)| (b - t) * (b - t)).sum();
                 p.loss = self.scale * p.loss + 0.5 * self.rho * prox;
                 for (i, g) in p.grad.iter_mut().enumerate() {
                     *g = self.scale * *g + self.rho * (beta[i] - self.target[i]);
