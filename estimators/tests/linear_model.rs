@@ -598,3 +598,61 @@ fn models_and_params_survive_save_and_load() {
     assert!(rask_ml::load::<LinearRegression>(&path).unwrap_err().to_string().contains("holds a"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// --- Sample weights and degenerate designs ---------------------------------------------------
+
+#[test]
+fn integer_weights_equal_repeated_rows() {
+    let iris = rask_datasets::load_iris(1000).unwrap();
+    let w = Array1::from_shape_fn(150, |i| (i % 3 + 1) as f64);
+    let mut rows = Vec::new();
+    for i in 0..150 {
+        for _ in 0..(i % 3 + 1) {
+            rows.push(i);
+        }
+    }
+    let xr = iris.x.select(Axis(0), &rows);
+    let yr = iris.y.select(Axis(0), &rows);
+    let p = LogisticRegressionParams::new().c(2.0).tol(1e-11).max_iter(1000);
+    let weighted = fit_everywhere(
+        &[150, 32],
+        |c| p.fit(&Dataset::new(iris.x.clone(), iris.y.clone()).with_weights(w.clone()).with_chunk_rows(c)),
+        logistic_bits,
+    );
+    let repeated = logistic(p.clone(), &xr, &yr, 64);
+    for m in &weighted {
+        assert_close(
+            "weights vs repeats",
+            &Array1::from(logistic_bits(m)),
+            &Array1::from(logistic_bits(&repeated)),
+            1e-7,
+            1e-7,
+        );
+    }
+    // The same for least squares, through the normal equations.
+    let d = rask_datasets::load_diabetes(1000).unwrap();
+    let w = Array1::from_shape_fn(442, |i| (i % 2 + 1) as f64);
+    let rows: Vec<usize> = (0..442).flat_map(|i| std::iter::repeat_n(i, i % 2 + 1)).collect();
+    let a = LinearRegressionParams::new().fit(&Dataset::new(d.x.clone(), d.y.clone()).with_weights(w)).unwrap();
+    let b = LinearRegressionParams::new()
+        .fit(&Dataset::new(d.x.select(Axis(0), &rows), d.y.select(Axis(0), &rows)))
+        .unwrap();
+    assert_close("ols weights vs repeats", &a.coef, &b.coef, 1e-7, 1e-9);
+}
+
+#[test]
+fn collinear_features_give_the_minimum_norm_least_squares_fit() {
+    // Column 1 repeats column 0: the normal equations are singular; the minimum-norm answer
+    // splits the coefficient evenly, and the predictions are those of the one-column fit.
+    let x1 = ndarray::array![[0.0], [1.0], [2.0], [3.0], [4.0]];
+    let y = ndarray::array![1.0, 2.9, 5.2, 7.1, 8.8];
+    let x2 = ndarray::concatenate![Axis(1), x1, x1];
+    let one = LinearRegressionParams::new().fit(&Dataset::new(x1.clone(), y.clone())).unwrap();
+    let two = on_every_scheduler(|_| {
+        LinearRegressionParams::new().fit(&Dataset::new(x2.clone(), y.clone()).with_chunk_rows(2)).unwrap()
+    });
+    for m in &two {
+        assert!((m.coef[0] - m.coef[1]).abs() < 1e-8, "{:?}", m.coef);
+        assert_close("predictions", &m.predict(&x2).unwrap(), &one.predict(&x1).unwrap(), 1e-9, 1e-9);
+    }
+}
