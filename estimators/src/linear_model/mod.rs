@@ -1,12 +1,46 @@
-//! linear model estimators.
+//! Linear models: [`LogisticRegression`] (binary and multinomial), [`LinearRegression`]
+//! (least squares, ridge, lasso, elastic-net), [`PoissonRegression`], and the stochastic
+//! gradient models in [`sgd`] (`SgdClassifier`, `SgdRegressor`, with `partial_fit`).
+//!
+//! Layout: the three estimators share one engine in [`glm`] (families, penalties, the block
+//! ops and the solver loops, after dask-glm); each estimator folder (`logistic`,
+//! `linear_regression`, `poisson`) holds only its params, errors, fitted model and its
+//! prediction op. `sgd` is separate: its fits are chains of per-block update tasks, not
+//! reductions.
 
+pub mod glm;
+mod linear_regression;
+mod logistic;
+mod poisson;
 pub mod sgd;
 
 use rask_core::{Codec, OpEntry};
 use rask_ml::ApplyModel;
 
+pub use glm::{GlmError, GlmParamsError, Penalty, Solver};
+pub use linear_regression::{
+    ApplyLinearRegression, LinearRegression, LinearRegressionError, LinearRegressionParams,
+    LinearRegressionParamsError, LinearRegressionValidParams,
+};
+pub use logistic::{
+    ApplyLogisticRegression, LogisticRegression, LogisticRegressionError, LogisticRegressionParams,
+    LogisticRegressionParamsError, LogisticRegressionValidParams,
+};
+pub use poisson::{
+    ApplyPoissonRegression, PoissonRegression, PoissonRegressionError, PoissonRegressionParams,
+    PoissonRegressionParamsError, PoissonRegressionValidParams,
+};
+
 /// The ops this module registers.
 pub const OPS: &[OpEntry] = &[
+    OpEntry::of::<glm::ops::Summarize>(),
+    OpEntry::of::<glm::ops::MergeSummaries>(),
+    OpEntry::of::<glm::ops::BlockPartials>(),
+    OpEntry::of::<glm::ops::MergePartials>(),
+    OpEntry::of::<glm::ops::AdmmLocal>(),
+    OpEntry::of::<ApplyLogisticRegression>(),
+    OpEntry::of::<ApplyLinearRegression>(),
+    OpEntry::of::<ApplyPoissonRegression>(),
     OpEntry::of::<sgd::ops::SgdInitial>(),
     OpEntry::of::<sgd::ops::SgdStep>(),
     OpEntry::of::<sgd::ops::BlockLabels>(),
@@ -16,4 +50,8 @@ pub const OPS: &[OpEntry] = &[
 ];
 
 /// The value codecs this module registers.
-pub const CODECS: &[Codec] = &[Codec::serde::<sgd::SgdStates>("rask.estimators.sgd.states")];
+pub const CODECS: &[Codec] = &[
+    Codec::serde::<glm::ops::DataSummary>("rask.estimators.glm.data_summary"),
+    Codec::serde::<glm::Partials>("rask.estimators.glm.partials"),
+    Codec::serde::<sgd::SgdStates>("rask.estimators.sgd.states"),
+];

@@ -1,0 +1,379 @@
+//! GLM families: the per-row loss, its first and second derivative in the linear predictor,
+//! and the block kernels (loss, gradient and Hessian sums over the rows of one block).
+//!
+//! Coefficients travel as one flat row-major vector of `k` rows of `p = d + fit_intercept`
+//! entries: row `r` is `[w_r0, …, w_r(d-1), b_r]` (the intercept last, when fitted). `k` is 1
+//! for every family except the multinomial one, where it is the number of classes.
+
+use std::borrow::Cow;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rask_core::{OpError, Value};
+use rask_ml::Float;
+use serde::{Deserialize, Serialize};
+
+/// The distribution of the target and its (canonical) link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Family {
+    /// Normal errors, identity link: loss `½(η − y)²` (least squares).
+    Gaussian,
+    /// Binary target, logit link: loss `log(1 + e^η) − y·η` with `y ∈ {0, 1}`.
+    Bernoulli,
+    /// `k ≥ 3` classes, softmax link: loss `logsumexp(η) − η_y`.
+    Multinomial,
+    /// Counts, log link: loss `e^η − y·η` (half the Poisson deviance up to a constant).
+    Poisson,
+}
+
+impl Family {
+    /// Whether the target holds class labels (mapped to class indices) rather than values.
+    pub fn is_classifier(self) -> bool {
+        matches!(self, Family::Bernoulli | Family::Multinomial)
+    }
+}
+
+/// The layout of a coefficient vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Rows of coefficients (classes for the multinomial family, else 1).
+    pub k: usize,
+    /// Features.
+    pub d: usize,
+    /// Whether each row ends with an intercept.
+    pub fit_intercept: bool,
+}
+
+impl Layout {
+    /// Entries per row.
+    pub fn p(&self) -> usize {
+        self.d + usize::from(self.fit_intercept)
+    }
+
+    /// Entries in all.
+    pub fn len(&self) -> usize {
+        self.k * self.p()
+    }
+
+    /// Whether there are no entries (no features and no intercept).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether entry `i` is penalised (every entry except the intercepts).
+    pub fn penalised(&self, i: usize) -> bool {
+        !(self.fit_intercept && i % self.p() == self.d)
+    }
+
+    /// The `k × d` weights and the `k` intercepts (zeros without an intercept).
+    pub fn split(&self, coef: &[f64]) -> (Array2<f64>, Array1<f64>) {
+        let p = self.p();
+        let w = Array2::from_shape_fn((self.k, self.d), |(r, j)| coef[r * p + j]);
+        let b = Array1::from_shape_fn(self.k, |r| if self.fit_intercept { coef[r * p + self.d] } else { 0.0 });
+        (w, b)
+    }
+}
+
+/// The targets of one block, in the form the family needs.
+#[derive(Debug)]
+pub enum Targets {
+    /// Real values (Gaussian, Poisson).
+    Real(Array1<f64>),
+    /// Class indices into the sorted classes (Bernoulli: 0 or 1).
+    Class(Vec<usize>),
+}
+
+/// Reads a target block as the family needs it: labels become indices into `classes`.
+pub fn targets(v: &Value, family: Family, classes: &[i64]) -> Result<Targets, OpError> {
+    if family.is_classifier() {
+        let labels = v
+            .downcast_ref::<Array1<i64>>()
+            .ok_or_else(|| OpError::new(format!("expected an i64 label block, found `{}`", v.type_name())))?;
+        let idx = labels
+            .iter()
+            .map(|l| {
+                classes
+                    .binary_search(l)
+                    .map_err(|_| OpError::new(format!("label {l} is not one of the fitted classes")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Targets::Class(idx))
+    } else if let Some(y) = v.downcast_ref::<Array1<f64>>() {
+        Ok(Targets::Real(y.clone()))
+    } else if let Some(y) = v.downcast_ref::<Array1<f32>>() {
+        Ok(Targets::Real(y.mapv(f64::from)))
+    } else if let Some(y) = v.downcast_ref::<Array1<i64>>() {
+        Ok(Targets::Real(y.mapv(|x| x as f64)))
+    } else {
+        Err(OpError::new(format!("expected a 1-D target block, found `{}`", v.type_name())))
+    }
+}
+
+impl Targets {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Real(y) => y.len(),
+            Targets::Class(c) => c.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads a weight block (`None` for unit weights).
+pub fn weights(v: Option<&Value>) -> Result<Option<Array1<f64>>, OpError> {
+    match v {
+        None => Ok(None),
+        Some(v) => v
+            .downcast_ref::<Array1<f64>>()
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| OpError::new(format!("expected an f64 weight block, found `{}`", v.type_name()))),
+    }
+}
+
+/// An `f64` view of a feature block: borrowed for `f64`, widened for `f32`.
+pub fn widened<F: Float>(a: &Array2<F>) -> Cow<'_, Array2<f64>> {
+    if let Some(a) = (a as &dyn std::any::Any).downcast_ref::<Array2<f64>>() {
+        Cow::Borrowed(a)
+    } else {
+        Cow::Owned(a.mapv(Float::widen))
+    }
+}
+
+/// Sums of one block: `Σ sᵢ ℓᵢ`, its gradient and (optionally) its Hessian, over the flat
+/// coefficient vector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Partials {
+    /// Weighted loss sum.
+    pub loss: f64,
+    /// Gradient of the loss sum (empty if not asked for).
+    pub grad: Vec<f64>,
+    /// Hessian of the loss sum, row-major `len × len` (empty if not asked for).
+    pub hess: Vec<f64>,
+}
+
+impl Partials {
+    /// Adds `other` (same sizes).
+    pub fn merge(&mut self, other: &Partials) -> Result<(), OpError> {
+        if self.grad.len() != other.grad.len() || self.hess.len() != other.hess.len() {
+            return Err(OpError::new("cannot merge GLM partial sums of different sizes"));
+        }
+        self.loss += other.loss;
+        for (a, b) in self.grad.iter_mut().zip(&other.grad) {
+            *a += b;
+        }
+        for (a, b) in self.hess.iter_mut().zip(&other.hess) {
+            *a += b;
+        }
+        Ok(())
+    }
+}
+
+/// What a block evaluation computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Want {
+    /// The loss only.
+    Loss,
+    /// Loss and gradient.
+    Gradient,
+    /// Loss, gradient and Hessian.
+    Hessian,
+}
+
+fn softplus(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The linear predictor `η = X Wᵀ + b` (`n × k`).
+pub fn linear_predictor(x: ArrayView2<'_, f64>, w: &Array2<f64>, b: &Array1<f64>) -> Array2<f64> {
+    let mut eta = x.dot(&w.t());
+    eta += &b.view().insert_axis(Axis(0));
+    eta
+}
+
+/// The linear predictor `η = X Wᵀ + b` (`n × k`) of a block of any float type, accumulated
+/// in `f64` without copying the block (for predictions).
+pub fn linear_predictor_of<F: Float>(x: ArrayView2<'_, F>, w: &Array2<f64>, b: &Array1<f64>) -> Array2<f64> {
+    let mut eta = Array2::zeros((x.nrows(), w.nrows()));
+    for (row, mut out) in x.rows().into_iter().zip(eta.rows_mut()) {
+        for (c, o) in out.iter_mut().enumerate() {
+            let wc = w.row(c);
+            *o = b[c] + row.iter().zip(wc.iter()).map(|(a, v)| a.widen() * v).sum::<f64>();
+        }
+    }
+    eta
+}
+
+/// Row-wise softmax of `eta`, in place (stable: the row maximum is subtracted first).
+/// Returns each row's log-sum-exp.
+pub fn softmax_in_place(eta: &mut Array2<f64>) -> Array1<f64> {
+    let mut lse = Array1::zeros(eta.nrows());
+    for (mut row, l) in eta.rows_mut().into_iter().zip(lse.iter_mut()) {
+        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut s = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - m).exp();
+            s += *v;
+        }
+        row.mapv_inplace(|v| v / s);
+        *l = m + s.ln();
+    }
+    lse
+}
+
+/// Loss, gradient and Hessian sums of one block at `coef`.
+pub fn block_partials(
+    family: Family,
+    layout: Layout,
+    x: ArrayView2<'_, f64>,
+    y: &Targets,
+    s: Option<ArrayView1<'_, f64>>,
+    coef: &[f64],
+    want: Want,
+) -> Result<Partials, OpError> {
+    let n = x.nrows();
+    if y.len() != n {
+        return Err(OpError::new(format!("x block has {n} rows but y block has {}", y.len())));
+    }
+    if let Some(s) = &s {
+        if s.len() != n {
+            return Err(OpError::new(format!("x block has {n} rows but the weight block has {}", s.len())));
+        }
+    }
+    if x.ncols() != layout.d || coef.len() != layout.len() {
+        return Err(OpError::new(format!(
+            "x block has {} columns and {} coefficients were given; expected {} and {}",
+            x.ncols(),
+            coef.len(),
+            layout.d,
+            layout.len()
+        )));
+    }
+    let (w, b) = layout.split(coef);
+    let mut eta = linear_predictor(x, &w, &b);
+    let sw = |i: usize| s.as_ref().map_or(1.0, |s| s[i]);
+    let k = layout.k;
+    let mut loss = 0.0;
+    // `r[i, c]`: weighted derivative of the loss in η_ic; `h`: weighted second derivatives
+    // (one column for scalar families; for the multinomial family the Hessian is built from
+    // the probabilities below).
+    let mut r = Array2::<f64>::zeros((n, k));
+    let mut h = Array1::<f64>::zeros(if family == Family::Multinomial { 0 } else { n });
+    match (family, y) {
+        (Family::Multinomial, Targets::Class(c)) => {
+            let eta_y: Vec<f64> = (0..n).map(|i| eta[[i, c[i]]]).collect();
+            let lse = softmax_in_place(&mut eta);
+            // `eta` now holds the probabilities.
+            for i in 0..n {
+                let si = sw(i);
+                loss += si * (lse[i] - eta_y[i]);
+                for j in 0..k {
+                    r[[i, j]] = si * (eta[[i, j]] - if j == c[i] { 1.0 } else { 0.0 });
+                }
+            }
+        }
+        (Family::Bernoulli, Targets::Class(c)) => {
+            for i in 0..n {
+                let (e, yi, si) = (eta[[i, 0]], c[i] as f64, sw(i));
+                let p = sigmoid(e);
+                loss += si * (softplus(e) - yi * e);
+                r[[i, 0]] = si * (p - yi);
+                h[i] = si * p * (1.0 - p);
+            }
+        }
+        (Family::Gaussian, Targets::Real(yv)) => {
+            for i in 0..n {
+                let (e, yi, si) = (eta[[i, 0]], yv[i], sw(i));
+                loss += si * 0.5 * (e - yi) * (e - yi);
+                r[[i, 0]] = si * (e - yi);
+                h[i] = si;
+            }
+        }
+        (Family::Poisson, Targets::Real(yv)) => {
+            for i in 0..n {
+                let (e, yi, si) = (eta[[i, 0]], yv[i], sw(i));
+                let mu = e.exp();
+                loss += si * (mu - yi * e);
+                r[[i, 0]] = si * (mu - yi);
+                h[i] = si * mu;
+            }
+        }
+        _ => return Err(OpError::new(format!("targets of the wrong kind for the {family:?} family"))),
+    }
+    if want == Want::Loss {
+        return Ok(Partials { loss, grad: Vec::new(), hess: Vec::new() });
+    }
+    let p = layout.p();
+    let gw = r.t().dot(&x); // k × d
+    let mut grad = vec![0.0; layout.len()];
+    for c in 0..k {
+        for j in 0..layout.d {
+            grad[c * p + j] = gw[[c, j]];
+        }
+        if layout.fit_intercept {
+            grad[c * p + layout.d] = r.column(c).sum();
+        }
+    }
+    if want == Want::Gradient {
+        return Ok(Partials { loss, grad, hess: Vec::new() });
+    }
+    // The Hessian: blocks (c, e) of Xaᵀ diag(D_ce) Xa with Xa = [X 1].
+    let xa = augmented(x, layout.fit_intercept);
+    let len = layout.len();
+    let mut hess = vec![0.0; len * len];
+    let mut put = |c: usize, e: usize, blk: &Array2<f64>| {
+        for a in 0..p {
+            for bb in 0..p {
+                hess[(c * p + a) * len + e * p + bb] = blk[[a, bb]];
+                hess[(e * p + bb) * len + c * p + a] = blk[[a, bb]];
+            }
+        }
+    };
+    if family == Family::Multinomial {
+        for c in 0..k {
+            for e in c..k {
+                let dce = Array1::from_shape_fn(n, |i| {
+                    let (pc, pe) = (eta[[i, c]], eta[[i, e]]);
+                    sw(i) * (if c == e { pc } else { 0.0 } - pc * pe)
+                });
+                put(c, e, &weighted_gram(&xa, &dce));
+            }
+        }
+    } else {
+        put(0, 0, &weighted_gram(&xa, &h));
+    }
+    Ok(Partials { loss, grad, hess })
+}
+
+/// `[X 1]` (or `X` without an intercept).
+pub fn augmented(x: ArrayView2<'_, f64>, fit_intercept: bool) -> Array2<f64> {
+    if !fit_intercept {
+        return x.to_owned();
+    }
+    let mut xa = Array2::ones((x.nrows(), x.ncols() + 1));
+    xa.slice_mut(ndarray::s![.., ..x.ncols()]).assign(&x);
+    xa
+}
+
+/// `Xᵀ diag(d) X`.
+pub fn weighted_gram(x: &Array2<f64>, d: &Array1<f64>) -> Array2<f64> {
+    let xd = x * &d.view().insert_axis(Axis(1));
+    xd.t().dot(x)
+}

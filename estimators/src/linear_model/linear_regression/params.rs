@@ -1,0 +1,97 @@
+//! Hyperparameters of [`LinearRegression`](super::LinearRegression).
+
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::LinearRegressionParamsError;
+use crate::linear_model::glm::{glm_setters, GlmSettings};
+use crate::linear_model::{Penalty, Solver};
+
+/// Validated hyperparameters of a linear regression.
+///
+/// The objective is scikit-learn's `ElasticNet`/`Lasso` one:
+/// `(1 / 2S) Σᵢ sᵢ (yᵢ − xᵢ·w − b)² + alpha · P(w)` with `S` the weight sum (the row count
+/// without weights) and `P` one of `½ ‖w‖²` (L2), `‖w‖₁` (L1),
+/// `(1 − l1_ratio)/2 ‖w‖² + l1_ratio ‖w‖₁` (elastic-net) or nothing; the intercept is never
+/// penalised. So `Lasso(alpha)` is `penalty = L1, alpha`, `ElasticNet(alpha, l1_ratio)` is
+/// `penalty = ElasticNet` with the same two numbers, and `Ridge(alpha = a)` (whose objective
+/// is `‖y − Xw‖² + a ‖w‖²`) is `penalty = L2, alpha = a / S`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearRegressionValidParams {
+    pub(crate) settings: GlmSettings,
+    pub(crate) alpha: f64,
+}
+
+impl LinearRegressionValidParams {
+    /// The penalty strength.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// The shared solver settings.
+    pub fn settings(&self) -> &GlmSettings {
+        &self.settings
+    }
+
+    fn validate(&self) -> Result<(), LinearRegressionParamsError> {
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(LinearRegressionParamsError::Alpha(self.alpha));
+        }
+        self.settings.check("LinearRegression", true)?;
+        Ok(())
+    }
+}
+
+/// Unchecked hyperparameters of a linear regression. Defaults: ordinary least squares by the
+/// normal equations (`penalty = None`, `solver = Direct`), `alpha = 1` (used only with a
+/// penalty), `max_iter = 1000`, `tol = 1e-4` (iterative solvers), `fit_intercept = true`,
+/// `l1_ratio = 0.5`, `rho = 1`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearRegressionParams(pub(crate) LinearRegressionValidParams);
+
+impl Default for LinearRegressionParams {
+    fn default() -> Self {
+        LinearRegressionParams(LinearRegressionValidParams {
+            settings: GlmSettings {
+                penalty: Penalty::None,
+                l1_ratio: 0.5,
+                solver: Solver::Direct,
+                max_iter: 1000,
+                tol: 1e-4,
+                fit_intercept: true,
+                rho: 1.0,
+            },
+            alpha: 1.0,
+        })
+    }
+}
+
+impl LinearRegressionParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the penalty strength `alpha` (non-negative).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.0.alpha = alpha;
+        self
+    }
+}
+
+glm_setters!(LinearRegressionParams, 0);
+
+impl ParamGuard for LinearRegressionParams {
+    type Checked = LinearRegressionValidParams;
+    type Error = LinearRegressionParamsError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0.validate()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.0.validate()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,94 @@
+//! Hyperparameters of [`LogisticRegression`](super::LogisticRegression).
+
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::LogisticRegressionParamsError;
+use crate::linear_model::glm::{glm_setters, GlmSettings};
+use crate::linear_model::{Penalty, Solver};
+
+/// Validated hyperparameters of a logistic regression.
+///
+/// The objective is scikit-learn's: `C · Σᵢ sᵢ ℓᵢ + P(β)` with `P` one of `½ ‖β‖²` (L2),
+/// `‖β‖₁` (L1), `(1 − l1_ratio)/2 ‖β‖² + l1_ratio ‖β‖₁` (elastic-net) or nothing, the
+/// intercepts never penalised. The solvers minimise the same objective divided by `C · S`
+/// (`S` the weight sum, the row count without weights), i.e. the mean loss plus `λ · P` with
+/// `λ = 1 / (C · S)`; `tol` applies to that scaled objective, as in scikit-learn's `lbfgs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogisticRegressionValidParams {
+    pub(crate) settings: GlmSettings,
+    pub(crate) c: f64,
+}
+
+impl LogisticRegressionValidParams {
+    /// The inverse regularisation strength.
+    pub fn c(&self) -> f64 {
+        self.c
+    }
+
+    /// The shared solver settings.
+    pub fn settings(&self) -> &GlmSettings {
+        &self.settings
+    }
+
+    fn validate(&self) -> Result<(), LogisticRegressionParamsError> {
+        if !(self.c.is_finite() && self.c > 0.0) {
+            return Err(LogisticRegressionParamsError::C(self.c));
+        }
+        self.settings.check("LogisticRegression", false)?;
+        Ok(())
+    }
+}
+
+/// Unchecked hyperparameters of a logistic regression: a builder with scikit-learn's defaults
+/// (`penalty = L2`, `C = 1`, `solver = Lbfgs`, `max_iter = 100`, `tol = 1e-4`,
+/// `fit_intercept = true`; `l1_ratio = 0.5` and `rho = 1` for the solvers that use them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogisticRegressionParams(pub(crate) LogisticRegressionValidParams);
+
+impl Default for LogisticRegressionParams {
+    fn default() -> Self {
+        LogisticRegressionParams(LogisticRegressionValidParams {
+            settings: GlmSettings {
+                penalty: Penalty::L2,
+                l1_ratio: 0.5,
+                solver: Solver::Lbfgs,
+                max_iter: 100,
+                tol: 1e-4,
+                fit_intercept: true,
+                rho: 1.0,
+            },
+            c: 1.0,
+        })
+    }
+}
+
+impl LogisticRegressionParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the inverse regularisation strength `C` (positive; larger means less penalty).
+    pub fn c(mut self, c: f64) -> Self {
+        self.0.c = c;
+        self
+    }
+}
+
+glm_setters!(LogisticRegressionParams, 0);
+
+impl ParamGuard for LogisticRegressionParams {
+    type Checked = LogisticRegressionValidParams;
+    type Error = LogisticRegressionParamsError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0.validate()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.0.validate()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,96 @@
+//! Hyperparameters of [`PoissonRegression`](super::PoissonRegression).
+
+use rask_ml::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+use super::errors::PoissonRegressionParamsError;
+use crate::linear_model::glm::{glm_setters, GlmSettings};
+use crate::linear_model::{Penalty, Solver};
+
+/// Validated hyperparameters of a Poisson regression (log link).
+///
+/// The objective is scikit-learn's `PoissonRegressor` one:
+/// `(1 / 2S) Σᵢ sᵢ dev(yᵢ, μᵢ) + alpha/2 ‖w‖²` with `μ = exp(x·w + b)`, `dev` the Poisson
+/// deviance and `S` the weight sum; half the deviance is `μ − y·log μ` up to terms without
+/// the coefficients, which is the loss minimised. `alpha` maps one to one to scikit-learn's;
+/// L1 and elastic-net penalties (`alpha · P(w)` as in
+/// [`LinearRegressionValidParams`](crate::linear_model::LinearRegressionValidParams)) are an
+/// extension scikit-learn does not offer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoissonRegressionValidParams {
+    pub(crate) settings: GlmSettings,
+    pub(crate) alpha: f64,
+}
+
+impl PoissonRegressionValidParams {
+    /// The penalty strength.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// The shared solver settings.
+    pub fn settings(&self) -> &GlmSettings {
+        &self.settings
+    }
+
+    fn validate(&self) -> Result<(), PoissonRegressionParamsError> {
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(PoissonRegressionParamsError::Alpha(self.alpha));
+        }
+        self.settings.check("PoissonRegression", false)?;
+        Ok(())
+    }
+}
+
+/// Unchecked hyperparameters of a Poisson regression, with scikit-learn's defaults:
+/// `penalty = L2`, `alpha = 1`, `solver = Lbfgs`, `max_iter = 100`, `tol = 1e-4`,
+/// `fit_intercept = true` (`l1_ratio = 0.5`, `rho = 1` for the solvers that use them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoissonRegressionParams(pub(crate) PoissonRegressionValidParams);
+
+impl Default for PoissonRegressionParams {
+    fn default() -> Self {
+        PoissonRegressionParams(PoissonRegressionValidParams {
+            settings: GlmSettings {
+                penalty: Penalty::L2,
+                l1_ratio: 0.5,
+                solver: Solver::Lbfgs,
+                max_iter: 100,
+                tol: 1e-4,
+                fit_intercept: true,
+                rho: 1.0,
+            },
+            alpha: 1.0,
+        })
+    }
+}
+
+impl PoissonRegressionParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the penalty strength `alpha` (non-negative).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.0.alpha = alpha;
+        self
+    }
+}
+
+glm_setters!(PoissonRegressionParams, 0);
+
+impl ParamGuard for PoissonRegressionParams {
+    type Checked = PoissonRegressionValidParams;
+    type Error = PoissonRegressionParamsError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0.validate()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.0.validate()?;
+        Ok(self.0)
+    }
+}
