@@ -36,6 +36,7 @@ pub use rask_estimators as estimators;
 pub use rask_ml as ml;
 
 pub mod demo;
+pub mod pipeline;
 
 /// Every op and codec of every Rask crate, in one registry.
 ///

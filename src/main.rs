@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rask::demo::{DemoConfig, Moments};
+use rask::pipeline::PipelineConfig;
 use rask::scheduler::TaskTimings;
 use rask::{ComputeOptions, Scheduler};
 
@@ -19,8 +20,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the end-to-end demo (the default): a tree reduction over generated numbers on every scheduler.
-    Demo(DemoArgs),
+    /// Run the end-to-end ML pipeline (the default): generate, scale, PCA, k-means, logistic regression, batch predict.
+    Demo(PipelineArgs),
+    /// Run the task-graph demo: a tree reduction over generated numbers on every scheduler.
+    GraphDemo(DemoArgs),
     /// Print the version, the registry fingerprint and every registered op and codec.
     Info,
 }
@@ -53,6 +56,43 @@ struct DemoArgs {
 impl Default for DemoArgs {
     fn default() -> Self {
         // The defaults declared on the fields above, through clap itself so they cannot drift.
+        match Cli::parse_from(["rask", "graph-demo"]).command {
+            Some(Command::GraphDemo(a)) => a,
+            _ => unreachable!("`rask graph-demo` parses to the graph demo command"),
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+struct PipelineArgs {
+    /// Rows to generate (train and test together).
+    #[arg(long, default_value_t = 2_000_000)]
+    rows: usize,
+    /// Features per row.
+    #[arg(long, default_value_t = 20)]
+    features: usize,
+    /// Rows per block.
+    #[arg(long, default_value_t = 100_000)]
+    chunk_rows: usize,
+    /// Principal components kept.
+    #[arg(long, default_value_t = 10)]
+    components: usize,
+    /// Clusters for k-means.
+    #[arg(long, default_value_t = 8)]
+    clusters: usize,
+    /// Seed of the data and every randomised step.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Threads for the threaded scheduler (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Do not draw progress lines.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+impl Default for PipelineArgs {
+    fn default() -> Self {
         match Cli::parse_from(["rask", "demo"]).command {
             Some(Command::Demo(a)) => a,
             _ => unreachable!("`rask demo` parses to the demo command"),
@@ -75,8 +115,9 @@ enum Which {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        None => demo(DemoArgs::default()),
-        Some(Command::Demo(args)) => demo(args),
+        None => pipeline(PipelineArgs::default()),
+        Some(Command::Demo(args)) => pipeline(args),
+        Some(Command::GraphDemo(args)) => demo(args),
         Some(Command::Info) => {
             info();
             Ok(())
@@ -93,6 +134,59 @@ fn info() {
         println!("  {name} v{version}");
     }
     println!("{} codecs", reg.n_codecs());
+}
+
+fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
+    let cfg = PipelineConfig {
+        rows: args.rows,
+        features: args.features,
+        chunk_rows: args.chunk_rows,
+        components: args.components,
+        clusters: args.clusters,
+        seed: args.seed,
+        progress: !args.no_progress,
+        ..PipelineConfig::default()
+    };
+    let scheduler = match args.threads {
+        Some(n) => Scheduler::threaded_with(n).context("starting the thread pool")?,
+        None => Scheduler::threaded(),
+    };
+    println!(
+        "Rask ML pipeline: {} rows × {} features in blocks of {}, on the {} scheduler ({} threads)",
+        thousands(cfg.rows as u64),
+        cfg.features,
+        thousands(cfg.chunk_rows as u64),
+        scheduler.name(),
+        args.threads.unwrap_or_else(rayon_threads)
+    );
+    println!("  data in memory: {:.0} MB of f64 features", (cfg.rows * cfg.features * 8) as f64 / 1e6);
+    println!();
+    println!("{:<30} {:>8} {:>7} {:>8} {:>9}  {}", "step", "time", "graphs", "tasks", "peak RSS", "result");
+    let total = Instant::now();
+    let summary = rask::pipeline::run(&cfg, &scheduler, &mut |r| {
+        println!(
+            "{:<30} {:>7.2}s {:>7} {:>8} {:>9}  {}",
+            r.step,
+            r.seconds,
+            r.computations,
+            thousands(r.tasks),
+            r.peak_rss_mb.map_or("-".to_string(), |m| format!("{m:.0} MB")),
+            r.result
+        );
+    })?;
+    println!();
+    println!(
+        "Total {:.2}s. Test accuracy: logistic regression {:.4}, naive Bayes {:.4}; {} rows predicted.",
+        total.elapsed().as_secs_f64(),
+        summary.logistic_accuracy,
+        summary.naive_bayes_accuracy,
+        thousands(summary.predicted_rows as u64)
+    );
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    rayon::current_num_threads()
 }
 
 fn demo(args: DemoArgs) -> anyhow::Result<()> {
@@ -227,9 +321,7 @@ fn thousands(n: u64) -> String {
 }
 
 fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1e3)
+    rask::pipeline::peak_rss_mb()
 }
 
 #[cfg(test)]
@@ -249,6 +341,16 @@ mod tests {
         let d = DemoArgs::default();
         assert_eq!(d.rows, 20_000_000);
         assert_eq!(d.scheduler, Which::All);
+        let p = PipelineArgs::default();
+        assert_eq!((p.rows, p.features, p.chunk_rows), (2_000_000, 20, 100_000));
+    }
+
+    #[test]
+    fn a_small_pipeline_runs() {
+        let args = PipelineArgs { rows: 5_000, chunk_rows: 1_000, no_progress: true, ..PipelineArgs::default() };
+        pipeline(args).unwrap();
+        let bad = PipelineArgs { clusters: 1, no_progress: true, ..PipelineArgs::default() };
+        assert!(pipeline(bad).unwrap_err().to_string().contains("clusters must be at least 2"));
     }
 
     #[test]

@@ -1,0 +1,396 @@
+//! The end-to-end demo behind `cargo run --release`: a multi-million-row chunked dataset
+//! through scaling, PCA, k-means, logistic regression (with a naive Bayes baseline) and batch
+//! prediction, every step a task graph on the threaded scheduler.
+//!
+//! [`run`] is a library function so the same pipeline is tested at small size; the CLI prints
+//! its [`StepReport`]s as a table.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rask_core::scheduler::Callback;
+use rask_core::{Key, Scheduler};
+use rask_datasets::generators::{make_classification, ClassificationParams};
+use rask_estimators::cluster::{KMeansInit, KMeansParams};
+use rask_estimators::decomposition::{PcaParams, PcaSolver};
+use rask_estimators::linear_model::{LogisticRegressionParams, Solver};
+use rask_estimators::naive_bayes::GaussianNBParams;
+use rask_estimators::preprocessing::StandardScalerParams;
+use rask_ml::metrics::Scorer;
+use rask_ml::{
+    train_test_split, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedVector, Fit, Predict, Score, TestSize, Transform,
+};
+
+/// What the pipeline runs on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineConfig {
+    /// Rows generated (train and test together).
+    pub rows: usize,
+    /// Features per row.
+    pub features: usize,
+    /// Rows per block.
+    pub chunk_rows: usize,
+    /// Principal components kept.
+    pub components: usize,
+    /// Clusters found by k-means.
+    pub clusters: usize,
+    /// The share of rows held out for testing.
+    pub test_fraction: f64,
+    /// Seed of the data and of every randomised step.
+    pub seed: u64,
+    /// Whether to draw progress bars (on standard error, when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            rows: 2_000_000,
+            features: 20,
+            chunk_rows: 100_000,
+            components: 10,
+            clusters: 8,
+            test_fraction: 0.2,
+            seed: 42,
+            progress: true,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Checks the configuration.
+    pub fn check(&self) -> Result<(), String> {
+        if self.rows < 100 {
+            return Err(format!("rows must be at least 100, got {}", self.rows));
+        }
+        if self.features < 4 {
+            return Err(format!("features must be at least 4, got {}", self.features));
+        }
+        if self.chunk_rows == 0 {
+            return Err("chunk_rows must be positive".into());
+        }
+        if self.components == 0 || self.components > self.features {
+            return Err(format!("components must be in 1..={}, got {}", self.features, self.components));
+        }
+        if self.clusters < 2 {
+            return Err(format!("clusters must be at least 2, got {}", self.clusters));
+        }
+        if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
+            return Err(format!("test_fraction must be in (0, 1), got {}", self.test_fraction));
+        }
+        Ok(())
+    }
+}
+
+/// One row of the pipeline's report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// The step.
+    pub step: String,
+    /// Wall-clock time.
+    pub seconds: f64,
+    /// Graph computations the step ran.
+    pub computations: u64,
+    /// Tasks those computations ran.
+    pub tasks: u64,
+    /// What the step found (scores, sizes).
+    pub result: String,
+    /// Peak resident memory of the process so far, in MB (Linux only).
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// The headline numbers of a run, for tests and the summary line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineSummary {
+    /// Every step, in order.
+    pub steps: Vec<StepReport>,
+    /// Test accuracy of the logistic regression on scaled features.
+    pub logistic_accuracy: f64,
+    /// Test accuracy of Gaussian naive Bayes on the same features.
+    pub naive_bayes_accuracy: f64,
+    /// Share of variance the kept components explain.
+    pub explained_variance: f64,
+    /// k-means inertia per training row.
+    pub inertia_per_row: f64,
+    /// Rows predicted by the batch-prediction step.
+    pub predicted_rows: usize,
+}
+
+/// Counts computations and tasks of a step and draws its progress line.
+struct StepProgress {
+    computations: AtomicU64,
+    tasks: AtomicU64,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl StepProgress {
+    fn new(label: &str, draw: bool) -> Arc<Self> {
+        let bar = draw.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            // The template is a constant known to be valid.
+            let style =
+                ProgressStyle::with_template("{prefix:>28} {spinner} {msg} ({elapsed})").expect("valid template");
+            bar.set_style(style);
+            bar.set_prefix(label.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Arc::new(StepProgress { computations: AtomicU64::new(0), tasks: AtomicU64::new(0), bar: Mutex::new(bar) })
+    }
+
+    fn update(&self) {
+        if let Some(bar) = &*self.bar.lock().unwrap_or_else(|e| e.into_inner()) {
+            bar.set_message(format!(
+                "{} graphs, {} tasks",
+                self.computations.load(Ordering::Relaxed),
+                self.tasks.load(Ordering::Relaxed)
+            ));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Callback for StepProgress {
+    fn on_compute_start(&self, _n_tasks: usize) {
+        self.computations.fetch_add(1, Ordering::Relaxed);
+        self.update();
+    }
+
+    fn on_task_finish(&self, _key: &Key, _ok: bool, _elapsed: Duration) {
+        self.tasks.fetch_add(1, Ordering::Relaxed);
+        if self.tasks.load(Ordering::Relaxed).is_multiple_of(64) {
+            self.update();
+        }
+    }
+}
+
+/// Runs the steps, timing each on `scheduler` (with a progress line), and reports them.
+struct Runner<'a> {
+    cfg: &'a PipelineConfig,
+    scheduler: &'a Scheduler,
+    steps: Vec<StepReport>,
+    on_step: &'a mut dyn FnMut(&StepReport),
+}
+
+impl Runner<'_> {
+    fn step<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce() -> anyhow::Result<T>,
+        describe: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<T> {
+        let progress = StepProgress::new(name, self.cfg.progress);
+        let s = self.scheduler.with_callback(progress.clone());
+        let t = Instant::now();
+        let out = rask_core::with_scheduler(&s, f);
+        progress.finish();
+        let out = out.map_err(|e| e.context(format!("step `{name}`")))?;
+        let report = StepReport {
+            step: name.to_string(),
+            seconds: t.elapsed().as_secs_f64(),
+            computations: progress.computations.load(Ordering::Relaxed),
+            tasks: progress.tasks.load(Ordering::Relaxed),
+            result: describe(&out),
+            peak_rss_mb: peak_rss_mb(),
+        };
+        (self.on_step)(&report);
+        self.steps.push(report);
+        Ok(out)
+    }
+}
+
+/// Runs the pipeline on `scheduler`, calling `on_step` after each step.
+pub fn run(
+    cfg: &PipelineConfig,
+    scheduler: &Scheduler,
+    on_step: &mut dyn FnMut(&StepReport),
+) -> anyhow::Result<PipelineSummary> {
+    cfg.check().map_err(|e| anyhow::anyhow!("invalid pipeline configuration: {e}"))?;
+    let mut r = Runner { cfg, scheduler, steps: Vec::new(), on_step };
+
+    // 1. Generate and split. The dataset is generated block by block from per-block seeds; the
+    //    split is blockwise-shuffled; both sides are persisted (held in memory once).
+    let (train, test) = r.step(
+        "generate + split",
+        || {
+            let mut p = ClassificationParams::new();
+            p.n_samples = cfg.rows;
+            p.n_features = cfg.features;
+            p.n_informative = cfg.features / 2;
+            p.n_redundant = cfg.features / 4;
+            p.n_classes = 3;
+            p.class_sep = 1.5;
+            p.shift = (3.0).into();
+            p.scale = (10.0).into();
+            p.seed = cfg.seed;
+            p.chunk_rows = cfg.chunk_rows;
+            let data = make_classification(&p)?;
+            let (train, test) = train_test_split(&data, TestSize::Fraction(cfg.test_fraction), cfg.seed)?;
+            // Both sides in one computation, so each generated block is made once.
+            let layers = [
+                train.x().block_layer(),
+                train.y_required("the pipeline")?.block_layer(),
+                test.x().block_layer(),
+                test.y_required("the pipeline")?.block_layer(),
+            ];
+            let mut done = BlockLayer::persist_together(&layers, &rask_core::default_scheduler())?.into_iter();
+            let mut next = || done.next().ok_or_else(|| anyhow::anyhow!("a persisted layer is missing"));
+            let train = ChunkedDataset::new(
+                ChunkedArray::from_block_layer(next()?, cfg.features),
+                ChunkedVector::from_block_layer(next()?),
+            )?;
+            let test = ChunkedDataset::new(
+                ChunkedArray::from_block_layer(next()?, cfg.features),
+                ChunkedVector::from_block_layer(next()?),
+            )?;
+            Ok((train, test))
+        },
+        |(train, test): &(ChunkedDataset<f64, i64>, ChunkedDataset<f64, i64>)| {
+            format!(
+                "{} train + {} test rows × {}, {} + {} blocks",
+                train.x().n_rows().unwrap_or(0),
+                test.x().n_rows().unwrap_or(0),
+                cfg.features,
+                train.n_blocks(),
+                test.n_blocks()
+            )
+        },
+    )?;
+
+    // 2. Scale: one pass of mergeable column statistics; the scaled training set replaces the
+    //    raw one in memory.
+    let raw_train = train;
+    let (scaler, train) = r.step(
+        "StandardScaler",
+        move || {
+            let scaler = StandardScalerParams::new().fit(&raw_train)?;
+            let x = scaler.transform(raw_train.x())?.persist()?;
+            let y = raw_train.y_required("the pipeline")?.clone();
+            // The raw training blocks are dropped here, when `raw_train` goes.
+            Ok((scaler, ChunkedDataset::new(x, y)?))
+        },
+        |(s, _)| {
+            format!(
+                "mean |μ| {:.2}, mean σ {:.2}",
+                s.mean.mapv(f64::abs).mean().unwrap_or(0.0),
+                s.scale.mean().unwrap_or(0.0)
+            )
+        },
+    )?;
+
+    // 3. PCA by randomized SVD (power iterations), each pass a tree reduction over blocks.
+    let pca = r.step(
+        &format!("PCA ({} of {}, randomized)", cfg.components, cfg.features),
+        || Ok(PcaParams::new(cfg.components).solver(PcaSolver::randomized()).seed(cfg.seed).fit(&train)?),
+        |p| format!("explained variance {:.1}%", 100.0 * p.explained_variance_ratio.sum()),
+    )?;
+
+    // 4. k-means|| on the projected rows (persisted: every Lloyd iteration reads them).
+    let n_train = train.x().n_rows().unwrap_or(0);
+    let kmeans = r.step(
+        &format!("KMeans (k={}, k-means||)", cfg.clusters),
+        || {
+            let z = pca.transform(train.x())?.persist()?;
+            Ok(KMeansParams::new(cfg.clusters)
+                .init(KMeansInit::k_means_parallel())
+                .max_iter(100)
+                .seed(cfg.seed)
+                .fit(&z)?)
+        },
+        |k| format!("{} iterations, inertia/row {:.3}", k.n_iter, k.inertia / n_train.max(1) as f64),
+    )?;
+
+    // 5. Multinomial logistic regression by L-BFGS on the scaled features.
+    let logistic = r.step(
+        "LogisticRegression (lbfgs)",
+        || Ok(LogisticRegressionParams::new().solver(Solver::Lbfgs).max_iter(200).tol(1e-6).fit(&train)?),
+        |m| format!("{} iterations, converged: {}", m.n_iter, m.converged),
+    )?;
+
+    // 6. A naive Bayes baseline: one reduction of per-class moments.
+    let nb = r.step(
+        "GaussianNB (baseline)",
+        || Ok(GaussianNBParams::new().fit(&train)?),
+        |m| format!("{} classes", m.classes.len()),
+    )?;
+
+    // 7. Batch prediction on the held-out rows: scale, then predict, block by block, streamed
+    //    into accuracy counts (nothing but counts is gathered).
+    let (logistic_accuracy, naive_bayes_accuracy, predicted_rows) = r.step(
+        "batch predict + score (test)",
+        || {
+            let x = scaler.transform(test.x())?;
+            let scaled = ChunkedDataset::new(x, test.y_required("the pipeline")?.clone())?;
+            let acc = logistic.score(&scaled)?;
+            let y = test.y_required("the pipeline")?;
+            let nb_acc = Scorer::Accuracy.score_labels(y, &nb.predict(scaled.x())?)?;
+            Ok((acc, nb_acc, test.x().n_rows().unwrap_or(0)))
+        },
+        |(a, b, n)| format!("{n} rows: logistic accuracy {a:.4}, naive Bayes {b:.4}"),
+    )?;
+
+    Ok(PipelineSummary {
+        steps: r.steps,
+        logistic_accuracy,
+        naive_bayes_accuracy,
+        explained_variance: pca.explained_variance_ratio.sum(),
+        inertia_per_row: kmeans.inertia / n_train.max(1) as f64,
+        predicted_rows,
+    })
+}
+
+/// Peak resident set size of this process, in MB (Linux; `None` elsewhere).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1e3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pipeline_runs_small_and_learns() {
+        let cfg = PipelineConfig { rows: 20_000, chunk_rows: 3_000, progress: false, ..PipelineConfig::default() };
+        let mut seen = Vec::new();
+        let s = run(&cfg, &Scheduler::threaded(), &mut |r| seen.push(r.step.clone())).unwrap();
+        assert_eq!(seen.len(), 7);
+        assert_eq!(s.steps.len(), 7);
+        assert!(s.steps.iter().all(|r| r.computations > 0 && r.tasks > 0), "{:?}", s.steps);
+        assert_eq!(s.predicted_rows, 4_000);
+        // Three classes: chance is 1/3. The problem is separable enough for both models to
+        // learn it, and the discriminative model to beat the naive one.
+        assert!(s.logistic_accuracy > 0.6, "logistic accuracy {}", s.logistic_accuracy);
+        assert!(s.naive_bayes_accuracy > 0.45, "naive Bayes accuracy {}", s.naive_bayes_accuracy);
+        assert!(s.explained_variance > 0.5 && s.explained_variance <= 1.0);
+        assert!(s.inertia_per_row.is_finite() && s.inertia_per_row > 0.0);
+    }
+
+    #[test]
+    fn the_pipeline_is_deterministic_across_schedulers() {
+        let cfg = PipelineConfig { rows: 6_000, chunk_rows: 1_000, progress: false, ..PipelineConfig::default() };
+        let a = run(&cfg, &Scheduler::threaded(), &mut |_| {}).unwrap();
+        let b = run(&cfg, &Scheduler::sync(), &mut |_| {}).unwrap();
+        assert_eq!(a.logistic_accuracy, b.logistic_accuracy);
+        assert_eq!(a.naive_bayes_accuracy, b.naive_bayes_accuracy);
+        assert_eq!(a.explained_variance, b.explained_variance);
+        assert_eq!(a.inertia_per_row, b.inertia_per_row);
+    }
+
+    #[test]
+    fn bad_configurations_are_refused() {
+        let err = run(&PipelineConfig { components: 30, ..PipelineConfig::default() }, &Scheduler::sync(), &mut |_| {})
+            .unwrap_err();
+        assert_eq!(err.to_string(), "invalid pipeline configuration: components must be in 1..=20, got 30");
+        assert!(PipelineConfig { test_fraction: 1.0, ..PipelineConfig::default() }.check().is_err());
+        assert!(PipelineConfig { rows: 10, ..PipelineConfig::default() }.check().is_err());
+    }
+}
