@@ -603,3 +603,20 @@ fn models_and_params_save_and_load() {
     assert_eq!(more.n_samples_seen, 2 * x.nrows());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn runs_of_empty_blocks_do_not_break_the_merge() {
+    // Bernoulli sampling at a low fraction leaves many of these 5-row blocks empty, whole merge
+    // groups included; they must merge as nothing rather than fail.
+    let x = data("iris");
+    let cx = ChunkedArray::from_array(x.view(), 5).unwrap();
+    let sampled = cx.sample_rows(0.1, 3).unwrap();
+    let rows = sampled.compute().unwrap();
+    assert!(rows.nrows() >= 3 && rows.nrows() < 40, "{} rows sampled", rows.nrows());
+    for solver in [PcaSolver::Full, PcaSolver::Tsqr] {
+        let m = PcaParams::new(2).solver(solver).fit(&sampled).unwrap();
+        let direct = PcaParams::new(2).solver(solver).fit(&rows).unwrap();
+        assert_eq!(m.n_samples, rows.nrows());
+        assert_close("mean", &m.mean, &direct.mean, 1e-12, 1e-12);
+    }
+}

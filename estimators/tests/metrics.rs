@@ -123,7 +123,7 @@ fn bad_input_is_a_clear_error() {
     assert!(err.to_string().contains("exactly two classes"), "{err}");
     assert!(metrics::roc_auc_score(array![0i64, 1].view(), array![f64::NAN, 0.2].view()).is_err());
     let err = metrics::mean_squared_log_error(array![1.0, -1.0].view(), array![1.0, 1.0].view()).unwrap_err();
-    assert!(err.to_string().contains("non-negative"), "{err}");
+    assert!(err.to_string().contains("above -1"), "{err}");
     assert!(metrics::r2_score(array![1.0, f64::INFINITY].view(), array![1.0, 1.0].view()).is_err());
     let err = metrics::log_loss(array![3i64].view(), array![[0.5, 0.5]].view(), &[0, 1]).unwrap_err();
     assert!(err.to_string().contains("label 3"), "{err}");
@@ -133,4 +133,39 @@ fn bad_input_is_a_clear_error() {
     // Constant targets: 1 for a perfect fit, 0 otherwise (scikit-learn's convention).
     assert_eq!(metrics::r2_score(array![2.0, 2.0].view(), array![2.0, 2.0].view()).unwrap(), 1.0);
     assert_eq!(metrics::r2_score(array![2.0, 2.0].view(), array![2.0, 3.0].view()).unwrap(), 0.0);
+}
+
+#[test]
+fn chunked_scores_do_not_depend_on_empty_or_weightless_blocks() {
+    // The weights zero a whole block: per-block checks must not refuse it.
+    let t = array![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let p = array![1.5, 2.0, 2.5, 4.0, 5.5, 6.0];
+    let w = array![0.0, 0.0, 1.0, 2.0, 1.0, 1.0];
+    let ct = ChunkedVector::from_array(t.view(), 2).unwrap();
+    let cp = ChunkedVector::from_array(p.view(), 2).unwrap();
+    let cw = ChunkedVector::from_array(w.view(), 2).unwrap();
+    let chunked = metrics::regression_partials(&ct, &cp, Some(&cw)).unwrap().compute().unwrap();
+    let direct = metrics::regression_summary(t.view(), p.view(), Some(w.view())).unwrap();
+    assert_close("r2", &array![chunked.r2()], &array![direct.r2()], 1e-14, 0.0);
+    // All weights zero: refused once, on the merged sums.
+    let zero = ChunkedVector::from_array(Array1::<f64>::zeros(6).view(), 2).unwrap();
+    let all_zero = metrics::regression_partials(&ct, &cp, Some(&zero)).unwrap().compute().unwrap();
+    assert!(Scorer::R2.from_regression(&all_zero).is_err());
+}
+
+#[test]
+fn binary_scores_take_label_one_as_positive_and_log_loss_does_not_renormalise() {
+    let t = array![1i64, 2, 2, 1, 2];
+    let p = array![1i64, 2, 1, 1, 2];
+    let c = metrics::confusion_matrix(t.view(), p.view()).unwrap();
+    // Label 1 positive, as scikit-learn's default pos_label: tp 2, fp 1, fn 0.
+    let f1 = Scorer::F1.from_confusion(&c).unwrap();
+    assert_close("f1", &array![f1], &array![0.8], 1e-15, 0.0);
+    let zeros = metrics::confusion_matrix(array![0i64, 0].view(), array![0i64, 0].view()).unwrap();
+    assert_eq!(Scorer::F1.from_confusion(&zeros).unwrap(), 0.0, "no positive label seen: 0, as scikit-learn");
+    // Rows that do not sum to one are clipped, not renormalised (scikit-learn 1.6).
+    let ll = metrics::log_loss(array![0i64].view(), array![[0.25, 0.25]].view(), &[0, 1]).unwrap();
+    assert_close("log_loss", &array![ll], &array![-(0.25f64.ln())], 1e-15, 0.0);
+    // MSLE accepts values above -1.
+    assert!(metrics::mean_squared_log_error(array![-0.5, 1.0].view(), array![0.0, 1.0].view()).is_ok());
 }

@@ -172,3 +172,12 @@ fn model_is_send_sync_and_round_trips() {
     let back: GaussianNB = rask_ml::traits::from_bytes(&rask_ml::traits::to_bytes(&m).unwrap()).unwrap();
     assert_eq!(back, m);
 }
+
+#[test]
+fn nan_at_predict_time_is_an_error() {
+    let (x, y) = real("iris");
+    let m = GaussianNBParams::new().fit(&Dataset::new(x, y)).unwrap();
+    let err = m.predict(&array![[1.0, f64::NAN, 1.0, 1.0]]).unwrap_err();
+    assert!(err.to_string().contains("NaN or infinite"), "{err}");
+    assert!(m.predict_proba(&array![[1.0, f64::INFINITY, 1.0, 1.0]]).is_err());
+}

@@ -195,3 +195,11 @@ fn models_are_send_sync_and_round_trip_through_files() {
     assert!(err.to_string().contains("not a `"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_near_constant_column_scales_by_one_as_in_scikit_learn() {
+    // A range within rounding of zero (below 10 ε) counts as zero.
+    let x = array![[1.0], [1.0 + 4.0 * f64::EPSILON]];
+    let m = MinMaxScalerParams::new().fit(&x).unwrap();
+    assert_eq!(m.scale[0], 1.0);
+}

@@ -267,3 +267,13 @@ fn models_are_send_sync_and_round_trip() {
     let back: SgdClassifier = rask_ml::traits::from_bytes(&rask_ml::traits::to_bytes(&m).unwrap()).unwrap();
     assert_eq!(back, m);
 }
+
+#[test]
+fn nan_targets_and_nan_rows_at_predict_time_are_errors() {
+    let (x, mut y) = diabetes();
+    let m = SgdRegressorParams::new().max_iter(3).fit(&Dataset::new(x.clone(), y.clone())).unwrap();
+    assert!(m.predict(&Array2::from_elem((1, 10), f64::NAN)).unwrap_err().to_string().contains("NaN or infinite"));
+    y[4] = f64::NAN;
+    let err = SgdRegressorParams::new().fit(&Dataset::new(x, y)).unwrap_err();
+    assert!(err.to_string().contains("finite targets"), "{err}");
+}

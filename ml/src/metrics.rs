@@ -173,6 +173,11 @@ impl ConfusionMatrix {
                     ));
                 }
                 let Ok(i) = self.labels.binary_search(&pos_label) else {
+                    if k < 2 {
+                        // As scikit-learn: with one label seen and it is not the positive one,
+                        // nothing is a true positive.
+                        return Ok(PrecisionRecallF1 { precision: 0.0, recall: 0.0, f1: 0.0 });
+                    }
                     return Err(invalid("pos_label", format!("{pos_label} is not among the labels {:?}", self.labels)));
                 };
                 let (p, r) = (ratio(tp[i], pred[i]), ratio(tp[i], truth[i]));
@@ -210,7 +215,7 @@ pub fn precision_recall_f1(
 
 /// The mean negative log-likelihood of the true labels under `proba` (`n × n_classes`, columns
 /// in the order of `classes`); probabilities are clipped to `[ε, 1 − ε]` with ε the `f64`
-/// machine epsilon, and each row is renormalised, as scikit-learn does.
+/// machine epsilon, as scikit-learn 1.6 does (rows are not renormalised).
 pub fn log_loss(y_true: ArrayView1<'_, i64>, proba: ArrayView2<'_, f64>, classes: &[i64]) -> Result<f64> {
     check_same_len(y_true.len(), proba.nrows())?;
     if proba.ncols() != classes.len() {
@@ -229,8 +234,7 @@ pub fn log_loss(y_true: ArrayView1<'_, i64>, proba: ArrayView2<'_, f64>, classes
         let Some(j) = classes.iter().position(|c| c == t) else {
             return Err(invalid("y_true", format!("label {t} is not among the classes {classes:?}")));
         };
-        let sum: f64 = row.iter().map(|p| p.clamp(eps, 1.0 - eps)).sum();
-        total -= (row[j].clamp(eps, 1.0 - eps) / sum).ln();
+        total -= row[j].clamp(eps, 1.0 - eps).ln();
     }
     Ok(total / y_true.len() as f64)
 }
@@ -314,7 +318,8 @@ impl RegressionPartials {
         self.abs += w * r.abs();
         // scikit-learn divides by max(|y|, ε) with ε the machine epsilon.
         self.ape += w * r.abs() / t.abs().max(f64::EPSILON);
-        self.sle += if t < 0.0 || p < 0.0 { f64::NAN } else { w * (t.ln_1p() - p.ln_1p()).powi(2) };
+        // scikit-learn 1.6 accepts any value above -1 (log1p is defined there).
+        self.sle += if t <= -1.0 || p <= -1.0 { f64::NAN } else { w * (t.ln_1p() - p.ln_1p()).powi(2) };
     }
 
     /// Adds another set of partial sums (Chan et al.'s parallel update for the variance).
@@ -337,6 +342,14 @@ impl RegressionPartials {
         self.sle += o.sle;
     }
 
+    /// Checks the merged sums describe something to score: some rows, some weight.
+    pub fn check(&self) -> Result<()> {
+        if self.weight <= 0.0 {
+            return Err(invalid("y_true", "cannot score on no rows (or rows that all weigh zero)"));
+        }
+        Ok(())
+    }
+
     /// Mean squared error.
     pub fn mse(&self) -> f64 {
         self.sq / self.weight
@@ -352,7 +365,7 @@ impl RegressionPartials {
     /// Mean squared logarithmic error, or an error if a value was negative.
     pub fn msle(&self) -> Result<f64> {
         if self.sle.is_nan() {
-            return Err(invalid("y", "mean squared log error needs non-negative targets and predictions"));
+            return Err(invalid("y", "mean squared log error needs targets and predictions above -1"));
         }
         Ok(self.sle / self.weight)
     }
@@ -441,9 +454,26 @@ impl Op for BlockRegressionPartials {
         let t = as_f64_vec(&inputs[0], "y_true")?;
         let p = as_f64_vec(&inputs[1], "y_pred")?;
         let w = inputs.get(2).map(|w| as_f64_vec(w, "weights")).transpose()?;
-        let s =
-            regression_summary(ArrayView1::from(&t[..]), ArrayView1::from(&p[..]), w.as_deref().map(ArrayView1::from))
-                .map_err(|e| OpError::new(e.to_string()))?;
+        // Only per-row rules here: a block may be empty, or weigh nothing, while the data as a
+        // whole does not; `RegressionPartials::check` judges the merged sums.
+        if t.len() != p.len() || w.as_ref().is_some_and(|w| w.len() != t.len()) {
+            return Err(OpError::new(format!(
+                "y_true, y_pred and weight blocks differ in length ({}, {})",
+                t.len(),
+                p.len()
+            )));
+        }
+        let mut s = RegressionPartials::default();
+        for i in 0..t.len() {
+            let wi = w.as_ref().map_or(1.0, |w| w[i]);
+            if !t[i].is_finite() || !p[i].is_finite() {
+                return Err(OpError::new("y_true or y_pred contains NaN or infinite values"));
+            }
+            if !(wi.is_finite() && wi >= 0.0) {
+                return Err(OpError::new(format!("sample weight {wi} is negative or not finite")));
+            }
+            s.push(t[i], p[i], wi);
+        }
         Ok(Value::new(s))
     }
 }
@@ -654,15 +684,15 @@ pub fn argmin_min_chunked<F: Float>(a: &ChunkedArray<F>, b: &Array2<f64>, d: Dis
 pub enum Scorer {
     /// `accuracy`.
     Accuracy,
-    /// `f1` (binary, the larger label positive).
+    /// `f1` (binary, label 1 positive, as scikit-learn).
     F1,
     /// `f1_macro`.
     F1Macro,
     /// `f1_weighted`.
     F1Weighted,
-    /// `precision` (binary).
+    /// `precision` (binary, label 1 positive).
     Precision,
-    /// `recall` (binary).
+    /// `recall` (binary, label 1 positive).
     Recall,
     /// `r2`.
     R2,
@@ -719,10 +749,11 @@ impl Scorer {
 
     /// Scores a confusion matrix (classification scorers only).
     pub fn from_confusion(self, c: &ConfusionMatrix) -> Result<f64> {
-        let binary = || -> Result<Average> {
-            let pos = *c.labels.last().ok_or_else(|| invalid("y_true", "no labels"))?;
-            Ok(Average::Binary { pos_label: pos })
-        };
+        if c.matrix.sum() == 0 {
+            return Err(invalid("y_true", "cannot score on no rows"));
+        }
+        // scikit-learn's binary scorers take label 1 as the positive class.
+        let binary = || -> Result<Average> { Ok(Average::Binary { pos_label: 1 }) };
         Ok(match self {
             Scorer::Accuracy => c.accuracy(),
             Scorer::F1 => c.precision_recall_f1(binary()?)?.f1,
@@ -736,6 +767,7 @@ impl Scorer {
 
     /// Scores regression partial sums (regression scorers only).
     pub fn from_regression(self, r: &RegressionPartials) -> Result<f64> {
+        r.check()?;
         Ok(match self {
             Scorer::R2 => r.r2(),
             Scorer::NegMeanSquaredError => -r.mse(),
@@ -763,18 +795,26 @@ impl Scorer {
         let y = data.y_required("scoring")?;
         let pred = model.predict(data.x())?;
         let any = |v: &ChunkedVector<M::Label>| v.block_layer().clone();
+        if self.is_classification() && data.weights().is_some() {
+            return Err(MlError::Unsupported {
+                what: format!(
+                    "`{}` with sample weights (weighted classification scores are not implemented)",
+                    self.name()
+                ),
+            });
+        }
         if self.is_classification() {
             if M::Label::DTYPE != "i64" {
                 return Err(invalid("scoring", format!("`{}` needs integer class labels", self.name())));
             }
             self.score_labels(&ChunkedVector::from_block_layer(any(y)), &ChunkedVector::from_block_layer(any(&pred)))
         } else {
-            let (layers, key) = y.block_layer().reduce(
-                &[pred.block_layer()],
-                BlockRegressionPartials,
-                MergeRegressionPartials,
-                SPLIT_EVERY,
-            )?;
+            let mut others = vec![pred.block_layer()];
+            if let Some(w) = data.weights() {
+                others.push(w.block_layer());
+            }
+            let (layers, key) =
+                y.block_layer().reduce(&others, BlockRegressionPartials, MergeRegressionPartials, SPLIT_EVERY)?;
             self.from_regression(&Lazy::<RegressionPartials>::new(layers, key).compute()?)
         }
     }

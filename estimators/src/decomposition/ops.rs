@@ -279,9 +279,16 @@ pub struct MergeMoments {
 impl MergeMoments {
     /// Merges partial moments; inputs without rows are skipped.
     pub fn merge(&self, parts: &[&Moments]) -> Result<Moments, OpError> {
+        let all = parts;
         let parts: Vec<&Moments> = parts.iter().copied().filter(|p| p.n > 0).collect();
         let Some(first) = parts.first() else {
-            return Err(OpError::new("no rows to merge"));
+            // Every input is empty (a run of empty blocks, e.g. after sampling): the merge is
+            // empty too, and the driver decides whether the data as a whole has enough rows.
+            let Some(any) = all.first() else {
+                return Err(OpError::new("nothing to merge"));
+            };
+            let d = any.mean.len();
+            return Ok(Moments { n: 0, mean: Array1::zeros(d), mat: Array2::zeros((0, d)) });
         };
         let d = first.mean.len();
         if parts.iter().any(|p| p.mean.len() != d || p.mat.ncols() != d) {

@@ -340,6 +340,7 @@ impl BlockModel for SgdClassifier {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
+        check_finite_rows(x)?;
         let d = self.decision_function(x);
         Ok(Array1::from_iter(d.rows().into_iter().map(|r| {
             if self.coef.nrows() == 1 {
@@ -358,6 +359,7 @@ impl BlockModel for SgdClassifier {
                 what: format!("probabilities need loss LogLoss or ModifiedHuber, this model has {:?}", self.loss),
             });
         }
+        check_finite_rows(x)?;
         let d = self.decision_function(x);
         let k = self.classes.len();
         let squash = |v: f64| match self.loss {
@@ -465,10 +467,19 @@ impl BlockModel for SgdRegressor {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<f64>> {
+        check_finite_rows(x)?;
         Ok(Array1::from_iter(
             x.rows()
                 .into_iter()
                 .map(|r| r.iter().zip(&self.coef).map(|(a, b)| a.widen() * b).sum::<f64>() + self.intercept),
         ))
+    }
+}
+
+/// Refuses NaN or infinite features at prediction time, as scikit-learn does.
+fn check_finite_rows<F: Float>(x: ArrayView2<'_, F>) -> rask_ml::Result<()> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((r, c), _)) => Err(MlError::NonFinite { what: format!("x (row {r}, column {c} of the block)") }),
     }
 }

@@ -16,6 +16,10 @@
 //! block); that is not scikit-learn's global permutation, so shuffled fits are compared with it
 //! by score, not by coefficients.
 //!
+//! Every epoch reads the data again: a lazy input (a transform, a loader) is recomputed each
+//! epoch, which keeps memory bounded for data larger than memory. Persist the dataset first
+//! when it fits, so epochs read blocks from memory.
+//!
 //! `partial_fit` runs one epoch over the given data, continuing the learning-rate schedule
 //! (`t`) of the model passed in: model in, model out, for streaming and adaptive searches.
 

@@ -189,7 +189,13 @@ impl SgdStep {
                             (false, false) => -1.0,
                         }
                     }
-                    Target::Value => values.map_or(f64::NAN, |v| v[i]),
+                    Target::Value => {
+                        let v = values.map_or(f64::NAN, |v| v[i]);
+                        if !v.is_finite() {
+                            return Err(OpError::new("y contains NaN or infinite values; SGD needs finite targets"));
+                        }
+                        v
+                    }
                 };
                 let dot: f64 = st.w.iter().zip(&row).map(|(w, x)| w * x).sum();
                 let p = dot * st.wscale + st.intercept;

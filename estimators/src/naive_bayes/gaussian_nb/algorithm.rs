@@ -163,6 +163,11 @@ impl<F: Float> PartialFit<ChunkedDataset<F, i64>> for GaussianNBParams {
         let stats = match model {
             None => batch,
             Some(m) => {
+                let mut declared = params.classes.clone().unwrap_or_default();
+                declared.sort_unstable();
+                if m.classes != declared {
+                    return Err(GaussianNBError::Classes(m.classes.clone()));
+                }
                 if m.stats.n_features != batch.n_features {
                     return Err(GaussianNBError::FeatureMismatch {
                         expected: m.stats.n_features,
@@ -196,6 +201,7 @@ impl BlockModel for GaussianNB {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
+        check_finite_rows(x)?;
         let jll = self.joint_log_likelihood(x);
         Ok(Array1::from_iter(jll.rows().into_iter().map(|r| {
             let best = r.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
@@ -204,6 +210,7 @@ impl BlockModel for GaussianNB {
     }
 
     fn predict_proba_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<f64>> {
+        check_finite_rows(x)?;
         let mut jll = self.joint_log_likelihood(x);
         for mut r in jll.rows_mut() {
             let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -211,5 +218,13 @@ impl BlockModel for GaussianNB {
             r.mapv_inplace(|v| (v - lse).exp());
         }
         Ok(jll)
+    }
+}
+
+/// Refuses NaN or infinite features at prediction time, as scikit-learn does.
+fn check_finite_rows<F: Float>(x: ArrayView2<'_, F>) -> rask_ml::Result<()> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((r, c), _)) => Err(rask_ml::MlError::NonFinite { what: format!("x (row {r}, column {c} of the block)") }),
     }
 }

@@ -16,8 +16,8 @@ pub struct MinMaxScaler {
     pub data_max: Array1<f64>,
     /// `data_max − data_min`.
     pub data_range: Array1<f64>,
-    /// Per-column factor: `(range max − range min) / data_range`, with a zero data range
-    /// counted as 1 (scikit-learn's convention, so constant columns map to the range minimum).
+    /// Per-column factor: `(range max − range min) / data_range`, with a data range below
+    /// `10 ε` counted as 1 (scikit-learn's convention, so constant columns map to the range minimum).
     pub scale: Array1<f64>,
     /// Per-column offset: `range min − data_min · scale`.
     pub min: Array1<f64>,
@@ -36,7 +36,8 @@ impl MinMaxScaler {
         let data_min = nan_if_empty(&stats.min);
         let data_max = nan_if_empty(&stats.max);
         let data_range = &data_max - &data_min;
-        let scale = data_range.mapv(|r| (hi - lo) / if r == 0.0 { 1.0 } else { r });
+        // scikit-learn's `_handle_zeros_in_scale`: a range within rounding of zero counts as zero.
+        let scale = data_range.mapv(|r| (hi - lo) / if r < 10.0 * f64::EPSILON { 1.0 } else { r });
         let min = Array1::from_iter(data_min.iter().zip(&scale).map(|(&m, &s)| lo - m * s));
         MinMaxScaler {
             data_min,

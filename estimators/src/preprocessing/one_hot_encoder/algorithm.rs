@@ -55,7 +55,8 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for OneHotEncoderParams {
             .iter()
             .map(|c| match params.drop {
                 OneHotDrop::None => None,
-                OneHotDrop::First => Some(0),
+                // A column with no category (no rows at all) has nothing to drop.
+                OneHotDrop::First => (!c.is_empty()).then_some(0),
                 OneHotDrop::IfBinary => (c.len() == 2).then_some(0),
             })
             .collect();
