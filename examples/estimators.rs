@@ -1,5 +1,5 @@
 //! Estimators end to end: fit in memory and on chunked data, predict lazily, stream with
-//! `partial_fit`, score, and save and load a model. Twin of `notebooks/02-estimators.ipynb`.
+//! `partial_fit`, score, and save and load a model. The README's "Estimators" section quotes it.
 //!
 //! `cargo run --release --example estimators`
 

@@ -161,7 +161,7 @@ fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
     );
     println!("  data in memory: {:.0} MB of f64 features", (cfg.rows * cfg.features * 8) as f64 / 1e6);
     println!();
-    println!("{:<30} {:>8} {:>7} {:>8} {:>9}  {}", "step", "time", "graphs", "tasks", "peak RSS", "result");
+    println!("{:<30} {:>8} {:>7} {:>8} {:>9}  result", "step", "time", "graphs", "tasks", "peak RSS");
     let total = Instant::now();
     let summary = rask::pipeline::run(&cfg, &scheduler, &mut |r| {
         println!(
