@@ -88,3 +88,21 @@ pub(crate) fn check_stats(stats: &ColumnStats) -> Result<(), MlError> {
     }
     Ok(())
 }
+
+/// Merges a batch's statistics into a model's (for `partial_fit`); `mismatch(model's columns,
+/// batch's columns)` is the error for a batch of another width.
+pub(crate) fn merge_into<E: From<MlError>>(
+    model: Option<ColumnStats>,
+    batch: ColumnStats,
+    mismatch: impl FnOnce(usize, usize) -> E,
+) -> Result<ColumnStats, E> {
+    let Some(mut s) = model else {
+        return Ok(batch);
+    };
+    if s.count.len() != batch.count.len() {
+        return Err(mismatch(s.count.len(), batch.count.len()));
+    }
+    s.merge(&batch);
+    check_stats(&s)?;
+    Ok(s)
+}

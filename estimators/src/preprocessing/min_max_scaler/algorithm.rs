@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::MinMaxScalerError;
 use super::params::{MinMaxScalerParams, MinMaxScalerValidParams};
-use crate::preprocessing::{check_stats, fit_stats};
+use crate::preprocessing::{fit_stats, merge_into};
 
 /// A fitted min-max scaler: `transform` computes `x · scale + min` per column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,21 +79,10 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for MinMaxScalerPara
     ) -> Result<MinMaxScaler, MinMaxScalerError> {
         let params = self.check_ref()?.clone();
         let batch = fit_stats(data.x(), params.split_every)?;
-        let stats = match model {
-            None => batch,
-            Some(m) => {
-                if m.stats.count.len() != batch.count.len() {
-                    return Err(MinMaxScalerError::FeatureMismatch {
-                        expected: m.stats.count.len(),
-                        found: batch.count.len(),
-                    });
-                }
-                let mut s = m.stats;
-                s.merge(&batch);
-                check_stats(&s)?;
-                s
-            }
-        };
+        let stats = merge_into(model.map(|m| m.stats), batch, |expected, found| MinMaxScalerError::FeatureMismatch {
+            expected,
+            found,
+        })?;
         Ok(MinMaxScaler::from_stats(params, stats))
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::StandardScalerError;
 use super::params::{StandardScalerParams, StandardScalerValidParams};
-use crate::preprocessing::{check_stats, fit_stats};
+use crate::preprocessing::{fit_stats, merge_into};
 
 /// A fitted standard scaler: `transform` computes `(x − mean) / scale` per column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,21 +87,9 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for StandardScalerPa
     ) -> Result<StandardScaler, StandardScalerError> {
         let params = self.check_ref()?.clone();
         let batch = fit_stats(data.x(), params.split_every)?;
-        let stats = match model {
-            None => batch,
-            Some(m) => {
-                if m.stats.count.len() != batch.count.len() {
-                    return Err(StandardScalerError::FeatureMismatch {
-                        expected: m.stats.count.len(),
-                        found: batch.count.len(),
-                    });
-                }
-                let mut s = m.stats;
-                s.merge(&batch);
-                check_stats(&s)?;
-                s
-            }
-        };
+        let stats = merge_into(model.map(|m| m.stats), batch, |expected, found| {
+            StandardScalerError::FeatureMismatch { expected, found }
+        })?;
         Ok(StandardScaler::from_stats(params, stats))
     }
 }
