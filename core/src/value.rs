@@ -130,6 +130,13 @@ pub trait ValueCodec: 'static {
     fn encode(value: &Self::Value, out: &mut Vec<u8>) -> Result<(), CodecError>;
     /// Decodes one value from exactly `bytes`.
     fn decode(bytes: &[u8]) -> Result<Self::Value, CodecError>;
+    /// The length of `value`'s encoding, in bytes. Memory accounting on distributed workers asks
+    /// it for every result, so override it when it can be known without encoding (the default
+    /// encodes into a scratch buffer).
+    fn nbytes(value: &Self::Value) -> usize {
+        let mut out = Vec::new();
+        Self::encode(value, &mut out).map(|()| out.len()).unwrap_or(0)
+    }
 }
 
 /// One entry of the codec table: how to turn values of one type into bytes and back.
@@ -141,6 +148,7 @@ pub struct Codec {
     type_name: fn() -> &'static str,
     encode: fn(&Value, &mut Vec<u8>) -> Result<(), CodecError>,
     decode: fn(&[u8]) -> Result<Value, CodecError>,
+    nbytes: fn(&Value) -> Result<usize, CodecError>,
 }
 
 impl fmt::Debug for Codec {
@@ -158,6 +166,7 @@ impl Codec {
             type_name: std::any::type_name::<T>,
             encode: encode_serde::<T>,
             decode: decode_serde::<T>,
+            nbytes: nbytes_serde::<T>,
         }
     }
 
@@ -169,6 +178,7 @@ impl Codec {
             type_name: std::any::type_name::<C::Value>,
             encode: encode_with::<C>,
             decode: decode_with::<C>,
+            nbytes: nbytes_with::<C>,
         }
     }
 
@@ -191,6 +201,38 @@ impl Codec {
     pub fn decode(&self, bytes: &[u8]) -> Result<Value, CodecError> {
         (self.decode)(bytes)
     }
+
+    /// The length of `value`'s encoding: what it costs to hold it, spill it or send it.
+    /// Serde codecs count the bytes of their encoding without allocating it.
+    pub fn nbytes(&self, value: &Value) -> Result<usize, CodecError> {
+        (self.nbytes)(value)
+    }
+}
+
+/// An `io::Write` that only counts.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn nbytes_serde<T: Serialize + Any>(value: &Value) -> Result<usize, CodecError> {
+    let v = value.get::<T>()?;
+    let mut counter = Counter(0);
+    rmp_serde::encode::write_named(&mut counter, v)
+        .map_err(|e| CodecError::Encode { tag: std::any::type_name::<T>(), message: e.to_string() })?;
+    Ok(counter.0)
+}
+
+fn nbytes_with<C: ValueCodec>(value: &Value) -> Result<usize, CodecError> {
+    Ok(C::nbytes(value.get::<C::Value>()?))
 }
 
 fn encode_serde<T: Serialize + Any>(value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
@@ -229,6 +271,10 @@ macro_rules! raw_vec_codec {
                     out.extend_from_slice(&x.to_le_bytes());
                 }
                 Ok(())
+            }
+
+            fn nbytes(value: &Vec<$t>) -> usize {
+                value.len() * std::mem::size_of::<$t>()
             }
 
             fn decode(bytes: &[u8]) -> Result<Vec<$t>, CodecError> {
@@ -272,6 +318,10 @@ impl ValueCodec for BytesCodec {
 
     fn decode(bytes: &[u8]) -> Result<Vec<u8>, CodecError> {
         Ok(bytes.to_vec())
+    }
+
+    fn nbytes(value: &Vec<u8>) -> usize {
+        value.len()
     }
 }
 
@@ -328,6 +378,7 @@ mod tests {
             assert_eq!(codec.type_id(), v.type_id(), "sample order must follow CODECS ({})", codec.tag);
             let mut bytes = Vec::new();
             codec.encode(v, &mut bytes).unwrap();
+            assert_eq!(codec.nbytes(v).unwrap(), bytes.len(), "codec {} miscounts its bytes", codec.tag);
             let back = codec.decode(&bytes).unwrap();
             let mut again = Vec::new();
             codec.encode(&back, &mut again).unwrap();

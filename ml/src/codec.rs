@@ -43,6 +43,10 @@ macro_rules! array_codecs {
                 Ok(())
             }
 
+            fn nbytes(a: &Array2<$t>) -> usize {
+                16 + a.len() * std::mem::size_of::<$t>()
+            }
+
             fn decode(bytes: &[u8]) -> Result<Array2<$t>, CodecError> {
                 let rows = read_u64(bytes, 0, $tag2)?;
                 let cols = read_u64(bytes, 8, $tag2)?;
@@ -77,6 +81,10 @@ macro_rules! array_codecs {
                 Ok(())
             }
 
+            fn nbytes(a: &Array1<$t>) -> usize {
+                8 + a.len() * std::mem::size_of::<$t>()
+            }
+
             fn decode(bytes: &[u8]) -> Result<Array1<$t>, CodecError> {
                 let n = read_u64(bytes, 0, $tag1)?;
                 check_len(bytes, 8, n, std::mem::size_of::<$t>(), $tag1)?;
@@ -105,6 +113,7 @@ mod tests {
         for x in [&a, &t] {
             let mut bytes = Vec::new();
             Array2F64Codec::encode(x, &mut bytes).unwrap();
+            assert_eq!(Array2F64Codec::nbytes(x), bytes.len());
             let back = Array2F64Codec::decode(&bytes).unwrap();
             assert_eq!(back.shape(), x.shape());
             assert!(back.iter().zip(x.iter()).all(|(p, q)| p.to_bits() == q.to_bits()));

@@ -227,6 +227,10 @@ macro_rules! xy_codec {
                 <$ycodec>::encode(&v.y, out)
             }
 
+            fn nbytes(v: &XyBlock<$y>) -> usize {
+                8 + Array2F64Codec::nbytes(&v.x) + <$ycodec>::nbytes(&v.y)
+            }
+
             fn decode(bytes: &[u8]) -> Result<XyBlock<$y>, CodecError> {
                 let bad = |message: String| CodecError::Decode { tag: $tag, message };
                 let head: [u8; 8] = bytes
