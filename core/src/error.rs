@@ -108,6 +108,12 @@ pub enum Error {
     /// The scheduler could not be set up (for example, a thread pool could not start).
     #[error("scheduler set-up failed: {0}")]
     Scheduler(String),
+    /// The distributed runtime failed: a connection, a refused handshake, a lost scheduler.
+    #[error("distributed: {0}")]
+    Distributed(String),
+    /// A result was cancelled before it was computed.
+    #[error("{0} was cancelled")]
+    Cancelled(Key),
 }
 
 fn format_cycle(keys: &[Key]) -> String {

@@ -24,6 +24,7 @@
 //! - [`delayed`]: Dask-style lazy values from closures and ops.
 
 pub mod delayed;
+pub mod distributed;
 mod error;
 pub mod graph;
 mod key;

@@ -28,6 +28,7 @@ pub use plan::{Plan, PlanNode, PlanStats};
 pub use state::{SchedulerState, TaskState};
 pub use sync::SyncExecutor;
 pub use threaded::ThreadedExecutor;
+pub(crate) use exec::panic_message;
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
@@ -52,6 +53,13 @@ pub trait Executor: Send + Sync + fmt::Debug {
     fn name(&self) -> String;
     /// Runs every node of `plan` and returns the requested outputs.
     fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed>;
+
+    /// Runs `plan` and returns values that keep its outputs available to later graphs.
+    /// Local executors return the values themselves (the default); a distributed client
+    /// returns futures on results that stay on its workers.
+    fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+        self.execute(plan, callbacks)
+    }
 }
 
 /// Per-call options.
@@ -214,8 +222,15 @@ impl Scheduler {
 
     /// Computes `keys` and returns a graph holding their results as data. Graphs built on it,
     /// or that [`merge`](Graph::merge) it, reuse the results instead of recomputing them.
+    ///
+    /// On a distributed client the results stay on the workers: the graph holds futures on them.
     pub fn persist(&self, graph: &Graph, keys: &[Key]) -> Result<Graph> {
-        let values = self.compute(graph, keys)?;
+        let plan = Plan::build(graph, keys, true)?;
+        let callbacks: Vec<Arc<dyn Callback>> = self.callbacks.to_vec();
+        callbacks.iter().for_each(|c| c.on_compute_start(plan.len()));
+        let result = self.executor.persist(&plan, &callbacks);
+        callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
+        let values = result?.outputs;
         let mut out = Graph::with_capacity(keys.len());
         for (k, v) in keys.iter().zip(values) {
             out.insert(k.clone(), crate::graph::Node::Data(v));

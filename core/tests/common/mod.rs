@@ -78,12 +78,75 @@ impl Op for SumVec {
     }
 }
 
+/// `k + Σ inputs` after sleeping `ms` milliseconds: work that takes time.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Slow {
+    pub k: i64,
+    pub ms: u64,
+}
+
+impl Op for Slow {
+    const NAME: &'static str = "test.slow";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        std::thread::sleep(std::time::Duration::from_millis(self.ms));
+        Lin { k: self.k }.run(inputs)
+    }
+}
+
+/// Kills the process that runs it: a poison task.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Abort;
+
+impl Op for Abort {
+    const NAME: &'static str = "test.abort";
+    fn run(&self, _: &[Value]) -> Result<Value, OpError> {
+        std::process::abort()
+    }
+}
+
+/// A `Vec<f64>` of `n` copies of `v` (plus the first input's length, if any): a sizeable result.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Fill {
+    pub n: usize,
+    pub v: f64,
+}
+
+impl Op for Fill {
+    const NAME: &'static str = "test.fill";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let extra = match inputs.first() {
+            Some(x) => x.get::<Vec<f64>>()?.len() as f64,
+            None => 0.0,
+        };
+        Ok(Value::new(vec![self.v + extra; self.n]))
+    }
+}
+
+/// Sums `Vec<f64>` inputs.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SumF64;
+
+impl Op for SumF64 {
+    const NAME: &'static str = "test.sum_f64";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        let mut acc = 0.0;
+        for v in inputs {
+            acc += v.get::<Vec<f64>>()?.iter().sum::<f64>();
+        }
+        Ok(Value::new(acc))
+    }
+}
+
 pub const TEST_OPS: &[OpEntry] = &[
     OpEntry::of::<Lin>(),
     OpEntry::of::<Fail>(),
     OpEntry::of::<Panic>(),
     OpEntry::of::<MakeOpaque>(),
     OpEntry::of::<SumVec>(),
+    OpEntry::of::<Slow>(),
+    OpEntry::of::<Abort>(),
+    OpEntry::of::<Fill>(),
+    OpEntry::of::<SumF64>(),
 ];
 
 pub fn registry() -> Arc<Registry> {
@@ -92,6 +155,30 @@ pub fn registry() -> Arc<Registry> {
         Arc::new(Registry::builder().ops(rask_core::OPS).ops(TEST_OPS).codecs(rask_core::CODECS).build().unwrap())
     })
     .clone()
+}
+
+/// The test worker program: `rask-test-worker`, built from `tests/support/worker.rs` with
+/// this registry. Only integration tests know its path.
+pub fn worker_program() -> &'static str {
+    option_env!("CARGO_BIN_EXE_rask-test-worker").expect("integration tests know the test worker's path")
+}
+
+/// A cluster of this test binary's own: a scheduler in the process and two worker processes
+/// of the test worker program, started on first use and shared by the binary's tests.
+pub fn cluster() -> &'static rask_core::distributed::LocalCluster {
+    static CLUSTER: OnceLock<rask_core::distributed::LocalCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        rask_core::distributed::LocalCluster::builder(registry())
+            .workers(2)
+            .program(worker_program(), Vec::new())
+            .start()
+            .expect("the shared test cluster starts")
+    })
+}
+
+/// A scheduler that runs graphs on the shared test cluster.
+pub fn distributed() -> Scheduler {
+    cluster().client().scheduler()
 }
 
 /// Every local scheduler, by name.
@@ -133,6 +220,10 @@ macro_rules! on_every_scheduler {
                 #[test]
                 fn checked() {
                     case(&rask_core::Scheduler::checked($crate::common::registry()))
+                }
+                #[test]
+                fn distributed() {
+                    case(&$crate::common::distributed())
                 }
             }
         )*

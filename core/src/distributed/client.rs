@@ -1,0 +1,722 @@
+//! The client: submits graphs to a scheduler, holds futures on results, gathers them from the
+//! workers directly.
+//!
+//! A [`Client`] is also an [`Executor`]: `Scheduler::custom(Arc::new(client))` (or
+//! [`Client::scheduler`]) runs any graph, estimator or search on the cluster unchanged.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use tokio::sync::{mpsc, oneshot};
+
+use super::conn::{connect, Security};
+use super::protocol::{FromClient, ProtocolError, Role, TaskError, ToClient, WireNode, WireOp, WireSpec};
+use super::worker::{decode_value, encode_value, PeerPool};
+use super::protocol::PeerReply;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Node};
+use crate::key::Key;
+use crate::ops::{Op, TaskOp};
+use crate::scheduler::{Callback, Executed, Executor, Plan, PlanNode, Scheduler};
+use crate::value::Value;
+
+/// Where a future's key stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FutureStatus {
+    /// Not finished.
+    Pending,
+    /// In memory on the cluster.
+    Finished,
+    /// Failed.
+    Error(TaskError),
+    /// Cancelled.
+    Cancelled,
+}
+
+#[derive(Debug)]
+struct KeyState {
+    status: FutureStatus,
+    /// Order of completion, for `as_completed`.
+    seq: u64,
+    /// Local references (futures) to this key.
+    refs: usize,
+}
+
+#[derive(Debug, Default)]
+struct ClientState {
+    keys: FxHashMap<Key, KeyState>,
+    submissions: FxHashMap<u64, Vec<Key>>,
+    requests: FxHashMap<u64, oneshot::Sender<ToClient>>,
+    closed: Option<String>,
+    seq: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<ClientState>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, ClientState> {
+        // Only this module's short critical sections run under the lock.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Inner {
+    address: String,
+    rt: tokio::runtime::Runtime,
+    tx: mpsc::UnboundedSender<Vec<FromClient>>,
+    shared: Arc<Shared>,
+    peers: PeerPool,
+    security: Security,
+    next_id: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.lock().closed.get_or_insert_with(|| "the client was dropped".into());
+    }
+}
+
+/// A connection to a scheduler. Cheap to clone; the connection closes when the last clone
+/// and the last [`Future`] are dropped.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Client({})", self.inner.address)
+    }
+}
+
+/// A result on the cluster, by key: it stays on the workers while a future refers to it.
+/// Cloning shares the reference; the last clone dropped releases it.
+#[derive(Clone)]
+pub struct Future {
+    inner: Arc<FutureInner>,
+}
+
+struct FutureInner {
+    key: Key,
+    client: Arc<Inner>,
+}
+
+impl Drop for FutureInner {
+    fn drop(&mut self) {
+        let release = {
+            let mut st = self.client.shared.lock();
+            match st.keys.get_mut(&self.key) {
+                Some(k) => {
+                    k.refs -= 1;
+                    if k.refs == 0 {
+                        st.keys.remove(&self.key);
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        if release {
+            let _ = self.client.tx.send(vec![FromClient::Release { keys: vec![self.key.clone()] }]);
+        }
+    }
+}
+
+impl std::fmt::Debug for Future {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Future({})", self.inner.key)
+    }
+}
+
+impl Future {
+    /// The key.
+    pub fn key(&self) -> &Key {
+        &self.inner.key
+    }
+
+    /// Where it stands now.
+    pub fn status(&self) -> FutureStatus {
+        let st = self.inner.client.shared.lock();
+        st.keys.get(&self.inner.key).map(|k| k.status.clone()).unwrap_or(FutureStatus::Pending)
+    }
+
+    /// Waits until it is finished (or failed).
+    pub fn wait(&self) -> Result<()> {
+        wait_keys(&self.inner.client, std::slice::from_ref(&self.inner.key), None)
+    }
+
+    /// Waits and fetches the value.
+    pub fn result(&self) -> Result<Value> {
+        let client = Client { inner: self.inner.client.clone() };
+        Ok(client.gather(std::slice::from_ref(self))?.pop().expect("one future, one value"))
+    }
+
+    /// Waits, fetches and takes the value as a `T`.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Result<T> {
+        self.result()?.take::<T>().map_err(|source| Error::ValueType { key: self.inner.key.clone(), source })
+    }
+}
+
+/// Options for connecting.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Registry, token, TLS.
+    pub security: Security,
+    /// How long to keep trying to connect.
+    pub connect_timeout: Duration,
+}
+
+impl Client {
+    /// Connects to the scheduler at `address`.
+    pub fn connect(address: &str, security: Security) -> Result<Client> {
+        Self::connect_with(address, ClientOptions { security, connect_timeout: Duration::from_secs(10) })
+    }
+
+    /// Connects with options.
+    pub fn connect_with(address: &str, opts: ClientOptions) -> Result<Client> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("rask-client")
+            .build()
+            .map_err(|e| Error::Distributed(format!("cannot start the client runtime: {e}")))?;
+        let security = opts.security.clone();
+        let deadline = Instant::now() + opts.connect_timeout;
+        let conn = rt.block_on(async {
+            loop {
+                match connect(address, Role::Client, &security).await {
+                    Ok(c) => return Ok(c),
+                    Err(ProtocolError::Io(e)) if Instant::now() < deadline => {
+                        tracing::debug!(error = %e, "scheduler not reachable yet");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => return Err(Error::Distributed(e.to_string())),
+                }
+            }
+        })?;
+        let shared = Arc::new(Shared { state: Mutex::new(ClientState::default()), changed: Condvar::new() });
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<FromClient>>();
+        let (mut writer, mut reader) = conn.split();
+        let sh = shared.clone();
+        rt.spawn(async move {
+            loop {
+                let reason = match reader.recv::<ToClient>().await {
+                    Ok(batch) => {
+                        on_messages(&sh, batch);
+                        continue;
+                    }
+                    Err(ProtocolError::Closed) => "the scheduler closed the connection".to_string(),
+                    Err(e) => format!("lost the connection to the scheduler: {e}"),
+                };
+                let mut st = sh.lock();
+                st.closed.get_or_insert(reason);
+                st.requests.clear();
+                drop(st);
+                sh.changed.notify_all();
+                return;
+            }
+        });
+        rt.spawn(async move {
+            while let Some(mut batch) = rx.recv().await {
+                while let Ok(more) = rx.try_recv() {
+                    batch.extend(more);
+                }
+                if writer.send(&batch).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let peers = PeerPool::new(security.clone());
+        Ok(Client {
+            inner: Arc::new(Inner {
+                address: address.to_string(),
+                rt,
+                tx,
+                shared,
+                peers,
+                security,
+                next_id: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// The scheduler's address.
+    pub fn address(&self) -> &str {
+        &self.inner.address
+    }
+
+    /// A [`Scheduler`] that runs graphs on this cluster: use it with
+    /// [`with_scheduler`](crate::with_scheduler) to run estimators unchanged.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::custom(Arc::new(self.clone()))
+    }
+
+    fn send(&self, msgs: Vec<FromClient>) -> Result<()> {
+        if let Some(reason) = &self.inner.shared.lock().closed {
+            return Err(Error::Distributed(reason.clone()));
+        }
+        self.inner.tx.send(msgs).map_err(|_| Error::Distributed("the client's connection task stopped".into()))
+    }
+
+    fn request(&self, make: impl FnOnce(u64) -> FromClient) -> Result<ToClient> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.inner.shared.lock().requests.insert(id, tx);
+        self.send(vec![make(id)])?;
+        self.inner.rt.block_on(async {
+            match tokio::time::timeout(Duration::from_secs(60), rx).await {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(_)) => Err(Error::Distributed("lost the connection to the scheduler".into())),
+                Err(_) => Err(Error::Distributed("the scheduler did not answer within 60 s".into())),
+            }
+        })
+    }
+
+    /// The data addresses of the workers.
+    pub fn workers(&self) -> Result<Vec<String>> {
+        match self.request(|id| FromClient::Workers { id })? {
+            ToClient::Workers { addresses, .. } => Ok(addresses),
+            other => Err(Error::Distributed(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Waits until at least `n` workers are connected.
+    pub fn wait_for_workers(&self, n: usize, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let have = self.workers()?.len();
+            if have >= n {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Distributed(format!("{have} of {n} workers connected after {timeout:?}")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Submits `keys` of `graph` and returns a future for each (in order; repeats allowed).
+    /// The graph is culled and fused first, as on every scheduler.
+    pub fn compute(&self, graph: &Graph, keys: &[Key]) -> Result<Vec<Future>> {
+        let plan = Plan::build(graph, keys, true)?;
+        self.submit_plan(&plan, keys)
+    }
+
+    fn submit_plan(&self, plan: &Plan, keys: &[Key]) -> Result<Vec<Future>> {
+        let nodes = plan_nodes(plan, &self.inner.security)?;
+        self.submit_nodes(nodes, keys)
+    }
+
+    fn submit_nodes(&self, nodes: Vec<WireNode>, keys: &[Key]) -> Result<Vec<Future>> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let futures = self.register(keys);
+        self.inner.shared.lock().submissions.insert(id, keys.to_vec());
+        self.send(vec![FromClient::Submit { id, nodes, wants: keys.to_vec() }])?;
+        Ok(futures)
+    }
+
+    /// One future per key, each counting as one reference.
+    fn register(&self, keys: &[Key]) -> Vec<Future> {
+        let mut st = self.inner.shared.lock();
+        keys.iter()
+            .map(|k| {
+                let e = st.keys.entry(k.clone()).or_insert(KeyState { status: FutureStatus::Pending, seq: 0, refs: 0 });
+                e.refs += 1;
+                // A re-submitted key that failed or was cancelled before is pending again.
+                if !matches!(e.status, FutureStatus::Finished) {
+                    e.status = FutureStatus::Pending;
+                }
+                Future { inner: Arc::new(FutureInner { key: k.clone(), client: self.inner.clone() }) }
+            })
+            .collect()
+    }
+
+    /// Runs `op` on the cluster with the results of `inputs` as its inputs.
+    pub fn submit<O: Op>(&self, op: O, inputs: &[&Future]) -> Result<Future> {
+        let mut g = Graph::new();
+        let keys: Vec<Key> = inputs.iter().map(|f| f.key().clone()).collect();
+        for f in inputs {
+            g.insert(f.key().clone(), Node::Data(Value::new((*f).clone())));
+        }
+        let k = g.task(op, &keys)?;
+        Ok(self.compute(&g, &[k])?.pop().expect("one key"))
+    }
+
+    /// Submits many ops at once (one message): each runs on the results of its inputs.
+    pub fn map<O: Op>(&self, items: impl IntoIterator<Item = (O, Vec<Future>)>) -> Result<Vec<Future>> {
+        let mut g = Graph::new();
+        let mut out = Vec::new();
+        for (op, inputs) in items {
+            let keys: Vec<Key> = inputs.iter().map(|f| f.key().clone()).collect();
+            for f in inputs {
+                g.insert(f.key().clone(), Node::Data(Value::new(f)));
+            }
+            out.push(g.task(op, &keys)?);
+        }
+        self.compute(&g, &out)
+    }
+
+    /// Waits for all futures (the first error is returned).
+    pub fn wait(&self, futures: &[Future]) -> Result<()> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key().clone()).collect();
+        wait_keys(&self.inner, &keys, None)
+    }
+
+    /// Waits for the futures and fetches their values from the workers holding them.
+    pub fn gather(&self, futures: &[Future]) -> Result<Vec<Value>> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key().clone()).collect();
+        self.gather_keys(&keys)
+    }
+
+    fn gather_keys(&self, keys: &[Key]) -> Result<Vec<Value>> {
+        wait_keys(&self.inner, keys, None)?;
+        let mut unique: Vec<Key> = keys.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut values: FxHashMap<Key, Value> = FxHashMap::default();
+        let mut attempts = 0;
+        while values.len() < unique.len() {
+            let todo: Vec<Key> = unique.iter().filter(|k| !values.contains_key(*k)).cloned().collect();
+            let holders = match self.request(|id| FromClient::WhoHas { id, keys: todo.clone() })? {
+                ToClient::WhoHas { holders, .. } => holders,
+                other => return Err(Error::Distributed(format!("unexpected reply {other:?}"))),
+            };
+            let mut by_addr: Vec<(String, Vec<Key>)> = Vec::new();
+            for (k, addrs) in holders {
+                if let Some(a) = addrs.first() {
+                    match by_addr.iter_mut().find(|(x, _)| x == a) {
+                        Some((_, v)) => v.push(k),
+                        None => by_addr.push((a.clone(), vec![k])),
+                    }
+                }
+            }
+            for (addr, ks) in by_addr {
+                let replies = self.inner.rt.block_on(self.inner.peers.get(&addr, &ks));
+                match replies {
+                    Ok(replies) => {
+                        for r in replies {
+                            match r {
+                                PeerReply::Data { key, value } => {
+                                    let v = decode_value(&self.inner.security.registry, &value).map_err(|m| {
+                                        Error::Distributed(format!("cannot decode {key} from {addr}: {m}"))
+                                    })?;
+                                    values.insert(key, v);
+                                }
+                                PeerReply::Failed { key, message } => {
+                                    return Err(Error::Distributed(format!("{addr} could not send {key}: {message}")))
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    Err(e) => tracing::info!(peer = %addr, error = %e, "gather failed; retrying"),
+                }
+            }
+            if values.len() < unique.len() {
+                // A holder died or released the key: the scheduler recomputes wanted keys.
+                attempts += 1;
+                if attempts > 600 {
+                    return Err(Error::Distributed("results could not be gathered after 60 s of retries".into()));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                wait_keys(&self.inner, &todo, None)?;
+            }
+        }
+        Ok(keys.iter().map(|k| values[k].clone()).collect())
+    }
+
+    /// Futures in the order they finish (or fail).
+    pub fn as_completed(&self, futures: Vec<Future>) -> AsCompleted {
+        AsCompleted { client: self.inner.clone(), pending: futures }
+    }
+
+    /// Cancels futures: the client's references go, and the scheduler stops work that nobody
+    /// else needs. Waiting on a cancelled future is an error.
+    pub fn cancel(&self, futures: &[Future]) -> Result<()> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key().clone()).collect();
+        {
+            let mut st = self.inner.shared.lock();
+            for k in &keys {
+                if let Some(e) = st.keys.get_mut(k) {
+                    if e.status == FutureStatus::Pending {
+                        e.status = FutureStatus::Cancelled;
+                    }
+                }
+            }
+        }
+        self.inner.shared.changed.notify_all();
+        // The futures' own releases arrive later and find nothing to release.
+        self.send(vec![FromClient::Cancel { keys }])
+    }
+
+    /// Stores values on the workers (round robin) without going through the scheduler, and
+    /// returns futures on them. Use it for large inputs and for models every task reads.
+    pub fn scatter(&self, values: Vec<Value>) -> Result<Vec<Future>> {
+        let workers = self.workers()?;
+        if workers.is_empty() {
+            return Err(Error::Distributed("no worker to scatter to".into()));
+        }
+        let mut placed = Vec::with_capacity(values.len());
+        for (i, v) in values.into_iter().enumerate() {
+            let addr = workers[i % workers.len()].clone();
+            placed.push(self.put(v, vec![addr])?);
+        }
+        self.finish_scatter(placed)
+    }
+
+    /// Stores one value on every worker (for example a fitted model that every task reads).
+    pub fn broadcast(&self, value: Value) -> Result<Future> {
+        let workers = self.workers()?;
+        if workers.is_empty() {
+            return Err(Error::Distributed("no worker to broadcast to".into()));
+        }
+        let placed = self.put(value, workers)?;
+        Ok(self.finish_scatter(vec![placed])?.pop().expect("one value"))
+    }
+
+    fn put(&self, value: Value, addresses: Vec<String>) -> Result<(Key, Vec<String>, u64)> {
+        let probe = Key::new("scatter");
+        let wire = encode_value(&self.inner.security.registry, &probe, &value)?;
+        let token = xxhash_rust::xxh3::xxh3_128_with_seed(&wire.bytes, 0x5ca7);
+        let key = Key::new(format!("scatter-{}-{token:032x}", wire.tag.replace(['-', ' '], "_")));
+        let mut nbytes = 0;
+        for a in &addresses {
+            nbytes = self
+                .inner
+                .rt
+                .block_on(self.inner.peers.put(a, key.clone(), wire.clone()))
+                .map_err(|e| Error::Distributed(format!("cannot store {key} on {a}: {e}")))?;
+        }
+        Ok((key, addresses, nbytes))
+    }
+
+    fn finish_scatter(&self, placed: Vec<(Key, Vec<String>, u64)>) -> Result<Vec<Future>> {
+        let keys: Vec<Key> = placed.iter().map(|p| p.0.clone()).collect();
+        let futures = self.register(&keys);
+        self.send(vec![FromClient::Scattered { keys: placed }])?;
+        wait_keys(&self.inner, &keys, None)?;
+        Ok(futures)
+    }
+}
+
+/// Iterator over futures as they complete.
+#[derive(Debug)]
+pub struct AsCompleted {
+    client: Arc<Inner>,
+    pending: Vec<Future>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClientInner({})", self.address)
+    }
+}
+
+impl Iterator for AsCompleted {
+    type Item = (Future, Result<()>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let shared = &self.client.shared;
+        let mut st = shared.lock();
+        loop {
+            let mut best: Option<(u64, usize)> = None;
+            for (i, f) in self.pending.iter().enumerate() {
+                if let Some(k) = st.keys.get(f.key()) {
+                    if k.status != FutureStatus::Pending && best.is_none_or(|(s, _)| k.seq < s) {
+                        best = Some((k.seq, i));
+                    }
+                }
+            }
+            if let Some((_, i)) = best {
+                let f = self.pending.swap_remove(i);
+                let result = status_result(f.key(), &st.keys[f.key()].status);
+                return Some((f, result));
+            }
+            if let Some(reason) = &st.closed {
+                let f = self.pending.pop().expect("not empty");
+                return Some((f, Err(Error::Distributed(reason.clone()))));
+            }
+            st = shared.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+fn status_result(key: &Key, s: &FutureStatus) -> Result<()> {
+    match s {
+        FutureStatus::Finished => Ok(()),
+        FutureStatus::Error(e) => Err(Error::TaskFailed { key: e.key.clone(), op: e.op.clone(), cause: e.message.clone() }),
+        FutureStatus::Cancelled => Err(Error::Cancelled(key.clone())),
+        FutureStatus::Pending => Err(Error::Distributed(format!("{key} is still pending"))),
+    }
+}
+
+fn wait_keys(inner: &Inner, keys: &[Key], timeout: Option<Duration>) -> Result<()> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let shared = &inner.shared;
+    let mut st = shared.lock();
+    loop {
+        let mut pending = false;
+        for k in keys {
+            match st.keys.get(k).map(|s| &s.status) {
+                Some(FutureStatus::Pending) => pending = true,
+                Some(s) => {
+                    if !matches!(s, FutureStatus::Finished) {
+                        return status_result(k, s);
+                    }
+                }
+                None => return Err(Error::Distributed(format!("{k} is not held by this client"))),
+            }
+        }
+        if !pending {
+            return Ok(());
+        }
+        if let Some(reason) = &st.closed {
+            return Err(Error::Distributed(reason.clone()));
+        }
+        st = match deadline {
+            None => shared.changed.wait(st).unwrap_or_else(|e| e.into_inner()),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return Err(Error::Distributed("timed out waiting for results".into()));
+                }
+                shared.changed.wait_timeout(st, d - now).unwrap_or_else(|e| e.into_inner()).0
+            }
+        };
+    }
+}
+
+fn on_messages(shared: &Shared, batch: Vec<ToClient>) {
+    let mut st = shared.lock();
+    for msg in batch {
+        match msg {
+            ToClient::Done { key } => set_status(&mut st, &key, FutureStatus::Finished),
+            ToClient::Erred { key, error } => set_status(&mut st, &key, FutureStatus::Error(error)),
+            ToClient::Cancelled { key } => set_status(&mut st, &key, FutureStatus::Cancelled),
+            ToClient::Rejected { id, reason } => {
+                tracing::warn!(%reason, "submission rejected");
+                if let Some(keys) = st.submissions.remove(&id) {
+                    for k in keys {
+                        let error = TaskError { key: k.clone(), op: "submit".into(), message: reason.clone() };
+                        set_status(&mut st, &k, FutureStatus::Error(error));
+                    }
+                }
+            }
+            reply @ (ToClient::WhoHas { .. } | ToClient::Workers { .. }) => {
+                let id = match &reply {
+                    ToClient::WhoHas { id, .. } | ToClient::Workers { id, .. } => *id,
+                    _ => unreachable!("matched above"),
+                };
+                if let Some(tx) = st.requests.remove(&id) {
+                    let _ = tx.send(reply);
+                }
+            }
+        }
+    }
+    // Submissions are only needed until their first answer; keep the table small.
+    if st.submissions.len() > 1024 {
+        let done: Vec<u64> = st
+            .submissions
+            .iter()
+            .filter(|(_, ks)| ks.iter().all(|k| st.keys.get(k).is_none_or(|s| s.status != FutureStatus::Pending)))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in done {
+            st.submissions.remove(&id);
+        }
+    }
+    drop(st);
+    shared.changed.notify_all();
+}
+
+fn set_status(st: &mut ClientState, key: &Key, status: FutureStatus) {
+    st.seq += 1;
+    let seq = st.seq;
+    if let Some(k) = st.keys.get_mut(key) {
+        if k.status == FutureStatus::Pending || status != FutureStatus::Cancelled {
+            k.status = status;
+            k.seq = seq;
+        }
+    }
+}
+
+/// The wire form of a plan's nodes.
+fn plan_nodes(plan: &Plan, security: &Security) -> Result<Vec<WireNode>> {
+    let mut nodes = Vec::with_capacity(plan.len());
+    let mut seen_remote: FxHashSet<Key> = FxHashSet::default();
+    for i in 0..plan.len() {
+        let key = plan.key(i).clone();
+        let deps: Vec<Key> = plan.inputs(i).iter().map(|&d| plan.key(d as usize).clone()).collect();
+        let priority = plan.priority[i];
+        let (spec, deps) = match plan.node(i) {
+            PlanNode::Data(v) => match v.downcast_ref::<Future>() {
+                Some(f) if *f.key() == key => (WireSpec::Remote, Vec::new()),
+                Some(f) => {
+                    // Another name for a result on the cluster.
+                    if seen_remote.insert(f.key().clone()) {
+                        nodes.push(WireNode { key: f.key().clone(), spec: WireSpec::Remote, deps: vec![], priority });
+                    }
+                    (WireSpec::Alias, vec![f.key().clone()])
+                }
+                None => (WireSpec::Data(encode_value(&security.registry, &key, v)?), Vec::new()),
+            },
+            PlanNode::Task(op) => (WireSpec::Task(wire_ops(&key, op)?), deps),
+            PlanNode::Alias => (WireSpec::Alias, deps),
+        };
+        nodes.push(WireNode { key, spec, deps, priority });
+    }
+    Ok(nodes)
+}
+
+fn wire_ops(key: &Key, op: &TaskOp) -> Result<Vec<WireOp>> {
+    match op {
+        TaskOp::Op(o) => {
+            let args = o.encode_args().map_err(|e| Error::OpArgs {
+                key: key.clone(),
+                op: o.name().to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(vec![WireOp { name: o.name().to_string(), version: o.version(), args: args.into() }])
+        }
+        TaskOp::Local(f) => {
+            Err(Error::LocalTask { key: key.clone(), name: f.name().to_string(), scheduler: "distributed".into() })
+        }
+        TaskOp::Fused(chain) => {
+            let mut out = Vec::new();
+            for link in chain.iter() {
+                out.extend(wire_ops(key, link)?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+impl Executor for Client {
+    fn name(&self) -> String {
+        format!("distributed({})", self.inner.address)
+    }
+
+    fn execute(&self, plan: &Plan, _callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+        let keys: Vec<Key> = plan.outputs.iter().map(|&o| plan.key(o as usize).clone()).collect();
+        let futures = self.submit_plan(plan, &keys)?;
+        let outputs = self.gather(&futures)?;
+        drop(futures);
+        Ok(Executed { outputs, tasks_run: plan.len(), peak_held: 0 })
+    }
+
+    fn persist(&self, plan: &Plan, _callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+        let keys: Vec<Key> = plan.outputs.iter().map(|&o| plan.key(o as usize).clone()).collect();
+        let futures = self.submit_plan(plan, &keys)?;
+        self.wait(&futures)?;
+        Ok(Executed { outputs: futures.into_iter().map(Value::new).collect(), tasks_run: plan.len(), peak_held: 0 })
+    }
+}

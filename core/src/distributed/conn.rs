@@ -1,0 +1,419 @@
+//! Connections: TCP (optionally TLS), framing, the handshake, and the security settings
+//! every process of a cluster shares.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use super::protocol::{
+    check_hello, decode, decode_batch, encode, frame_codec, Hello, HelloReply, ProtocolError, Role, DEFAULT_MAX_FRAME,
+    HANDSHAKE_MAX_FRAME, MAGIC, PROTOCOL_VERSION,
+};
+use crate::registry::Registry;
+
+/// The environment variable holding the shared token.
+pub const TOKEN_ENV: &str = "RASK_TOKEN";
+
+/// How long a handshake may take before the connection is dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS for traffic between machines: a certificate and key for listening, and the CA that
+/// signs every process's certificate for connecting (all PEM files).
+#[derive(Clone)]
+pub struct TlsConfig {
+    acceptor: tokio_rustls::TlsAcceptor,
+    connector: tokio_rustls::TlsConnector,
+    server_name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TlsConfig(server name {:?})", self.server_name)
+    }
+}
+
+impl TlsConfig {
+    /// Loads a certificate chain and private key (this process's identity) and the CA
+    /// certificate that peers' certificates must chain to. `server_name` is the name peers'
+    /// certificates are issued for (the same for every process of a cluster, e.g. `rask`).
+    pub fn from_pem_files(cert: &Path, key: &Path, ca: &Path, server_name: &str) -> io::Result<Self> {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))
+        };
+        Self::from_pem(&read(cert)?, &read(key)?, &read(ca)?, server_name)
+    }
+
+    /// Like [`from_pem_files`](Self::from_pem_files), from PEM bytes.
+    pub fn from_pem(cert: &[u8], key: &[u8], ca: &[u8], server_name: &str) -> io::Result<Self> {
+        let bad = |what: &str, e: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"));
+        let certs: Vec<_> = rustls_pemfile::certs(&mut &cert[..])
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad("certificate", e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("certificate", "no certificate in the PEM data".into()));
+        }
+        let key = rustls_pemfile::private_key(&mut &key[..])
+            .map_err(|e| bad("private key", e.to_string()))?
+            .ok_or_else(|| bad("private key", "no private key in the PEM data".into()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in rustls_pemfile::certs(&mut &ca[..]) {
+            roots.add(ca.map_err(|e| bad("CA", e.to_string()))?).map_err(|e| bad("CA", e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(bad("CA", "no certificate in the PEM data".into()));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = Arc::new(roots);
+        let client_verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+                .build()
+                .map_err(|e| bad("client verifier", e.to_string()))?;
+        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad("TLS", e.to_string()))?
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(certs.clone(), key.clone_key())
+            .map_err(|e| bad("server certificate", e.to_string()))?;
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad("TLS", e.to_string()))?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| bad("client certificate", e.to_string()))?;
+        let server_name = rustls::pki_types::ServerName::try_from(server_name.to_string())
+            .map_err(|e| bad("server name", e.to_string()))?;
+        Ok(TlsConfig {
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
+            connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
+            server_name,
+        })
+    }
+}
+
+/// What every process of a cluster must agree on: the registry, the token, TLS and the frame cap.
+#[derive(Clone, Debug)]
+pub struct Security {
+    /// The registry whose fingerprint is checked (and from which workers rebuild ops).
+    pub registry: Arc<Registry>,
+    /// The shared secret; empty turns authentication off (not recommended).
+    pub token: String,
+    /// TLS, if on.
+    pub tls: Option<TlsConfig>,
+    /// The largest frame accepted after the handshake.
+    pub max_frame: usize,
+}
+
+impl Security {
+    /// A registry with this token, no TLS and the default frame cap.
+    pub fn new(registry: Arc<Registry>, token: impl Into<String>) -> Self {
+        Security { registry, token: token.into(), tls: None, max_frame: DEFAULT_MAX_FRAME }
+    }
+
+    /// Turns TLS on.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Sets the frame cap.
+    pub fn with_max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    fn hello(&self, role: Role) -> Hello {
+        Hello {
+            magic: MAGIC.into(),
+            protocol: PROTOCOL_VERSION,
+            role,
+            fingerprint: self.registry.fingerprint_hex(),
+            token: self.token.clone(),
+            name: process_name(),
+        }
+    }
+}
+
+/// `host:pid`, for logs and refusal messages.
+pub fn process_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// A new random token: 32 hex digits from the operating system's generator.
+pub fn generate_token() -> io::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| io::Error::other(format!("no randomness for a token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The default token file: `$RASK_TOKEN_FILE`, else `~/.config/rask/token`.
+pub fn default_token_file() -> PathBuf {
+    if let Some(p) = std::env::var_os("RASK_TOKEN_FILE") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".config").join("rask").join("token")
+}
+
+/// Reads the token from `path`, or generates one and writes it there, readable by the user only.
+pub fn load_or_create_token(path: &Path) -> io::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => {
+            let t = s.trim().to_string();
+            if t.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} is empty", path.display())));
+            }
+            Ok(t)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let token = generate_token()?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_private(path, &token)?;
+            Ok(token)
+        }
+        Err(e) => Err(io::Error::new(e.kind(), format!("cannot read the token file {}: {e}", path.display()))),
+    }
+}
+
+/// Reads an existing token file.
+pub fn read_token(path: &Path) -> io::Result<String> {
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read the token file {}: {e}", path.display())))?;
+    Ok(s.trim().to_string())
+}
+
+fn write_private(path: &Path, contents: &str) -> io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// A TCP stream, plain or TLS.
+pub enum Stream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS, as the connecting side.
+    TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// TLS, as the listening side.
+    TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Plain(_) => "Stream::Plain",
+            Stream::TlsClient(_) => "Stream::TlsClient",
+            Stream::TlsServer(_) => "Stream::TlsServer",
+        })
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A framed connection after a successful handshake.
+#[derive(Debug)]
+pub struct Conn {
+    framed: Framed<Stream, tokio_util::codec::LengthDelimitedCodec>,
+    /// The peer's name from its hello (or the address for outgoing connections).
+    pub peer: String,
+    /// The id the scheduler assigned (outgoing connections to a scheduler).
+    pub id: u64,
+}
+
+impl Conn {
+    /// Sends a batch of messages.
+    pub async fn send<T: Serialize>(&mut self, batch: &[T]) -> Result<(), ProtocolError> {
+        self.framed.send(encode(&batch)?).await.map_err(ProtocolError::Io)
+    }
+
+    /// Sends an already-encoded frame.
+    pub async fn send_frame(&mut self, frame: Bytes) -> Result<(), ProtocolError> {
+        self.framed.send(frame).await.map_err(ProtocolError::Io)
+    }
+
+    /// Receives a batch; `Closed` at end of stream.
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, ProtocolError> {
+        match self.framed.next().await {
+            Some(Ok(frame)) => decode_batch(&frame),
+            Some(Err(e)) => Err(ProtocolError::Io(e)),
+            None => Err(ProtocolError::Closed),
+        }
+    }
+
+    /// Splits into a sink and a stream for concurrent reading and writing.
+    pub fn split(self) -> (ConnWriter, ConnReader) {
+        let (w, r) = self.framed.split();
+        (ConnWriter { sink: w }, ConnReader { stream: r })
+    }
+}
+
+type FramedConn = Framed<Stream, tokio_util::codec::LengthDelimitedCodec>;
+
+/// The writing half of a [`Conn`].
+#[derive(Debug)]
+pub struct ConnWriter {
+    sink: futures_util::stream::SplitSink<FramedConn, Bytes>,
+}
+
+impl ConnWriter {
+    /// Sends a batch of messages.
+    pub async fn send<T: Serialize>(&mut self, batch: &[T]) -> Result<(), ProtocolError> {
+        self.sink.send(encode(&batch)?).await.map_err(ProtocolError::Io)
+    }
+
+    /// Queues a batch without flushing (call [`flush`](Self::flush) after a burst).
+    pub async fn feed<T: Serialize>(&mut self, batch: &[T]) -> Result<(), ProtocolError> {
+        self.sink.feed(encode(&batch)?).await.map_err(ProtocolError::Io)
+    }
+
+    /// Flushes queued frames.
+    pub async fn flush(&mut self) -> Result<(), ProtocolError> {
+        self.sink.flush().await.map_err(ProtocolError::Io)
+    }
+}
+
+/// The reading half of a [`Conn`].
+#[derive(Debug)]
+pub struct ConnReader {
+    stream: futures_util::stream::SplitStream<FramedConn>,
+}
+
+impl ConnReader {
+    /// Receives a batch; `Closed` at end of stream.
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, ProtocolError> {
+        match self.stream.next().await {
+            Some(Ok(frame)) => decode_batch(&frame),
+            Some(Err(e)) => Err(ProtocolError::Io(e)),
+            None => Err(ProtocolError::Closed),
+        }
+    }
+}
+
+/// Connects to `address` as `role`: TCP, TLS if configured, then the handshake.
+pub async fn connect(address: &str, role: Role, security: &Security) -> Result<Conn, ProtocolError> {
+    let tcp = TcpStream::connect(address)
+        .await
+        .map_err(|e| ProtocolError::Io(io::Error::new(e.kind(), format!("cannot connect to {address}: {e}"))))?;
+    tcp.set_nodelay(true)?;
+    let stream = match &security.tls {
+        None => Stream::Plain(tcp),
+        Some(tls) => Stream::TlsClient(Box::new(tls.connector.connect(tls.server_name.clone(), tcp).await?)),
+    };
+    let mut framed = Framed::new(stream, frame_codec(HANDSHAKE_MAX_FRAME));
+    let exchange = async {
+        framed.send(encode(&security.hello(role))?).await?;
+        match framed.next().await {
+            Some(Ok(frame)) => decode::<HelloReply>(&frame),
+            Some(Err(e)) => Err(ProtocolError::Io(e)),
+            None => Err(ProtocolError::Closed),
+        }
+    };
+    let reply = tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange)
+        .await
+        .map_err(|_| ProtocolError::Timeout(format!("handshake with {address}")))??;
+    match reply {
+        HelloReply::Welcome { protocol, id } => {
+            if protocol != PROTOCOL_VERSION {
+                return Err(ProtocolError::Refused {
+                    address: address.into(),
+                    reason: format!("it speaks protocol version {protocol}, this process {PROTOCOL_VERSION}"),
+                });
+            }
+            framed.codec_mut().set_max_frame_length(security.max_frame);
+            Ok(Conn { framed, peer: address.to_string(), id })
+        }
+        HelloReply::Refused { reason } => Err(ProtocolError::Refused { address: address.into(), reason }),
+    }
+}
+
+/// Accepts the handshake of an incoming TCP connection. On refusal the reason is sent to the
+/// peer, the connection closed, and the reason returned as an error.
+pub async fn accept(
+    tcp: TcpStream,
+    roles: &[Role],
+    security: &Security,
+    assign_id: impl FnOnce(Role) -> u64,
+) -> Result<(Conn, Role), ProtocolError> {
+    tcp.set_nodelay(true)?;
+    let peer_addr = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+    let work = async {
+        let stream = match &security.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => Stream::TlsServer(Box::new(tls.acceptor.accept(tcp).await?)),
+        };
+        let mut framed = Framed::new(stream, frame_codec(HANDSHAKE_MAX_FRAME));
+        let hello: Hello = match framed.next().await {
+            Some(Ok(frame)) => decode(&frame)?,
+            Some(Err(e)) => return Err(ProtocolError::Io(e)),
+            None => return Err(ProtocolError::Closed),
+        };
+        Ok((framed, hello))
+    };
+    let (mut framed, hello) = tokio::time::timeout(HANDSHAKE_TIMEOUT, work)
+        .await
+        .map_err(|_| ProtocolError::Timeout(format!("handshake from {peer_addr}")))??;
+    if let Err(reason) = check_hello(&hello, roles, &security.registry.fingerprint_hex(), &security.token) {
+        tracing::warn!(peer = %peer_addr, name = %hello.name, %reason, "refused a connection");
+        let _ = framed.send(encode(&HelloReply::Refused { reason: reason.clone() })?).await;
+        return Err(ProtocolError::Refused { address: peer_addr, reason });
+    }
+    let id = assign_id(hello.role);
+    framed.send(encode(&HelloReply::Welcome { protocol: PROTOCOL_VERSION, id })?).await?;
+    framed.codec_mut().set_max_frame_length(security.max_frame);
+    Ok((Conn { framed, peer: format!("{} ({peer_addr})", hello.name), id }, hello.role))
+}

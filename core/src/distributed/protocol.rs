@@ -1,0 +1,608 @@
+//! The wire protocol: length-delimited frames holding MessagePack-encoded, typed messages.
+//!
+//! Every connection starts with a handshake: the connecting side sends a [`Hello`] (protocol
+//! version, role, registry fingerprint, authentication token) in a frame of at most
+//! [`HANDSHAKE_MAX_FRAME`] bytes; the listening side answers [`HelloReply::Welcome`] or
+//! [`HelloReply::Refused`] with a reason and closes. Only after a welcome does the frame cap
+//! rise to the configured maximum ([`DEFAULT_MAX_FRAME`] unless set), so an unauthenticated
+//! peer can never make a process allocate more than a few kilobytes.
+//!
+//! After the handshake, every frame is one batch: a `Vec` of messages of the direction's type
+//! ([`ToScheduler`], [`ToWorker`], [`ToClient`], [`PeerRequest`], [`PeerReply`]). Batching lets
+//! a busy worker report hundreds of finished tasks in one write.
+//!
+//! Decoding never trusts the peer: a frame over the cap, bytes that are not a message of the
+//! expected type, or a message that breaks the protocol's rules is an error that drops that
+//! one connection (see [`decode_batch`]; the fuzz tests feed it random and truncated frames).
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use tokio_util::codec::LengthDelimitedCodec;
+
+use crate::key::Key;
+
+/// The protocol version. Bump it whenever a message changes shape or meaning.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The first field of every [`Hello`]: tells a Rask peer from a stray connection.
+pub const MAGIC: &str = "rask";
+
+/// The frame cap before the handshake completes.
+pub const HANDSHAKE_MAX_FRAME: usize = 16 * 1024;
+
+/// The default frame cap after the handshake (1 GiB): the largest chunk a worker can send.
+pub const DEFAULT_MAX_FRAME: usize = 1 << 30;
+
+/// What a connecting process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// A worker joining a scheduler.
+    Worker,
+    /// A client submitting graphs to a scheduler.
+    Client,
+    /// A worker or client fetching or storing data on a worker's data port.
+    Peer,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Worker => "worker",
+            Role::Client => "client",
+            Role::Peer => "peer",
+        })
+    }
+}
+
+/// The first message on every connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Always [`MAGIC`].
+    pub magic: String,
+    /// The sender's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// What the sender is.
+    pub role: Role,
+    /// The sender's registry fingerprint, 32 hex digits.
+    pub fingerprint: String,
+    /// The shared secret (empty when authentication is off).
+    pub token: String,
+    /// A name for logs (host and pid).
+    pub name: String,
+}
+
+/// The answer to a [`Hello`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HelloReply {
+    /// Accepted.
+    Welcome {
+        /// The listener's protocol version.
+        protocol: u32,
+        /// The id the scheduler gave this connection (workers and clients), 0 on data ports.
+        id: u64,
+    },
+    /// Refused; the connection closes after this.
+    Refused {
+        /// Why, in words a user can act on.
+        reason: String,
+    },
+}
+
+/// One link of a task's op chain as it travels: the op's name, version and argument bytes.
+/// A plain task has one link; a fused chain has several.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireOp {
+    /// The op's registered name.
+    pub name: String,
+    /// Its version.
+    pub version: u32,
+    /// Its MessagePack-encoded arguments.
+    pub args: ByteBuf,
+}
+
+/// An encoded value: its codec tag and bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireValue {
+    /// The codec's tag.
+    pub tag: String,
+    /// The encoding.
+    pub bytes: ByteBuf,
+}
+
+/// How to produce one key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireSpec {
+    /// Run this op chain on the inputs.
+    Task(Vec<WireOp>),
+    /// The value of the single input.
+    Alias,
+    /// A literal shipped with the graph (small values; large data is scattered to workers).
+    Data(WireValue),
+    /// A key already held on the cluster (a persisted or scattered result).
+    Remote,
+}
+
+/// One node of a submitted graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireNode {
+    /// Its key.
+    pub key: Key,
+    /// What produces it.
+    pub spec: WireSpec,
+    /// Its inputs, in order (empty for data and remote nodes).
+    pub deps: Vec<Key>,
+    /// Its rank in the plan's order: lower runs first.
+    pub priority: u32,
+}
+
+/// Why a task failed, as the client sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    /// The task that failed first (for an error inherited from a dependency, that dependency).
+    pub key: Key,
+    /// The op that failed (or `worker` when the workers running it died).
+    pub op: String,
+    /// The original message.
+    pub message: String,
+}
+
+/// Worker → scheduler.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ToScheduler {
+    /// First message after the handshake.
+    Register {
+        /// Compute threads.
+        nthreads: usize,
+        /// Where peers fetch this worker's data (`host:port`).
+        data_address: String,
+        /// The memory limit, if any.
+        memory_limit: Option<u64>,
+        /// The worker's process id.
+        pid: u32,
+    },
+    /// A task finished; its result is held by the worker.
+    Done {
+        /// The task.
+        key: Key,
+        /// The size of its result.
+        nbytes: u64,
+        /// Seconds it ran.
+        seconds: f64,
+    },
+    /// A task failed with an error.
+    Erred {
+        /// The task.
+        key: Key,
+        /// The op that failed.
+        op: String,
+        /// The original message.
+        message: String,
+    },
+    /// A dependency could not be fetched from any holder; the task was not run.
+    Missing {
+        /// The task that needed it.
+        key: Key,
+        /// The dependency.
+        dependency: Key,
+    },
+    /// The worker now also holds these keys (replicas fetched from peers, or scattered data).
+    Added {
+        /// Keys and sizes.
+        keys: Vec<(Key, u64)>,
+    },
+    /// The answer to [`ToWorker::Steal`].
+    StealReply {
+        /// The task.
+        key: Key,
+        /// Whether it was taken back (it had not started).
+        stolen: bool,
+    },
+    /// Periodic liveness and load report.
+    Heartbeat(WorkerMetrics),
+}
+
+/// A worker's load, sent with each heartbeat.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerMetrics {
+    /// Bytes of results held in memory.
+    pub memory_bytes: u64,
+    /// Bytes of results spilled to disk.
+    pub spilled_bytes: u64,
+    /// Results held.
+    pub n_keys: usize,
+    /// Whether it stopped starting tasks because memory is above the pause threshold.
+    pub paused: bool,
+    /// Tasks completed since it started.
+    pub tasks_done: u64,
+}
+
+/// Scheduler → worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Run a task.
+    Compute {
+        /// The task.
+        key: Key,
+        /// What to run.
+        spec: WireSpec,
+        /// Its inputs with the data addresses of the workers holding each.
+        deps: Vec<(Key, Vec<String>)>,
+        /// Lower runs first.
+        priority: (u64, u32),
+    },
+    /// Give a queued task back if it has not started.
+    Steal {
+        /// The task.
+        key: Key,
+    },
+    /// Drop these results (and forget these tasks if they are queued).
+    Release {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Shut down cleanly.
+    Close,
+}
+
+/// Client → scheduler.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FromClient {
+    /// Add a graph and ask for `wants` (each listed key gains one reference).
+    Submit {
+        /// A request id echoed if the submission is rejected.
+        id: u64,
+        /// The nodes.
+        nodes: Vec<WireNode>,
+        /// The keys the client wants (results are kept until released).
+        wants: Vec<Key>,
+    },
+    /// Drop one reference to each key.
+    Release {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Drop the client's references and stop the work only they need; waiting futures fail
+    /// as cancelled.
+    Cancel {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Where are these keys held?
+    WhoHas {
+        /// A request id echoed in the reply.
+        id: u64,
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Values the client stored on workers itself (scatter); each gains one reference.
+    Scattered {
+        /// Key, the data addresses of the workers holding it, size.
+        keys: Vec<(Key, Vec<String>, u64)>,
+    },
+    /// The data addresses of the workers.
+    Workers {
+        /// A request id echoed in the reply.
+        id: u64,
+    },
+}
+
+/// Scheduler → client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToClient {
+    /// A wanted key is in memory on the cluster.
+    Done {
+        /// The key.
+        key: Key,
+    },
+    /// A wanted key failed.
+    Erred {
+        /// The key.
+        key: Key,
+        /// Why.
+        error: TaskError,
+    },
+    /// A wanted key was cancelled.
+    Cancelled {
+        /// The key.
+        key: Key,
+    },
+    /// The answer to [`FromClient::WhoHas`].
+    WhoHas {
+        /// The request id.
+        id: u64,
+        /// Data addresses holding each key (empty: not in memory).
+        holders: Vec<(Key, Vec<String>)>,
+    },
+    /// The answer to [`FromClient::Workers`].
+    Workers {
+        /// The request id.
+        id: u64,
+        /// Data addresses.
+        addresses: Vec<String>,
+    },
+    /// The scheduler refused a submission (for example a graph whose node depends on a missing key).
+    Rejected {
+        /// The submission's id.
+        id: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Peer → worker data port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerRequest {
+    /// Send these values.
+    Get {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Store this value (scatter).
+    Put {
+        /// The key.
+        key: Key,
+        /// The value.
+        value: WireValue,
+    },
+}
+
+/// Worker data port → peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerReply {
+    /// A value asked for.
+    Data {
+        /// The key.
+        key: Key,
+        /// The value.
+        value: WireValue,
+    },
+    /// A key asked for is not held here.
+    Missing {
+        /// The key.
+        key: Key,
+    },
+    /// A `Put` was stored.
+    Stored {
+        /// The key.
+        key: Key,
+        /// Its size.
+        nbytes: u64,
+    },
+    /// A request failed on the worker.
+    Failed {
+        /// The key concerned.
+        key: Key,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Everything that can go wrong on the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// The socket failed or a frame exceeded the cap.
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The peer closed the connection.
+    #[error("the peer closed the connection")]
+    Closed,
+    /// A frame did not hold a valid message.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    /// A message could not be encoded.
+    #[error("cannot encode a message: {0}")]
+    Encode(String),
+    /// The handshake was refused.
+    #[error("refused by {address}: {reason}")]
+    Refused {
+        /// Who refused.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+    /// The peer did not answer in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+/// A length-delimited codec (4-byte big-endian length) with this frame cap.
+pub fn frame_codec(max_frame: usize) -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(max_frame).new_codec()
+}
+
+/// Encodes one message.
+pub fn encode<T: Serialize>(msg: &T) -> Result<Bytes, ProtocolError> {
+    rmp_serde::to_vec_named(msg).map(Bytes::from).map_err(|e| ProtocolError::Encode(e.to_string()))
+}
+
+/// Decodes one message from a whole frame. Trailing bytes are an error.
+pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, ProtocolError> {
+    let mut de = rmp_serde::Deserializer::new(frame);
+    let msg = T::deserialize(&mut de).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let rest = de.into_inner();
+    if !rest.is_empty() {
+        return Err(ProtocolError::Malformed(format!("{} trailing bytes after the message", rest.len())));
+    }
+    Ok(msg)
+}
+
+/// Decodes a batch frame: a MessagePack array of messages.
+///
+/// rmp-serde never preallocates from a length it reads (array and byte lengths are checked
+/// against the bytes actually present), so a frame of `n` bytes allocates O(n) at most.
+pub fn decode_batch<T: DeserializeOwned>(frame: &BytesMut) -> Result<Vec<T>, ProtocolError> {
+    decode(frame)
+}
+
+/// Checks a peer's [`Hello`] against what this process expects; returns the refusal reason.
+pub fn check_hello(hello: &Hello, expected_roles: &[Role], fingerprint: &str, token: &str) -> Result<(), String> {
+    if hello.magic != MAGIC {
+        return Err(format!("not a Rask peer (magic {:?})", hello.magic));
+    }
+    if hello.protocol != PROTOCOL_VERSION {
+        return Err(format!(
+            "protocol version mismatch: this side speaks version {PROTOCOL_VERSION}, {} sent version {}",
+            hello.name, hello.protocol
+        ));
+    }
+    if !expected_roles.contains(&hello.role) {
+        let roles: Vec<String> = expected_roles.iter().map(ToString::to_string).collect();
+        return Err(format!("a {} cannot connect here (expected: {})", hello.role, roles.join(" or ")));
+    }
+    if !token.is_empty() && !constant_time_eq(hello.token.as_bytes(), token.as_bytes()) {
+        return Err("authentication failed: the token is missing or wrong (set RASK_TOKEN or --token-file to the \
+                    scheduler's token)"
+            .into());
+    }
+    if hello.fingerprint != fingerprint {
+        return Err(format!(
+            "registry fingerprint mismatch: this side has {fingerprint}, {} has {}; both must be built with the \
+             same op and codec lists (run the same binary, or the user's own binary, everywhere)",
+            hello.name, hello.fingerprint
+        ));
+    }
+    Ok(())
+}
+
+/// Compares two byte strings in time that depends on their lengths only.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use tokio_util::codec::Decoder;
+
+    fn sample_batches() -> Vec<Vec<u8>> {
+        let compute = ToWorker::Compute {
+            key: Key::block("x", 3),
+            spec: WireSpec::Task(vec![WireOp { name: "a.b".into(), version: 2, args: ByteBuf::from(vec![1, 2, 3]) }]),
+            deps: vec![(Key::new("y"), vec!["127.0.0.1:1".into()])],
+            priority: (1, 2),
+        };
+        let done = ToScheduler::Done { key: Key::new("k"), nbytes: 10, seconds: 0.5 };
+        let submit = FromClient::Submit {
+            id: 1,
+            nodes: vec![WireNode {
+                key: Key::new("d"),
+                spec: WireSpec::Data(WireValue { tag: "f64".into(), bytes: ByteBuf::from(vec![0; 9]) }),
+                deps: vec![],
+                priority: 0,
+            }],
+            wants: vec![Key::new("d")],
+        };
+        vec![
+            encode(&vec![compute.clone(), ToWorker::Release { keys: vec![Key::new("z")] }]).unwrap().to_vec(),
+            encode(&vec![done]).unwrap().to_vec(),
+            encode(&vec![submit]).unwrap().to_vec(),
+        ]
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let msgs = vec![ToWorker::Steal { key: Key::new("a") }, ToWorker::Close];
+        let bytes = encode(&msgs).unwrap();
+        let back: Vec<ToWorker> = decode(&bytes).unwrap();
+        assert_eq!(back, msgs);
+        let mut with_trailing = bytes.to_vec();
+        with_trailing.push(0);
+        assert!(matches!(decode::<Vec<ToWorker>>(&with_trailing), Err(ProtocolError::Malformed(_))));
+    }
+
+    #[test]
+    fn hello_checks_each_field() {
+        let ok = Hello {
+            magic: MAGIC.into(),
+            protocol: PROTOCOL_VERSION,
+            role: Role::Client,
+            fingerprint: "f".into(),
+            token: "secret".into(),
+            name: "test".into(),
+        };
+        assert_eq!(check_hello(&ok, &[Role::Client], "f", "secret"), Ok(()));
+        let e = check_hello(&Hello { protocol: 99, ..ok.clone() }, &[Role::Client], "f", "secret").unwrap_err();
+        assert!(e.contains("protocol version mismatch"), "{e}");
+        let e = check_hello(&Hello { token: "nope".into(), ..ok.clone() }, &[Role::Client], "f", "secret").unwrap_err();
+        assert!(e.contains("authentication failed"), "{e}");
+        let e = check_hello(&ok, &[Role::Client], "g", "secret").unwrap_err();
+        assert!(e.contains("fingerprint mismatch"), "{e}");
+        let e = check_hello(&ok, &[Role::Worker], "f", "secret").unwrap_err();
+        assert!(e.contains("a client cannot connect here"), "{e}");
+        let e = check_hello(&Hello { magic: "http".into(), ..ok.clone() }, &[Role::Client], "f", "").unwrap_err();
+        assert!(e.contains("not a Rask peer"), "{e}");
+        // Authentication off: any token passes.
+        assert_eq!(check_hello(&Hello { token: String::new(), ..ok }, &[Role::Client], "f", ""), Ok(()));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_allocation() {
+        let mut codec = frame_codec(1024);
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&(u32::MAX).to_be_bytes());
+        buf.extend_from_slice(&[0; 16]);
+        let err = codec.decode(&mut buf).unwrap_err();
+        assert!(err.to_string().contains("frame size too big"), "{err}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Random bytes never panic any decoder.
+        #[test]
+        fn random_frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let frame = BytesMut::from(&bytes[..]);
+            let _ = decode_batch::<ToWorker>(&frame);
+            let _ = decode_batch::<ToScheduler>(&frame);
+            let _ = decode_batch::<FromClient>(&frame);
+            let _ = decode_batch::<ToClient>(&frame);
+            let _ = decode_batch::<PeerRequest>(&frame);
+            let _ = decode_batch::<PeerReply>(&frame);
+            let _ = decode::<Hello>(&frame);
+            let _ = decode::<HelloReply>(&frame);
+        }
+
+        /// Every truncation and single-byte corruption of a valid frame is an error or a valid
+        /// message, never a panic.
+        #[test]
+        fn truncated_and_corrupted_frames_never_panic(which in 0usize..3, cut in 0usize..4096, pos in 0usize..4096, byte in any::<u8>()) {
+            let batches = sample_batches();
+            let full = &batches[which];
+            let cut = cut % (full.len() + 1);
+            let truncated = BytesMut::from(&full[..cut]);
+            if cut < full.len() {
+                prop_assert!(decode_batch::<ToWorker>(&truncated).is_err() || which != 0);
+            }
+            let _ = decode_batch::<ToScheduler>(&truncated);
+            let _ = decode_batch::<FromClient>(&truncated);
+            let mut corrupted = full.clone();
+            let pos = pos % corrupted.len();
+            corrupted[pos] = byte;
+            let corrupted = BytesMut::from(&corrupted[..]);
+            let _ = decode_batch::<ToWorker>(&corrupted);
+            let _ = decode_batch::<ToScheduler>(&corrupted);
+            let _ = decode_batch::<FromClient>(&corrupted);
+        }
+
+        /// Huge declared lengths inside a small frame do not allocate them.
+        #[test]
+        fn declared_lengths_are_not_trusted(len in any::<u32>()) {
+            // A MessagePack array32 / bin32 header claiming `len` elements, with no elements.
+            for marker in [0xddu8, 0xc6] {
+                let mut bytes = vec![marker];
+                bytes.extend_from_slice(&len.to_be_bytes());
+                let frame = BytesMut::from(&bytes[..]);
+                let r = decode_batch::<ToWorker>(&frame);
+                prop_assert!(r.is_err() || len == 0);
+            }
+        }
+    }
+}

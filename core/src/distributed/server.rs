@@ -1,0 +1,431 @@
+//! The scheduler process: accepts workers and clients, drives the [`ClusterState`] machine,
+//! and serves the status page.
+//!
+//! One task owns the state; connection tasks only decode frames into events and encode the
+//! state's outgoing messages, so the state needs no lock. Outgoing messages are grouped per
+//! destination and sent as one batch per wake-up.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use super::conn::{accept, Security};
+use super::protocol::{FromClient, ProtocolError, Role, ToClient, ToScheduler, ToWorker};
+use super::state::{ClusterState, Out, StateConfig};
+use super::status::{self, StatusSnapshot};
+
+/// How to run a scheduler.
+#[derive(Clone, Debug)]
+pub struct SchedulerOptions {
+    /// Where to listen for workers and clients (default `127.0.0.1:8786`; port 0 picks one).
+    pub listen: String,
+    /// Where to serve the status page and JSON (`None`: not served).
+    pub status: Option<String>,
+    /// Registry, token, TLS.
+    pub security: Security,
+    /// A worker silent for this long is removed.
+    pub heartbeat_timeout: Duration,
+    /// State-machine tunables (poison limit, locality and queuing).
+    pub state: StateConfig,
+}
+
+impl SchedulerOptions {
+    /// Defaults: 127.0.0.1:8786, status on 127.0.0.1:8787, 10 s heartbeat timeout.
+    pub fn new(security: Security) -> Self {
+        SchedulerOptions {
+            listen: "127.0.0.1:8786".into(),
+            status: Some("127.0.0.1:8787".into()),
+            security,
+            heartbeat_timeout: Duration::from_secs(10),
+            state: StateConfig::default(),
+        }
+    }
+}
+
+enum Event {
+    WorkerUp(u64, mpsc::UnboundedSender<Vec<ToWorker>>),
+    Worker(u64, Vec<ToScheduler>),
+    WorkerDown(u64, String),
+    ClientUp(u64, mpsc::UnboundedSender<Vec<ToClient>>),
+    Client(u64, Vec<FromClient>),
+    ClientDown(u64),
+    Stop,
+}
+
+/// A running scheduler (in this process, on its own thread). Dropping it stops it.
+#[derive(Debug)]
+pub struct SchedulerHandle {
+    address: String,
+    status_address: Option<String>,
+    events: mpsc::UnboundedSender<Event>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    snapshot: watch::Receiver<StatusSnapshot>,
+    pids: Arc<Mutex<Vec<(u64, u32)>>>,
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Event")
+    }
+}
+
+impl SchedulerHandle {
+    /// Binds the listeners and starts the scheduler on a new thread.
+    pub fn start(opts: SchedulerOptions) -> std::io::Result<SchedulerHandle> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("rask-scheduler")
+            .build()?;
+        let (listener, status_listener) = rt.block_on(async {
+            let l = TcpListener::bind(&opts.listen).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", opts.listen))
+            })?;
+            let s = match &opts.status {
+                Some(a) => Some(TcpListener::bind(a).await.map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot serve the status page on {a}: {e}"))
+                })?),
+                None => None,
+            };
+            Ok::<_, std::io::Error>((l, s))
+        })?;
+        let address = listener.local_addr()?.to_string();
+        let status_address = match &status_listener {
+            Some(s) => Some(s.local_addr()?.to_string()),
+            None => None,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (snap_tx, snap_rx) = watch::channel(StatusSnapshot::default());
+        let pids = Arc::new(Mutex::new(Vec::new()));
+        let pids2 = pids.clone();
+        let tx2 = tx.clone();
+        let addr2 = address.clone();
+        let thread = std::thread::Builder::new().name("rask-scheduler".into()).spawn(move || {
+            rt.block_on(async move {
+                if let Some(sl) = status_listener {
+                    let snap = snap_rx_for_http(&snap_tx);
+                    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                    tokio::spawn(async move {
+                        let _keep = stop_tx;
+                        let f: Arc<dyn Fn() -> StatusSnapshot + Send + Sync> =
+                            Arc::new(move || snap.borrow().clone());
+                        let _ = status::serve(sl, f, std::future::pending::<()>()).await;
+                    });
+                    drop(stop_rx);
+                }
+                tokio::spawn(accept_loop(listener, opts.security.clone(), tx2));
+                run_state(rx, opts, addr2, snap_tx, pids2).await;
+            });
+            rt.shutdown_timeout(Duration::from_millis(200));
+        })?;
+        tracing::info!(%address, status = ?status_address, "scheduler listening");
+        Ok(SchedulerHandle { address, status_address, events: tx, thread: Some(thread), snapshot: snap_rx, pids })
+    }
+
+    /// The address workers and clients connect to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The status page's address, if served.
+    pub fn status_address(&self) -> Option<&str> {
+        self.status_address.as_deref()
+    }
+
+    /// The latest status (refreshed at least every 100 ms).
+    pub fn status(&self) -> StatusSnapshot {
+        self.snapshot.borrow().clone()
+    }
+
+    /// Connected workers' ids and process ids.
+    pub fn worker_pids(&self) -> Vec<(u64, u32)> {
+        self.pids.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Tells every worker to close and stops the scheduler; returns when it has stopped.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    /// Blocks until the scheduler stops (for the `rask scheduler` command).
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn stop_inner(&mut self) {
+        let _ = self.events.send(Event::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SchedulerHandle {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+fn snap_rx_for_http(tx: &watch::Sender<StatusSnapshot>) -> watch::Receiver<StatusSnapshot> {
+    tx.subscribe()
+}
+
+async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::UnboundedSender<Event>) {
+    let next_id = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    loop {
+        let (tcp, addr) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let security = security.clone();
+        let events = events.clone();
+        let next_id = next_id.clone();
+        tokio::spawn(async move {
+            let assign = |_| next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (conn, role) = match accept(tcp, &[Role::Worker, Role::Client], &security, assign).await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::info!(peer = %addr, error = %e, "connection refused");
+                    return;
+                }
+            };
+            let id = conn.id;
+            let (mut writer, mut reader) = conn.split();
+            match role {
+                Role::Worker => {
+                    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<ToWorker>>();
+                    // Registration must come first.
+                    let first = match reader.recv::<ToScheduler>().await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::info!(peer = %addr, error = %e, "worker left before registering");
+                            return;
+                        }
+                    };
+                    if !matches!(first.first(), Some(ToScheduler::Register { .. })) {
+                        tracing::warn!(peer = %addr, "worker did not register first; dropping it");
+                        return;
+                    }
+                    if events.send(Event::WorkerUp(id, tx)).is_err() {
+                        return;
+                    }
+                    let _ = events.send(Event::Worker(id, first));
+                    tokio::spawn(async move {
+                        while let Some(mut batch) = rx.recv().await {
+                            while let Ok(more) = rx.try_recv() {
+                                batch.extend(more);
+                            }
+                            let close = batch.iter().any(|m| matches!(m, ToWorker::Close));
+                            if writer.send(&batch).await.is_err() || close {
+                                return;
+                            }
+                        }
+                    });
+                    let reason = loop {
+                        match reader.recv::<ToScheduler>().await {
+                            Ok(batch) => {
+                                if events.send(Event::Worker(id, batch)).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(ProtocolError::Closed) => break "connection closed".to_string(),
+                            Err(e) => break e.to_string(),
+                        }
+                    };
+                    let _ = events.send(Event::WorkerDown(id, reason));
+                }
+                Role::Client => {
+                    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<ToClient>>();
+                    if events.send(Event::ClientUp(id, tx)).is_err() {
+                        return;
+                    }
+                    tokio::spawn(async move {
+                        while let Some(mut batch) = rx.recv().await {
+                            while let Ok(more) = rx.try_recv() {
+                                batch.extend(more);
+                            }
+                            if writer.send(&batch).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    loop {
+                        match reader.recv::<FromClient>().await {
+                            Ok(batch) => {
+                                if events.send(Event::Client(id, batch)).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                if !matches!(e, ProtocolError::Closed) {
+                                    tracing::warn!(client = id, error = %e, "dropping a client connection");
+                                }
+                                break;
+                            }
+                        }
+                    }
+                    let _ = events.send(Event::ClientDown(id));
+                }
+                Role::Peer => {}
+            }
+        });
+    }
+}
+
+async fn run_state(
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    opts: SchedulerOptions,
+    address: String,
+    snapshot: watch::Sender<StatusSnapshot>,
+    pids: Arc<Mutex<Vec<(u64, u32)>>>,
+) {
+    let mut state = ClusterState::new(opts.state);
+    let mut workers: FxHashMap<u64, mpsc::UnboundedSender<Vec<ToWorker>>> = FxHashMap::default();
+    let mut clients: FxHashMap<u64, mpsc::UnboundedSender<Vec<ToClient>>> = FxHashMap::default();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_snapshot = Instant::now();
+    loop {
+        let mut stop = false;
+        tokio::select! {
+            ev = rx.recv() => {
+                let mut next = ev;
+                loop {
+                    match next {
+                        None | Some(Event::Stop) => { stop = true; break; }
+                        Some(ev) => handle(&mut state, &mut workers, &mut clients, ev),
+                    }
+                    match rx.try_recv() {
+                        Ok(ev) => next = Some(ev),
+                        Err(_) => break,
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                let now = Instant::now();
+                for w in state.silent_workers(now, opts.heartbeat_timeout) {
+                    workers.remove(&w);
+                    state.remove_worker(w, "no heartbeat");
+                }
+                state.balance();
+            }
+        }
+        flush(&mut state, &workers, &clients);
+        if stop {
+            for tx in workers.values() {
+                let _ = tx.send(vec![ToWorker::Close]);
+            }
+            // Give the writers a moment to deliver the close.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(last_snapshot) >= Duration::from_millis(100) {
+            last_snapshot = now;
+            snapshot.send_replace(state.snapshot(&address, now));
+            *pids.lock().unwrap_or_else(|e| e.into_inner()) = state.worker_pids();
+        }
+    }
+}
+
+fn handle(
+    state: &mut ClusterState,
+    workers: &mut FxHashMap<u64, mpsc::UnboundedSender<Vec<ToWorker>>>,
+    clients: &mut FxHashMap<u64, mpsc::UnboundedSender<Vec<ToClient>>>,
+    ev: Event,
+) {
+    let now = Instant::now();
+    match ev {
+        Event::WorkerUp(id, tx) => {
+            workers.insert(id, tx);
+        }
+        Event::Worker(id, batch) => {
+            state.touch(id, now);
+            for msg in batch {
+                match msg {
+                    ToScheduler::Register { nthreads, data_address, memory_limit, pid } => {
+                        state.add_worker(id, data_address, nthreads, memory_limit, pid, now)
+                    }
+                    ToScheduler::Done { key, nbytes, seconds } => state.task_done(id, &key, nbytes, seconds),
+                    ToScheduler::Erred { key, op, message } => state.task_erred(id, &key, op, message),
+                    ToScheduler::Missing { key, dependency } => state.missing(id, &key, &dependency),
+                    ToScheduler::Added { keys } => state.added(id, &keys),
+                    ToScheduler::StealReply { key, stolen } => state.steal_reply(id, &key, stolen),
+                    ToScheduler::Heartbeat(m) => state.heartbeat(id, m, now),
+                }
+            }
+        }
+        Event::WorkerDown(id, reason) => {
+            workers.remove(&id);
+            state.remove_worker(id, &reason);
+        }
+        Event::ClientUp(id, tx) => {
+            clients.insert(id, tx);
+            state.add_client(id);
+        }
+        Event::Client(id, batch) => {
+            for msg in batch {
+                match msg {
+                    FromClient::Submit { id: req, nodes, wants } => {
+                        if let Err(reason) = state.submit(id, nodes, wants) {
+                            state.outbox.push(Out::Client(id, ToClient::Rejected { id: req, reason }));
+                        }
+                    }
+                    FromClient::Release { keys } => state.release(id, &keys),
+                    FromClient::Cancel { keys } => state.cancel(id, &keys),
+                    FromClient::WhoHas { id: req, keys } => {
+                        let holders = state.who_has(&keys);
+                        state.outbox.push(Out::Client(id, ToClient::WhoHas { id: req, holders }));
+                    }
+                    FromClient::Scattered { keys } => state.scattered(id, keys),
+                    FromClient::Workers { id: req } => {
+                        let addresses = state.worker_addresses();
+                        state.outbox.push(Out::Client(id, ToClient::Workers { id: req, addresses }));
+                    }
+                }
+            }
+        }
+        Event::ClientDown(id) => {
+            clients.remove(&id);
+            state.remove_client(id);
+        }
+        Event::Stop => {}
+    }
+}
+
+fn flush(
+    state: &mut ClusterState,
+    workers: &FxHashMap<u64, mpsc::UnboundedSender<Vec<ToWorker>>>,
+    clients: &FxHashMap<u64, mpsc::UnboundedSender<Vec<ToClient>>>,
+) {
+    if state.outbox.is_empty() {
+        return;
+    }
+    let mut to_workers: FxHashMap<u64, Vec<ToWorker>> = FxHashMap::default();
+    let mut to_clients: FxHashMap<u64, Vec<ToClient>> = FxHashMap::default();
+    for out in state.outbox.drain(..) {
+        match out {
+            Out::Worker(w, m) => to_workers.entry(w).or_default().push(m),
+            Out::Client(c, m) => to_clients.entry(c).or_default().push(m),
+        }
+    }
+    for (w, batch) in to_workers {
+        if let Some(tx) = workers.get(&w) {
+            let _ = tx.send(batch);
+        }
+    }
+    for (c, batch) in to_clients {
+        if let Some(tx) = clients.get(&c) {
+            let _ = tx.send(batch);
+        }
+    }
+}

@@ -1,0 +1,1171 @@
+//! The distributed scheduler's state machine, free of IO.
+//!
+//! Events go in (a graph submitted, a task done on a worker, a worker gone); messages come out,
+//! queued in [`ClusterState::outbox`] for the IO layer to send. Every task moves through
+//!
+//! ```text
+//! Released ─► Waiting ─► (Queued) ─► Processing(w) ─► Memory ─► Released ─► forgotten
+//!                 ▲                        │              │
+//!                 └──── worker lost ───────┴──────────────┘         (and Erred)
+//! ```
+//!
+//! The rules, as in Dask's scheduler:
+//! - a task is *needed* while a client wants it or a needed dependent waits for it; needed tasks
+//!   whose inputs are all in memory are sent to a worker;
+//! - a result is dropped from the workers as soon as nothing needs it, but the task's spec is
+//!   kept while any dependent exists, so a result lost with a worker is recomputed;
+//! - tasks with inputs go where most of their input bytes already are (data locality, with the
+//!   worker's queue length as a tie-breaker); tasks without inputs wait in a priority queue at
+//!   the scheduler and are handed out as workers have room, so a huge graph does not flood the
+//!   workers (root-task queuing);
+//! - an idle worker steals queued, not yet started tasks from the busiest one;
+//! - a task that was running on workers that died `poison_limit` times fails instead of being
+//!   retried forever.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::protocol::{TaskError, ToClient, ToWorker, WireNode, WireSpec, WorkerMetrics};
+use super::status::{Progress, StatusSnapshot, TaskCounts, WorkerStatus};
+use crate::key::Key;
+
+/// A task's id in the state: never reused.
+type Tid = u64;
+/// A worker's id (the connection id the scheduler assigned).
+pub type WorkerId = u64;
+/// A client's id.
+pub type ClientId = u64;
+
+/// The distinct ids of a dependency list (a task may read one input twice; it depends on it once).
+fn unique(ids: &[Tid]) -> Vec<Tid> {
+    let mut v = ids.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Where a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    Released,
+    Waiting,
+    Queued,
+    Processing(WorkerId),
+    Memory,
+    Erred,
+}
+
+#[derive(Debug)]
+struct Task {
+    key: Key,
+    spec: WireSpec,
+    deps: Vec<Tid>,
+    dependents: Vec<Tid>,
+    /// Dependents not yet forgotten (entries of `dependents` may be stale ids).
+    live_dependents: usize,
+    state: St,
+    who_has: Vec<WorkerId>,
+    nbytes: u64,
+    /// While waiting: inputs not in memory.
+    n_missing: usize,
+    /// Dependents waiting, queued or processing, that need this result.
+    waiters: usize,
+    /// Client references.
+    wanted: usize,
+    priority: (u64, u32),
+    /// Workers that died while running it.
+    suspicious: u32,
+    error: Option<Arc<TaskError>>,
+    /// A steal in flight: the thief.
+    steal_to: Option<WorkerId>,
+}
+
+#[derive(Debug)]
+struct Worker {
+    address: String,
+    nthreads: usize,
+    pid: u32,
+    memory_limit: Option<u64>,
+    processing: FxHashSet<Tid>,
+    has: FxHashSet<Tid>,
+    metrics: WorkerMetrics,
+    last_seen: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Client {
+    wants: FxHashMap<Tid, usize>,
+}
+
+/// Where an outgoing message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    /// To a worker.
+    Worker(WorkerId, ToWorker),
+    /// To a client.
+    Client(ClientId, ToClient),
+}
+
+/// Tunables of the state machine.
+#[derive(Clone, Copy, Debug)]
+pub struct StateConfig {
+    /// How many times workers may die running one task before it fails.
+    pub poison_limit: u32,
+    /// Assumed transfer bandwidth between workers, bytes per second (locality cost model).
+    pub bandwidth: f64,
+    /// Time a worker's queue should cover, seconds: a worker is given queued root tasks until
+    /// its backlog is this long or twice its threads, whichever holds more tasks.
+    pub backlog_seconds: f64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig { poison_limit: 3, bandwidth: 200e6, backlog_seconds: 0.005 }
+    }
+}
+
+/// The scheduler's state.
+#[derive(Debug)]
+pub struct ClusterState {
+    config: StateConfig,
+    tasks: FxHashMap<Tid, Task>,
+    index: FxHashMap<Key, Tid>,
+    next_tid: Tid,
+    workers: std::collections::BTreeMap<WorkerId, Worker>,
+    clients: FxHashMap<ClientId, Client>,
+    queue: BTreeSet<((u64, u32), Tid)>,
+    generation: u64,
+    /// Mean task duration, seconds (exponentially weighted).
+    avg_duration: f64,
+    /// Messages to send.
+    pub outbox: Vec<Out>,
+    started: Instant,
+    finished: u64,
+    erred: u64,
+    submitted: u64,
+    scratch: Vec<Tid>,
+}
+
+impl ClusterState {
+    /// An empty state.
+    pub fn new(config: StateConfig) -> Self {
+        ClusterState {
+            config,
+            tasks: FxHashMap::default(),
+            index: FxHashMap::default(),
+            next_tid: 0,
+            workers: Default::default(),
+            clients: FxHashMap::default(),
+            queue: BTreeSet::new(),
+            generation: 0,
+            avg_duration: 0.001,
+            outbox: Vec::new(),
+            started: Instant::now(),
+            finished: 0,
+            erred: 0,
+            submitted: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    // ---------------------------------------------------------------- workers
+
+    /// A worker registered.
+    pub fn add_worker(
+        &mut self,
+        id: WorkerId,
+        address: String,
+        nthreads: usize,
+        memory_limit: Option<u64>,
+        pid: u32,
+        now: Instant,
+    ) {
+        tracing::info!(worker = id, %address, nthreads, pid, "worker joined");
+        self.workers.insert(
+            id,
+            Worker {
+                address,
+                nthreads: nthreads.max(1),
+                pid,
+                memory_limit,
+                processing: FxHashSet::default(),
+                has: FxHashSet::default(),
+                metrics: WorkerMetrics::default(),
+                last_seen: now,
+            },
+        );
+        // Work waiting for a worker (or queued root tasks) can go now; then let it steal.
+        self.dispatch_queue();
+        self.balance();
+    }
+
+    /// The number of workers.
+    pub fn n_workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// A worker is gone (connection closed or heartbeats stopped): its running tasks are
+    /// rescheduled (or fail, past the poison limit), its results are recomputed where needed.
+    pub fn remove_worker(&mut self, id: WorkerId, reason: &str) {
+        let Some(w) = self.workers.remove(&id) else { return };
+        tracing::warn!(worker = id, address = %w.address, reason, "worker removed");
+        let mut processing: Vec<Tid> = w.processing.into_iter().collect();
+        processing.sort_unstable();
+        let mut held: Vec<Tid> = w.has.into_iter().collect();
+        held.sort_unstable();
+        for t in held {
+            self.lose_replica(t, id);
+        }
+        let limit = self.config.poison_limit;
+        for t in processing {
+            let Some(task) = self.tasks.get_mut(&t) else { continue };
+            if task.state != St::Processing(id) {
+                continue;
+            }
+            task.suspicious += 1;
+            task.steal_to = None;
+            if task.suspicious >= limit {
+                let err = TaskError {
+                    key: task.key.clone(),
+                    op: "worker".into(),
+                    message: format!(
+                        "{} workers died while running this task (last: {}); it is not retried again",
+                        task.suspicious, w.address
+                    ),
+                };
+                self.set_erred(t, Arc::new(err));
+            } else {
+                self.back_to_waiting(t);
+            }
+        }
+        // Tasks assigned to no one any more go to the queue; stealing may rebalance them.
+        self.dispatch_queue();
+        self.balance();
+    }
+
+    /// Workers whose last message is older than `timeout`.
+    pub fn silent_workers(&self, now: Instant, timeout: Duration) -> Vec<WorkerId> {
+        self.workers.iter().filter(|(_, w)| now.duration_since(w.last_seen) > timeout).map(|(&id, _)| id).collect()
+    }
+
+    /// A worker's heartbeat.
+    pub fn heartbeat(&mut self, id: WorkerId, metrics: WorkerMetrics, now: Instant) {
+        if let Some(w) = self.workers.get_mut(&id) {
+            let was_paused = w.metrics.paused;
+            w.metrics = metrics;
+            w.last_seen = now;
+            if was_paused && !w.metrics.paused {
+                self.dispatch_queue();
+            }
+        }
+    }
+
+    /// Any message from a worker proves it alive.
+    pub fn touch(&mut self, id: WorkerId, now: Instant) {
+        if let Some(w) = self.workers.get_mut(&id) {
+            w.last_seen = now;
+        }
+    }
+
+    // ---------------------------------------------------------------- clients
+
+    /// A client connected.
+    pub fn add_client(&mut self, id: ClientId) {
+        self.clients.entry(id).or_default();
+    }
+
+    /// A client disconnected: all its references go.
+    pub fn remove_client(&mut self, id: ClientId) {
+        if let Some(c) = self.clients.remove(&id) {
+            let mut wants: Vec<(Tid, usize)> = c.wants.into_iter().collect();
+            wants.sort_unstable();
+            for (t, n) in wants {
+                self.drop_wants(t, n);
+            }
+        }
+    }
+
+    /// A client submits a graph and the keys it wants. A node whose dependency is neither in
+    /// the submission nor known to the scheduler, or a remote node for a key the scheduler does
+    /// not hold, rejects the whole submission.
+    pub fn submit(&mut self, client: ClientId, nodes: Vec<WireNode>, wants: Vec<Key>) -> Result<(), String> {
+        // Validate before changing anything.
+        {
+            let new: FxHashSet<&Key> = nodes.iter().map(|n| &n.key).collect();
+            for n in &nodes {
+                if matches!(n.spec, WireSpec::Remote) && !self.index.contains_key(&n.key) {
+                    return Err(format!(
+                        "key {} refers to a result on the cluster, but the scheduler does not hold it (released, \
+                         or held by another scheduler)",
+                        n.key
+                    ));
+                }
+                if let WireSpec::Alias = n.spec {
+                    if n.deps.len() != 1 {
+                        return Err(format!("alias {} has {} inputs, not 1", n.key, n.deps.len()));
+                    }
+                }
+                if matches!(n.spec, WireSpec::Data(_) | WireSpec::Remote) && !n.deps.is_empty() {
+                    return Err(format!("data node {} lists inputs", n.key));
+                }
+                for d in &n.deps {
+                    if !new.contains(d) && !self.index.contains_key(d) {
+                        return Err(format!("task {} depends on {d}, which is neither in the graph nor held", n.key));
+                    }
+                }
+            }
+            for k in &wants {
+                if !new.contains(k) && !self.index.contains_key(k) {
+                    return Err(format!("wanted key {k} is not in the graph"));
+                }
+            }
+        }
+        self.generation += 1;
+        let gen = self.generation;
+        let mut fresh: Vec<(Tid, Vec<Key>)> = Vec::new();
+        for n in nodes {
+            if self.index.contains_key(&n.key) {
+                continue; // same key, same work: keep what is there
+            }
+            if matches!(n.spec, WireSpec::Remote) {
+                continue; // validated above: known
+            }
+            let t = self.next_tid;
+            self.next_tid += 1;
+            self.index.insert(n.key.clone(), t);
+            self.tasks.insert(
+                t,
+                Task {
+                    key: n.key,
+                    spec: n.spec,
+                    deps: Vec::with_capacity(n.deps.len()),
+                    dependents: Vec::new(),
+                    live_dependents: 0,
+                    state: St::Released,
+                    who_has: Vec::new(),
+                    nbytes: 0,
+                    n_missing: 0,
+                    waiters: 0,
+                    wanted: 0,
+                    priority: (gen, n.priority),
+                    suspicious: 0,
+                    error: None,
+                    steal_to: None,
+                },
+            );
+            fresh.push((t, n.deps));
+            self.submitted += 1;
+        }
+        for (t, deps) in fresh {
+            let ids: Vec<Tid> = deps.iter().map(|d| self.index[d]).collect();
+            for d in unique(&ids) {
+                // Validated: every dependency is indexed.
+                let dep = self.tasks.get_mut(&d).expect("indexed tasks exist");
+                dep.dependents.push(t);
+                dep.live_dependents += 1;
+            }
+            self.tasks.get_mut(&t).expect("just inserted").deps = ids;
+        }
+        self.clients.entry(client).or_default();
+        for k in wants {
+            let t = self.index[&k];
+            *self.clients.get_mut(&client).expect("inserted above").wants.entry(t).or_default() += 1;
+            let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
+            task.wanted += 1;
+            match task.state {
+                St::Memory => self.outbox.push(Out::Client(client, ToClient::Done { key: k })),
+                St::Erred => {
+                    let error = task.error.as_deref().cloned().unwrap_or_else(|| TaskError {
+                        key: k.clone(),
+                        op: "?".into(),
+                        message: "failed".into(),
+                    });
+                    self.outbox.push(Out::Client(client, ToClient::Erred { key: k, error }));
+                }
+                _ => self.ensure(t),
+            }
+        }
+        self.dispatch_queue();
+        Ok(())
+    }
+
+    /// A client drops references.
+    pub fn release(&mut self, client: ClientId, keys: &[Key]) {
+        for k in keys {
+            let Some(&t) = self.index.get(k) else { continue };
+            let Some(c) = self.clients.get_mut(&client) else { return };
+            let Some(n) = c.wants.get_mut(&t) else { continue };
+            *n -= 1;
+            if *n == 0 {
+                c.wants.remove(&t);
+            }
+            self.drop_wants(t, 1);
+        }
+    }
+
+    /// A client cancels keys: its references go, and so does work nobody else needs.
+    pub fn cancel(&mut self, client: ClientId, keys: &[Key]) {
+        for k in keys {
+            let Some(&t) = self.index.get(k) else { continue };
+            let n = self.clients.get_mut(&client).and_then(|c| c.wants.remove(&t)).unwrap_or(0);
+            if n > 0 {
+                self.outbox.push(Out::Client(client, ToClient::Cancelled { key: k.clone() }));
+                self.drop_wants(t, n);
+            }
+        }
+    }
+
+    /// Where keys are held: data addresses per key.
+    pub fn who_has(&self, keys: &[Key]) -> Vec<(Key, Vec<String>)> {
+        keys.iter()
+            .map(|k| {
+                let holders = self
+                    .index
+                    .get(k)
+                    .and_then(|t| self.tasks.get(t))
+                    .filter(|t| t.state == St::Memory)
+                    .map(|t| self.addresses(&t.who_has))
+                    .unwrap_or_default();
+                (k.clone(), holders)
+            })
+            .collect()
+    }
+
+    /// The data addresses of all workers.
+    pub fn worker_addresses(&self) -> Vec<String> {
+        self.workers.values().map(|w| w.address.clone()).collect()
+    }
+
+    /// A client stored values on workers itself; it holds one reference to each.
+    pub fn scattered(&mut self, client: ClientId, keys: Vec<(Key, Vec<String>, u64)>) {
+        for (key, addresses, nbytes) in keys {
+            let holders: Vec<WorkerId> =
+                self.workers.iter().filter(|(_, w)| addresses.contains(&w.address)).map(|(&id, _)| id).collect();
+            if holders.is_empty() {
+                let error = TaskError {
+                    key: key.clone(),
+                    op: "scatter".into(),
+                    message: format!("no worker at {} holds it", addresses.join(", ")),
+                };
+                self.outbox.push(Out::Client(client, ToClient::Erred { key, error }));
+                continue;
+            }
+            let t = match self.index.get(&key) {
+                Some(&t) => t,
+                None => {
+                    let t = self.next_tid;
+                    self.next_tid += 1;
+                    self.index.insert(key.clone(), t);
+                    self.tasks.insert(
+                        t,
+                        Task {
+                            key: key.clone(),
+                            spec: WireSpec::Remote,
+                            deps: Vec::new(),
+                            dependents: Vec::new(),
+                            live_dependents: 0,
+                            state: St::Released,
+                            who_has: Vec::new(),
+                            nbytes,
+                            n_missing: 0,
+                            waiters: 0,
+                            wanted: 0,
+                            priority: (self.generation, 0),
+                            suspicious: 0,
+                            error: None,
+                            steal_to: None,
+                        },
+                    );
+                    t
+                }
+            };
+            if matches!(self.tasks[&t].state, St::Released | St::Memory) {
+                self.tasks.get_mut(&t).expect("indexed tasks exist").state = St::Memory;
+                for w in holders {
+                    self.add_replica(t, w, nbytes);
+                }
+            }
+            self.tasks.get_mut(&t).expect("indexed tasks exist").wanted += 1;
+            *self.clients.entry(client).or_default().wants.entry(t).or_default() += 1;
+            self.outbox.push(Out::Client(client, ToClient::Done { key }));
+        }
+    }
+
+    // ---------------------------------------------------------------- task events
+
+    /// A worker finished a task.
+    pub fn task_done(&mut self, wid: WorkerId, key: &Key, nbytes: u64, seconds: f64) {
+        let Some(&t) = self.index.get(key) else {
+            self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![key.clone()] }));
+            return;
+        };
+        if !self.workers.contains_key(&wid) {
+            return;
+        }
+        let state = self.tasks[&t].state;
+        match state {
+            St::Memory => {
+                self.add_replica(t, wid, nbytes);
+                return;
+            }
+            St::Released | St::Erred => {
+                self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![key.clone()] }));
+                return;
+            }
+            St::Processing(other) => {
+                if let Some(w) = self.workers.get_mut(&other) {
+                    w.processing.remove(&t);
+                }
+                if other != wid {
+                    self.outbox.push(Out::Worker(other, ToWorker::Release { keys: vec![key.clone()] }));
+                }
+            }
+            St::Queued => {
+                let p = self.tasks[&t].priority;
+                self.queue.remove(&(p, t));
+            }
+            St::Waiting => {}
+        }
+        self.avg_duration = 0.9 * self.avg_duration + 0.1 * seconds.max(0.0);
+        self.finished += 1;
+        {
+            let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
+            task.state = St::Memory;
+            task.steal_to = None;
+            task.nbytes = nbytes;
+            task.who_has.clear();
+            task.who_has.push(wid);
+        }
+        self.workers.get_mut(&wid).expect("checked above").has.insert(t);
+        let deps = self.tasks[&t].deps.clone();
+        for d in deps {
+            if let Some(dep) = self.tasks.get_mut(&d) {
+                dep.waiters = dep.waiters.saturating_sub(1);
+            }
+            self.maybe_release(d);
+        }
+        let mut ready = std::mem::take(&mut self.scratch);
+        ready.clear();
+        for &x in &self.tasks[&t].dependents {
+            if let Some(dep) = self.tasks.get(&x) {
+                if dep.state == St::Waiting && dep.deps.contains(&t) {
+                    ready.push(x);
+                }
+            }
+        }
+        for &x in &ready {
+            let task = self.tasks.get_mut(&x).expect("listed above");
+            if task.state != St::Waiting {
+                continue;
+            }
+            // A task listing this input twice counted it missing twice.
+            let times = task.deps.iter().filter(|&&d| d == t).count();
+            task.n_missing = task.n_missing.saturating_sub(times);
+            if task.n_missing == 0 {
+                self.make_ready(x);
+            }
+        }
+        self.scratch = ready;
+        self.notify_done(t);
+        self.maybe_release(t);
+        self.dispatch_queue();
+        self.balance();
+    }
+
+    /// A worker reports that a task failed.
+    pub fn task_erred(&mut self, wid: WorkerId, key: &Key, op: String, message: String) {
+        let Some(&t) = self.index.get(key) else { return };
+        match self.tasks[&t].state {
+            St::Processing(w) if w == wid => {}
+            _ => return, // stale: the task moved on
+        }
+        let err = TaskError { key: key.clone(), op, message };
+        self.set_erred(t, Arc::new(err));
+        self.dispatch_queue();
+        self.balance();
+    }
+
+    /// A worker could not fetch `dependency` for `key` from any holder.
+    pub fn missing(&mut self, wid: WorkerId, key: &Key, dependency: &Key) {
+        if let Some(&d) = self.index.get(dependency) {
+            if self.tasks[&d].state == St::Memory {
+                let holders = self.tasks[&d].who_has.clone();
+                for h in holders {
+                    if h != wid {
+                        self.lose_replica(d, h);
+                        if let Some(w) = self.workers.get_mut(&h) {
+                            w.has.remove(&d);
+                            self.outbox.push(Out::Worker(h, ToWorker::Release { keys: vec![dependency.clone()] }));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(&t) = self.index.get(key) {
+            if self.tasks[&t].state == St::Processing(wid) {
+                if let Some(w) = self.workers.get_mut(&wid) {
+                    w.processing.remove(&t);
+                }
+                self.back_to_waiting(t);
+            }
+        }
+        self.dispatch_queue();
+    }
+
+    /// A worker now also holds these keys.
+    pub fn added(&mut self, wid: WorkerId, keys: &[(Key, u64)]) {
+        for (k, nbytes) in keys {
+            match self.index.get(k) {
+                Some(&t) if self.tasks[&t].state == St::Memory => self.add_replica(t, wid, *nbytes),
+                _ => self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![k.clone()] })),
+            }
+        }
+    }
+
+    /// A worker answered a steal request.
+    pub fn steal_reply(&mut self, victim: WorkerId, key: &Key, stolen: bool) {
+        let Some(&t) = self.index.get(key) else { return };
+        let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
+        let thief = task.steal_to.take();
+        if !stolen || task.state != St::Processing(victim) {
+            return;
+        }
+        if let Some(w) = self.workers.get_mut(&victim) {
+            w.processing.remove(&t);
+        }
+        match thief.filter(|th| self.workers.contains_key(th)) {
+            Some(th) => self.send_compute(t, th),
+            None => {
+                self.tasks.get_mut(&t).expect("indexed tasks exist").state = St::Waiting;
+                self.make_ready(t);
+            }
+        }
+        self.dispatch_queue();
+    }
+
+    // ---------------------------------------------------------------- transitions
+
+    /// Makes a needed task's result come to exist: released tasks start waiting (and their
+    /// released inputs with them, recursively).
+    fn ensure(&mut self, root: Tid) {
+        let mut stack = vec![root];
+        while let Some(t) = stack.pop() {
+            let Some(task) = self.tasks.get(&t) else { continue };
+            if task.state != St::Released {
+                continue;
+            }
+            if matches!(task.spec, WireSpec::Remote) {
+                // Scattered data cannot be recomputed.
+                let err = TaskError {
+                    key: task.key.clone(),
+                    op: "scatter".into(),
+                    message: "scattered data was lost with its workers and cannot be recomputed".into(),
+                };
+                self.set_erred(t, Arc::new(err));
+                continue;
+            }
+            let deps = task.deps.clone();
+            if let Some(err) = deps.iter().find_map(|d| self.tasks.get(d).and_then(|x| x.error.clone())) {
+                self.set_erred(t, err);
+                continue;
+            }
+            let mut missing = 0;
+            for d in &deps {
+                let dep = self.tasks.get_mut(d).expect("dependencies outlive dependents");
+                dep.waiters += 1;
+                if dep.state != St::Memory {
+                    missing += 1;
+                    if dep.state == St::Released {
+                        stack.push(*d);
+                    }
+                }
+            }
+            let task = self.tasks.get_mut(&t).expect("checked above");
+            task.state = St::Waiting;
+            task.n_missing = missing;
+            if missing == 0 {
+                self.make_ready(t);
+            }
+        }
+    }
+
+    /// A task that was processing (or lost an input) waits again for its inputs.
+    fn back_to_waiting(&mut self, t: Tid) {
+        let deps = self.tasks[&t].deps.clone();
+        let mut missing = 0;
+        for d in &deps {
+            if self.tasks[d].state != St::Memory {
+                missing += 1;
+            }
+        }
+        {
+            let task = self.tasks.get_mut(&t).expect("caller checked");
+            task.state = St::Waiting;
+            task.steal_to = None;
+            task.n_missing = missing;
+        }
+        for d in deps {
+            if self.tasks[&d].state == St::Released {
+                self.ensure(d);
+            }
+        }
+        let task = &self.tasks[&t];
+        if task.state == St::Waiting && task.n_missing == 0 {
+            self.make_ready(t);
+        }
+    }
+
+    /// Worker `w` no longer holds `t` (it died, or a peer could not get the data from it).
+    fn lose_replica(&mut self, t: Tid, w: WorkerId) {
+        let Some(task) = self.tasks.get_mut(&t) else { return };
+        task.who_has.retain(|&h| h != w);
+        if task.state != St::Memory || !task.who_has.is_empty() {
+            return;
+        }
+        task.state = St::Released;
+        let needed = task.wanted > 0 || task.waiters > 0;
+        let dependents = task.dependents.clone();
+        for x in dependents {
+            if let Some(dep) = self.tasks.get_mut(&x) {
+                if dep.state == St::Waiting {
+                    dep.n_missing += dep.deps.iter().filter(|&&d| d == t).count();
+                }
+            }
+        }
+        if needed {
+            tracing::info!(key = %self.tasks[&t].key, "result lost with a worker: recomputing");
+            self.ensure(t);
+        } else {
+            self.maybe_forget(t);
+        }
+    }
+
+    fn add_replica(&mut self, t: Tid, w: WorkerId, nbytes: u64) {
+        let Some(worker) = self.workers.get_mut(&w) else { return };
+        worker.has.insert(t);
+        let task = self.tasks.get_mut(&t).expect("caller checked");
+        task.nbytes = nbytes;
+        if !task.who_has.contains(&w) {
+            task.who_has.push(w);
+        }
+    }
+
+    /// All inputs are in memory: root tasks join the queue, others go to the best worker.
+    fn make_ready(&mut self, t: Tid) {
+        let task = self.tasks.get_mut(&t).expect("caller checked");
+        if task.deps.is_empty() || self.workers.is_empty() {
+            task.state = St::Queued;
+            self.queue.insert((task.priority, t));
+            return;
+        }
+        let w = self.decide_worker(t);
+        self.send_compute(t, w);
+    }
+
+    /// The worker with the lowest estimated start time: bytes it would have to fetch over the
+    /// bandwidth, plus its backlog.
+    fn decide_worker(&self, t: Tid) -> WorkerId {
+        let task = &self.tasks[&t];
+        let mut best: Option<(f64, WorkerId)> = None;
+        for (&wid, w) in &self.workers {
+            let mut missing_bytes = 0u64;
+            for d in &task.deps {
+                let dep = &self.tasks[d];
+                if !dep.who_has.contains(&wid) {
+                    missing_bytes += dep.nbytes;
+                }
+            }
+            let backlog = w.processing.len() as f64 / w.nthreads as f64 * self.avg_duration;
+            let paused = if w.metrics.paused { 1e6 } else { 0.0 };
+            let cost = missing_bytes as f64 / self.config.bandwidth + backlog + paused;
+            if best.is_none_or(|(c, _)| cost < c) {
+                best = Some((cost, wid));
+            }
+        }
+        // make_ready checked that there is a worker.
+        best.expect("at least one worker").1
+    }
+
+    fn send_compute(&mut self, t: Tid, w: WorkerId) {
+        self.tasks.get_mut(&t).expect("caller checked").state = St::Processing(w);
+        let task = &self.tasks[&t];
+        let deps: Vec<(Key, Vec<String>)> = task
+            .deps
+            .iter()
+            .map(|d| {
+                let dep = &self.tasks[d];
+                (dep.key.clone(), dep.who_has.iter().filter_map(|h| self.workers.get(h)).map(|w| w.address.clone()).collect())
+            })
+            .collect();
+        let task = &self.tasks[&t];
+        let msg = ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority };
+        self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t);
+        self.outbox.push(Out::Worker(w, msg));
+    }
+
+    fn capacity(&self, w: &Worker) -> usize {
+        let by_time = (self.config.backlog_seconds / self.avg_duration.max(1e-6)) as usize;
+        (2 * w.nthreads).max(w.nthreads + by_time.min(10_000))
+    }
+
+    /// Hands queued tasks to workers with room, least loaded first.
+    fn dispatch_queue(&mut self) {
+        while let Some(&(p, t)) = self.queue.first() {
+            let mut best: Option<(f64, WorkerId)> = None;
+            for (&wid, w) in &self.workers {
+                if w.metrics.paused || w.processing.len() >= self.capacity(w) {
+                    continue;
+                }
+                let load = w.processing.len() as f64 / w.nthreads as f64;
+                if best.is_none_or(|(l, _)| load < l) {
+                    best = Some((load, wid));
+                }
+            }
+            let Some((_, w)) = best else { return };
+            self.queue.remove(&(p, t));
+            let w = if self.tasks[&t].deps.is_empty() { w } else { self.decide_worker(t) };
+            self.send_compute(t, w);
+        }
+    }
+
+    /// Work stealing: idle workers take not-yet-started tasks from the most loaded one.
+    pub fn balance(&mut self) {
+        if !self.queue.is_empty() || self.workers.len() < 2 {
+            return;
+        }
+        let idle: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| !w.metrics.paused && w.processing.len() < w.nthreads)
+            .map(|(&id, _)| id)
+            .collect();
+        for thief in idle {
+            let room = {
+                let w = &self.workers[&thief];
+                w.nthreads - w.processing.len().min(w.nthreads)
+            };
+            let Some((&victim, v)) = self
+                .workers
+                .iter()
+                .filter(|(&id, _)| id != thief)
+                .max_by_key(|(_, w)| w.processing.len().saturating_sub(w.nthreads))
+            else {
+                continue;
+            };
+            let surplus = v.processing.len().saturating_sub(v.nthreads);
+            if surplus == 0 {
+                continue;
+            }
+            let mut picks: Vec<Tid> =
+                v.processing.iter().copied().filter(|t| self.tasks[t].steal_to.is_none()).collect();
+            // Steal the tasks the victim would run last, and only what is cheap to move.
+            picks.sort_unstable_by_key(|t| std::cmp::Reverse(self.tasks[t].priority));
+            let bandwidth = self.config.bandwidth;
+            let avg = self.avg_duration;
+            let mut n = 0;
+            for t in picks {
+                if n >= room.max(1).min(surplus.div_ceil(2)) {
+                    break;
+                }
+                let bytes: u64 = self.tasks[&t].deps.iter().map(|d| self.tasks[d].nbytes).sum();
+                if bytes as f64 / bandwidth > 2.0 * avg {
+                    continue;
+                }
+                let task = self.tasks.get_mut(&t).expect("listed by a worker");
+                task.steal_to = Some(thief);
+                self.outbox.push(Out::Worker(victim, ToWorker::Steal { key: task.key.clone() }));
+                n += 1;
+            }
+        }
+    }
+
+    fn set_erred(&mut self, root: Tid, err: Arc<TaskError>) {
+        let mut stack = vec![root];
+        while let Some(t) = stack.pop() {
+            let Some(task) = self.tasks.get_mut(&t) else { continue };
+            let prev = task.state;
+            if prev == St::Erred || prev == St::Memory {
+                continue;
+            }
+            task.state = St::Erred;
+            task.error = Some(err.clone());
+            task.steal_to = None;
+            let priority = task.priority;
+            self.erred += 1;
+            match prev {
+                St::Processing(w) => {
+                    if let Some(wk) = self.workers.get_mut(&w) {
+                        wk.processing.remove(&t);
+                    }
+                    let key = self.tasks[&t].key.clone();
+                    self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key] }));
+                }
+                St::Queued => {
+                    self.queue.remove(&(priority, t));
+                }
+                _ => {}
+            }
+            if matches!(prev, St::Waiting | St::Queued | St::Processing(_)) {
+                let deps = self.tasks[&t].deps.clone();
+                for d in deps {
+                    if let Some(dep) = self.tasks.get_mut(&d) {
+                        dep.waiters = dep.waiters.saturating_sub(1);
+                    }
+                    self.maybe_release(d);
+                }
+            }
+            self.notify_erred(t);
+            for &x in &self.tasks[&t].dependents {
+                if let Some(dep) = self.tasks.get(&x) {
+                    if matches!(dep.state, St::Waiting | St::Queued | St::Processing(_)) {
+                        stack.push(x);
+                    }
+                }
+            }
+            self.maybe_forget(t);
+        }
+    }
+
+    /// Clients lose `n` references to `t`.
+    fn drop_wants(&mut self, t: Tid, n: usize) {
+        let Some(task) = self.tasks.get_mut(&t) else { return };
+        task.wanted = task.wanted.saturating_sub(n);
+        if task.wanted > 0 {
+            return;
+        }
+        match task.state {
+            St::Memory => self.maybe_release(t),
+            St::Waiting | St::Queued | St::Processing(_) if task.waiters == 0 => self.unneed(t),
+            St::Erred | St::Released => self.maybe_forget(t),
+            _ => {}
+        }
+    }
+
+    /// Work nobody needs any more stops: queued and processing tasks are withdrawn, and their
+    /// inputs are released or withdrawn in turn.
+    fn unneed(&mut self, root: Tid) {
+        let mut stack = vec![root];
+        while let Some(t) = stack.pop() {
+            let Some(task) = self.tasks.get_mut(&t) else { continue };
+            if task.wanted > 0 || task.waiters > 0 {
+                continue;
+            }
+            let prev = task.state;
+            if !matches!(prev, St::Waiting | St::Queued | St::Processing(_)) {
+                continue;
+            }
+            task.state = St::Released;
+            task.steal_to = None;
+            let priority = task.priority;
+            match prev {
+                St::Queued => {
+                    self.queue.remove(&(priority, t));
+                }
+                St::Processing(w) => {
+                    if let Some(wk) = self.workers.get_mut(&w) {
+                        wk.processing.remove(&t);
+                    }
+                    let key = self.tasks[&t].key.clone();
+                    self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key] }));
+                }
+                _ => {}
+            }
+            let deps = self.tasks[&t].deps.clone();
+            for d in deps {
+                let Some(dep) = self.tasks.get_mut(&d) else { continue };
+                dep.waiters = dep.waiters.saturating_sub(1);
+                if dep.waiters == 0 && dep.wanted == 0 {
+                    match dep.state {
+                        St::Memory => self.maybe_release(d),
+                        St::Waiting | St::Queued | St::Processing(_) => stack.push(d),
+                        _ => {}
+                    }
+                }
+            }
+            self.maybe_forget(t);
+        }
+    }
+
+    /// Drops a result from the workers once nothing needs it.
+    fn maybe_release(&mut self, t: Tid) {
+        let Some(task) = self.tasks.get_mut(&t) else { return };
+        if task.state != St::Memory || task.waiters > 0 || task.wanted > 0 {
+            return;
+        }
+        if matches!(task.spec, WireSpec::Remote) && task.live_dependents > 0 {
+            // Scattered data cannot be recomputed: keep it while anything may read it again.
+            return;
+        }
+        task.state = St::Released;
+        let holders = std::mem::take(&mut task.who_has);
+        let key = task.key.clone();
+        for w in holders {
+            if let Some(wk) = self.workers.get_mut(&w) {
+                wk.has.remove(&t);
+                self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key.clone()] }));
+            }
+        }
+        self.maybe_forget(t);
+    }
+
+    /// Forgets a task (and, in turn, its inputs) once no client wants it, it holds no result
+    /// and no dependent is left that could need it recomputed.
+    fn maybe_forget(&mut self, root: Tid) {
+        let mut stack = vec![root];
+        while let Some(t) = stack.pop() {
+            let Some(task) = self.tasks.get(&t) else { continue };
+            if task.wanted > 0 || task.live_dependents > 0 || !matches!(task.state, St::Released | St::Erred) {
+                continue;
+            }
+            let task = self.tasks.remove(&t).expect("checked above");
+            self.index.remove(&task.key);
+            for d in unique(&task.deps) {
+                if let Some(dep) = self.tasks.get_mut(&d) {
+                    dep.live_dependents -= 1;
+                    if dep.dependents.len() > 2 * dep.live_dependents + 8 {
+                        let mut list = std::mem::take(&mut dep.dependents);
+                        list.retain(|x| self.tasks.contains_key(x));
+                        self.tasks.get_mut(&d).expect("checked above").dependents = list;
+                    }
+                    let dep = &self.tasks[&d];
+                    if dep.live_dependents == 0 {
+                        if dep.state == St::Memory && dep.waiters == 0 && dep.wanted == 0 {
+                            self.maybe_release(d);
+                        } else {
+                            stack.push(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn notify_done(&mut self, t: Tid) {
+        if self.tasks[&t].wanted == 0 {
+            return;
+        }
+        let key = self.tasks[&t].key.clone();
+        for (&c, client) in &self.clients {
+            if client.wants.contains_key(&t) {
+                self.outbox.push(Out::Client(c, ToClient::Done { key: key.clone() }));
+            }
+        }
+    }
+
+    fn notify_erred(&mut self, t: Tid) {
+        let task = &self.tasks[&t];
+        if task.wanted == 0 {
+            return;
+        }
+        let error = task.error.as_deref().cloned().expect("erred tasks carry their error");
+        for (&c, client) in &self.clients {
+            if client.wants.contains_key(&t) {
+                self.outbox.push(Out::Client(c, ToClient::Erred { key: task.key.clone(), error: error.clone() }));
+            }
+        }
+    }
+
+    fn addresses(&self, ids: &[WorkerId]) -> Vec<String> {
+        ids.iter().filter_map(|w| self.workers.get(w)).map(|w| w.address.clone()).collect()
+    }
+
+    // ---------------------------------------------------------------- observation
+
+    /// Counts of tasks by state.
+    pub fn counts(&self) -> TaskCounts {
+        let mut c = TaskCounts::default();
+        for t in self.tasks.values() {
+            match t.state {
+                St::Released => c.released += 1,
+                St::Waiting => c.waiting += 1,
+                St::Queued => c.queued += 1,
+                St::Processing(_) => c.processing += 1,
+                St::Memory => c.memory += 1,
+                St::Erred => c.erred += 1,
+            }
+        }
+        c.total = self.tasks.len();
+        c
+    }
+
+    /// A snapshot for the status endpoint.
+    pub fn snapshot(&self, address: &str, now: Instant) -> StatusSnapshot {
+        StatusSnapshot {
+            protocol: super::protocol::PROTOCOL_VERSION,
+            address: address.to_string(),
+            uptime_s: now.duration_since(self.started).as_secs_f64(),
+            workers: self
+                .workers
+                .iter()
+                .map(|(&id, w)| WorkerStatus {
+                    id,
+                    address: w.address.clone(),
+                    nthreads: w.nthreads,
+                    processing: w.processing.len(),
+                    n_keys: w.has.len(),
+                    memory_bytes: w.metrics.memory_bytes,
+                    memory_limit: w.memory_limit,
+                    spilled_bytes: w.metrics.spilled_bytes,
+                    paused: w.metrics.paused,
+                    last_seen_ms: now.duration_since(w.last_seen).as_millis() as u64,
+                    tasks_done: w.metrics.tasks_done,
+                })
+                .collect(),
+            clients: self.clients.len(),
+            tasks: self.counts(),
+            progress: Progress { finished: self.finished, erred: self.erred, submitted: self.submitted },
+        }
+    }
+
+    /// Process ids of the workers.
+    pub fn worker_pids(&self) -> Vec<(WorkerId, u32)> {
+        self.workers.iter().map(|(&id, w)| (id, w.pid)).collect()
+    }
+
+    /// Checks internal invariants (tests): every processing task is listed by its worker and
+    /// vice versa, every held result by its holders, every waiting count is right.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (&t, task) in &self.tasks {
+            match task.state {
+                St::Processing(w) => {
+                    if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) {
+                        return Err(format!("{} processing on {w}, which does not list it", task.key));
+                    }
+                }
+                St::Memory => {
+                    if task.who_has.is_empty() {
+                        return Err(format!("{} in memory nowhere", task.key));
+                    }
+                }
+                St::Waiting => {
+                    let missing = task.deps.iter().filter(|d| self.tasks[d].state != St::Memory).count();
+                    if missing != task.n_missing {
+                        return Err(format!("{} waits for {} inputs, {} are missing", task.key, task.n_missing, missing));
+                    }
+                }
+                _ => {}
+            }
+            let waiters = task
+                .dependents
+                .iter()
+                .filter_map(|x| self.tasks.get(x))
+                .filter(|x| matches!(x.state, St::Waiting | St::Queued | St::Processing(_)))
+                .map(|x| x.deps.iter().filter(|&&d| d == t).count())
+                .sum::<usize>();
+            if waiters != task.waiters {
+                return Err(format!("{} has {waiters} waiting dependents but counts {}", task.key, task.waiters));
+            }
+        }
+        for (&w, wk) in &self.workers {
+            for t in &wk.processing {
+                if self.tasks.get(t).map(|x| x.state) != Some(St::Processing(w)) {
+                    return Err(format!("worker {w} lists a task that is not processing there"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,680 @@
+//! The worker process: runs tasks the scheduler assigns, holds their results, serves them to
+//! peers.
+//!
+//! IO runs on a small tokio runtime; numeric work runs on a rayon pool of `nthreads` threads,
+//! so the network loop never runs a kernel and a kernel never blocks on a socket. The main
+//! loop owns the worker's task table and reacts to four event sources: the scheduler's
+//! messages, finished tasks, finished fetches, and the heartbeat timer. Results live in a
+//! [`DataStore`] that spills least-recently-used values to disk above the memory target.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap;
+use serde_bytes::ByteBuf;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::conn::{accept, connect, Conn, Security};
+use super::protocol::{
+    PeerReply, PeerRequest, ProtocolError, Role, ToScheduler, ToWorker, WireOp, WireSpec, WireValue, WorkerMetrics,
+};
+use super::spill::{DataStore, MemoryLimits};
+use crate::key::Key;
+use crate::ops::TaskOp;
+use crate::registry::Registry;
+use crate::value::Value;
+
+/// How to run a worker.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// The scheduler's address (`host:port`).
+    pub scheduler: String,
+    /// Where to listen for peers (`host:port`; port 0 picks a free one).
+    pub listen: String,
+    /// The address peers should use, if not the bound one (behind NAT, or a wildcard bind).
+    pub advertise: Option<String>,
+    /// Compute threads.
+    pub nthreads: usize,
+    /// Memory limit and thresholds.
+    pub memory: MemoryLimits,
+    /// Where spill files go (a private subdirectory is made and removed on exit).
+    pub spill_dir: PathBuf,
+    /// Registry, token, TLS.
+    pub security: Security,
+    /// Heartbeat interval.
+    pub heartbeat: Duration,
+    /// How long to keep trying to reach the scheduler at start.
+    pub connect_timeout: Duration,
+}
+
+impl WorkerOptions {
+    /// Defaults: listen on 127.0.0.1, one thread per core, no memory limit, spill to the
+    /// system temporary directory, heartbeats every 500 ms.
+    pub fn new(scheduler: impl Into<String>, security: Security) -> Self {
+        WorkerOptions {
+            scheduler: scheduler.into(),
+            listen: "127.0.0.1:0".into(),
+            advertise: None,
+            nthreads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            memory: MemoryLimits::default(),
+            spill_dir: std::env::temp_dir(),
+            security,
+            heartbeat: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a worker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// Setting up failed (runtime, thread pool, listener, store).
+    #[error("worker set-up failed: {0}")]
+    Setup(String),
+    /// The scheduler could not be reached or refused the worker.
+    #[error("cannot join the scheduler: {0}")]
+    Connect(#[from] ProtocolError),
+}
+
+enum Event {
+    FromScheduler(Vec<ToWorker>),
+    SchedulerGone(String),
+    Finished { key: Key, result: Result<Value, (String, String)>, seconds: f64 },
+    Fetched { key: Key, result: Result<Vec<(Key, u64)>, Key> },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    Fetching,
+    Ready,
+    Running,
+}
+
+struct Pending {
+    spec: WireSpec,
+    deps: Vec<Key>,
+    phase: Phase,
+    /// Released by the scheduler while running: drop the result.
+    cancelled: bool,
+}
+
+type Store = Arc<Mutex<DataStore>>;
+
+fn lock(store: &Store) -> MutexGuard<'_, DataStore> {
+    // No user code runs under this lock (ops run on rayon with their inputs already taken
+    // out), so poisoning can only come from a bug here; the store stays usable.
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs a worker until the scheduler closes the connection or tells it to stop.
+pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("rask-worker-io")
+        .build()
+        .map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.nthreads.max(1))
+        .thread_name(|i| format!("rask-compute-{i}"))
+        .build()
+        .map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let result = rt.block_on(worker_main(opts, Arc::new(pool)));
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Result<(), WorkerError> {
+    let registry = opts.security.registry.clone();
+    let store = DataStore::new(registry.clone(), opts.memory, opts.spill_dir.clone())
+        .map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let store: Store = Arc::new(Mutex::new(store));
+    let listener = TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|e| WorkerError::Setup(format!("cannot listen on {}: {e}", opts.listen)))?;
+    let bound = listener.local_addr().map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let address = opts.advertise.clone().unwrap_or_else(|| bound.to_string());
+
+    // Join the scheduler, retrying while it starts.
+    let deadline = Instant::now() + opts.connect_timeout;
+    let conn = loop {
+        match connect(&opts.scheduler, Role::Worker, &opts.security).await {
+            Ok(c) => break c,
+            Err(ProtocolError::Io(e)) if Instant::now() < deadline => {
+                tracing::debug!(error = %e, "scheduler not reachable yet");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(WorkerError::Connect(e)),
+        }
+    };
+    tracing::info!(scheduler = %opts.scheduler, data = %address, nthreads = opts.nthreads, "worker joined");
+    let (mut writer, mut reader) = conn.split();
+    writer
+        .send(&[ToScheduler::Register {
+            nthreads: opts.nthreads.max(1),
+            data_address: address.clone(),
+            memory_limit: opts.memory.limit,
+            pid: std::process::id(),
+        }])
+        .await?;
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let server = tokio::spawn(serve_data(listener, opts.security.clone(), store.clone()));
+    let reader_tx = tx.clone();
+    let reader_task = tokio::spawn(async move {
+        loop {
+            match reader.recv::<ToWorker>().await {
+                Ok(batch) => {
+                    if reader_tx.send(Event::FromScheduler(batch)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = reader_tx.send(Event::SchedulerGone(e.to_string()));
+                    return;
+                }
+            }
+        }
+    });
+
+    let peers = Arc::new(PeerPool::new(opts.security.clone()));
+    let mut w = WorkerLoop {
+        registry,
+        store: store.clone(),
+        pool,
+        nthreads: opts.nthreads.max(1),
+        tasks: FxHashMap::default(),
+        ready: BinaryHeap::new(),
+        seq: 0,
+        running: 0,
+        tasks_done: 0,
+        out: Vec::new(),
+        tx: tx.clone(),
+        peers,
+    };
+    let mut heartbeat = tokio::time::interval(opts.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    #[cfg(unix)]
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let outcome = loop {
+        #[cfg(unix)]
+        let term = sigterm.recv();
+        #[cfg(not(unix))]
+        let term = std::future::pending::<Option<()>>();
+        let stop = tokio::select! {
+            ev = rx.recv() => {
+                let mut stop = match ev { Some(ev) => w.handle(ev), None => Some("channel closed".to_string()) };
+                // Drain what else is ready, so replies go out in one batch.
+                while stop.is_none() {
+                    match rx.try_recv() {
+                        Ok(ev) => stop = w.handle(ev),
+                        Err(_) => break,
+                    }
+                }
+                stop
+            }
+            _ = heartbeat.tick() => {
+                let metrics = w.metrics();
+                w.out.push(ToScheduler::Heartbeat(metrics));
+                None
+            }
+            _ = term => Some("SIGTERM".to_string()),
+        };
+        if stop.is_none() {
+            w.start_ready();
+        }
+        if !w.out.is_empty() {
+            let batch = std::mem::take(&mut w.out);
+            if let Err(e) = writer.send(&batch).await {
+                break format!("scheduler connection failed: {e}");
+            }
+        }
+        if let Some(reason) = stop {
+            break reason;
+        }
+    };
+    tracing::info!(reason = %outcome, "worker stopping");
+    server.abort();
+    reader_task.abort();
+    // Spill files go with the store.
+    lock(&store).clear();
+    Ok(())
+}
+
+struct WorkerLoop {
+    registry: Arc<Registry>,
+    store: Store,
+    pool: Arc<rayon::ThreadPool>,
+    nthreads: usize,
+    tasks: FxHashMap<Key, Pending>,
+    ready: BinaryHeap<Reverse<((u64, u32), u64, Key)>>,
+    seq: u64,
+    running: usize,
+    tasks_done: u64,
+    out: Vec<ToScheduler>,
+    tx: mpsc::UnboundedSender<Event>,
+    peers: Arc<PeerPool>,
+}
+
+impl WorkerLoop {
+    fn metrics(&self) -> WorkerMetrics {
+        let s = lock(&self.store);
+        WorkerMetrics {
+            memory_bytes: s.memory_bytes(),
+            spilled_bytes: s.spilled_bytes(),
+            n_keys: s.len(),
+            paused: s.is_paused(),
+            tasks_done: self.tasks_done,
+        }
+    }
+
+    /// Handles one event; returns a reason to stop, if any.
+    fn handle(&mut self, ev: Event) -> Option<String> {
+        match ev {
+            Event::FromScheduler(batch) => {
+                for msg in batch {
+                    match msg {
+                        ToWorker::Compute { key, spec, deps, priority } => self.compute(key, spec, deps, priority),
+                        ToWorker::Steal { key } => {
+                            let stolen = match self.tasks.get(&key) {
+                                Some(p) if p.phase != Phase::Running => {
+                                    self.tasks.remove(&key);
+                                    true
+                                }
+                                _ => false,
+                            };
+                            self.out.push(ToScheduler::StealReply { key, stolen });
+                        }
+                        ToWorker::Release { keys } => {
+                            for k in keys {
+                                match self.tasks.get_mut(&k) {
+                                    Some(p) if p.phase == Phase::Running => p.cancelled = true,
+                                    Some(_) => {
+                                        self.tasks.remove(&k);
+                                    }
+                                    None => {}
+                                }
+                                lock(&self.store).remove(&k);
+                            }
+                        }
+                        ToWorker::Close => return Some("the scheduler closed the cluster".into()),
+                    }
+                }
+                None
+            }
+            Event::SchedulerGone(reason) => Some(format!("lost the scheduler: {reason}")),
+            Event::Finished { key, result, seconds } => {
+                self.running -= 1;
+                let Some(p) = self.tasks.remove(&key) else { return None };
+                {
+                    let mut s = lock(&self.store);
+                    for d in &p.deps {
+                        s.unpin(d);
+                    }
+                }
+                if p.cancelled {
+                    return None;
+                }
+                match result {
+                    Ok(value) => {
+                        let stored = {
+                            let mut s = lock(&self.store);
+                            s.insert(key.clone(), value).map(|()| s.nbytes(&key).unwrap_or(0))
+                        };
+                        match stored {
+                            Ok(nbytes) => {
+                                self.tasks_done += 1;
+                                self.out.push(ToScheduler::Done { key, nbytes, seconds });
+                            }
+                            Err(e) => self.out.push(ToScheduler::Erred {
+                                key,
+                                op: "store".into(),
+                                message: format!("the result cannot be held: {e}"),
+                            }),
+                        }
+                    }
+                    Err((op, message)) => self.out.push(ToScheduler::Erred { key, op, message }),
+                }
+                None
+            }
+            Event::Fetched { key, result } => {
+                match result {
+                    Ok(added) => {
+                        if !added.is_empty() {
+                            self.out.push(ToScheduler::Added { keys: added });
+                        }
+                        if let Some(p) = self.tasks.get_mut(&key) {
+                            if p.phase == Phase::Fetching {
+                                p.phase = Phase::Ready;
+                                self.seq += 1;
+                                // The priority was recorded when the task arrived.
+                                self.ready.push(Reverse((self.priority_of(&key), self.seq, key)));
+                            }
+                        }
+                    }
+                    Err(dependency) => {
+                        if self.tasks.remove(&key).is_some() {
+                            self.out.push(ToScheduler::Missing { key, dependency });
+                        }
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn priority_of(&self, _key: &Key) -> (u64, u32) {
+        // Fetched tasks keep arrival order among themselves (the sequence number breaks ties).
+        (0, 0)
+    }
+
+    fn compute(&mut self, key: Key, spec: WireSpec, deps: Vec<(Key, Vec<String>)>, priority: (u64, u32)) {
+        if self.tasks.contains_key(&key) {
+            return;
+        }
+        let missing: Vec<(Key, Vec<String>)> = {
+            let s = lock(&self.store);
+            deps.iter().filter(|(k, _)| !s.contains(k)).cloned().collect()
+        };
+        let dep_keys: Vec<Key> = deps.into_iter().map(|(k, _)| k).collect();
+        if missing.is_empty() {
+            self.tasks.insert(key.clone(), Pending { spec, deps: dep_keys, phase: Phase::Ready, cancelled: false });
+            self.seq += 1;
+            self.ready.push(Reverse((priority, self.seq, key)));
+            return;
+        }
+        self.tasks.insert(key.clone(), Pending { spec, deps: dep_keys, phase: Phase::Fetching, cancelled: false });
+        let peers = self.peers.clone();
+        let store = self.store.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = fetch_all(&peers, &store, missing).await;
+            let _ = tx.send(Event::Fetched { key, result });
+        });
+    }
+
+    /// Starts ready tasks while threads are free and memory is below the pause threshold.
+    fn start_ready(&mut self) {
+        while self.running < self.nthreads {
+            if lock(&self.store).is_paused() {
+                return;
+            }
+            let Some(Reverse((_, _, key))) = self.ready.pop() else { return };
+            let Some(p) = self.tasks.get_mut(&key) else { continue }; // released or stolen
+            if p.phase != Phase::Ready {
+                continue;
+            }
+            let mut inputs = Vec::with_capacity(p.deps.len());
+            let mut lost = None;
+            {
+                let mut s = lock(&self.store);
+                for d in &p.deps {
+                    match s.get(d) {
+                        Ok(Some(v)) => inputs.push(v),
+                        Ok(None) | Err(_) => {
+                            lost = Some(d.clone());
+                            break;
+                        }
+                    }
+                }
+                if lost.is_none() {
+                    for d in &p.deps {
+                        s.pin(d);
+                    }
+                }
+            }
+            if let Some(dependency) = lost {
+                self.tasks.remove(&key);
+                self.out.push(ToScheduler::Missing { key, dependency });
+                continue;
+            }
+            p.phase = Phase::Running;
+            self.running += 1;
+            let spec = p.spec.clone();
+            let registry = self.registry.clone();
+            let tx = self.tx.clone();
+            self.pool.spawn(move || {
+                let t0 = Instant::now();
+                let result = run_spec(&registry, &spec, &inputs);
+                drop(inputs);
+                let _ = tx.send(Event::Finished { key, result, seconds: t0.elapsed().as_secs_f64() });
+            });
+        }
+    }
+}
+
+/// Rebuilds a task's op chain from the registry.
+pub(crate) fn build_op(registry: &Registry, ops: &[WireOp]) -> Result<TaskOp, (String, String)> {
+    let mut chain = Vec::with_capacity(ops.len());
+    for o in ops {
+        let op = registry.decode_op(&o.name, o.version, &o.args).map_err(|e| (o.name.clone(), e))?;
+        chain.push(TaskOp::Op(op));
+    }
+    match chain.len() {
+        0 => Err(("task".into(), "a task with no op".into())),
+        1 => Ok(chain.pop().expect("one element")),
+        _ => Ok(TaskOp::Fused(chain.into())),
+    }
+}
+
+/// Runs one spec on its inputs, catching panics. Errors are (op, message).
+fn run_spec(registry: &Registry, spec: &WireSpec, inputs: &[Value]) -> Result<Value, (String, String)> {
+    match spec {
+        WireSpec::Task(ops) => {
+            let op = build_op(registry, ops)?;
+            match catch_unwind(AssertUnwindSafe(|| op.run_traced(inputs))) {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err((name, e))) => Err((name, e.message().to_string())),
+                Err(payload) => {
+                    Err((op.name(), format!("panicked: {}", crate::scheduler::panic_message(payload.as_ref()))))
+                }
+            }
+        }
+        WireSpec::Alias => inputs.first().cloned().ok_or_else(|| ("alias".into(), "an alias with no input".into())),
+        WireSpec::Data(v) => decode_value(registry, v).map_err(|m| ("data".into(), m)),
+        WireSpec::Remote => Err(("remote".into(), "a remote key cannot be computed".into())),
+    }
+}
+
+/// Decodes a value through the codec its tag names.
+pub(crate) fn decode_value(registry: &Registry, v: &WireValue) -> Result<Value, String> {
+    let codec = registry
+        .codec_by_tag(&v.tag)
+        .ok_or_else(|| format!("no codec for tag `{}` in this process's registry", v.tag))?;
+    codec.decode(&v.bytes).map_err(|e| e.to_string())
+}
+
+/// Encodes a value through its codec.
+pub(crate) fn encode_value(registry: &Registry, key: &Key, v: &Value) -> crate::Result<WireValue> {
+    let codec = registry
+        .codec_for(v)
+        .ok_or_else(|| crate::Error::NoCodec { key: key.clone(), type_name: v.type_name().to_string() })?;
+    let mut bytes = Vec::new();
+    codec.encode(v, &mut bytes).map_err(|source| crate::Error::Codec { key: key.clone(), source })?;
+    Ok(WireValue { tag: codec.tag.to_string(), bytes: ByteBuf::from(bytes) })
+}
+
+/// Fetches missing inputs from their holders into the store. Err names an input no holder had.
+async fn fetch_all(
+    peers: &PeerPool,
+    store: &Store,
+    missing: Vec<(Key, Vec<String>)>,
+) -> Result<Vec<(Key, u64)>, Key> {
+    // Group by first holder: one request per peer in the common case.
+    let mut by_peer: Vec<(String, Vec<(Key, Vec<String>)>)> = Vec::new();
+    for (k, holders) in missing {
+        let Some(first) = holders.first().cloned() else { return Err(k) };
+        match by_peer.iter_mut().find(|(a, _)| *a == first) {
+            Some((_, v)) => v.push((k, holders)),
+            None => by_peer.push((first, vec![(k, holders)])),
+        }
+    }
+    let mut added = Vec::new();
+    for (_, group) in by_peer {
+        let mut todo: Vec<(Key, Vec<String>)> = group;
+        let mut attempt = 0;
+        while !todo.is_empty() {
+            // Ask the attempt-th holder of each remaining key.
+            let mut next = Vec::new();
+            let mut asks: Vec<(String, Vec<Key>)> = Vec::new();
+            for (k, holders) in todo {
+                match holders.get(attempt) {
+                    Some(a) => {
+                        match asks.iter_mut().find(|(x, _)| x == a) {
+                            Some((_, ks)) => ks.push(k.clone()),
+                            None => asks.push((a.clone(), vec![k.clone()])),
+                        }
+                        next.push((k, holders));
+                    }
+                    None => return Err(k),
+                }
+            }
+            for (addr, keys) in asks {
+                match peers.get(&addr, &keys).await {
+                    Ok(replies) => {
+                        for r in replies {
+                            if let PeerReply::Data { key, value } = r {
+                                let nbytes = value.bytes.len() as u64;
+                                let ok = lock(store).insert_encoded(key.clone(), &value.tag, value.bytes.into_vec());
+                                match ok {
+                                    Ok(()) => {
+                                        next.retain(|(k, _)| *k != key);
+                                        added.push((key, nbytes));
+                                    }
+                                    Err(e) => tracing::warn!(%key, error = %e, "cannot store fetched data"),
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(peer = %addr, error = %e, "fetch failed"),
+                }
+            }
+            todo = next;
+            attempt += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// Pooled connections to other workers' data ports.
+#[derive(Debug)]
+pub(crate) struct PeerPool {
+    security: Security,
+    idle: Mutex<FxHashMap<String, Vec<Conn>>>,
+}
+
+impl PeerPool {
+    pub(crate) fn new(security: Security) -> Self {
+        PeerPool { security, idle: Mutex::new(FxHashMap::default()) }
+    }
+
+    async fn take(&self, addr: &str) -> Result<Conn, ProtocolError> {
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).get_mut(addr).and_then(Vec::pop);
+        match pooled {
+            Some(c) => Ok(c),
+            None => connect(addr, Role::Peer, &self.security).await,
+        }
+    }
+
+    fn give_back(&self, addr: &str, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let v = idle.entry(addr.to_string()).or_default();
+        if v.len() < 4 {
+            v.push(conn);
+        }
+    }
+
+    /// Asks `addr` for `keys`: one reply per key (data or missing).
+    pub(crate) async fn get(&self, addr: &str, keys: &[Key]) -> Result<Vec<PeerReply>, ProtocolError> {
+        let mut conn = self.take(addr).await?;
+        conn.send(&[PeerRequest::Get { keys: keys.to_vec() }]).await?;
+        let mut replies = Vec::with_capacity(keys.len());
+        while replies.len() < keys.len() {
+            replies.extend(conn.recv::<PeerReply>().await?);
+        }
+        self.give_back(addr, conn);
+        Ok(replies)
+    }
+
+    /// Stores a value on `addr`; returns its size there.
+    pub(crate) async fn put(&self, addr: &str, key: Key, value: WireValue) -> Result<u64, ProtocolError> {
+        let mut conn = self.take(addr).await?;
+        conn.send(&[PeerRequest::Put { key, value }]).await?;
+        let reply = conn.recv::<PeerReply>().await?;
+        self.give_back(addr, conn);
+        match reply.into_iter().next() {
+            Some(PeerReply::Stored { nbytes, .. }) => Ok(nbytes),
+            Some(PeerReply::Failed { message, .. }) => Err(ProtocolError::Malformed(message)),
+            other => Err(ProtocolError::Malformed(format!("unexpected reply to a put: {other:?}"))),
+        }
+    }
+}
+
+/// Serves this worker's data to peers until aborted.
+async fn serve_data(listener: TcpListener, security: Security, store: Store) {
+    loop {
+        let Ok((tcp, addr)) = listener.accept().await else { continue };
+        let security = security.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut conn = match accept(tcp, &[Role::Peer], &security, |_| 0).await {
+                Ok((c, _)) => c,
+                Err(e) => {
+                    tracing::debug!(peer = %addr, error = %e, "data connection refused");
+                    return;
+                }
+            };
+            loop {
+                let batch = match conn.recv::<PeerRequest>().await {
+                    Ok(b) => b,
+                    Err(ProtocolError::Closed) => return,
+                    Err(e) => {
+                        tracing::warn!(peer = %addr, error = %e, "dropping a data connection");
+                        return;
+                    }
+                };
+                for req in batch {
+                    let result = match req {
+                        PeerRequest::Get { keys } => send_values(&mut conn, &store, keys).await,
+                        PeerRequest::Put { key, value } => {
+                            let stored = {
+                                let mut s = lock(&store);
+                                s.insert_encoded(key.clone(), &value.tag, value.bytes.into_vec())
+                                    .map(|()| s.nbytes(&key).unwrap_or(0))
+                            };
+                            let reply = match stored {
+                                Ok(nbytes) => PeerReply::Stored { key, nbytes },
+                                Err(e) => PeerReply::Failed { key, message: e.to_string() },
+                            };
+                            conn.send(&[reply]).await
+                        }
+                    };
+                    if let Err(e) = result {
+                        tracing::debug!(peer = %addr, error = %e, "data connection ended");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Sends each value in its own frame, so no frame holds more than one chunk.
+async fn send_values(conn: &mut Conn, store: &Store, keys: Vec<Key>) -> Result<(), ProtocolError> {
+    for key in keys {
+        let encoded = lock(store).get_encoded(&key);
+        let reply = match encoded {
+            Ok(Some((tag, bytes))) => PeerReply::Data { key, value: WireValue { tag: tag.into(), bytes: bytes.into() } },
+            Ok(None) => PeerReply::Missing { key },
+            Err(e) => PeerReply::Failed { key, message: e.to_string() },
+        };
+        conn.send(&[reply]).await?;
+    }
+    Ok(())
+}
