@@ -189,6 +189,7 @@ pub fn all_schedulers() -> Vec<(&'static str, Scheduler)> {
         ("threaded-1", Scheduler::threaded_with(1).unwrap()),
         ("threaded-3", Scheduler::threaded_with(3).unwrap()),
         ("checked", Scheduler::checked(registry())),
+        ("distributed", distributed()),
     ]
 }
 

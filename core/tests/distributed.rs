@@ -1,0 +1,389 @@
+//! The distributed runtime with real worker processes on 127.0.0.1: futures, failures,
+//! refused handshakes, malformed frames, spilling, the status endpoint and TLS.
+//! (Every graph test of `schedulers.rs`, `errors.rs` and `properties.rs` also runs on a
+//! cluster through the `distributed` case of `on_every_scheduler!`.)
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rask_core::distributed::protocol::{Hello, HelloReply, Role, MAGIC, PROTOCOL_VERSION};
+use rask_core::distributed::{
+    run_worker, Client, FutureStatus, LocalCluster, SchedulerHandle, SchedulerOptions, Security, StateConfig,
+    TlsConfig, WorkerOptions,
+};
+use rask_core::{Error, Graph, Key, Registry, Value};
+
+fn own_cluster(n: usize) -> rask_core::distributed::LocalClusterBuilder {
+    LocalCluster::builder(registry()).workers(n).program(worker_program(), Vec::new())
+}
+
+fn slow_sum_graph(n: i64, ms: u64) -> (Graph, Key) {
+    let mut g = Graph::new();
+    let leaves: Vec<Key> = (0..n).map(|i| g.task(Slow { k: i, ms }, &[]).unwrap()).collect();
+    let root = g.tree_reduce(&leaves, 4, |g, _, group| g.task(Lin { k: 0 }, group)).unwrap();
+    (g, root)
+}
+
+#[test]
+fn futures_submit_map_gather_and_as_completed() {
+    let client = cluster().client();
+    let a = client.submit(Lin { k: 40 }, &[]).unwrap();
+    let b = client.submit(Lin { k: 2 }, &[&a]).unwrap();
+    assert_eq!(b.get::<i64>().unwrap(), 42);
+    assert_eq!(b.status(), FutureStatus::Finished);
+
+    let many = client.map((0..20).map(|i| (Slow { k: i, ms: (20 - i as u64) * 3 }, vec![a.clone()]))).unwrap();
+    let values = client.gather(&many).unwrap();
+    let got: Vec<i64> = values.iter().map(|v| *v.get::<i64>().unwrap()).collect();
+    assert_eq!(got, (0..20).map(|i| 40 + i).collect::<Vec<_>>());
+
+    let mut sorted: Vec<i64> = client
+        .as_completed(many)
+        .map(|(f, r)| {
+            r.unwrap();
+            f.get::<i64>().unwrap()
+        })
+        .collect();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (40..60).collect::<Vec<_>>(), "as_completed yields every future once");
+}
+
+#[test]
+fn as_completed_yields_in_completion_order() {
+    let c = own_cluster(2).start().unwrap();
+    let client = c.client();
+    // Two idle workers take one task each: the short one finishes first.
+    let futures = client.map([(Slow { k: 1, ms: 1_500 }, vec![]), (Slow { k: 2, ms: 10 }, vec![])]).unwrap();
+    let order: Vec<i64> = client.as_completed(futures).map(|(f, r)| r.and_then(|()| f.get::<i64>()).unwrap()).collect();
+    assert_eq!(order, vec![2, 1]);
+}
+
+#[test]
+fn task_errors_reach_the_client_with_the_original_message() {
+    let client = cluster().client();
+    let bad = client.submit(Fail { message: "the original message".into() }, &[]).unwrap();
+    let after = client.submit(Lin { k: 1 }, &[&bad]).unwrap();
+    match after.result() {
+        Err(Error::TaskFailed { op, cause, .. }) => {
+            assert_eq!(op, "test.fail");
+            assert_eq!(cause, "the original message");
+        }
+        other => panic!("expected the task's error, got {other:?}"),
+    }
+    let boom = client.submit(Panic { message: "kaboom".into() }, &[]).unwrap();
+    let err = boom.result().unwrap_err().to_string();
+    assert!(err.contains("panicked: kaboom"), "{err}");
+}
+
+#[test]
+fn cancel_stops_waiting_and_other_work_goes_on() {
+    let client = cluster().client();
+    let slow = client.submit(Slow { k: 1, ms: 2_000 }, &[]).unwrap();
+    let t0 = Instant::now();
+    client.cancel(std::slice::from_ref(&slow)).unwrap();
+    assert!(matches!(slow.result(), Err(Error::Cancelled(_))), "{:?}", slow.status());
+    assert!(t0.elapsed() < Duration::from_secs(1), "cancel must not wait for the task");
+    let ok = client.submit(Lin { k: 7 }, &[]).unwrap();
+    assert_eq!(ok.get::<i64>().unwrap(), 7);
+}
+
+#[test]
+fn scatter_and_broadcast_place_data_on_workers() {
+    let client = cluster().client();
+    let data = client.scatter(vec![Value::new(vec![1i64, 2, 3]), Value::new(vec![10i64; 10])]).unwrap();
+    let sums = client.map(data.iter().map(|f| (SumVec, vec![f.clone()]))).unwrap();
+    let got: Vec<i64> = client.gather(&sums).unwrap().iter().map(|v| *v.get::<i64>().unwrap()).collect();
+    assert_eq!(got, vec![6, 100]);
+    let model = client.broadcast(Value::new(5i64)).unwrap();
+    let uses = client.map((0..8).map(|i| (Lin { k: i }, vec![model.clone()]))).unwrap();
+    let got: Vec<i64> = client.gather(&uses).unwrap().iter().map(|v| *v.get::<i64>().unwrap()).collect();
+    assert_eq!(got, (5..13).collect::<Vec<_>>());
+    assert_eq!(model.get::<i64>().unwrap(), 5);
+}
+
+#[test]
+fn local_closures_are_refused_with_a_clear_error() {
+    let mut g = Graph::new();
+    g.add_local("f", vec![], |_| Ok(Value::new(1i64)));
+    let err = distributed().compute(&g, &[Key::new("f")]).unwrap_err();
+    assert!(matches!(err, Error::LocalTask { .. }), "{err}");
+    assert!(err.to_string().contains("distributed scheduler only runs registered ops"), "{err}");
+}
+
+fn raw_handshake(address: &str, hello: &Hello) -> HelloReply {
+    let mut tcp = TcpStream::connect(address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = rmp_serde::to_vec_named(hello).unwrap();
+    tcp.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    tcp.write_all(&body).unwrap();
+    let mut len = [0u8; 4];
+    tcp.read_exact(&mut len).unwrap();
+    let mut reply = vec![0u8; u32::from_be_bytes(len) as usize];
+    tcp.read_exact(&mut reply).unwrap();
+    rmp_serde::from_slice(&reply).unwrap()
+}
+
+#[test]
+fn handshakes_without_the_token_or_with_another_registry_or_version_are_refused() {
+    let c = cluster();
+    let wrong_token = Client::connect(c.address(), Security::new(registry(), "not-the-token")).unwrap_err();
+    assert!(wrong_token.to_string().contains("authentication failed"), "{wrong_token}");
+    let no_token = Client::connect(c.address(), Security::new(registry(), "")).unwrap_err();
+    assert!(no_token.to_string().contains("authentication failed"), "{no_token}");
+    let other = Arc::new(Registry::core());
+    let wrong_registry = Client::connect(c.address(), Security::new(other, c.token())).unwrap_err();
+    assert!(wrong_registry.to_string().contains("registry fingerprint mismatch"), "{wrong_registry}");
+
+    let hello = Hello {
+        magic: MAGIC.into(),
+        protocol: PROTOCOL_VERSION + 1,
+        role: Role::Client,
+        fingerprint: registry().fingerprint_hex(),
+        token: c.token().into(),
+        name: "test".into(),
+    };
+    match raw_handshake(c.address(), &hello) {
+        HelloReply::Refused { reason } => assert!(reason.contains("protocol version mismatch"), "{reason}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let peer = Hello { protocol: PROTOCOL_VERSION, role: Role::Peer, ..hello };
+    match raw_handshake(c.address(), &peer) {
+        HelloReply::Refused { reason } => assert!(reason.contains("a peer cannot connect here"), "{reason}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The cluster is unaffected.
+    assert_eq!(c.client().submit(Lin { k: 3 }, &[]).unwrap().get::<i64>().unwrap(), 3);
+}
+
+#[test]
+fn malformed_and_oversized_frames_drop_only_their_connection() {
+    let c = cluster();
+    let frames: Vec<Vec<u8>> = vec![
+        vec![0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1],   // a frame of invalid MessagePack
+        vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3],      // a 4 GiB length: over the handshake cap
+        vec![0, 0, 0, 10, 1, 2],                    // truncated, then closed
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), // not a Rask peer at all
+    ];
+    for f in &frames {
+        let mut tcp = TcpStream::connect(c.address()).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        tcp.write_all(f).unwrap();
+        let _ = tcp.shutdown(std::net::Shutdown::Write);
+        let mut rest = Vec::new();
+        // The scheduler closes the connection (after a refusal at most): reading ends.
+        let _ = tcp.read_to_end(&mut rest);
+        assert!(rest.len() < 4096, "no large answer to garbage");
+    }
+    // A client that sends garbage after a valid handshake is dropped; others are not.
+    let mut tcp = TcpStream::connect(c.address()).unwrap();
+    let hello = Hello {
+        magic: MAGIC.into(),
+        protocol: PROTOCOL_VERSION,
+        role: Role::Client,
+        fingerprint: registry().fingerprint_hex(),
+        token: c.token().into(),
+        name: "fuzzer".into(),
+    };
+    let body = rmp_serde::to_vec_named(&hello).unwrap();
+    tcp.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    tcp.write_all(&body).unwrap();
+    tcp.write_all(&[0, 0, 0, 3, 0x93, 0xc1, 0x00]).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut rest = Vec::new();
+    let _ = tcp.read_to_end(&mut rest);
+    assert_eq!(c.client().submit(Lin { k: 9 }, &[]).unwrap().get::<i64>().unwrap(), 9);
+}
+
+#[test]
+fn killing_a_worker_mid_computation_gives_the_same_result() {
+    let mut c = own_cluster(2).quiet(true).start().unwrap();
+    let client = c.client();
+    let (g, root) = slow_sum_graph(48, 40);
+    let expected = 47 * 48 / 2;
+    // A persisted result is lost with its worker too, and recomputed from its graph.
+    let (g0, r0) = tree_sum_graph(64, 4);
+    let kept = client.compute(&g0, &[r0.clone()]).unwrap();
+    kept[0].wait().unwrap();
+    let fut = client.compute(&g, &[root]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fut[0].status(), FutureStatus::Pending, "the kill must happen mid-computation");
+    c.kill_worker(0).unwrap();
+    assert_eq!(fut[0].get::<i64>().unwrap(), expected);
+    assert_eq!(kept[0].get::<i64>().unwrap(), 63 * 64 / 2);
+    c.wait_for_status(|s| s.workers.len() == 1, Duration::from_secs(15)).unwrap();
+    // A new worker joins and the cluster carries on.
+    c.add_worker().unwrap();
+    let (g2, r2) = tree_sum_graph(200, 8);
+    assert_eq!(client.scheduler().get::<i64>(&g2, &r2).unwrap(), 199 * 200 / 2);
+}
+
+#[test]
+fn a_poison_task_fails_after_the_limit_and_the_cluster_stays_usable() {
+    let config = StateConfig { poison_limit: 2, ..StateConfig::default() };
+    let c = own_cluster(3).state_config(config).quiet(true).start().unwrap();
+    let client = c.client();
+    let t0 = Instant::now();
+    let poison = client.submit(Abort, &[]).unwrap();
+    let err = poison.result().unwrap_err().to_string();
+    assert!(err.contains("2 workers died while running this task"), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    let s = c.wait_for_status(|s| s.workers.len() == 1, Duration::from_secs(15)).unwrap();
+    assert_eq!(s.workers.len(), 1, "two workers died, one is left");
+    let (g, r) = tree_sum_graph(100, 4);
+    assert_eq!(client.scheduler().get::<i64>(&g, &r).unwrap(), 4950);
+}
+
+#[test]
+fn a_worker_joining_mid_computation_gets_work() {
+    let mut c = own_cluster(1).heartbeats(Duration::from_millis(100), Duration::from_secs(10)).start().unwrap();
+    let client = c.client();
+    let (g, root) = slow_sum_graph(60, 30);
+    let fut = client.compute(&g, &[root]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    c.add_worker().unwrap();
+    assert_eq!(fut[0].get::<i64>().unwrap(), 59 * 60 / 2);
+    let s = c.wait_for_status(|s| s.workers.iter().all(|w| w.tasks_done > 0), Duration::from_secs(5)).unwrap();
+    assert_eq!(s.workers.len(), 2);
+}
+
+#[test]
+fn results_beyond_the_memory_limit_spill_to_disk_and_are_cleaned_up() {
+    let limit = 4_000_000u64;
+    let c = own_cluster(1)
+        .memory_limit(limit)
+        .heartbeats(Duration::from_millis(50), Duration::from_secs(10))
+        .start()
+        .unwrap();
+    let client = c.client();
+    // 30 results of 800 kB: 24 MB held on a worker with a 4 MB limit.
+    let mut g = Graph::new();
+    let blocks: Vec<Key> = (0..30).map(|i| g.task(Fill { n: 100_000, v: i as f64 }, &[]).unwrap()).collect();
+    let futures = client.compute(&g, &blocks).unwrap();
+    client.wait(&futures).unwrap();
+    let s = c
+        .wait_for_status(|s| s.workers.first().is_some_and(|w| w.spilled_bytes > 0), Duration::from_secs(5))
+        .unwrap();
+    let w = &s.workers[0];
+    assert!(w.memory_bytes <= limit, "held {} bytes in memory with a {limit}-byte limit", w.memory_bytes);
+    assert!(w.spilled_bytes >= 20_000_000, "spilled only {} bytes", w.spilled_bytes);
+    // Spilled results are read back for computing and for gathering.
+    let total = client.submit(SumF64, &futures.iter().collect::<Vec<_>>()).unwrap();
+    let expected: f64 = (0..30).map(|i| i as f64 * 100_000.0).sum();
+    assert_eq!(total.get::<f64>().unwrap(), expected);
+    let first = futures[3].get::<Vec<f64>>().unwrap();
+    assert_eq!(first, vec![3.0; 100_000]);
+    // Released results take their spill files with them; the cluster removes its spill root.
+    let root = c.spill_root().to_path_buf();
+    let files = || walk(&root).into_iter().filter(|p| p.extension().is_some_and(|e| e == "spill")).count();
+    assert!(files() > 0);
+    drop(futures);
+    drop(total);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while files() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(files(), 0, "spill files of released results are deleted");
+    drop(client);
+    drop(c);
+    assert!(!root.exists(), "the spill root is removed when the cluster stops");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn http_get(address: &str, path: &str) -> (String, String) {
+    let mut tcp = TcpStream::connect(address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(tcp, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
+}
+
+#[test]
+fn the_status_endpoint_reports_task_counts_during_a_run() {
+    let c = own_cluster(2).start().unwrap();
+    let status = c.status_address().unwrap().to_string();
+    let client = c.client();
+    let mut g = Graph::new();
+    let keys: Vec<Key> = (0..12).map(|i| g.task(Slow { k: i, ms: 150 }, &[]).unwrap()).collect();
+    let futures = client.compute(&g, &keys).unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    let (head, body) = http_get(&status, "/status.json");
+    assert!(head.contains("200 OK") && head.contains("application/json"), "{head}");
+    let snap: rask_core::distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
+    assert_eq!(snap.workers.len(), 2);
+    let t = snap.tasks;
+    assert_eq!(t.total, 12, "{t:?}");
+    assert_eq!(t.waiting + t.queued + t.processing + t.memory, 12, "{t:?}");
+    assert!(t.processing >= 2 && t.memory < 12, "mid-run: {t:?}");
+    client.wait(&futures).unwrap();
+    let s = c.wait_for_status(|s| s.tasks.memory == 12, Duration::from_secs(5)).unwrap();
+    assert_eq!(s.progress.finished, 12);
+    let (_, body) = http_get(&status, "/status.json");
+    let snap: rask_core::distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
+    assert_eq!((snap.tasks.memory, snap.tasks.processing, snap.tasks.total), (12, 0, 12));
+    let (head, body) = http_get(&status, "/");
+    assert!(head.contains("text/html") && body.contains("status.json"), "{head}");
+}
+
+fn tls_material() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["rask".to_string()]).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    (cert.pem().into_bytes(), key.serialize_pem().into_bytes(), ca.pem().into_bytes())
+}
+
+#[test]
+fn tls_between_scheduler_workers_and_client() {
+    let (cert, key, ca) = tls_material();
+    let tls = TlsConfig::from_pem(&cert, &key, &ca, "rask").unwrap();
+    let security = Security::new(registry(), "tls-token").with_tls(tls);
+    let mut opts = SchedulerOptions::new(security.clone());
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    let scheduler = SchedulerHandle::start(opts).unwrap();
+    let address = scheduler.address().to_string();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut w = WorkerOptions::new(address.clone(), security.clone());
+            w.nthreads = 1;
+            std::thread::spawn(move || run_worker(w))
+        })
+        .collect();
+    let client = Client::connect(&address, security.clone()).unwrap();
+    client.wait_for_workers(2, Duration::from_secs(20)).unwrap();
+    let (g, r) = tree_sum_graph(300, 4);
+    assert_eq!(client.scheduler().get::<i64>(&g, &r).unwrap(), 299 * 300 / 2);
+    // Plain TCP cannot talk to a TLS scheduler.
+    let plain = Security::new(registry(), "tls-token");
+    assert!(Client::connect(&address, plain).is_err());
+    drop(client);
+    scheduler.stop();
+    for w in workers {
+        w.join().unwrap().unwrap();
+    }
+}
