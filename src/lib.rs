@@ -38,6 +38,35 @@ pub use rask_ml as ml;
 pub mod demo;
 pub mod pipeline;
 
+/// The distributed runtime ([`rask_core::distributed`]) with Rask's full registry.
+///
+/// ```no_run
+/// // A user binary with Rask's ops becomes its own cluster: the same executable runs the
+/// // workers, so the first line of `main` lets it act as one when a LocalCluster starts it.
+/// fn main() -> rask::Result<()> {
+///     rask::distributed::run_worker_if_requested();
+///     let cluster = rask::distributed::local_cluster(2).start()?;
+///     let scheduler = cluster.client().scheduler();
+///     // ... rask::with_scheduler(&scheduler, || fit estimators as usual) ...
+///     Ok(())
+/// }
+/// ```
+pub mod distributed {
+    pub use rask_core::distributed::*;
+
+    /// If this process was started as a worker (by a [`LocalCluster`]), runs it with Rask's
+    /// registry and exits; otherwise returns at once. Call it first in `main`.
+    pub fn run_worker_if_requested() {
+        maybe_run_worker(crate::registry)
+    }
+
+    /// A builder for a cluster of `n_workers` processes of the current executable with Rask's
+    /// registry (the executable must call [`run_worker_if_requested`] first in `main`).
+    pub fn local_cluster(n_workers: usize) -> LocalClusterBuilder {
+        LocalCluster::builder(crate::registry()).workers(n_workers)
+    }
+}
+
 /// Every op and codec of every Rask crate, in one registry.
 ///
 /// A distributed worker must be built with the same lists (the same binary, or a user binary

@@ -26,6 +26,173 @@ enum Command {
     GraphDemo(DemoArgs),
     /// Print the version, the registry fingerprint and every registered op and codec.
     Info,
+    /// Run a distributed scheduler (workers and clients connect to it).
+    Scheduler(SchedulerArgs),
+    /// Run a distributed worker that joins a scheduler.
+    Worker(WorkerArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct SecurityArgs {
+    /// The token file (the token is also read from RASK_TOKEN, which wins). A scheduler creates
+    /// it, readable by the user only, if it does not exist. Default: ~/.config/rask/token.
+    #[arg(long)]
+    token_file: Option<std::path::PathBuf>,
+    /// Turn authentication off (not recommended: anyone who reaches the port can run ops).
+    #[arg(long)]
+    no_auth: bool,
+    /// TLS certificate (PEM) of this process; needs --tls-key and --tls-ca.
+    #[arg(long, requires_all = ["tls_key", "tls_ca"])]
+    tls_cert: Option<std::path::PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// CA certificate (PEM) that signs every process's certificate.
+    #[arg(long, requires = "tls_cert")]
+    tls_ca: Option<std::path::PathBuf>,
+    /// The name the certificates are issued for.
+    #[arg(long, default_value = "rask", requires = "tls_cert")]
+    tls_name: String,
+    /// Largest frame accepted, in bytes (suffixes k, M, G allowed).
+    #[arg(long, default_value = "1G", value_parser = parse_bytes)]
+    max_frame: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+struct SchedulerArgs {
+    /// Address to listen on (use 0.0.0.0:8786 to accept other machines).
+    #[arg(long, default_value = "127.0.0.1:8786")]
+    listen: String,
+    /// Address of the status page and JSON endpoint.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    status: String,
+    /// Do not serve the status page.
+    #[arg(long)]
+    no_status: bool,
+    /// Seconds of silence after which a worker is considered dead.
+    #[arg(long, default_value_t = 10.0)]
+    heartbeat_timeout: f64,
+    /// Workers that may die running one task before it fails as poison.
+    #[arg(long, default_value_t = 3)]
+    poison_limit: u32,
+    #[command(flatten)]
+    security: SecurityArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+struct WorkerArgs {
+    /// The scheduler's address.
+    #[arg(long)]
+    scheduler: String,
+    /// Address to serve data to peers on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Address peers should use to reach this worker, if not the listening one.
+    #[arg(long)]
+    advertise: Option<String>,
+    /// Compute threads (default: one per core).
+    #[arg(long)]
+    nthreads: Option<usize>,
+    /// Memory limit for held results, in bytes (suffixes k, M, G): spill above 60 %, pause above 80 %.
+    #[arg(long, value_parser = parse_bytes)]
+    memory_limit: Option<u64>,
+    /// Directory for spill files (default: the system temporary directory).
+    #[arg(long)]
+    spill_dir: Option<std::path::PathBuf>,
+    /// Seconds to keep trying to reach the scheduler at start.
+    #[arg(long, default_value_t = 20.0)]
+    connect_timeout: f64,
+    #[command(flatten)]
+    security: SecurityArgs,
+}
+
+/// Parses `123`, `64k`, `512M`, `4G` (powers of 1024) or `4GB`.
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix(['B', 'b']).unwrap_or(t);
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        Some((i, 't' | 'T')) => (&t[..i], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a size (examples: 4096, 64k, 512M, 4G)"))?;
+    if !n.is_finite() || n <= 0.0 {
+        return Err(format!("`{s}` must be a positive size"));
+    }
+    Ok((n * mult as f64).round() as u64)
+}
+
+fn security(args: &SecurityArgs, create_token: bool) -> anyhow::Result<(rask::distributed::Security, String)> {
+    use rask::distributed::{load_or_create_token, read_token, Security, TlsConfig, TOKEN_ENV};
+    let path = args.token_file.clone().unwrap_or_else(rask::distributed::conn::default_token_file);
+    let (token, source) = if args.no_auth {
+        (String::new(), "authentication off".to_string())
+    } else if let Ok(t) = std::env::var(TOKEN_ENV) {
+        (t, format!("token from {TOKEN_ENV}"))
+    } else if create_token {
+        (load_or_create_token(&path)?, format!("token file {}", path.display()))
+    } else {
+        (read_token(&path)?, format!("token file {}", path.display()))
+    };
+    if !args.no_auth && token.is_empty() {
+        bail!("the token is empty; pass --no-auth to turn authentication off explicitly");
+    }
+    let mut sec = Security::new(rask::registry(), token).with_max_frame(args.max_frame as usize);
+    if let (Some(cert), Some(key), Some(ca)) = (&args.tls_cert, &args.tls_key, &args.tls_ca) {
+        sec = sec.with_tls(TlsConfig::from_pem_files(cert, key, ca, &args.tls_name)?);
+    }
+    Ok((sec, source))
+}
+
+fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
+    rask::distributed::init_logging();
+    let (security, source) = security(&args.security, true)?;
+    let mut opts = rask::distributed::SchedulerOptions::new(security);
+    opts.listen = args.listen;
+    opts.status = (!args.no_status).then_some(args.status);
+    if !(args.heartbeat_timeout.is_finite() && args.heartbeat_timeout > 0.0) {
+        bail!("--heartbeat-timeout must be a positive number of seconds");
+    }
+    if args.poison_limit == 0 {
+        bail!("--poison-limit must be at least 1");
+    }
+    opts.heartbeat_timeout = std::time::Duration::from_secs_f64(args.heartbeat_timeout);
+    opts.state.poison_limit = args.poison_limit;
+    let handle = rask::distributed::SchedulerHandle::start(opts)?;
+    eprintln!("scheduler listening on {} ({source})", handle.address());
+    if let Some(s) = handle.status_address() {
+        eprintln!("status page: http://{s}/  (JSON: http://{s}/status.json)");
+    }
+    handle.wait();
+    Ok(())
+}
+
+fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
+    rask::distributed::init_logging();
+    let (security, _) = security(&args.security, false)?;
+    let mut opts = rask::distributed::WorkerOptions::new(args.scheduler, security);
+    opts.listen = args.listen;
+    opts.advertise = args.advertise;
+    if let Some(n) = args.nthreads {
+        if n == 0 {
+            bail!("--nthreads must be at least 1");
+        }
+        opts.nthreads = n;
+    }
+    if let Some(m) = args.memory_limit {
+        opts.memory = rask::distributed::MemoryLimits::new(m);
+    }
+    if let Some(d) = args.spill_dir {
+        opts.spill_dir = d;
+    }
+    if !(args.connect_timeout.is_finite() && args.connect_timeout >= 0.0) {
+        bail!("--connect-timeout must be a non-negative number of seconds");
+    }
+    opts.connect_timeout = std::time::Duration::from_secs_f64(args.connect_timeout);
+    rask::distributed::run_worker(opts)?;
+    Ok(())
 }
 
 #[derive(Args, Debug, Clone)]
@@ -86,6 +253,12 @@ struct PipelineArgs {
     /// Threads for the threaded scheduler (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Run on the distributed scheduler at this address (token from RASK_TOKEN or the token file).
+    #[arg(long, conflicts_with_all = ["threads", "local_cluster"])]
+    scheduler: Option<String>,
+    /// Run on a local cluster of this many worker processes (this binary), one thread each.
+    #[arg(long, conflicts_with = "threads")]
+    local_cluster: Option<usize>,
     /// Do not draw progress lines.
     #[arg(long)]
     no_progress: bool,
@@ -113,6 +286,8 @@ enum Which {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Started by a LocalCluster as one of its workers: become that worker.
+    rask::distributed::run_worker_if_requested();
     let cli = Cli::parse();
     match cli.command {
         None => pipeline(PipelineArgs::default()),
@@ -122,6 +297,8 @@ fn main() -> anyhow::Result<()> {
             info();
             Ok(())
         }
+        Some(Command::Scheduler(args)) => run_scheduler(args),
+        Some(Command::Worker(args)) => run_worker(args),
     }
 }
 
@@ -147,17 +324,47 @@ fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
         progress: !args.no_progress,
         ..PipelineConfig::default()
     };
-    let scheduler = match args.threads {
-        Some(n) => Scheduler::threaded_with(n).context("starting the thread pool")?,
-        None => Scheduler::threaded(),
+    let mut _cluster = None;
+    let (scheduler, threads) = if let Some(addr) = &args.scheduler {
+        let (security, _) = security(
+            &SecurityArgs {
+                token_file: None,
+                no_auth: false,
+                tls_cert: None,
+                tls_key: None,
+                tls_ca: None,
+                tls_name: "rask".into(),
+                max_frame: 1 << 30,
+            },
+            false,
+        )?;
+        let client = rask::distributed::Client::connect(addr, security)?;
+        let n = client.workers()?.len();
+        (client.scheduler(), format!("{n} workers"))
+    } else if let Some(n) = args.local_cluster {
+        if n == 0 {
+            bail!("--local-cluster needs at least one worker");
+        }
+        let cluster = rask::distributed::local_cluster(n).start().context("starting the local cluster")?;
+        let s = cluster.client().scheduler();
+        if let Some(a) = cluster.status_address() {
+            println!("  local cluster: {n} worker processes; status page http://{a}/");
+        }
+        _cluster = Some(cluster);
+        (s, format!("{n} worker processes"))
+    } else {
+        let s = match args.threads {
+            Some(n) => Scheduler::threaded_with(n).context("starting the thread pool")?,
+            None => Scheduler::threaded(),
+        };
+        (s, format!("{} threads", args.threads.unwrap_or_else(rayon_threads)))
     };
     println!(
-        "Rask ML pipeline: {} rows × {} features in blocks of {}, on the {} scheduler ({} threads)",
+        "Rask ML pipeline: {} rows × {} features in blocks of {}, on the {} scheduler ({threads})",
         thousands(cfg.rows as u64),
         cfg.features,
         thousands(cfg.chunk_rows as u64),
         scheduler.name(),
-        args.threads.unwrap_or_else(rayon_threads)
     );
     println!("  data in memory: {:.0} MB of f64 features", (cfg.rows * cfg.features * 8) as f64 / 1e6);
     println!();
@@ -358,6 +565,16 @@ mod tests {
         let args = DemoArgs { threads: Some(2), scheduler: Which::Sync, rows: 10, ..DemoArgs::default() };
         let err = demo(args).unwrap_err();
         assert!(err.to_string().contains("--threads applies to the threaded scheduler only"), "{err}");
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64k"), Ok(65536));
+        assert_eq!(parse_bytes("1.5G"), Ok(1_610_612_736));
+        assert_eq!(parse_bytes("512MB"), Ok(512 << 20));
+        assert!(parse_bytes("lots").unwrap_err().contains("is not a size"));
+        assert!(parse_bytes("0").is_err());
     }
 
     #[test]
