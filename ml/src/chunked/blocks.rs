@@ -283,20 +283,23 @@ impl BlockLayer {
             all = all.union(&l.layers);
             keys.extend(l.block_keys());
         }
-        let values = scheduler.compute(&all.to_graph(), &keys)?;
-        let mut values = values.into_iter();
+        // `persist` keeps results where they were computed: in memory locally, on the workers
+        // (as futures) on a distributed scheduler.
+        let persisted = scheduler.persist(&all.to_graph(), &keys)?;
         // Each layer keeps only its own blocks, so dropping one frees its memory.
-        Ok(layers
+        layers
             .iter()
             .map(|l| {
                 let mut g = Graph::with_capacity(l.n_blocks());
                 for k in l.block_keys() {
-                    // `compute` returns one value per requested key, in order.
-                    g.insert(k, Node::Data(values.next().expect("one value per key")));
+                    let node = persisted.get(&k).cloned().ok_or_else(|| {
+                        MlError::Graph(rask_core::Error::MissingKey(k.clone()))
+                    })?;
+                    g.insert(k, node);
                 }
-                BlockLayer { layers: Layers::from_graph(g), name: l.name.clone(), chunks: l.chunks.clone() }
+                Ok(BlockLayer { layers: Layers::from_graph(g), name: l.name.clone(), chunks: l.chunks.clone() })
             })
-            .collect())
+            .collect()
     }
 
     /// The same blocks with another chunking description (same block count; used when sizes
