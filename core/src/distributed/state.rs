@@ -572,7 +572,9 @@ impl ClusterState {
         self.notify_done(t);
         self.maybe_release(t);
         self.dispatch_queue();
-        self.balance();
+        if self.workers.get(&wid).is_some_and(|w| w.processing.len() < w.nthreads) {
+            self.balance();
+        }
     }
 
     /// A worker reports that a task failed.
@@ -859,8 +861,9 @@ impl ClusterState {
             if surplus == 0 {
                 continue;
             }
+            // Look at a bounded sample: stealing is a correction, not a scan of every queue.
             let mut picks: Vec<Tid> =
-                v.processing.iter().copied().filter(|t| self.tasks[t].steal_to.is_none()).collect();
+                v.processing.iter().copied().filter(|t| self.tasks[t].steal_to.is_none()).take(256).collect();
             // Steal the tasks the victim would run last, and only what is cheap to move.
             picks.sort_unstable_by_key(|t| std::cmp::Reverse(self.tasks[t].priority));
             let bandwidth = self.config.bandwidth;

@@ -84,7 +84,8 @@ pub enum WorkerError {
 enum Event {
     FromScheduler(Vec<ToWorker>),
     SchedulerGone(String),
-    Finished { key: Key, result: Result<Value, (String, String)>, seconds: f64 },
+    /// A batch of tasks run back to back on one compute thread.
+    Finished(Vec<(Key, Result<Value, (String, String)>, f64)>),
     Fetched { key: Key, result: Result<Vec<(Key, u64)>, Key> },
 }
 
@@ -192,6 +193,7 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
         ready: BinaryHeap::new(),
         seq: 0,
         running: 0,
+        avg_seconds: 1e-3,
         tasks_done: 0,
         out: Vec::new(),
         tx: tx.clone(),
@@ -256,6 +258,8 @@ struct WorkerLoop {
     ready: BinaryHeap<Reverse<((u64, u32), u64, Key)>>,
     seq: u64,
     running: usize,
+    /// Mean task time, seconds (exponentially weighted): decides batching.
+    avg_seconds: f64,
     tasks_done: u64,
     out: Vec<ToScheduler>,
     tx: mpsc::UnboundedSender<Event>,
@@ -309,37 +313,10 @@ impl WorkerLoop {
                 None
             }
             Event::SchedulerGone(reason) => Some(format!("lost the scheduler: {reason}")),
-            Event::Finished { key, result, seconds } => {
+            Event::Finished(batch) => {
                 self.running -= 1;
-                let Some(p) = self.tasks.remove(&key) else { return None };
-                {
-                    let mut s = lock(&self.store);
-                    for d in &p.deps {
-                        s.unpin(d);
-                    }
-                }
-                if p.cancelled {
-                    return None;
-                }
-                match result {
-                    Ok(value) => {
-                        let stored = {
-                            let mut s = lock(&self.store);
-                            s.insert(key.clone(), value).map(|()| s.nbytes(&key).unwrap_or(0))
-                        };
-                        match stored {
-                            Ok(nbytes) => {
-                                self.tasks_done += 1;
-                                self.out.push(ToScheduler::Done { key, nbytes, seconds });
-                            }
-                            Err(e) => self.out.push(ToScheduler::Erred {
-                                key,
-                                op: "store".into(),
-                                message: format!("the result cannot be held: {e}"),
-                            }),
-                        }
-                    }
-                    Err((op, message)) => self.out.push(ToScheduler::Erred { key, op, message }),
+                for (key, result, seconds) in batch {
+                    self.finished(key, result, seconds);
                 }
                 None
             }
@@ -366,6 +343,40 @@ impl WorkerLoop {
                 }
                 None
             }
+        }
+    }
+
+    fn finished(&mut self, key: Key, result: Result<Value, (String, String)>, seconds: f64) {
+        self.avg_seconds = 0.9 * self.avg_seconds + 0.1 * seconds;
+        let Some(p) = self.tasks.remove(&key) else { return };
+        {
+            let mut s = lock(&self.store);
+            for d in &p.deps {
+                s.unpin(d);
+            }
+        }
+        if p.cancelled {
+            return;
+        }
+        match result {
+            Ok(value) => {
+                let stored = {
+                    let mut s = lock(&self.store);
+                    s.insert(key.clone(), value).map(|()| s.nbytes(&key).unwrap_or(0))
+                };
+                match stored {
+                    Ok(nbytes) => {
+                        self.tasks_done += 1;
+                        self.out.push(ToScheduler::Done { key, nbytes, seconds });
+                    }
+                    Err(e) => self.out.push(ToScheduler::Erred {
+                        key,
+                        op: "store".into(),
+                        message: format!("the result cannot be held: {e}"),
+                    }),
+                }
+            }
+            Err((op, message)) => self.out.push(ToScheduler::Erred { key, op, message }),
         }
     }
 
@@ -400,52 +411,79 @@ impl WorkerLoop {
     }
 
     /// Starts ready tasks while threads are free and memory is below the pause threshold.
+    ///
+    /// Tiny tasks (under 200 µs on average) go to a compute thread in batches, so a thread
+    /// wake-up and an event are paid per batch rather than per task; a batch takes at most its
+    /// fair share of the ready queue, so no thread idles while another holds a long batch.
     fn start_ready(&mut self) {
         while self.running < self.nthreads {
             if lock(&self.store).is_paused() {
                 return;
             }
-            let Some(Reverse((_, _, key))) = self.ready.pop() else { return };
-            let Some(p) = self.tasks.get_mut(&key) else { continue }; // released or stolen
-            if p.phase != Phase::Ready {
-                continue;
-            }
-            let mut inputs = Vec::with_capacity(p.deps.len());
-            let mut lost = None;
-            {
-                let mut s = lock(&self.store);
-                for d in &p.deps {
-                    match s.get(d) {
-                        Ok(Some(v)) => inputs.push(v),
-                        Ok(None) | Err(_) => {
-                            lost = Some(d.clone());
-                            break;
-                        }
-                    }
-                }
-                if lost.is_none() {
-                    for d in &p.deps {
-                        s.pin(d);
-                    }
+            let free = self.nthreads - self.running;
+            let batch_size =
+                if self.avg_seconds < 200e-6 { (self.ready.len() / free).clamp(1, 256) } else { 1 };
+            let mut batch = Vec::with_capacity(batch_size);
+            while batch.len() < batch_size {
+                let Some(Reverse((_, _, key))) = self.ready.pop() else { break };
+                if let Some(job) = self.take_job(key) {
+                    batch.push(job);
                 }
             }
-            if let Some(dependency) = lost {
-                self.tasks.remove(&key);
-                self.out.push(ToScheduler::Missing { key, dependency });
-                continue;
+            if batch.is_empty() {
+                return;
             }
-            p.phase = Phase::Running;
             self.running += 1;
-            let spec = p.spec.clone();
             let registry = self.registry.clone();
             let tx = self.tx.clone();
             self.pool.spawn(move || {
-                let t0 = Instant::now();
-                let result = run_spec(&registry, &spec, &inputs);
-                drop(inputs);
-                let _ = tx.send(Event::Finished { key, result, seconds: t0.elapsed().as_secs_f64() });
+                let results = batch
+                    .into_iter()
+                    .map(|(key, spec, inputs)| {
+                        let t0 = Instant::now();
+                        let result = run_spec(&registry, &spec, &inputs);
+                        drop(inputs);
+                        (key, result, t0.elapsed().as_secs_f64())
+                    })
+                    .collect();
+                let _ = tx.send(Event::Finished(results));
             });
         }
+    }
+
+    /// Takes a ready task out for running: its inputs (pinned in the store) and spec. A task
+    /// whose input vanished is reported missing instead.
+    fn take_job(&mut self, key: Key) -> Option<(Key, WireSpec, Vec<Value>)> {
+        let p = self.tasks.get_mut(&key)?; // released or stolen: gone
+        if p.phase != Phase::Ready {
+            return None;
+        }
+        let mut inputs = Vec::with_capacity(p.deps.len());
+        let mut lost = None;
+        {
+            let mut s = lock(&self.store);
+            for d in &p.deps {
+                match s.get(d) {
+                    Ok(Some(v)) => inputs.push(v),
+                    Ok(None) | Err(_) => {
+                        lost = Some(d.clone());
+                        break;
+                    }
+                }
+            }
+            if lost.is_none() {
+                for d in &p.deps {
+                    s.pin(d);
+                }
+            }
+        }
+        if let Some(dependency) = lost {
+            self.tasks.remove(&key);
+            self.out.push(ToScheduler::Missing { key, dependency });
+            return None;
+        }
+        p.phase = Phase::Running;
+        Some((key, p.spec.clone(), inputs))
     }
 }
 
