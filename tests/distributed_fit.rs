@@ -1,0 +1,101 @@
+//! Estimators on a `LocalCluster` of `rask` worker processes (127.0.0.1): the same models as
+//! on the threaded scheduler, and a worker killed with SIGKILL in the middle of a
+//! multi-iteration fit changes nothing about the model.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rask::datasets::generators::{make_blobs, make_classification, BlobsParams, ClassificationParams};
+use rask::distributed::LocalCluster;
+use rask::estimators::cluster::{KMeans, KMeansParams};
+use rask::estimators::linear_model::{LogisticRegression, LogisticRegressionParams};
+use rask::ml::Fit;
+use rask::scheduler::Callback;
+use rask::Scheduler;
+
+fn cluster(n: usize) -> LocalCluster {
+    rask::distributed::local_cluster(n)
+        .program(env!("CARGO_BIN_EXE_rask"), Vec::new())
+        .quiet(true)
+        .start()
+        .expect("the local cluster starts")
+}
+
+#[test]
+fn kmeans_and_logistic_regression_on_a_cluster_match_the_threaded_scheduler() {
+    let c = cluster(2);
+    let dist = c.client().scheduler();
+    let threaded = Scheduler::threaded_with(2).unwrap();
+    let blobs = BlobsParams::new().n_samples(20_000).n_features(5).centers(4).seed(3).chunk_rows(2_000);
+    let kmeans = KMeansParams::new(4).max_iter(30).seed(1);
+    let models: Vec<KMeans> = [&threaded, &dist]
+        .iter()
+        .map(|s| {
+            let x = make_blobs(&blobs).unwrap().data.x().clone().persist_on(s).unwrap();
+            rask::with_scheduler(s, || kmeans.fit(&x)).unwrap()
+        })
+        .collect();
+    assert_eq!(models[0].cluster_centers, models[1].cluster_centers);
+    assert_eq!(models[0].n_iter, models[1].n_iter);
+    assert_eq!(models[0].inertia, models[1].inertia);
+
+    let params = ClassificationParams::new().n_samples(20_000).n_features(8).seed(5).chunk_rows(2_000);
+    let fits: Vec<LogisticRegression> = [&threaded, &dist]
+        .iter()
+        .map(|s| {
+            let data = make_classification(&params).unwrap().persist_on(s).unwrap();
+            rask::with_scheduler(s, || LogisticRegressionParams::new().fit(&data)).unwrap()
+        })
+        .collect();
+    assert_eq!(fits[0].coef, fits[1].coef);
+    assert_eq!(fits[0].intercept, fits[1].intercept);
+}
+
+/// Counts the computations a scheduler runs.
+#[derive(Default)]
+struct Computations(AtomicUsize);
+
+impl Callback for Computations {
+    fn on_compute_start(&self, _: usize) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn killing_a_worker_mid_fit_gives_the_same_model() {
+    let params = ClassificationParams::new().n_samples(60_000).n_features(10).seed(11).chunk_rows(3_000);
+    let fit_params = LogisticRegressionParams::new().max_iter(200).tol(1e-10);
+    let threaded = Scheduler::threaded_with(2).unwrap();
+    let reference = {
+        let data = make_classification(&params).unwrap().persist_on(&threaded).unwrap();
+        rask::with_scheduler(&threaded, || fit_params.fit(&data)).unwrap()
+    };
+    assert!(reference.n_iter >= 8, "the fit must take several iterations ({})", reference.n_iter);
+
+    let mut c = cluster(3);
+    let counter = Arc::new(Computations::default());
+    let dist = c.client().scheduler().with_callback(counter.clone());
+    // The data lives on the workers: the killed worker takes its share of the blocks with it,
+    // and they are recomputed from their graph.
+    let data = make_classification(&params).unwrap().persist_on(&dist).unwrap();
+    let before = counter.0.load(Ordering::SeqCst);
+    let fit = {
+        let dist = dist.clone();
+        let fit_params = fit_params.clone();
+        std::thread::spawn(move || rask::with_scheduler(&dist, || fit_params.fit(&data)))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counter.0.load(Ordering::SeqCst) < before + 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let at_kill = counter.0.load(Ordering::SeqCst);
+    assert!(!fit.is_finished(), "the kill must come in the middle of the fit");
+    c.kill_worker(0).unwrap();
+    let model = fit.join().unwrap().expect("the fit survives the loss of a worker");
+    assert!(counter.0.load(Ordering::SeqCst) > at_kill + 2, "the fit went on after the kill");
+    assert_eq!(model.n_iter, reference.n_iter);
+    assert_eq!(model.coef, reference.coef);
+    assert_eq!(model.intercept, reference.intercept);
+    c.wait_for_status(|s| s.workers.len() == 2, Duration::from_secs(15)).unwrap();
+}
