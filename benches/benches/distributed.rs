@@ -19,7 +19,6 @@ use rask::ml::{ChunkedDataset, ChunkedVector, Fit};
 use rask::{ComputeOptions, Registry, Scheduler};
 use rask_benches::{independent_plus_tree_sum, independent_plus_tree_sum_expected, peak_rss_bytes};
 
-
 fn registry() -> Arc<Registry> {
     static REG: OnceLock<Arc<Registry>> = OnceLock::new();
     REG.get_or_init(|| {
@@ -76,7 +75,8 @@ fn main() {
 
     // KMeans: persisted blobs, 20 Lloyd iterations (tol 0), k-means|| init.
     let chunk = 100_000;
-    let blobs = BlobsParams::new().n_samples(rows).n_features(20).centers(8).cluster_std(20.0).seed(0).chunk_rows(chunk);
+    let blobs =
+        BlobsParams::new().n_samples(rows).n_features(20).centers(8).cluster_std(20.0).seed(0).chunk_rows(chunk);
     let kmeans = KMeansParams::new(8).max_iter(20).tol(0.0).seed(0);
     let mut centers = Vec::new();
     for (label, s) in [("threaded(2)", &threaded), ("cluster(2 workers)", &dist)] {

@@ -164,9 +164,9 @@ fn handshakes_without_the_token_or_with_another_registry_or_version_are_refused(
 fn malformed_and_oversized_frames_drop_only_their_connection() {
     let c = cluster();
     let frames: Vec<Vec<u8>> = vec![
-        vec![0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1],   // a frame of invalid MessagePack
-        vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3],      // a 4 GiB length: over the handshake cap
-        vec![0, 0, 0, 10, 1, 2],                    // truncated, then closed
+        vec![0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1],      // a frame of invalid MessagePack
+        vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3],         // a 4 GiB length: over the handshake cap
+        vec![0, 0, 0, 10, 1, 2],                       // truncated, then closed
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), // not a Rask peer at all
     ];
     for f in &frames {
@@ -265,9 +265,8 @@ fn results_beyond_the_memory_limit_spill_to_disk_and_are_cleaned_up() {
     let blocks: Vec<Key> = (0..30).map(|i| g.task(Fill { n: 100_000, v: i as f64 }, &[]).unwrap()).collect();
     let futures = client.compute(&g, &blocks).unwrap();
     client.wait(&futures).unwrap();
-    let s = c
-        .wait_for_status(|s| s.workers.first().is_some_and(|w| w.spilled_bytes > 0), Duration::from_secs(5))
-        .unwrap();
+    let s =
+        c.wait_for_status(|s| s.workers.first().is_some_and(|w| w.spilled_bytes > 0), Duration::from_secs(5)).unwrap();
     let w = &s.workers[0];
     assert!(w.memory_bytes <= limit, "held {} bytes in memory with a {limit}-byte limit", w.memory_bytes);
     assert!(w.spilled_bytes >= 20_000_000, "spilled only {} bytes", w.spilled_bytes);

@@ -12,9 +12,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{connect, Security};
+use super::protocol::PeerReply;
 use super::protocol::{FromClient, ProtocolError, Role, TaskError, ToClient, WireNode, WireOp, WireSpec};
 use super::worker::{decode_value, encode_value, PeerPool};
-use super::protocol::PeerReply;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Node};
 use crate::key::Key;
@@ -553,7 +553,9 @@ impl Iterator for AsCompleted {
 fn status_result(key: &Key, s: &FutureStatus) -> Result<()> {
     match s {
         FutureStatus::Finished => Ok(()),
-        FutureStatus::Error(e) => Err(Error::TaskFailed { key: e.key.clone(), op: e.op.clone(), cause: e.message.clone() }),
+        FutureStatus::Error(e) => {
+            Err(Error::TaskFailed { key: e.key.clone(), op: e.op.clone(), cause: e.message.clone() })
+        }
         FutureStatus::Cancelled => Err(Error::Cancelled(key.clone())),
         FutureStatus::Pending => Err(Error::Distributed(format!("{key} is still pending"))),
     }

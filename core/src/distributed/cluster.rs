@@ -292,10 +292,7 @@ impl LocalCluster {
 
     /// Kills worker `i` with SIGKILL (no clean-up: as a crash would).
     pub fn kill_worker(&mut self, i: usize) -> Result<()> {
-        let child = self
-            .workers
-            .get_mut(i)
-            .ok_or_else(|| Error::Distributed(format!("there is no worker {i}")))?;
+        let child = self.workers.get_mut(i).ok_or_else(|| Error::Distributed(format!("there is no worker {i}")))?;
         child.kill().map_err(|e| Error::Distributed(format!("cannot kill worker {i}: {e}")))?;
         let _ = child.wait();
         Ok(())

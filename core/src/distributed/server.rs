@@ -81,15 +81,16 @@ impl SchedulerHandle {
             .thread_name("rask-scheduler")
             .build()?;
         let (listener, status_listener) = rt.block_on(async {
-            let l = TcpListener::bind(&opts.listen).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", opts.listen))
-            })?;
-            let s = match &opts.status {
-                Some(a) => Some(TcpListener::bind(a).await.map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("cannot serve the status page on {a}: {e}"))
-                })?),
-                None => None,
-            };
+            let l = TcpListener::bind(&opts.listen)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", opts.listen)))?;
+            let s =
+                match &opts.status {
+                    Some(a) => Some(TcpListener::bind(a).await.map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("cannot serve the status page on {a}: {e}"))
+                    })?),
+                    None => None,
+                };
             Ok::<_, std::io::Error>((l, s))
         })?;
         let address = listener.local_addr()?.to_string();
@@ -110,8 +111,7 @@ impl SchedulerHandle {
                     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
                     tokio::spawn(async move {
                         let _keep = stop_tx;
-                        let f: Arc<dyn Fn() -> StatusSnapshot + Send + Sync> =
-                            Arc::new(move || snap.borrow().clone());
+                        let f: Arc<dyn Fn() -> StatusSnapshot + Send + Sync> = Arc::new(move || snap.borrow().clone());
                         let _ = status::serve(sl, f, std::future::pending::<()>()).await;
                     });
                     drop(stop_rx);

@@ -799,7 +799,10 @@ impl ClusterState {
             .iter()
             .map(|d| {
                 let dep = &self.tasks[d];
-                (dep.key.clone(), dep.who_has.iter().filter_map(|h| self.workers.get(h)).map(|w| w.address.clone()).collect())
+                (
+                    dep.key.clone(),
+                    dep.who_has.iter().filter_map(|h| self.workers.get(h)).map(|w| w.address.clone()).collect(),
+                )
             })
             .collect();
         let task = &self.tasks[&t];
@@ -1133,20 +1136,19 @@ impl ClusterState {
     pub fn check_invariants(&self) -> Result<(), String> {
         for (&t, task) in &self.tasks {
             match task.state {
-                St::Processing(w) => {
-                    if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) {
-                        return Err(format!("{} processing on {w}, which does not list it", task.key));
-                    }
+                St::Processing(w) if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) => {
+                    return Err(format!("{} processing on {w}, which does not list it", task.key));
                 }
-                St::Memory => {
-                    if task.who_has.is_empty() {
-                        return Err(format!("{} in memory nowhere", task.key));
-                    }
+                St::Memory if task.who_has.is_empty() => {
+                    return Err(format!("{} in memory nowhere", task.key));
                 }
                 St::Waiting => {
                     let missing = task.deps.iter().filter(|d| self.tasks[d].state != St::Memory).count();
                     if missing != task.n_missing {
-                        return Err(format!("{} waits for {} inputs, {} are missing", task.key, task.n_missing, missing));
+                        return Err(format!(
+                            "{} waits for {} inputs, {} are missing",
+                            task.key, task.n_missing, missing
+                        ));
                     }
                 }
                 _ => {}

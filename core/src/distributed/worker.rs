@@ -81,12 +81,22 @@ pub enum WorkerError {
     Connect(#[from] ProtocolError),
 }
 
+/// A task's outcome: its value, or the failing op and message.
+type Outcome = Result<Value, (String, String)>;
+/// Ready tasks, lowest (priority, arrival) first.
+type ReadyQueue = BinaryHeap<Reverse<((u64, u32), u64, Key)>>;
+/// Keys to fetch with their holders.
+type Wanted = Vec<(Key, Vec<String>)>;
+
 enum Event {
     FromScheduler(Vec<ToWorker>),
     SchedulerGone(String),
     /// A batch of tasks run back to back on one compute thread.
-    Finished(Vec<(Key, Result<Value, (String, String)>, f64)>),
-    Fetched { key: Key, result: Result<Vec<(Key, u64)>, Key> },
+    Finished(Vec<(Key, Outcome, f64)>),
+    Fetched {
+        key: Key,
+        result: Result<Vec<(Key, u64)>, Key>,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -255,7 +265,7 @@ struct WorkerLoop {
     pool: Arc<rayon::ThreadPool>,
     nthreads: usize,
     tasks: FxHashMap<Key, Pending>,
-    ready: BinaryHeap<Reverse<((u64, u32), u64, Key)>>,
+    ready: ReadyQueue,
     seq: u64,
     running: usize,
     /// Mean task time, seconds (exponentially weighted): decides batching.
@@ -346,7 +356,7 @@ impl WorkerLoop {
         }
     }
 
-    fn finished(&mut self, key: Key, result: Result<Value, (String, String)>, seconds: f64) {
+    fn finished(&mut self, key: Key, result: Outcome, seconds: f64) {
         self.avg_seconds = 0.9 * self.avg_seconds + 0.1 * seconds;
         let Some(p) = self.tasks.remove(&key) else { return };
         {
@@ -421,8 +431,7 @@ impl WorkerLoop {
                 return;
             }
             let free = self.nthreads - self.running;
-            let batch_size =
-                if self.avg_seconds < 200e-6 { (self.ready.len() / free).clamp(1, 256) } else { 1 };
+            let batch_size = if self.avg_seconds < 200e-6 { (self.ready.len() / free).clamp(1, 256) } else { 1 };
             let mut batch = Vec::with_capacity(batch_size);
             while batch.len() < batch_size {
                 let Some(Reverse((_, _, key))) = self.ready.pop() else { break };
@@ -502,7 +511,7 @@ pub(crate) fn build_op(registry: &Registry, ops: &[WireOp]) -> Result<TaskOp, (S
 }
 
 /// Runs one spec on its inputs, catching panics. Errors are (op, message).
-fn run_spec(registry: &Registry, spec: &WireSpec, inputs: &[Value]) -> Result<Value, (String, String)> {
+fn run_spec(registry: &Registry, spec: &WireSpec, inputs: &[Value]) -> Outcome {
     match spec {
         WireSpec::Task(ops) => {
             let op = build_op(registry, ops)?;
@@ -539,13 +548,9 @@ pub(crate) fn encode_value(registry: &Registry, key: &Key, v: &Value) -> crate::
 }
 
 /// Fetches missing inputs from their holders into the store. Err names an input no holder had.
-async fn fetch_all(
-    peers: &PeerPool,
-    store: &Store,
-    missing: Vec<(Key, Vec<String>)>,
-) -> Result<Vec<(Key, u64)>, Key> {
+async fn fetch_all(peers: &PeerPool, store: &Store, missing: Vec<(Key, Vec<String>)>) -> Result<Vec<(Key, u64)>, Key> {
     // Group by first holder: one request per peer in the common case.
-    let mut by_peer: Vec<(String, Vec<(Key, Vec<String>)>)> = Vec::new();
+    let mut by_peer: Vec<(String, Wanted)> = Vec::new();
     for (k, holders) in missing {
         let Some(first) = holders.first().cloned() else { return Err(k) };
         match by_peer.iter_mut().find(|(a, _)| *a == first) {
@@ -708,7 +713,9 @@ async fn send_values(conn: &mut Conn, store: &Store, keys: Vec<Key>) -> Result<(
     for key in keys {
         let encoded = lock(store).get_encoded(&key);
         let reply = match encoded {
-            Ok(Some((tag, bytes))) => PeerReply::Data { key, value: WireValue { tag: tag.into(), bytes: bytes.into() } },
+            Ok(Some((tag, bytes))) => {
+                PeerReply::Data { key, value: WireValue { tag: tag.into(), bytes: bytes.into() } }
+            }
             Ok(None) => PeerReply::Missing { key },
             Err(e) => PeerReply::Failed { key, message: e.to_string() },
         };

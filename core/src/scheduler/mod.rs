@@ -24,11 +24,11 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 pub use diagnostics::{Callback, Progress, TaskTimings};
+pub(crate) use exec::panic_message;
 pub use plan::{Plan, PlanNode, PlanStats};
 pub use state::{SchedulerState, TaskState};
 pub use sync::SyncExecutor;
 pub use threaded::ThreadedExecutor;
-pub(crate) use exec::panic_message;
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;

@@ -160,7 +160,12 @@ pub fn registry() -> Arc<Registry> {
 /// The test worker program: `rask-test-worker`, built from `tests/support/worker.rs` with
 /// this registry. Only integration tests know its path.
 pub fn worker_program() -> &'static str {
-    option_env!("CARGO_BIN_EXE_rask-test-worker").expect("integration tests know the test worker's path")
+    // Set by cargo for integration tests; the worker program itself (which also includes this
+    // module) never calls this.
+    match option_env!("CARGO_BIN_EXE_rask-test-worker") {
+        Some(path) => path,
+        None => panic!("only integration tests know the test worker's path"),
+    }
 }
 
 /// A cluster of this test binary's own: a scheduler in the process and two worker processes

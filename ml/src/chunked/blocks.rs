@@ -292,9 +292,10 @@ impl BlockLayer {
             .map(|l| {
                 let mut g = Graph::with_capacity(l.n_blocks());
                 for k in l.block_keys() {
-                    let node = persisted.get(&k).cloned().ok_or_else(|| {
-                        MlError::Graph(rask_core::Error::MissingKey(k.clone()))
-                    })?;
+                    let node = persisted
+                        .get(&k)
+                        .cloned()
+                        .ok_or_else(|| MlError::Graph(rask_core::Error::MissingKey(k.clone())))?;
                     g.insert(k, node);
                 }
                 Ok(BlockLayer { layers: Layers::from_graph(g), name: l.name.clone(), chunks: l.chunks.clone() })
