@@ -107,14 +107,10 @@ impl SchedulerHandle {
         let thread = std::thread::Builder::new().name("rask-scheduler".into()).spawn(move || {
             rt.block_on(async move {
                 if let Some(sl) = status_listener {
-                    let snap = snap_rx_for_http(&snap_tx);
-                    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                    tokio::spawn(async move {
-                        let _keep = stop_tx;
-                        let f: Arc<dyn Fn() -> StatusSnapshot + Send + Sync> = Arc::new(move || snap.borrow().clone());
-                        let _ = status::serve(sl, f, std::future::pending::<()>()).await;
-                    });
-                    drop(stop_rx);
+                    let snap = snap_tx.subscribe();
+                    let f: Arc<dyn Fn() -> StatusSnapshot + Send + Sync> = Arc::new(move || snap.borrow().clone());
+                    // Runs until the runtime shuts down with the scheduler.
+                    tokio::spawn(status::serve(sl, f, std::future::pending::<()>()));
                 }
                 tokio::spawn(accept_loop(listener, opts.security.clone(), tx2));
                 run_state(rx, opts, addr2, snap_tx, pids2).await;
@@ -169,10 +165,6 @@ impl Drop for SchedulerHandle {
     fn drop(&mut self) {
         self.stop_inner();
     }
-}
-
-fn snap_rx_for_http(tx: &watch::Sender<StatusSnapshot>) -> watch::Receiver<StatusSnapshot> {
-    tx.subscribe()
 }
 
 async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::UnboundedSender<Event>) {

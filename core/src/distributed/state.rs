@@ -1174,3 +1174,178 @@ impl ClusterState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_bytes::ByteBuf;
+
+    fn task(key: &str, deps: &[&str], priority: u32) -> WireNode {
+        WireNode {
+            key: Key::new(key),
+            spec: WireSpec::Task(vec![super::super::protocol::WireOp {
+                name: "test.op".into(),
+                version: 1,
+                args: ByteBuf::new(),
+            }]),
+            deps: deps.iter().map(|d| Key::new(*d)).collect(),
+            priority,
+        }
+    }
+
+    fn computes(s: &mut ClusterState) -> Vec<(WorkerId, Key)> {
+        let mut out = Vec::new();
+        s.outbox.retain(|o| match o {
+            Out::Worker(w, ToWorker::Compute { key, .. }) => {
+                out.push((*w, key.clone()));
+                false
+            }
+            _ => true,
+        });
+        out
+    }
+
+    fn state_with_workers(n: u64) -> ClusterState {
+        let mut s = ClusterState::new(StateConfig::default());
+        let now = Instant::now();
+        for w in 1..=n {
+            s.add_worker(w, format!("127.0.0.1:{w}"), 1, None, w as u32, now);
+        }
+        s.add_client(100);
+        s
+    }
+
+    #[test]
+    fn tasks_go_where_their_input_bytes_are() {
+        let mut s = state_with_workers(2);
+        s.submit(100, vec![task("a", &[], 0), task("b", &[], 1), task("c", &["a", "b"], 2)], vec![Key::new("c")])
+            .unwrap();
+        let sent = computes(&mut s);
+        assert_eq!(sent.len(), 2, "both roots start: {sent:?}");
+        let on = |k: &str| sent.iter().find(|(_, x)| x.name() == k).unwrap().0;
+        let (wa, wb) = (on("a"), on("b"));
+        s.task_done(wa, &Key::new("a"), 10, 0.001);
+        s.task_done(wb, &Key::new("b"), 50_000_000, 0.001);
+        let sent = computes(&mut s);
+        assert_eq!(sent, vec![(wb, Key::new("c"))], "c goes to the holder of its 50 MB input");
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn root_tasks_wait_at_the_scheduler_until_workers_have_room() {
+        let mut s = state_with_workers(1);
+        // Long tasks: the backlog a worker is given is twice its threads.
+        s.avg_duration = 1.0;
+        let nodes: Vec<WireNode> = (0..100).map(|i| task(&format!("t{i}"), &[], i)).collect();
+        let wants = nodes.iter().map(|n| n.key.clone()).collect();
+        s.submit(100, nodes, wants).unwrap();
+        let sent = computes(&mut s);
+        assert_eq!(sent.len(), 2, "one thread: two tasks in flight");
+        assert_eq!(sent[0].1, Key::new("t0"), "in priority order");
+        assert_eq!(s.counts().queued, 98);
+        s.task_done(1, &Key::new("t0"), 8, 1.0);
+        assert_eq!(computes(&mut s), vec![(1, Key::new("t2"))]);
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_idle_worker_steals_queued_work() {
+        let mut s = state_with_workers(1);
+        s.avg_duration = 1.0;
+        s.submit(100, vec![task("root", &[], 0)], vec![]).unwrap();
+        let nodes: Vec<WireNode> = (0..10).map(|i| task(&format!("d{i}"), &["root"], i + 1)).collect();
+        let wants: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
+        s.submit(100, nodes, wants).unwrap();
+        computes(&mut s);
+        s.task_done(1, &Key::new("root"), 8, 1.0);
+        assert_eq!(computes(&mut s).len(), 10, "the dependents go to the holder of their input");
+        s.add_worker(2, "127.0.0.1:2".into(), 1, None, 2, Instant::now());
+        let steals: Vec<Key> = s
+            .outbox
+            .iter()
+            .filter_map(|o| match o {
+                Out::Worker(1, ToWorker::Steal { key }) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(steals.len(), 1, "the new worker has one thread free: {:?}", s.outbox);
+        s.outbox.clear();
+        s.steal_reply(1, &steals[0], true);
+        assert_eq!(computes(&mut s), vec![(2, steals[0].clone())]);
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn results_lost_with_a_worker_are_recomputed_and_poison_tasks_fail() {
+        let mut s = state_with_workers(2);
+        s.submit(100, vec![task("a", &[], 0), task("b", &["a"], 1)], vec![Key::new("b")]).unwrap();
+        let (w, _) = computes(&mut s)[0].clone();
+        s.task_done(w, &Key::new("a"), 8, 0.001);
+        let (w2, _) = computes(&mut s)[0].clone();
+        assert_eq!(w2, w);
+        // The worker holding `a` and running `b` dies: `a` is recomputed, then `b`.
+        s.remove_worker(w, "test");
+        let other = 3 - w;
+        assert_eq!(computes(&mut s), vec![(other, Key::new("a"))]);
+        s.check_invariants().unwrap();
+        s.task_done(other, &Key::new("a"), 8, 0.001);
+        assert_eq!(computes(&mut s), vec![(other, Key::new("b"))]);
+        // `b` kills two more workers: past the limit of 3 it fails.
+        s.remove_worker(other, "test");
+        let now = Instant::now();
+        for round in 0..2 {
+            let id = 10 + round;
+            s.add_worker(id, format!("127.0.0.1:{id}"), 1, None, 0, now);
+            let mut sent = computes(&mut s);
+            if sent.iter().any(|(_, k)| k.name() == "a") {
+                s.task_done(id, &Key::new("a"), 8, 0.001);
+                sent = computes(&mut s);
+            }
+            assert_eq!(sent, vec![(id, Key::new("b"))], "round {round}");
+            s.remove_worker(id, "test");
+        }
+        let errors: Vec<&TaskError> = s
+            .outbox
+            .iter()
+            .filter_map(|o| match o {
+                Out::Client(100, ToClient::Erred { error, .. }) => Some(error),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("3 workers died while running this task"), "{}", errors[0].message);
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn released_work_is_forgotten_and_unneeded_work_is_withdrawn() {
+        let mut s = state_with_workers(1);
+        s.submit(100, vec![task("a", &[], 0), task("b", &["a"], 1)], vec![Key::new("b")]).unwrap();
+        computes(&mut s);
+        s.task_done(1, &Key::new("a"), 8, 0.001);
+        computes(&mut s);
+        s.task_done(1, &Key::new("b"), 8, 0.001);
+        assert_eq!(s.counts().memory, 1, "a is released once b holds its result");
+        s.release(100, &[Key::new("b")]);
+        assert_eq!(s.counts().total, 0, "nothing is kept once nothing is wanted");
+        // Cancelling withdraws queued and running work.
+        s.submit(100, vec![task("x", &[], 0), task("y", &["x"], 1)], vec![Key::new("y")]).unwrap();
+        computes(&mut s);
+        s.cancel(100, &[Key::new("y")]);
+        assert_eq!(s.counts().total, 0);
+        assert!(s.outbox.iter().any(|o| matches!(o, Out::Client(100, ToClient::Cancelled { .. }))));
+        assert!(s.outbox.iter().any(|o| matches!(o, Out::Worker(1, ToWorker::Release { .. }))));
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn submissions_with_unknown_inputs_are_rejected_whole() {
+        let mut s = state_with_workers(1);
+        let err = s.submit(100, vec![task("a", &["nowhere"], 0)], vec![Key::new("a")]).unwrap_err();
+        assert!(err.contains("depends on 'nowhere'"), "{err}");
+        assert_eq!(s.counts().total, 0);
+        let remote = WireNode { key: Key::new("r"), spec: WireSpec::Remote, deps: vec![], priority: 0 };
+        let err = s.submit(100, vec![remote], vec![]).unwrap_err();
+        assert!(err.contains("does not hold it"), "{err}");
+    }
+}
