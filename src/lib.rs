@@ -36,6 +36,7 @@ pub use rask_estimators as estimators;
 pub use rask_ml as ml;
 
 pub mod demo;
+pub mod jobqueue;
 pub mod pipeline;
 
 /// The distributed runtime ([`rask_core::distributed`]) with Rask's full registry.
