@@ -5,7 +5,7 @@
 # Usage (as root; needs Debian's slurm-wlm package: `apt-get install -y slurm-wlm`):
 #   scripts/slurm-single-node.sh [start]   configure and start the cluster, wait until the node is idle
 #   scripts/slurm-single-node.sh status    print the daemons' state and `sinfo`; exit 1 if the node is not usable
-#   scripts/slurm-single-node.sh stop      stop the daemons this script starts (slurmd, slurmctld, munged)
+#   scripts/slurm-single-node.sh stop      cancel the cluster's jobs, stop the daemons this script starts
 #
 # What `start` does, step by step; every step is skipped when it is already done, so running it
 # twice is safe and the second run returns at once:
@@ -13,10 +13,12 @@
 #      starts munged as the `munge` user unless `munge -n | unmunge` already works.
 #   2. Writes /etc/slurm/slurm.conf for one node named after `hostname -s` (`localhost` if that is
 #      empty) at 127.0.0.1, with CPUs from `nproc` and RealMemory 90% of the smaller of
-#      /proc/meminfo's MemTotal and the cgroup memory limit; one partition `debug` (Default=YES);
-#      select/cons_tres over cores and memory; proctrack/linuxproc and task/none, so no cgroups are
-#      needed (containers and small VMs have none to give); no accounting database. Daemons run as
-#      root; state lives in /var/spool/slurmctld and /var/spool/slurmd, logs in /var/log/slurm.
+#      /proc/meminfo's MemTotal and the cgroup memory limit, an equal share of it per CPU for jobs
+#      that ask for no memory (else such a job takes the whole node); one partition `debug`
+#      (Default=YES); select/cons_tres over cores and memory; proctrack/linuxproc and task/none,
+#      so no cgroups are needed (containers and small VMs have none to give); no accounting
+#      database. Daemons run as root; state lives in /var/spool/slurmctld and /var/spool/slurmd,
+#      logs in /var/log/slurm.
 #      A slurm.conf that this script did not write (it has no marker line) is never overwritten:
 #      the script stops with an error instead. A changed configuration restarts running daemons.
 #   3. Starts slurmctld and slurmd (plain daemons with pid files in /run/slurm; no systemd).
@@ -158,6 +160,7 @@ SlurmdTimeout=60
 InactiveLimit=0
 KillWait=5
 MinJobAge=60
+DefMemPerCPU=$((mem / cpus))
 NodeName=$node NodeAddr=127.0.0.1 NodeHostname=$node CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -253,6 +256,15 @@ status() {
 }
 
 stop() {
+    # Jobs outlive slurmd, and slurmctld would recover them as running at the next start.
+    if running "$CTLD_PID"; then
+        local i
+        timeout 10 scancel --partition=debug >/dev/null 2>&1 || true
+        for ((i = 0; i < 60; i++)); do
+            [[ -z $(timeout 10 squeue -h -p debug -t PENDING,RUNNING,COMPLETING,CONFIGURING -o %i 2>/dev/null) ]] && break
+            sleep 0.25
+        done
+    fi
     stop_daemon slurmd "$SLURMD_PID"
     stop_daemon slurmctld "$CTLD_PID"
     stop_daemon munged "$MUNGE_PID"

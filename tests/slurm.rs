@@ -10,7 +10,7 @@
 //! the tests take turns, so they never share a cluster that one of them stops.
 //! Every wait is bounded (120 s at most) and everything a test starts is stopped, even on failure.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -32,16 +32,17 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn set_up(test: &str) -> Option<(MutexGuard<'static, ()>, TestEnv)> {
     if !SlurmJobs::sbatch_available() {
         // Written straight to the terminal: the test harness would swallow a println! of a passing test.
-        let _ = writeln!(std::io::stderr(), "SKIPPED: sbatch not found; the SLURM test {test} did not run");
+        let _ = writeln!(std::io::stderr(), "SKIPPED: sbatch not found; the SLURM test did not run ({test})");
         return None;
     }
     let lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut env = TestEnv::new();
     if !sinfo_answers() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-single-node.sh");
-        let out = run_bounded(Command::new("bash").arg(&script).arg("start"), Duration::from_secs(120));
+        // Stopped on drop even if starting fails half-way.
+        env.stop_slurm = Some(script.clone());
+        let out = run_bounded(Command::new("bash").arg(&script).arg("start"), Duration::from_secs(120)).unwrap();
         assert!(out.status.success(), "{} failed:\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
-        env.stop_slurm = Some(script);
         assert!(sinfo_answers(), "sinfo does not answer after starting the single-node cluster");
     }
     Some((lock, env))
@@ -237,20 +238,27 @@ impl Drop for TestEnv {
             let _ = child.wait();
         }
         if let Some(script) = &self.stop_slurm {
-            let out = run_bounded(Command::new("bash").arg(script).arg("stop"), Duration::from_secs(60));
-            if !out.status.success() {
-                eprintln!("stopping SLURM: {}", String::from_utf8_lossy(&out.stderr));
+            match run_bounded(Command::new("bash").arg(script).arg("stop"), Duration::from_secs(60)) {
+                Ok(out) if out.status.success() => {}
+                Ok(out) => eprintln!("stopping SLURM failed: {}", String::from_utf8_lossy(&out.stderr)),
+                Err(e) => eprintln!("stopping SLURM: {e}"),
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// Runs a command to completion, killing it after `timeout`.
-fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+/// Runs a command to completion; an error if it cannot start or is still running after
+/// `timeout` (then it is killed). Never panics: it also runs during clean-up.
+fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     // Read both pipes on threads so a chatty command cannot block on a full pipe.
-    let pipe = |r: Option<Box<dyn std::io::Read + Send>>| {
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(mut r) = r {
@@ -262,38 +270,52 @@ fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
     let out = pipe(child.stdout.take().map(|r| Box::new(r) as _));
     let err = pipe(child.stderr.take().map(|r| Box::new(r) as _));
     let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let stdout = out.join().unwrap_or_default();
+                return Ok(Output { status, stdout, stderr: err.join().unwrap_or_default() });
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{cmd:?} did not finish within {timeout:?}"));
+            }
+            Err(e) => return Err(format!("waiting for {cmd:?}: {e}")),
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{cmd:?} did not finish within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
+    }
 }
 
-/// Whether a SLURM controller answers `sinfo` (within 10 s).
+/// Whether a SLURM controller answers `sinfo` within 4 s (a live one answers at once; with none,
+/// sinfo retries for about 9 s before it gives up).
 fn sinfo_answers() -> bool {
-    let out = run_bounded(Command::new("sinfo").args(["-h", "-o", "%T"]), Duration::from_secs(10));
-    out.status.success() && !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    run_bounded(Command::new("sinfo").args(["-h", "-o", "%T"]), Duration::from_secs(4))
+        .is_ok_and(|out| out.status.success() && !String::from_utf8_lossy(&out.stdout).trim().is_empty())
 }
 
 /// `scontrol show job -o ID`: one line of `Key=Value` fields.
 fn show_job(id: &str) -> String {
-    let out = run_bounded(Command::new("scontrol").args(["show", "job", "-o", id]), Duration::from_secs(10));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    match run_bounded(Command::new("scontrol").args(["show", "job", "-o", id]), Duration::from_secs(10)) {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Err(e) => e,
+    }
 }
 
 /// `ID:STATE` for each job SLURM still knows.
 fn job_states(ids: &[String]) -> Vec<String> {
-    let out = run_bounded(
-        Command::new("squeue").args(["-h", "--states=all", "-o", "%i:%T", "-j", &ids.join(",")]),
+    let jobs = ids.join(",");
+    match run_bounded(
+        Command::new("squeue").args(["-h", "--states=all", "-o", "%i:%T", "-j", &jobs]),
         Duration::from_secs(10),
-    );
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    ) {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        Err(e) => vec![e],
+    }
 }
 
 /// Waits for a line of the scheduler's standard error that starts with `prefix`.
