@@ -34,9 +34,9 @@
 //! `sbatch` passes the submitting environment into the job (its default `--export=ALL`), so a
 //! `RASK_TOKEN` set when [`SlurmJobs::submit`] runs reaches the workers and wins over the file,
 //! as it does for `rask worker` everywhere.
-//! The worker listens where `rask worker` listens by default, 127.0.0.1, so workers on
-//! different nodes cannot fetch each other's results yet: for now this serves workers that
-//! share one node with the scheduler (a single-node allocation, a test cluster).
+//! By default the worker listens where `rask worker` listens, 127.0.0.1, which serves workers
+//! that share one node; [`SlurmJobs::across_nodes`] makes them listen on every interface and
+//! advertise the node's host name, for workers spread over nodes.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -125,6 +125,10 @@ pub struct SlurmJobs {
     /// Directory of the jobs' output, `#SBATCH --output=DIR/%x-%j.out` (job name and id).
     /// Default: unset, so SLURM writes `slurm-%j.out` in the submission directory.
     log_dir: Option<PathBuf>,
+    /// Whether workers serve their data on every interface and advertise the node's host name
+    /// (`--listen 0.0.0.0:0 --advertise "$(hostname -f):0"`), so workers on different nodes
+    /// can fetch each other's results. Default: off (127.0.0.1, one node).
+    across_nodes: bool,
 }
 
 impl SlurmJobs {
@@ -145,6 +149,7 @@ impl SlurmJobs {
             worker_program: None,
             token_file: None,
             log_dir: None,
+            across_nodes: false,
         }
     }
 
@@ -334,8 +339,21 @@ impl SlurmJobs {
         if let Some(t) = &self.token_file {
             let _ = write!(s, " --token-file {}", shell_quote(path_str("token_file", t)?));
         }
+        if self.across_nodes {
+            // The shell expands the host name on the compute node; port 0 in the advertised
+            // address means "the port the worker bound".
+            s.push_str(" --listen 0.0.0.0:0 --advertise \"$(hostname -f):0\"");
+        }
         s.push('\n');
         Ok(s)
+    }
+
+    /// Serve worker data on every interface and advertise the node's host name, so workers
+    /// on different nodes can exchange results (authentication still applies; use TLS across
+    /// untrusted networks).
+    pub fn across_nodes(mut self, on: bool) -> Self {
+        self.across_nodes = on;
+        self
     }
 
     /// Writes the script to a temporary file (removed afterwards) and runs
@@ -660,6 +678,19 @@ exec /opt/rask/bin/rask worker --scheduler 10.0.0.1:8786 --nthreads 4 --memory-l
 exec /usr/bin/rask worker --scheduler 127.0.0.1:8786 --nthreads 1
 ";
         assert_eq!(script, expected);
+    }
+
+    #[test]
+    fn across_nodes_listens_everywhere_and_advertises_the_host_name() {
+        let script =
+            SlurmJobs::new("head:8786").worker_program("/usr/bin/rask").across_nodes(true).job_script().unwrap();
+        assert!(
+            script.ends_with(
+                "exec /usr/bin/rask worker --scheduler head:8786 --nthreads 1 --listen 0.0.0.0:0 \
+                 --advertise \"$(hostname -f):0\"\n"
+            ),
+            "{script}"
+        );
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub struct WorkerOptions {
     pub scheduler: String,
     /// Where to listen for peers (`host:port`; port 0 picks a free one).
     pub listen: String,
-    /// The address peers should use, if not the bound one (behind NAT, or a wildcard bind).
+    /// The address peers should use, if not the bound one (behind NAT, or a wildcard bind);
+    /// a port of 0 is replaced by the bound port.
     pub advertise: Option<String>,
     /// Compute threads.
     pub nthreads: usize,
@@ -149,7 +150,14 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
         .await
         .map_err(|e| WorkerError::Setup(format!("cannot listen on {}: {e}", opts.listen)))?;
     let bound = listener.local_addr().map_err(|e| WorkerError::Setup(e.to_string()))?;
-    let address = opts.advertise.clone().unwrap_or_else(|| bound.to_string());
+    // An advertised port of 0 means "the port bound" (useful with `--listen HOST:0`).
+    let address = match &opts.advertise {
+        Some(a) => match a.strip_suffix(":0") {
+            Some(host) => format!("{host}:{}", bound.port()),
+            None => a.clone(),
+        },
+        None => bound.to_string(),
+    };
 
     // Join the scheduler, retrying while it starts.
     let deadline = Instant::now() + opts.connect_timeout;
