@@ -71,7 +71,8 @@ fn worker_options_from_env(scheduler: String, registry: Arc<Registry>) -> std::r
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RASK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour).try_init();
 }
 
 /// Builds a [`LocalCluster`].

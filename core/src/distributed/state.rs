@@ -83,6 +83,29 @@ struct Task {
     steal_to: Option<WorkerId>,
 }
 
+impl Task {
+    /// A released task with no links yet.
+    fn new(key: Key, spec: WireSpec, n_deps: usize, priority: (u64, u32)) -> Self {
+        Task {
+            key,
+            spec,
+            deps: Vec::with_capacity(n_deps),
+            dependents: Vec::new(),
+            live_dependents: 0,
+            state: St::Released,
+            who_has: Vec::new(),
+            nbytes: 0,
+            n_missing: 0,
+            waiters: 0,
+            wanted: 0,
+            priority,
+            suspicious: 0,
+            error: None,
+            steal_to: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Worker {
     address: String,
@@ -336,26 +359,8 @@ impl ClusterState {
             let t = self.next_tid;
             self.next_tid += 1;
             self.index.insert(n.key.clone(), t);
-            self.tasks.insert(
-                t,
-                Task {
-                    key: n.key,
-                    spec: n.spec,
-                    deps: Vec::with_capacity(n.deps.len()),
-                    dependents: Vec::new(),
-                    live_dependents: 0,
-                    state: St::Released,
-                    who_has: Vec::new(),
-                    nbytes: 0,
-                    n_missing: 0,
-                    waiters: 0,
-                    wanted: 0,
-                    priority: (gen, n.priority),
-                    suspicious: 0,
-                    error: None,
-                    steal_to: None,
-                },
-            );
+            let n_deps = n.deps.len();
+            self.tasks.insert(t, Task::new(n.key, n.spec, n_deps, (gen, n.priority)));
             fresh.push((t, n.deps));
             self.submitted += 1;
         }
@@ -459,26 +464,9 @@ impl ClusterState {
                     let t = self.next_tid;
                     self.next_tid += 1;
                     self.index.insert(key.clone(), t);
-                    self.tasks.insert(
-                        t,
-                        Task {
-                            key: key.clone(),
-                            spec: WireSpec::Remote,
-                            deps: Vec::new(),
-                            dependents: Vec::new(),
-                            live_dependents: 0,
-                            state: St::Released,
-                            who_has: Vec::new(),
-                            nbytes,
-                            n_missing: 0,
-                            waiters: 0,
-                            wanted: 0,
-                            priority: (self.generation, 0),
-                            suspicious: 0,
-                            error: None,
-                            steal_to: None,
-                        },
-                    );
+                    let mut task = Task::new(key.clone(), WireSpec::Remote, 0, (self.generation, 0));
+                    task.nbytes = nbytes;
+                    self.tasks.insert(t, task);
                     t
                 }
             };
