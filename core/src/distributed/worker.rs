@@ -110,6 +110,8 @@ enum Phase {
 struct Pending {
     spec: WireSpec,
     deps: Vec<Key>,
+    /// The scheduler's priority: lower runs first.
+    priority: (u64, u32),
     phase: Phase,
     /// Released by the scheduler while running: drop the result.
     cancelled: bool,
@@ -347,9 +349,9 @@ impl WorkerLoop {
                         if let Some(p) = self.tasks.get_mut(&key) {
                             if p.phase == Phase::Fetching {
                                 p.phase = Phase::Ready;
+                                let priority = p.priority;
                                 self.seq += 1;
-                                // The priority was recorded when the task arrived.
-                                self.ready.push(Reverse((self.priority_of(&key), self.seq, key)));
+                                self.ready.push(Reverse((priority, self.seq, key)));
                             }
                         }
                     }
@@ -398,11 +400,6 @@ impl WorkerLoop {
         }
     }
 
-    fn priority_of(&self, _key: &Key) -> (u64, u32) {
-        // Fetched tasks keep arrival order among themselves (the sequence number breaks ties).
-        (0, 0)
-    }
-
     fn compute(&mut self, key: Key, spec: WireSpec, deps: Vec<(Key, Vec<String>)>, priority: (u64, u32)) {
         if self.tasks.contains_key(&key) {
             return;
@@ -413,12 +410,14 @@ impl WorkerLoop {
         };
         let dep_keys: Vec<Key> = deps.into_iter().map(|(k, _)| k).collect();
         if missing.is_empty() {
-            self.tasks.insert(key.clone(), Pending { spec, deps: dep_keys, phase: Phase::Ready, cancelled: false });
+            self.tasks
+                .insert(key.clone(), Pending { spec, deps: dep_keys, priority, phase: Phase::Ready, cancelled: false });
             self.seq += 1;
             self.ready.push(Reverse((priority, self.seq, key)));
             return;
         }
-        self.tasks.insert(key.clone(), Pending { spec, deps: dep_keys, phase: Phase::Fetching, cancelled: false });
+        self.tasks
+            .insert(key.clone(), Pending { spec, deps: dep_keys, priority, phase: Phase::Fetching, cancelled: false });
         let peers = self.peers.clone();
         let store = self.store.clone();
         let tx = self.tx.clone();

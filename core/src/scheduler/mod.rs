@@ -196,6 +196,11 @@ impl Scheduler {
 
     /// Computes `keys` with options, returning statistics too.
     pub fn compute_with(&self, graph: &Graph, keys: &[Key], opts: &ComputeOptions) -> Result<Computed> {
+        self.run(graph, keys, opts, false)
+    }
+
+    /// Plans `keys`, tells the callbacks, and executes (or persists) on the executor.
+    fn run(&self, graph: &Graph, keys: &[Key], opts: &ComputeOptions, persist: bool) -> Result<Computed> {
         let plan = Plan::build(graph, keys, opts.optimize)?;
         let extended;
         let callbacks: &[Arc<dyn Callback>] = if self.callbacks.is_empty() {
@@ -205,7 +210,8 @@ impl Scheduler {
             &extended
         };
         callbacks.iter().for_each(|c| c.on_compute_start(plan.len()));
-        let result = self.executor.execute(&plan, callbacks);
+        let result =
+            if persist { self.executor.persist(&plan, callbacks) } else { self.executor.execute(&plan, callbacks) };
         callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
         let ex = result?;
         Ok(Computed {
@@ -225,12 +231,7 @@ impl Scheduler {
     ///
     /// On a distributed client the results stay on the workers: the graph holds futures on them.
     pub fn persist(&self, graph: &Graph, keys: &[Key]) -> Result<Graph> {
-        let plan = Plan::build(graph, keys, true)?;
-        let callbacks: Vec<Arc<dyn Callback>> = self.callbacks.to_vec();
-        callbacks.iter().for_each(|c| c.on_compute_start(plan.len()));
-        let result = self.executor.persist(&plan, &callbacks);
-        callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
-        let values = result?.outputs;
+        let values = self.run(graph, keys, &ComputeOptions::default(), true)?.values;
         let mut out = Graph::with_capacity(keys.len());
         for (k, v) in keys.iter().zip(values) {
             out.insert(k.clone(), crate::graph::Node::Data(v));
