@@ -52,6 +52,24 @@ pub enum MlError {
         /// Why it is invalid.
         message: String,
     },
+    /// A hyperparameter name that the estimator (or pipeline) does not have.
+    #[error("unknown parameter `{name}`; valid parameters: {valid}")]
+    UnknownParameter {
+        /// The name given.
+        name: String,
+        /// The valid names, comma-separated.
+        valid: String,
+    },
+    /// A hyperparameter value of the wrong type.
+    #[error("parameter `{name}` expects {expected}, got {found}")]
+    ParameterType {
+        /// The parameter.
+        name: String,
+        /// What it expects.
+        expected: String,
+        /// What it was given.
+        found: String,
+    },
     /// The model or operation does not offer this.
     #[error("unsupported: {what}")]
     Unsupported {

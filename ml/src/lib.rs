@@ -2,7 +2,8 @@
 //!
 //! Row-chunked arrays whose blocks are task-graph nodes, block operations as registered ops
 //! (so every graph runs on every scheduler, distributed included), and tree reductions with a
-//! fixed combine order. Estimator traits, model selection and metrics will live here too.
+//! fixed combine order. Estimator traits, metrics, pipelines and model selection (grid, randomized and adaptive
+//! searches) live here too.
 //!
 //! ```
 //! use ndarray::array;
@@ -21,8 +22,14 @@ pub mod codec;
 mod error;
 mod float;
 pub mod metrics;
+pub mod model_selection;
+pub mod params;
+pub mod pipeline;
 pub mod split;
 pub mod traits;
+
+#[doc(hidden)]
+pub use rask_core as __rask_core;
 
 pub use chunked::{
     BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedSvd, ChunkedVector, Chunks, ColumnStats, ColumnSummary,
@@ -32,6 +39,8 @@ pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, TestSize, TrainTest, TrainTestSplit};
+pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
+pub use pipeline::{FittedPipeline, Pipeline, PipelineError};
 pub use traits::{
     load, save, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard, PartialFit,
     Predict, PredictProba, Score, Transform,
@@ -89,4 +98,6 @@ pub const CODECS: &[Codec] = &[
     Codec::serde::<chunked::kernels::AssignPartials>("rask.ml.assign_partials"),
     Codec::serde::<metrics::RegressionPartials>("rask.ml.metrics.regression_partials"),
     Codec::serde::<metrics::ConfusionCounts>("rask.ml.metrics.confusion_counts"),
+    Codec::serde::<model_selection::Staged>("rask.ml.search.staged"),
+    Codec::serde::<model_selection::Scores>("rask.ml.search.scores"),
 ];

@@ -164,6 +164,12 @@ pub trait BlockModel: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         None
     }
 
+    /// The class labels, in the order of [`Method::PredictProba`]'s columns (classifiers).
+    /// Probability scorers (`neg_log_loss`, `roc_auc`) need them.
+    fn classes(&self) -> Option<Vec<i64>> {
+        None
+    }
+
     /// Predicts a block.
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array1<Self::Label>> {
         let _ = x;
@@ -348,6 +354,14 @@ impl<'a, M: BlockModel, F: Float> Transform<&'a ChunkedArray<F>> for M {
     fn transform(&self, x: &'a ChunkedArray<F>) -> Result<Self::Output> {
         check_chunked(self, Method::Transform, x)?;
         x.map_blocks(op_of(self, Method::Transform), self.n_features_out())
+    }
+}
+
+impl<'a, M: BlockModel, F: Float, Y: Element> Transform<&'a ChunkedDataset<F, Y>> for M {
+    type Output = ChunkedDataset<F, Y>;
+    /// Transforms the features; targets and weights stay as they are, aligned.
+    fn transform(&self, ds: &'a ChunkedDataset<F, Y>) -> Result<Self::Output> {
+        ds.with_x(self.transform(ds.x())?)
     }
 }
 

@@ -37,6 +37,14 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
         Ok(self)
     }
 
+    /// The same targets and weights with other features of the same chunking (the output of
+    /// a transform); a different chunking is an error.
+    pub fn with_x<G: Float>(&self, x: ChunkedArray<G>) -> Result<ChunkedDataset<G, Y>> {
+        x.check_aligned(self.x.chunks())
+            .map_err(|_| MlError::MisalignedChunks { left: self.x.chunks().clone(), right: x.chunks().clone() })?;
+        Ok(ChunkedDataset { x, y: self.y.clone(), w: self.w.clone() })
+    }
+
     /// The features.
     pub fn x(&self) -> &ChunkedArray<F> {
         &self.x
