@@ -38,7 +38,7 @@ pub use chunked::{
 pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
-pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, TestSize, TrainTest, TrainTestSplit};
+pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
 pub use pipeline::{FittedPipeline, Pipeline, PipelineError};
 pub use traits::{

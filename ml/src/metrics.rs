@@ -1,4 +1,5 @@
-//! Metrics: classification and regression scores, pairwise distances, and named scorers.
+//! Metrics: classification, regression and clustering scores, pairwise distances, and named
+//! scorers.
 //!
 //! Every score has an in-memory form (on array views) and, where the score is a sum over rows,
 //! a chunked form that reduces per-block partial results through the task graph
@@ -7,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use ndarray::parallel::prelude::{IntoParallelIterator, ParallelIterator};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rask_core::ops::expect_inputs;
 use rask_core::{Op, OpError, Value};
@@ -676,6 +678,98 @@ pub fn argmin_min_chunked<F: Float>(a: &ChunkedArray<F>, b: &Array2<f64>, d: Dis
     a.map_blocks(ArgminMinBlock { b: b.clone(), distance: d }, 2)
 }
 
+// --- Clustering --------------------------------------------------------------------------------
+
+/// Rows per tile of [`silhouette_score`]: each task measures a tile of rows against every row.
+const SILHOUETTE_TILE: usize = 64;
+
+/// The mean silhouette coefficient of a clustering, with Euclidean distances, as scikit-learn's
+/// `silhouette_score`.
+///
+/// For row `i`, `a(i)` is its mean distance to the other rows of its own cluster and `b(i)` the
+/// smallest, over the other clusters, of its mean distance to that cluster's rows;
+/// `s(i) = (b − a) / max(a, b)`, and `s(i) = 0` for a row alone in its cluster (or when
+/// `a = b = 0`). The score is the mean of `s` over all rows.
+///
+/// The cost is quadratic in the rows: tiles of rows are measured against every row in
+/// parallel (rayon), summing distances per cluster, so the `n × n` distance matrix is never
+/// formed. Distances are computed from differences in `f64` (not from norms and dot
+/// products), and the mean is taken in row order, so the result does not depend on the
+/// thread count.
+///
+/// Errors: `labels` not as long as `x` has rows, NaN or infinite features, or a number of
+/// distinct labels outside `2..=n_rows − 1`.
+pub fn silhouette_score<F: Float>(x: ArrayView2<'_, F>, labels: ArrayView1<'_, i64>) -> Result<f64> {
+    let n = x.nrows();
+    if labels.len() != n {
+        return Err(MlError::ShapeMismatch { what: "number of labels (rows of x)".into(), expected: n, found: labels.len() });
+    }
+    if x.iter().any(|v| !v.widen().is_finite()) {
+        return Err(MlError::NonFinite { what: "x".into() });
+    }
+    let mut distinct: Vec<i64> = labels.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let k = distinct.len();
+    if k < 2 || k + 1 > n {
+        return Err(invalid(
+            "labels",
+            format!("Number of labels is {k}. Valid values are 2 to n_samples - 1 (inclusive)"),
+        ));
+    }
+    // Every label is in `distinct`, so the search always succeeds.
+    let code: Vec<usize> = labels.iter().map(|l| distinct.binary_search(l).unwrap_or(0)).collect();
+    let mut sizes = vec![0usize; k];
+    for &c in &code {
+        sizes[c] += 1;
+    }
+    // Row-major f64 copy: each tile streams over every row once.
+    let xs: Array2<f64> = x.mapv(|v| v.widen());
+    let xs = xs.as_standard_layout();
+    let d = xs.ncols();
+    let flat = xs.as_slice().ok_or_else(|| invalid("x", "could not lay out the features"))?;
+    let row = |i: usize| &flat[i * d..(i + 1) * d];
+    let n_tiles = n.div_ceil(SILHOUETTE_TILE);
+    let per_tile: Vec<Vec<f64>> = (0..n_tiles)
+        .into_par_iter()
+        .map(|t| {
+            let lo = t * SILHOUETTE_TILE;
+            let hi = (lo + SILHOUETTE_TILE).min(n);
+            // sums[(i - lo) * k + c]: distance of row i to the rows of cluster c.
+            let mut sums = vec![0.0f64; (hi - lo) * k];
+            for j in 0..n {
+                let rj = row(j);
+                let cj = code[j];
+                for i in lo..hi {
+                    let ri = row(i);
+                    let sq: f64 = ri.iter().zip(rj).map(|(a, b)| (a - b) * (a - b)).sum();
+                    sums[(i - lo) * k + cj] += sq.sqrt();
+                }
+            }
+            (lo..hi)
+                .map(|i| {
+                    let own = code[i];
+                    if sizes[own] == 1 {
+                        return 0.0;
+                    }
+                    let s = &sums[(i - lo) * k..(i - lo + 1) * k];
+                    let a = s[own] / (sizes[own] - 1) as f64;
+                    let b = (0..k).filter(|&c| c != own).map(|c| s[c] / sizes[c] as f64).fold(f64::INFINITY, f64::min);
+                    let m = a.max(b);
+                    // scikit-learn turns 0 / 0 (all distances zero) into 0.
+                    if m > 0.0 {
+                        (b - a) / m
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let total: f64 = per_tile.iter().flatten().sum();
+    Ok(total / n as f64)
+}
+
 // --- Scorers -----------------------------------------------------------------------------------
 
 /// A named score for model selection; higher is always better (losses are negated, as in
@@ -706,6 +800,14 @@ pub enum Scorer {
     NegMeanAbsolutePercentageError,
     /// `neg_mean_squared_log_error`.
     NegMeanSquaredLogError,
+    /// `neg_log_loss`: the negated [`log_loss`] of predicted class probabilities.
+    NegLogLoss,
+    /// `roc_auc`: [`roc_auc_score`] of the second class's predicted probability (binary
+    /// problems only).
+    RocAuc,
+    /// `silhouette`: the mean [`silhouette_score`] of a clustering; it needs the features and
+    /// the cluster labels, not a target.
+    Silhouette,
 }
 
 impl Scorer {
@@ -723,6 +825,9 @@ impl Scorer {
         ("neg_mean_absolute_error", Scorer::NegMeanAbsoluteError),
         ("neg_mean_absolute_percentage_error", Scorer::NegMeanAbsolutePercentageError),
         ("neg_mean_squared_log_error", Scorer::NegMeanSquaredLogError),
+        ("neg_log_loss", Scorer::NegLogLoss),
+        ("roc_auc", Scorer::RocAuc),
+        ("silhouette", Scorer::Silhouette),
     ];
 
     /// The scorer of a scikit-learn name, or an error listing the known names.
@@ -739,7 +844,11 @@ impl Scorer {
         Self::ALL.iter().find(|(_, s)| *s == self).map_or("unknown", |(n, _)| n)
     }
 
-    /// Whether the scorer compares class labels (otherwise real values).
+    /// Whether the scorer compares predicted class labels with the true ones (it scores a
+    /// confusion matrix, [`from_confusion`](Self::from_confusion)). Probability scorers
+    /// ([`needs_proba`](Self::needs_proba)) and clustering scorers
+    /// ([`is_clustering`](Self::is_clustering)) are not; the remaining scorers compare real
+    /// values ([`from_regression`](Self::from_regression)).
     pub fn is_classification(self) -> bool {
         matches!(
             self,
@@ -747,8 +856,37 @@ impl Scorer {
         )
     }
 
+    /// Whether the scorer needs predicted class probabilities (`neg_log_loss`, `roc_auc`);
+    /// score those with [`from_proba`](Self::from_proba).
+    pub fn needs_proba(self) -> bool {
+        matches!(self, Scorer::NegLogLoss | Scorer::RocAuc)
+    }
+
+    /// Whether the scorer judges a clustering from the features and cluster labels
+    /// (`silhouette`); score it with [`silhouette_score`].
+    pub fn is_clustering(self) -> bool {
+        matches!(self, Scorer::Silhouette)
+    }
+
+    /// The error for a scorer used through the wrong entry point, saying which one to use.
+    fn wrong_kind(self) -> MlError {
+        let what = if self.is_clustering() {
+            "a clustering score: it needs the features and the cluster labels (use `metrics::silhouette_score`)"
+        } else if self.needs_proba() {
+            "scored from predicted class probabilities (use `Scorer::from_proba`)"
+        } else if self.is_classification() {
+            "a classification scorer of predicted labels (use `Scorer::from_confusion`)"
+        } else {
+            "a regression scorer (use `Scorer::from_regression`)"
+        };
+        invalid("scoring", format!("`{}` is {what}", self.name()))
+    }
+
     /// Scores a confusion matrix (classification scorers only).
     pub fn from_confusion(self, c: &ConfusionMatrix) -> Result<f64> {
+        if !self.is_classification() {
+            return Err(self.wrong_kind());
+        }
         if c.matrix.sum() == 0 {
             return Err(invalid("y_true", "cannot score on no rows"));
         }
@@ -761,12 +899,15 @@ impl Scorer {
             Scorer::F1Weighted => c.precision_recall_f1(Average::Weighted)?.f1,
             Scorer::Precision => c.precision_recall_f1(binary()?)?.precision,
             Scorer::Recall => c.precision_recall_f1(binary()?)?.recall,
-            other => return Err(invalid("scoring", format!("`{}` is a regression scorer", other.name()))),
+            other => return Err(other.wrong_kind()),
         })
     }
 
     /// Scores regression partial sums (regression scorers only).
     pub fn from_regression(self, r: &RegressionPartials) -> Result<f64> {
+        if self.is_classification() || self.needs_proba() || self.is_clustering() {
+            return Err(self.wrong_kind());
+        }
         r.check()?;
         Ok(match self {
             Scorer::R2 => r.r2(),
@@ -775,8 +916,57 @@ impl Scorer {
             Scorer::NegMeanAbsoluteError => -r.mae(),
             Scorer::NegMeanAbsolutePercentageError => -r.mape(),
             Scorer::NegMeanSquaredLogError => -r.msle()?,
-            other => return Err(invalid("scoring", format!("`{}` is a classification scorer", other.name()))),
+            other => return Err(other.wrong_kind()),
         })
+    }
+
+    /// Scores predicted class probabilities (`neg_log_loss` and `roc_auc` only): `proba` is
+    /// `n × classes.len()`, its columns in the order of `classes` (a fitted classifier's
+    /// classes, sorted as scikit-learn's `classes_`).
+    ///
+    /// `neg_log_loss` is `−log_loss(y_true, proba, labels=classes)`. `roc_auc` is binary only,
+    /// as scikit-learn's `roc_auc` scorer: the positive class is `classes[1]` and its
+    /// probability column the score; `y_true` must hold both classes. Multiclass ROC AUC is
+    /// scikit-learn's `roc_auc_ovr`, which is not offered.
+    pub fn from_proba(self, y_true: ArrayView1<'_, i64>, proba: ArrayView2<'_, f64>, classes: &[i64]) -> Result<f64> {
+        match self {
+            Scorer::NegLogLoss => Ok(-log_loss(y_true, proba, classes)?),
+            Scorer::RocAuc => {
+                if classes.len() != 2 {
+                    return Err(invalid(
+                        "scoring",
+                        format!(
+                            "`roc_auc` is binary, and there are {} classes; multiclass ROC AUC is scikit-learn's \
+                             `roc_auc_ovr`, which is not offered",
+                            classes.len()
+                        ),
+                    ));
+                }
+                check_same_len(y_true.len(), proba.nrows())?;
+                if proba.ncols() != 2 {
+                    return Err(MlError::ShapeMismatch {
+                        what: "columns of proba (number of classes)".into(),
+                        expected: 2,
+                        found: proba.ncols(),
+                    });
+                }
+                // The positive class is `classes[1]` whatever the labels' order: relabel to 0 / 1.
+                let positive = y_true
+                    .iter()
+                    .map(|&t| {
+                        if t == classes[1] {
+                            Ok(1)
+                        } else if t == classes[0] {
+                            Ok(0)
+                        } else {
+                            Err(invalid("y_true", format!("label {t} is not among the classes {classes:?}")))
+                        }
+                    })
+                    .collect::<Result<Array1<i64>>>()?;
+                roc_auc_score(positive.view(), proba.column(1))
+            }
+            other => Err(other.wrong_kind()),
+        }
     }
 
     /// Scores a fitted classifier's predictions on chunked labelled data.
@@ -791,7 +981,14 @@ impl Scorer {
 
     /// Scores a fitted model on a chunked labelled dataset, predicting lazily and reducing
     /// block by block.
+    ///
+    /// Label and regression scorers only: probability scorers need the model's classes (use
+    /// [`from_proba`](Self::from_proba)), and `silhouette` the features and cluster labels
+    /// (use [`silhouette_score`]).
     pub fn score<M: BlockModel, F: Float>(self, model: &M, data: &ChunkedDataset<F, M::Label>) -> Result<f64> {
+        if self.needs_proba() || self.is_clustering() {
+            return Err(self.wrong_kind());
+        }
         let y = data.y_required("scoring")?;
         let pred = model.predict(data.x())?;
         let any = |v: &ChunkedVector<M::Label>| v.block_layer().clone();

@@ -1,4 +1,5 @@
-//! Splitters for chunked datasets: `train_test_split`, `KFold` and `ShuffleSplit`.
+//! Splitters for chunked datasets: `train_test_split`, `KFold`, `StratifiedKFold` and
+//! `ShuffleSplit`.
 //!
 //! Shuffling is blockwise, as in dask-ml's default: each block's rows are permuted with their
 //! own random stream, derived from (seed, splitter, split number, block index), and split
@@ -6,9 +7,12 @@
 //! Every split of a multi-split splitter has its own derived seed, so no two splits repeat by
 //! accident. Blocks that would end up empty on one side are left out of that side.
 
-use rask_core::Tokenizer;
+use std::collections::HashMap;
 
-use crate::chunked::rows::{RowSelection, TakeRows};
+use ndarray::ArrayView1;
+use rask_core::{default_scheduler, Scheduler, Tokenizer};
+
+use crate::chunked::rows::{GatherRows, RowSelection, TakeRows};
 use crate::chunked::{BlockLayer, ChunkedDataset, Chunks, Element};
 use crate::error::{MlError, Result};
 use crate::float::Float;
@@ -237,6 +241,197 @@ impl KFold {
         }
         Ok(out)
     }
+}
+
+/// K folds that keep every class's share of the rows in each test side, assigning rows to
+/// folds exactly as scikit-learn 1.6's `StratifiedKFold(shuffle=False)` does.
+///
+/// Classes are numbered in order of first appearance in `y`. The rows of the classes, sorted by
+/// that number, are dealt round robin over the folds to decide how many rows of each class
+/// every fold receives; then each class's rows, in row order, fill fold 0 first, then fold 1,
+/// and so on. Test fold `i` is the rows assigned to fold `i`, in row order, and its train side
+/// is every other row, in row order.
+///
+/// Finding the folds needs every label: [`split`](Self::split) computes `y` once (labels are
+/// small), then builds the folds lazily. Each output block holds the selected rows of one input
+/// block (blocks with none selected are left out), so no row moves between blocks. The folds'
+/// graphs compute `y` again unless the dataset was persisted.
+///
+/// Shuffling is not offered: scikit-learn's shuffled variant permutes each class's fold
+/// assignments with a global random stream, which has no blockwise equivalent here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StratifiedKFold {
+    /// Number of folds (at least 2).
+    pub n_splits: usize,
+}
+
+impl StratifiedKFold {
+    fn check_at_least_two(&self) -> Result<()> {
+        if self.n_splits < 2 {
+            return Err(MlError::InvalidParameter {
+                name: "n_splits",
+                message: format!("must be at least 2, got {}", self.n_splits),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_n_splits(&self, n_rows: usize) -> Result<()> {
+        self.check_at_least_two()?;
+        if self.n_splits > n_rows {
+            return Err(MlError::InvalidParameter {
+                name: "n_splits",
+                message: format!(
+                    "cannot have n_splits={} greater than the number of rows ({n_rows})",
+                    self.n_splits
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The fold whose test side each row belongs to, for labels `y`.
+    ///
+    /// Errors: fewer than 2 folds, more folds than rows, or more folds than the members of
+    /// every class (as scikit-learn; a class smaller than `n_splits` is allowed as long as some
+    /// class is large enough, and is then missing from some folds).
+    pub fn test_folds(&self, y: ArrayView1<'_, i64>) -> Result<Vec<usize>> {
+        let n = y.len();
+        self.check_n_splits(n)?;
+        let k = self.n_splits;
+        // Class codes in order of first appearance, as scikit-learn re-encodes them.
+        let mut code_of: HashMap<i64, usize> = HashMap::new();
+        let mut counts: Vec<usize> = Vec::new();
+        let mut codes = Vec::with_capacity(n);
+        for &label in y.iter() {
+            let next = counts.len();
+            let code = *code_of.entry(label).or_insert(next);
+            if code == next {
+                counts.push(0);
+            }
+            counts[code] += 1;
+            codes.push(code);
+        }
+        let largest = counts.iter().copied().max().unwrap_or(0);
+        if k > largest {
+            return Err(MlError::InvalidParameter {
+                name: "n_splits",
+                message: format!(
+                    "n_splits={k} cannot be greater than the number of members in each class \
+                     (the largest class has {largest})"
+                ),
+            });
+        }
+        // In the codes sorted, class `c` holds positions `start[c]..start[c] + counts[c]`, and
+        // fold `f` receives the positions `p` with `p % k == f`. `dealt(x, f)` counts those
+        // below `x`, so class `c` gives fold `f` `dealt(end, f) - dealt(start, f)` rows.
+        let dealt = |x: usize, f: usize| x / k + usize::from(f < x % k);
+        let mut start = Vec::with_capacity(counts.len());
+        let mut acc = 0;
+        for &c in &counts {
+            start.push(acc);
+            acc += c;
+        }
+        let allocation = |c: usize, f: usize| dealt(start[c] + counts[c], f) - dealt(start[c], f);
+        // Per class: the fold being filled and the rows it still takes.
+        let mut fold: Vec<usize> = vec![0; counts.len()];
+        let mut left: Vec<usize> = (0..counts.len()).map(|c| allocation(c, 0)).collect();
+        let mut out = Vec::with_capacity(n);
+        for &c in &codes {
+            while left[c] == 0 {
+                // The allocations of class `c` sum to its count, so a fold with room follows.
+                fold[c] += 1;
+                left[c] = allocation(c, fold[c]);
+            }
+            left[c] -= 1;
+            out.push(fold[c]);
+        }
+        Ok(out)
+    }
+
+    /// The `n_splits` (train, test) pairs, fold 0 first, computing the labels on the default
+    /// scheduler.
+    pub fn split<F: Float>(&self, ds: &ChunkedDataset<F, i64>) -> Result<Vec<TrainTest<F, i64>>> {
+        self.split_on(ds, &default_scheduler())
+    }
+
+    /// The `n_splits` (train, test) pairs, fold 0 first, computing the labels on `scheduler`.
+    ///
+    /// Errors, before anything is computed: fewer than 2 folds, unknown chunk sizes, no
+    /// target, more folds than rows; once the labels are known, more folds than the members of
+    /// every class.
+    pub fn split_on<F: Float>(
+        &self,
+        ds: &ChunkedDataset<F, i64>,
+        scheduler: &Scheduler,
+    ) -> Result<Vec<TrainTest<F, i64>>> {
+        self.check_at_least_two()?;
+        let sizes = ds
+            .x()
+            .chunks()
+            .sizes()
+            .ok_or_else(|| MlError::UnknownChunkSizes { operation: "StratifiedKFold".into() })?
+            .to_vec();
+        let y = ds.y_required("StratifiedKFold")?;
+        let n: usize = sizes.iter().sum();
+        self.check_n_splits(n)?;
+        let labels = y.compute_on(scheduler)?;
+        if labels.len() != n {
+            return Err(MlError::ShapeMismatch { what: "number of labels (rows of x)".into(), expected: n, found: labels.len() });
+        }
+        let folds = self.test_folds(labels.view())?;
+        (0..self.n_splits)
+            .map(|fold| {
+                let test_runs = runs_per_block(&folds, &sizes, |f| f == fold);
+                let train_runs = runs_per_block(&folds, &sizes, |f| f != fold);
+                let train = ds.map_rows(|l| gather_runs(l, &train_runs))?;
+                let test = ds.map_rows(|l| gather_runs(l, &test_runs))?;
+                Ok((train, test))
+            })
+            .collect()
+    }
+}
+
+/// For each block (of `sizes`), the maximal runs `(start, end)` of its rows, block-relative,
+/// whose fold satisfies `keep`.
+fn runs_per_block(folds: &[usize], sizes: &[usize], keep: impl Fn(usize) -> bool) -> Vec<Vec<(usize, usize)>> {
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut offset = 0;
+    for &n in sizes {
+        let block = &folds[offset..offset + n];
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (r, &f) in block.iter().enumerate() {
+            if keep(f) {
+                match runs.last_mut() {
+                    Some(last) if last.1 == r => last.1 = r + 1,
+                    _ => runs.push((r, r + 1)),
+                }
+            }
+        }
+        out.push(runs);
+        offset += n;
+    }
+    out
+}
+
+/// One output block per input block with selected rows: the runs of that block, stacked in
+/// order (a `GatherRows` reading the block once per run). Blocks with no run are left out.
+fn gather_runs(layer: &BlockLayer, runs: &[Vec<(usize, usize)>]) -> Result<BlockLayer> {
+    let mut ops = Vec::new();
+    let mut inputs = Vec::new();
+    let mut out_sizes = Vec::new();
+    for (b, block_runs) in runs.iter().enumerate() {
+        if block_runs.is_empty() {
+            continue;
+        }
+        out_sizes.push(block_runs.iter().map(|&(s, e)| e - s).sum());
+        inputs.push(vec![b; block_runs.len()]);
+        ops.push(GatherRows { pieces: block_runs.clone() });
+    }
+    if ops.is_empty() {
+        return Err(MlError::InvalidParameter { name: "n_splits", message: "a fold side would have no rows".into() });
+    }
+    layer.regroup(ops, inputs, Chunks::Known(out_sizes))
 }
 
 #[cfg(test)]
