@@ -9,7 +9,7 @@
 //! | crate | what it holds |
 //! |---|---|
 //! | [`rask_core`] (re-exported at the root) | graphs, tokens, ops, values, schedulers |
-//! | [`ml`] | chunked arrays and datasets, estimator traits, model selection, metrics |
+//! | [`ml`] | chunked arrays and datasets, estimator traits, metrics, pipelines, parameters by name, grid / randomized / adaptive searches ([`ml::model_selection`]) |
 //! | [`estimators`] | clustering, decomposition, linear models, naive Bayes, preprocessing |
 //! | [`datasets`] | generators and loaders |
 //!
