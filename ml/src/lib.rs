@@ -38,9 +38,9 @@ pub use chunked::{
 pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
-pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
 pub use pipeline::{FittedPipeline, Pipeline, PipelineError};
+pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use traits::{
     load, save, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard, PartialFit,
     Predict, PredictProba, Score, Transform,

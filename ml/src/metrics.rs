@@ -702,7 +702,11 @@ const SILHOUETTE_TILE: usize = 64;
 pub fn silhouette_score<F: Float>(x: ArrayView2<'_, F>, labels: ArrayView1<'_, i64>) -> Result<f64> {
     let n = x.nrows();
     if labels.len() != n {
-        return Err(MlError::ShapeMismatch { what: "number of labels (rows of x)".into(), expected: n, found: labels.len() });
+        return Err(MlError::ShapeMismatch {
+            what: "number of labels (rows of x)".into(),
+            expected: n,
+            found: labels.len(),
+        });
     }
     if x.iter().any(|v| !v.widen().is_finite()) {
         return Err(MlError::NonFinite { what: "x".into() });

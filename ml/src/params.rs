@@ -608,7 +608,9 @@ impl ParameterSampler {
                     .collect());
             }
         }
-        Ok((0..self.n_iter).map(|_| self.dists.iter().map(|(n, d)| (n.clone(), d.sample(&mut rng))).collect()).collect())
+        Ok((0..self.n_iter)
+            .map(|_| self.dists.iter().map(|(n, d)| (n.clone(), d.sample(&mut rng))).collect())
+            .collect())
     }
 }
 
@@ -684,14 +686,18 @@ mod tests {
 
     #[test]
     fn sampler_is_seeded_and_without_replacement_on_finite_spaces() {
-        let s = ParameterSampler::new(6, 7).add("a", Distribution::choice([1, 2, 3])).add("b", Distribution::int_range(0, 2));
+        let s = ParameterSampler::new(6, 7)
+            .add("a", Distribution::choice([1, 2, 3]))
+            .add("b", Distribution::int_range(0, 2));
         let c = s.candidates().unwrap();
         assert_eq!(c, s.candidates().unwrap());
         let mut shown: Vec<String> = c.iter().map(|c| format_candidate(c)).collect();
         shown.sort();
         shown.dedup();
         assert_eq!(shown.len(), 6, "all six distinct points of the 3 × 2 grid");
-        let e = ParameterSampler::new(7, 7).add("a", Distribution::choice([1, 2, 3])).add("b", Distribution::int_range(0, 2));
+        let e = ParameterSampler::new(7, 7)
+            .add("a", Distribution::choice([1, 2, 3]))
+            .add("b", Distribution::int_range(0, 2));
         let e = e.candidates().unwrap_err().to_string();
         assert!(e.contains("only 6 distinct"), "{e}");
     }

@@ -281,10 +281,7 @@ impl StratifiedKFold {
         if self.n_splits > n_rows {
             return Err(MlError::InvalidParameter {
                 name: "n_splits",
-                message: format!(
-                    "cannot have n_splits={} greater than the number of rows ({n_rows})",
-                    self.n_splits
-                ),
+                message: format!("cannot have n_splits={} greater than the number of rows ({n_rows})", self.n_splits),
             });
         }
         Ok(())
@@ -377,7 +374,11 @@ impl StratifiedKFold {
         self.check_n_splits(n)?;
         let labels = y.compute_on(scheduler)?;
         if labels.len() != n {
-            return Err(MlError::ShapeMismatch { what: "number of labels (rows of x)".into(), expected: n, found: labels.len() });
+            return Err(MlError::ShapeMismatch {
+                what: "number of labels (rows of x)".into(),
+                expected: n,
+                found: labels.len(),
+            });
         }
         let folds = self.test_folds(labels.view())?;
         (0..self.n_splits)
@@ -445,5 +446,13 @@ mod tests {
         assert_eq!(s.iter().sum::<usize>(), 25);
         assert!(s.iter().zip([7, 30, 1, 62]).all(|(&t, n)| t <= n));
         assert_eq!(spread(&[5], 3), vec![3]);
+    }
+
+    #[test]
+    fn runs_are_maximal_and_block_relative() {
+        let folds = [0, 0, 1, 0, 1, 1, 0, 0];
+        assert_eq!(runs_per_block(&folds, &[3, 5], |f| f == 0), vec![vec![(0, 2)], vec![(0, 1), (3, 5)]]);
+        assert_eq!(runs_per_block(&folds, &[3, 5], |f| f == 1), vec![vec![(2, 3)], vec![(1, 3)]]);
+        assert_eq!(runs_per_block(&folds, &[8], |f| f == 2), vec![Vec::<(usize, usize)>::new()]);
     }
 }

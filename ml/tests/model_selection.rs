@@ -11,7 +11,7 @@ use rask_core::{OpEntry, Scheduler};
 use rask_ml::model_selection::{
     cross_val_score, AdaptiveSearch, ErrorScore, GridSearchCV, HyperbandSearchCV, RandomizedSearchCV,
 };
-use rask_ml::params::{Distribution, ParameterGrid, ParameterSampler, ParamValue, SetParams};
+use rask_ml::params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
 use rask_ml::{
     ApplyModel, BlockModel, ChunkedArray, ChunkedDataset, ChunkedVector, Element, Fit, Float, KFold, Method, MlError,
     ModelKind, PartialFit, Pipeline, Score, StratifiedKFold,
@@ -68,7 +68,9 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for CenterParams {
     fn fit(&self, ds: &ChunkedDataset<F, Y>) -> Result<Center, MlError> {
         count("center", self.tag);
         let x = ds.x().compute()?;
-        let mean = (0..x.ncols()).map(|j| x.column(j).iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>() / x.nrows() as f64).collect();
+        let mean = (0..x.ncols())
+            .map(|j| x.column(j).iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>() / x.nrows() as f64)
+            .collect();
         Ok(Center { mean, scale: self.scale })
     }
 }
@@ -131,7 +133,11 @@ impl BlockModel for Threshold {
     }
 }
 
-fn update<F: Float>(p: &ThresholdParams, m: Option<Threshold>, ds: &ChunkedDataset<F, i64>) -> Result<Threshold, MlError> {
+fn update<F: Float>(
+    p: &ThresholdParams,
+    m: Option<Threshold>,
+    ds: &ChunkedDataset<F, i64>,
+) -> Result<Threshold, MlError> {
     if !p.shift.is_finite() {
         return Err(MlError::InvalidParameter { name: "shift", message: format!("must be finite, got {}", p.shift) });
     }
@@ -183,7 +189,13 @@ fn data(n: usize, chunk: usize, seed: u64) -> ChunkedDataset<f64, i64> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let y: Array1<i64> = (0..n).map(|i| (i % 2) as i64).collect();
-    let x = Array2::from_shape_fn((n, 3), |(i, j)| if j == 0 { y[i] as f64 * 2.0 + rng.gen_range(-1.5..1.5) } else { rng.gen_range(-1.0..1.0) });
+    let x = Array2::from_shape_fn((n, 3), |(i, j)| {
+        if j == 0 {
+            y[i] as f64 * 2.0 + rng.gen_range(-1.5..1.5)
+        } else {
+            rng.gen_range(-1.0..1.0)
+        }
+    });
     let cx = ChunkedArray::from_array(x.view(), chunk).unwrap();
     let sizes = cx.chunks().sizes().unwrap().to_vec();
     ChunkedDataset::new(cx, ChunkedVector::from_array_with_chunks(y.view(), &sizes).unwrap()).unwrap()
@@ -201,7 +213,11 @@ fn grid() -> ParameterGrid {
 fn a_shared_pipeline_prefix_is_fitted_once_per_split() {
     let ds = data(600, 100, 1);
     let tag = 1;
-    let r = GridSearchCV::new(pipe(tag), grid()).cv(KFold { n_splits: 3, shuffle_within_blocks: None }).no_refit().fit(&ds).unwrap();
+    let r = GridSearchCV::new(pipe(tag), grid())
+        .cv(KFold { n_splits: 3, shuffle_within_blocks: None })
+        .no_refit()
+        .fit(&ds)
+        .unwrap();
     // 6 candidates × 3 splits; the centring step has 2 distinct params → 2 × 3 fits, not 18.
     assert_eq!(fits("center", tag), 6);
     assert_eq!(fits("threshold", tag), 18);
@@ -234,7 +250,10 @@ fn cv_results_equal_fits_by_hand() {
     let table = r.cv_results.table();
     assert!(table.contains("center__scale="), "{table}");
     let csv = r.cv_results.to_csv();
-    assert!(csv.starts_with("mean_fit_time,mean_score_time,param_center__scale,param_clf__shift,params,split0_test_score"), "{csv}");
+    assert!(
+        csv.starts_with("mean_fit_time,mean_score_time,param_center__scale,param_clf__shift,params,split0_test_score"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count(), 7);
     let json: serde_json::Value = serde_json::from_str(&r.cv_results.to_json()).unwrap();
     assert_eq!(json["params"][0][0][0], "center__scale");
@@ -262,7 +281,8 @@ fn every_scheduler_gives_the_same_results() {
 fn a_failing_candidate_is_recorded_or_raised() {
     let ds = data(300, 100, 4);
     let g = ParameterGrid::new().add("clf__shift", [0.0, f64::NAN]);
-    let r = GridSearchCV::new(pipe(4), g.clone()).cv(KFold { n_splits: 3, shuffle_within_blocks: None }).fit(&ds).unwrap();
+    let r =
+        GridSearchCV::new(pipe(4), g.clone()).cv(KFold { n_splits: 3, shuffle_within_blocks: None }).fit(&ds).unwrap();
     assert!(r.cv_results.test_scores[0][1].iter().all(|s| s.is_nan()));
     let e = r.cv_results.errors[1].as_ref().unwrap();
     assert!(e.contains("shift") && e.contains("must be finite"), "{e}");
@@ -283,7 +303,8 @@ fn bad_searches_are_clear_errors() {
     assert!(e.contains("grid is empty"), "{e}");
     let e = GridSearchCV::new(pipe(5), ParameterGrid::new().add("clf__shfit", [1.0])).fit(&ds).unwrap_err().to_string();
     assert!(e.contains("unknown parameter `clf__shfit`") && e.contains("clf__shift"), "{e}");
-    let e = GridSearchCV::new(pipe(5), ParameterGrid::new().add("clf__shift", ["big"])).fit(&ds).unwrap_err().to_string();
+    let e =
+        GridSearchCV::new(pipe(5), ParameterGrid::new().add("clf__shift", ["big"])).fit(&ds).unwrap_err().to_string();
     assert!(e.contains("`clf__shift` expects a float, got the string \"big\""), "{e}");
     let e = GridSearchCV::new(pipe(5), ParameterGrid::new().add("clf__shift", [0.0]))
         .cv(KFold { n_splits: 31, shuffle_within_blocks: None })
@@ -291,19 +312,31 @@ fn bad_searches_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("n_splits") && e.contains("30"), "{e}");
-    let e = RandomizedSearchCV::new(pipe(5), ParameterSampler::new(5, 0).add("clf__shift", Distribution::choice([0.0, 1.0])))
-        .fit(&ds)
-        .unwrap_err()
-        .to_string();
+    let e = RandomizedSearchCV::new(
+        pipe(5),
+        ParameterSampler::new(5, 0).add("clf__shift", Distribution::choice([0.0, 1.0])),
+    )
+    .fit(&ds)
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("only 2 distinct"), "{e}");
-    let e = GridSearchCV::new(CenterParams { scale: 1.0, tag: 5 }, ParameterGrid::new().add("scale", [1.0])).fit(&ds).unwrap_err().to_string();
-    assert!(e.contains("no default score"), "{e}");
-    let e = AdaptiveSearch::incremental(CenterParams { scale: 1.0, tag: 5 }, ParameterGrid::new().add("scale", [1.0]), 3, 0, 0.0)
-        .unwrap()
-        .scoring("accuracy")
+    let e = GridSearchCV::new(CenterParams { scale: 1.0, tag: 5 }, ParameterGrid::new().add("scale", [1.0]))
         .fit(&ds)
         .unwrap_err()
         .to_string();
+    assert!(e.contains("no default score"), "{e}");
+    let e = AdaptiveSearch::incremental(
+        CenterParams { scale: 1.0, tag: 5 },
+        ParameterGrid::new().add("scale", [1.0]),
+        3,
+        0,
+        0.0,
+    )
+    .unwrap()
+    .scoring("accuracy")
+    .fit(&ds)
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("Center has no partial_fit"), "{e}");
 }
 
@@ -320,7 +353,13 @@ fn hyperband_plans_equal_the_paper() {
     let th = ThresholdParams { shift: 0.0, tag: 0 };
     let sampler = ParameterSampler::new(1, 0).add("shift", Distribution::uniform(-1.0, 1.0));
     let plan = |r, eta| -> Vec<(usize, u64)> {
-        HyperbandSearchCV::new(th.clone(), sampler.clone(), r).aggressiveness(eta).plan().unwrap().iter().map(|b| (b.n_models, b.r)).collect()
+        HyperbandSearchCV::new(th.clone(), sampler.clone(), r)
+            .aggressiveness(eta)
+            .plan()
+            .unwrap()
+            .iter()
+            .map(|b| (b.n_models, b.r))
+            .collect()
     };
     assert_eq!(plan(81, 3), [(81, 1), (34, 3), (15, 9), (8, 27), (5, 81)]);
     assert_eq!(plan(27, 3), [(27, 1), (12, 3), (6, 9), (4, 27)]);
@@ -337,9 +376,15 @@ fn space() -> ParameterSampler {
 #[test]
 fn successive_halving_keeps_the_right_models_per_rung() {
     let ds = data(2000, 100, 7);
-    let s = AdaptiveSearch::successive_halving(ThresholdParams { shift: 0.0, tag: 7 }, ParameterSampler::new(27, 7).add("shift", Distribution::uniform(-1.0, 1.0)), 1, 3, 27)
-        .unwrap()
-        .seed(3);
+    let s = AdaptiveSearch::successive_halving(
+        ThresholdParams { shift: 0.0, tag: 7 },
+        ParameterSampler::new(27, 7).add("shift", Distribution::uniform(-1.0, 1.0)),
+        1,
+        3,
+        27,
+    )
+    .unwrap()
+    .seed(3);
     let r = s.fit(&ds).unwrap();
     let calls: Vec<u64> = r.models.iter().map(|m| m.calls()).collect();
     for (target, n) in [(1, 18), (3, 6), (9, 2), (27, 1)] {
@@ -360,7 +405,10 @@ fn hyperband_is_seeded_and_the_same_on_every_scheduler() {
     let b = run(Scheduler::threaded());
     let c = run(Scheduler::checked(registry()));
     let key = |r: &rask_ml::model_selection::AdaptiveResult<Threshold>| {
-        r.models.iter().map(|m| (m.id, m.history.iter().map(|h| (h.calls, h.score)).collect::<Vec<_>>())).collect::<Vec<_>>()
+        r.models
+            .iter()
+            .map(|m| (m.id, m.history.iter().map(|h| (h.calls, h.score)).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
     };
     assert_eq!(key(&a), key(&b));
     assert_eq!(key(&a), key(&c));
@@ -372,15 +420,29 @@ fn hyperband_is_seeded_and_the_same_on_every_scheduler() {
 #[test]
 fn asha_promotes_without_a_barrier_and_respects_its_budget() {
     let ds = data(3000, 150, 9);
-    let r = AdaptiveSearch::asha(ThresholdParams { shift: 0.0, tag: 9 }, ParameterSampler::new(40, 5).add("shift", Distribution::uniform(-1.0, 1.0)), 1, 3, 9, 4, 120)
-        .unwrap()
-        .seed(2)
-        .fit(&ds)
-        .unwrap();
+    let r = AdaptiveSearch::asha(
+        ThresholdParams { shift: 0.0, tag: 9 },
+        ParameterSampler::new(40, 5).add("shift", Distribution::uniform(-1.0, 1.0)),
+        1,
+        3,
+        9,
+        4,
+        120,
+    )
+    .unwrap()
+    .seed(2)
+    .fit(&ds)
+    .unwrap();
     assert!(r.partial_fit_calls <= 120);
     assert!(r.models.iter().any(|m| m.calls() == 9), "some model reached the top rung");
     // Promotions happen while other models are still at rung 0 (no barrier).
-    let first_top = r.models.iter().filter(|m| m.calls() >= 3).map(|m| m.history.iter().find(|h| h.calls == 3).unwrap().round).min().unwrap();
+    let first_top = r
+        .models
+        .iter()
+        .filter(|m| m.calls() >= 3)
+        .map(|m| m.history.iter().find(|h| h.calls == 3).unwrap().round)
+        .min()
+        .unwrap();
     let last_start = r.models.iter().filter_map(|m| m.history.first()).map(|h| h.round).max().unwrap();
     assert!(first_top < last_start, "promotion in round {first_top}, a new model started in round {last_start}");
 }
@@ -388,10 +450,16 @@ fn asha_promotes_without_a_barrier_and_respects_its_budget() {
 const CHILD: &str = "RASK_TEST_ADAPTIVE_CHILD";
 
 fn resumable(path: &std::path::Path) -> AdaptiveSearch<ThresholdParams> {
-    AdaptiveSearch::incremental(ThresholdParams { shift: 0.0, tag: 10 }, ParameterSampler::new(12, 3).add("shift", Distribution::uniform(-1.0, 1.0)), 30, 0, 0.0)
-        .unwrap()
-        .seed(5)
-        .checkpoint(path)
+    AdaptiveSearch::incremental(
+        ThresholdParams { shift: 0.0, tag: 10 },
+        ParameterSampler::new(12, 3).add("shift", Distribution::uniform(-1.0, 1.0)),
+        30,
+        0,
+        0.0,
+    )
+    .unwrap()
+    .seed(5)
+    .checkpoint(path)
 }
 
 #[derive(Debug)]
@@ -430,11 +498,17 @@ fn a_search_killed_mid_way_resumes_to_the_same_result() {
     assert!(path.exists(), "the child wrote no checkpoint");
     let resumed = resumable(&path).fit(&ds).unwrap();
     assert!(resumed.resumed);
-    let fresh = AdaptiveSearch::incremental(ThresholdParams { shift: 0.0, tag: 10 }, ParameterSampler::new(12, 3).add("shift", Distribution::uniform(-1.0, 1.0)), 30, 0, 0.0)
-        .unwrap()
-        .seed(5)
-        .fit(&ds)
-        .unwrap();
+    let fresh = AdaptiveSearch::incremental(
+        ThresholdParams { shift: 0.0, tag: 10 },
+        ParameterSampler::new(12, 3).add("shift", Distribution::uniform(-1.0, 1.0)),
+        30,
+        0,
+        0.0,
+    )
+    .unwrap()
+    .seed(5)
+    .fit(&ds)
+    .unwrap();
     assert_eq!(resumed.best_params, fresh.best_params);
     assert_eq!(resumed.best_score, fresh.best_score);
     assert_eq!(resumed.best_estimator, fresh.best_estimator);
@@ -444,10 +518,16 @@ fn a_search_killed_mid_way_resumes_to_the_same_result() {
     assert_eq!(hist(&resumed), hist(&fresh));
     assert!(resumed.rounds == fresh.rounds && fresh.rounds == 30);
     // The checkpoint names the search it belongs to.
-    let other = AdaptiveSearch::incremental(ThresholdParams { shift: 0.0, tag: 10 }, ParameterSampler::new(12, 4).add("shift", Distribution::uniform(-1.0, 1.0)), 30, 0, 0.0)
-        .unwrap()
-        .seed(5)
-        .checkpoint(&path);
+    let other = AdaptiveSearch::incremental(
+        ThresholdParams { shift: 0.0, tag: 10 },
+        ParameterSampler::new(12, 4).add("shift", Distribution::uniform(-1.0, 1.0)),
+        30,
+        0,
+        0.0,
+    )
+    .unwrap()
+    .seed(5)
+    .checkpoint(&path);
     let e = other.fit(&ds).unwrap_err().to_string();
     assert!(e.contains("different search"), "{e}");
     let _ = ParamValue::None;

@@ -57,12 +57,12 @@ fn stratified_folds_match_scikit_learn_on_random_labels() {
     //   rng = np.random.RandomState(0); y = rng.choice([5, -3, 7, 100], size=40, p=[.5, .3, .15, .05])
     //   for i, (_, te) in enumerate(StratifiedKFold(4).split(np.zeros((40, 1)), y)): folds[te] = i
     let y = [
-        -3, -3, -3, -3, 5, -3, 5, 7, 100, 5, -3, -3, -3, 7, 5, 5, 5, 7, -3, 7, 100, -3, 5, -3, 5, -3, 5, 7, -3, 5, 5, -3,
-        5, -3, 5, -3, -3, -3, 7, -3,
+        -3, -3, -3, -3, 5, -3, 5, 7, 100, 5, -3, -3, -3, 7, 5, 5, 5, 7, -3, 7, 100, -3, 5, -3, 5, -3, 5, 7, -3, 5, 5,
+        -3, 5, -3, 5, -3, -3, -3, 7, -3,
     ];
     let expected = [
-        0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 3, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 2, 3, 2, 3, 3, 3, 3, 3,
-        3,
+        0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 3, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 2, 3, 2, 3, 3, 3,
+        3, 3, 3,
     ];
     assert_eq!(folds(&y, 4), expected.to_vec());
 }
@@ -130,13 +130,13 @@ fn stratified_kfold_splits_partition_rows_keep_blocks_and_alignment() {
             assert_eq!(b.x().chunks(), d.x().chunks());
         }
     }
-    // Every class keeps its share: 12 of each label, 4 per test fold.
+    // Every class keeps its share: 15 twos, 12 zeros and 9 ones give 5, 4 and 3 per test fold.
     let ds = labelled(&y, 5);
     let splits = StratifiedKFold { n_splits: 3 }.split(&ds).unwrap();
     for (_, test) in splits {
         let labels = test.y().unwrap().compute().unwrap();
-        for class in [0, 1, 2] {
-            assert_eq!(labels.iter().filter(|&&l| l == class).count(), 4);
+        for (class, per_fold) in [(2, 5), (0, 4), (1, 3)] {
+            assert_eq!(labels.iter().filter(|&&l| l == class).count(), per_fold, "class {class}");
         }
     }
 }
@@ -276,7 +276,8 @@ fn silhouette_refuses_bad_input_like_scikit_learn() {
 
 #[test]
 fn new_scorers_have_names_and_kinds() {
-    for (name, s) in [("neg_log_loss", Scorer::NegLogLoss), ("roc_auc", Scorer::RocAuc), ("silhouette", Scorer::Silhouette)]
+    for (name, s) in
+        [("neg_log_loss", Scorer::NegLogLoss), ("roc_auc", Scorer::RocAuc), ("silhouette", Scorer::Silhouette)]
     {
         assert_eq!(Scorer::from_name(name).unwrap(), s);
         assert_eq!(s.name(), name);

@@ -215,7 +215,11 @@ impl Policy {
                 let chosen = if *rung == 0 { mine } else { best_first(models, mine).into_iter().take(keep).collect() };
                 *rung += 1;
                 let target = target.min(*max_iter);
-                chosen.into_iter().map(|id| (id, target.saturating_sub(models[&id].calls()))).filter(|&(_, c)| c > 0).collect()
+                chosen
+                    .into_iter()
+                    .map(|id| (id, target.saturating_sub(models[&id].calls())))
+                    .filter(|&(_, c)| c > 0)
+                    .collect()
             }
             Policy::Concurrent(policies) => {
                 let mut d = Decision::new();
@@ -225,7 +229,8 @@ impl Policy {
                 d
             }
             Policy::Asha { r, eta, max_iter, parallel, started, budget, promoted } => {
-                let rung_calls = |k: u32| ((*r as f64) * (*eta as f64).powi(k as i32)).round().min(*max_iter as f64) as u64;
+                let rung_calls =
+                    |k: u32| ((*r as f64) * (*eta as f64).powi(k as i32)).round().min(*max_iter as f64) as u64;
                 let top = (0..).find(|&k| rung_calls(k) >= *max_iter).unwrap_or(0);
                 let spent: u64 = models.values().map(ModelInfo::calls).sum();
                 let mut committed = 0u64;
@@ -233,8 +238,11 @@ impl Policy {
                 // Promotions, highest rung first (as ASHA's `get_job`); every model that has
                 // reached rung k (and was not retired by failure) competes at rung k.
                 for k in (0..top).rev() {
-                    let at_least: Vec<usize> =
-                        models.values().filter(|m| m.error.is_none() && m.calls() >= rung_calls(k)).map(|m| m.id).collect();
+                    let at_least: Vec<usize> = models
+                        .values()
+                        .filter(|m| m.error.is_none() && m.calls() >= rung_calls(k))
+                        .map(|m| m.id)
+                        .collect();
                     // Score at rung k: the record made at exactly rung_calls(k).
                     let score_at = |id: usize| {
                         models[&id].history.iter().find(|h| h.calls == rung_calls(k)).map_or(f64::NAN, |h| h.score)
@@ -374,7 +382,10 @@ impl SearchProgress for StderrProgress {
                 let filled = ((r.calls as f64 / p.max(1) as f64) * 20.0).round().min(20.0) as usize;
                 format!("[{}{}] ", "#".repeat(filled), ".".repeat(20 - filled))
             });
-            eprint!("\r\x1b[2K{bar}round {} · {} active · {} calls · {:.1}s · {lead}", r.round, r.active, r.calls, r.elapsed);
+            eprint!(
+                "\r\x1b[2K{bar}round {} · {} active · {} calls · {:.1}s · {lead}",
+                r.round, r.active, r.calls, r.elapsed
+            );
         } else {
             eprintln!("round {}: {} active, {} calls, {:.1}s, {lead}", r.round, r.active, r.calls, r.elapsed);
         }
@@ -528,8 +539,15 @@ impl<E: Estimator> AdaptiveSearch<E> {
     }
 
     fn fingerprint(&self, candidates: &[Candidate], n_blocks: usize) -> u64 {
-        let bytes = rmp_serde::to_vec(&(&self.policy, candidates, &self.settings.test_size, self.settings.seed, &self.settings.scoring, n_blocks))
-            .unwrap_or_default();
+        let bytes = rmp_serde::to_vec(&(
+            &self.policy,
+            candidates,
+            &self.settings.test_size,
+            self.settings.seed,
+            &self.settings.scoring,
+            n_blocks,
+        ))
+        .unwrap_or_default();
         let est = rmp_serde::to_vec(&self.estimator).unwrap_or_default();
         Tokenizer::new().bytes(&bytes).bytes(&est).finish().0 as u64
     }
@@ -600,7 +618,8 @@ impl<E: Estimator> AdaptiveSearch<E> {
         // from its own stream, so the order needs no state to resume.
         let order = |c: u64| -> usize {
             let epoch = c / n_blocks as u64;
-            let seed = Tokenizer::new().str("rask.ml.adaptive.order").u64(self.settings.seed).u64(epoch).finish().0 as u64;
+            let seed =
+                Tokenizer::new().str("rask.ml.adaptive.order").u64(self.settings.seed).u64(epoch).finish().0 as u64;
             let mut perm: Vec<usize> = (0..n_blocks).collect();
             perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
             perm[(c % n_blocks as u64) as usize]
@@ -670,7 +689,8 @@ impl<E: Estimator> AdaptiveSearch<E> {
                 let calls = models[&id].calls();
                 for c in calls..calls + more {
                     let b = block(order(c));
-                    let op = SearchPartialFit { params: params.clone(), has_model: key.is_some(), arity: b.arity(), raise };
+                    let op =
+                        SearchPartialFit { params: params.clone(), has_model: key.is_some(), arity: b.arity(), raise };
                     let mut inputs: Vec<Key> = key.iter().cloned().collect();
                     inputs.extend(b.keys());
                     key = Some(g.task(op, &inputs)?);
@@ -686,13 +706,17 @@ impl<E: Estimator> AdaptiveSearch<E> {
             let mut wanted: Vec<Key> = new_models.iter().map(|(_, k)| k.clone()).collect();
             wanted.extend(score_keys.iter().map(|(_, k)| k.clone()));
             let kept = scheduler.persist(&g, &wanted)?;
-            let score_values = scheduler.compute(&kept, &score_keys.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>())?;
+            let score_values =
+                scheduler.compute(&kept, &score_keys.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>())?;
             let now = elapsed_before + start.elapsed().as_secs_f64();
             for ((id, key), v) in new_models.into_iter().zip(score_values) {
                 let s = v.get::<Scores>().map_err(|e| MlError::Graph(rask_core::Error::Scheduler(e.to_string())))?;
-                let node = kept.get(&key).cloned().ok_or_else(|| MlError::Graph(rask_core::Error::MissingKey(key.clone())))?;
+                let node =
+                    kept.get(&key).cloned().ok_or_else(|| MlError::Graph(rask_core::Error::MissingKey(key.clone())))?;
                 states.insert(id, (key, node));
-                let m = models.get_mut(&id).ok_or_else(|| MlError::Graph(rask_core::Error::Scheduler(format!("unknown model {id}"))))?;
+                let m = models
+                    .get_mut(&id)
+                    .ok_or_else(|| MlError::Graph(rask_core::Error::Scheduler(format!("unknown model {id}"))))?;
                 let calls = m.calls() + decision[&id];
                 let score = match &s.values {
                     Ok(v) => v[0],
@@ -724,16 +748,21 @@ impl<E: Estimator> AdaptiveSearch<E> {
             }
             if let Some(path) = &self.settings.checkpoint {
                 if last_checkpoint.elapsed().as_secs_f64() >= self.settings.checkpoint_every {
-                    write_checkpoint::<E>(path, scheduler, &states, Checkpoint {
-                        magic: CHECKPOINT_MAGIC.into(),
-                        fingerprint,
-                        round,
-                        policy: policy.clone(),
-                        models: models.clone(),
-                        active: active.clone(),
-                        states: BTreeMap::new(),
-                        elapsed: now,
-                    })?;
+                    write_checkpoint::<E>(
+                        path,
+                        scheduler,
+                        &states,
+                        Checkpoint {
+                            magic: CHECKPOINT_MAGIC.into(),
+                            fingerprint,
+                            round,
+                            policy: policy.clone(),
+                            models: models.clone(),
+                            active: active.clone(),
+                            states: BTreeMap::new(),
+                            elapsed: now,
+                        },
+                    )?;
                     last_checkpoint = Instant::now();
                 }
             }
@@ -762,7 +791,8 @@ impl<E: Estimator> AdaptiveSearch<E> {
         let mut g = Graph::new();
         g.insert(best_key.clone(), best_node);
         let fitted: Fitted<E::Model> = scheduler.get(&g, &best_key)?;
-        let best_estimator = fitted.model.map_err(|e| MlError::InvalidParameter { name: "best_estimator", message: e })?;
+        let best_estimator =
+            fitted.model.map_err(|e| MlError::InvalidParameter { name: "best_estimator", message: e })?;
         let best_score = models[&best].score();
         let time_to_best = models
             .values()
@@ -848,22 +878,28 @@ impl<E: Estimator> AdaptiveSearch<E> {
         let space = space.into();
         let n = space.candidates()?.len();
         if !(decay_rate.is_finite() && decay_rate >= 0.0) {
-            return Err(MlError::InvalidParameter { name: "decay_rate", message: format!("must be ≥ 0, got {decay_rate}") });
+            return Err(MlError::InvalidParameter {
+                name: "decay_rate",
+                message: format!("must be ≥ 0, got {decay_rate}"),
+            });
         }
         Ok(Self::new(estimator, space, Policy::InverseDecay { n_initial: n, decay_rate, max_iter }))
     }
 
     /// `SuccessiveHalvingSearchCV`: every candidate to `r` calls, then the best `1/η` to `r·η`,
     /// and so on up to `max_iter`.
-    pub fn successive_halving(estimator: E, space: impl Into<ParamSpace>, r: u64, eta: u64, max_iter: u64) -> Result<Self> {
+    pub fn successive_halving(
+        estimator: E,
+        space: impl Into<ParamSpace>,
+        r: u64,
+        eta: u64,
+        max_iter: u64,
+    ) -> Result<Self> {
         check_eta_r(eta, r, max_iter)?;
         let space = space.into();
         let n = space.candidates()?.len();
-        let mut s = Self::new(
-            estimator,
-            space,
-            Policy::SuccessiveHalving { ids: (0..n).collect(), r, eta, max_iter, rung: 0 },
-        );
+        let mut s =
+            Self::new(estimator, space, Policy::SuccessiveHalving { ids: (0..n).collect(), r, eta, max_iter, rung: 0 });
         s.planned_calls = Some(simulate_sha(n, r, eta, max_iter).0);
         Ok(s)
     }
@@ -895,7 +931,10 @@ impl<E: Estimator> AdaptiveSearch<E> {
 
 fn check_eta_r(eta: u64, r: u64, max_iter: u64) -> Result<()> {
     if eta < 2 {
-        return Err(MlError::InvalidParameter { name: "aggressiveness", message: format!("must be at least 2, got {eta}") });
+        return Err(MlError::InvalidParameter {
+            name: "aggressiveness",
+            message: format!("must be at least 2, got {eta}"),
+        });
     }
     if r == 0 || r > max_iter {
         return Err(MlError::InvalidParameter {
@@ -968,7 +1007,8 @@ impl<E: Estimator> HyperbandSearchCV<E> {
             brackets.extend(std::iter::repeat_n(Some(b.bracket as usize), b.n_models));
             policies.push(Policy::SuccessiveHalving { ids, r: b.r, eta: self.eta, max_iter: self.max_iter, rung: 0 });
         }
-        let mut s = AdaptiveSearch::new(self.estimator.clone(), ParamSpace::List(candidates), Policy::Concurrent(policies));
+        let mut s =
+            AdaptiveSearch::new(self.estimator.clone(), ParamSpace::List(candidates), Policy::Concurrent(policies));
         s.brackets = brackets;
         s.planned_calls = Some(plan.iter().map(|b| b.partial_fit_calls).sum());
         Ok(s)

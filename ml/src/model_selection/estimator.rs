@@ -99,6 +99,8 @@ pub struct Scores {
     pub fit_seconds: f64,
     /// Seconds spent scoring.
     pub score_seconds: f64,
+    /// Scorers that failed while others worked (their score is NaN): `"name: error"`.
+    pub failures: Vec<String>,
 }
 
 /// The data a fit task sees: rows, targets and weights, all in memory.
@@ -116,7 +118,11 @@ pub struct TaskData<'a> {
 pub const TASK_CHUNK_ROWS: usize = Dataset::<f64>::DEFAULT_CHUNK_ROWS;
 
 impl TaskData<'_> {
-    fn chunked<F: Float, Y: Element>(&self, x: ArrayView2<'_, F>, y: Option<&Array1<Y>>) -> Result<ChunkedDataset<F, Y>> {
+    fn chunked<F: Float, Y: Element>(
+        &self,
+        x: ArrayView2<'_, F>,
+        y: Option<&Array1<Y>>,
+    ) -> Result<ChunkedDataset<F, Y>> {
         let cx = ChunkedArray::from_array(x, TASK_CHUNK_ROWS)?;
         let sizes = cx.chunks().sizes().map(<[usize]>::to_vec).unwrap_or_default();
         let mut ds = match y {
@@ -131,7 +137,11 @@ impl TaskData<'_> {
 
     /// The data as a chunked dataset with `Y` targets (or none), or an error saying which
     /// targets the estimator needs.
-    pub fn dataset<F: Float, Y: Element>(&self, x: ArrayView2<'_, F>, who: &str) -> Result<ChunkedDataset<F, Y>, String> {
+    pub fn dataset<F: Float, Y: Element>(
+        &self,
+        x: ArrayView2<'_, F>,
+        who: &str,
+    ) -> Result<ChunkedDataset<F, Y>, String> {
         let y = match self.y {
             None => None,
             Some(v) => Some(v.get::<Array1<Y>>().map_err(|_| {
@@ -186,14 +196,15 @@ pub trait Estimator: SetParams + Clone + Debug + Serialize + DeserializeOwned + 
     /// Transforms rows with a fitted model.
     fn transform_task(model: &Self::Model, x: RowsRef<'_>) -> std::result::Result<Rows, String>;
 
-    /// Scores a fitted model on in-memory data, one score per scorer.
+    /// Scores a fitted model on in-memory data: one score per scorer (NaN for a scorer that
+    /// failed while others worked) and the failures' messages.
     fn score_task(
         model: &Self::Model,
         x: RowsRef<'_>,
         y: Option<&Value>,
         w: Option<&Array1<f64>>,
         scorers: &[Scorer],
-    ) -> std::result::Result<Vec<f64>, String>;
+    ) -> std::result::Result<(Vec<f64>, Vec<String>), String>;
 }
 
 fn err_string<E: std::error::Error>(e: E) -> String {
@@ -273,95 +284,110 @@ pub fn transform_block_model<M: BlockModel>(m: &M, x: RowsRef<'_>) -> std::resul
 
 /// Scores a [`BlockModel`] on in-memory data, one score per scorer (what
 /// [`estimator!`](crate::estimator) calls). Predictions are made once and shared by the scorers.
+/// A scorer that fails while others work scores NaN and its message is returned beside the
+/// scores, as scikit-learn scores each metric on its own; if every scorer fails, that is the
+/// error.
 pub fn score_block_model<M: BlockModel>(
     m: &M,
     x: RowsRef<'_>,
     y: Option<&Value>,
     w: Option<&Array1<f64>>,
     scorers: &[Scorer],
-) -> std::result::Result<Vec<f64>, String> {
+) -> std::result::Result<(Vec<f64>, Vec<String>), String> {
     fn go<M: BlockModel, F: Float>(
         m: &M,
         x: ArrayView2<'_, F>,
         y: Option<&Value>,
         w: Option<&Array1<f64>>,
         scorers: &[Scorer],
-    ) -> Result<Vec<f64>> {
+    ) -> std::result::Result<(Vec<f64>, Vec<String>), String> {
         let mut labels: Option<Value> = None;
         let mut proba: Option<Array2<f64>> = None;
         let mut out = Vec::with_capacity(scorers.len());
+        let mut failures = Vec::new();
         for &s in scorers {
-            if labels.is_none() && !s.needs_proba() {
-                labels = Some(Value::new(crate::Predict::predict(m, x)?));
-            }
-            let score = if s.is_clustering() {
-                // Scored on the rows the model saw, with its own labels.
-                let pred = labels.as_ref().and_then(|v| v.downcast_ref::<Array1<i64>>()).ok_or_else(|| {
-                    MlError::Unsupported { what: format!("`{}` needs integer cluster labels", s.name()) }
-                })?;
-                if w.is_some() {
-                    return Err(MlError::Unsupported { what: format!("`{}` with sample weights", s.name()) });
+            let mut one = || -> Result<f64> {
+                if labels.is_none() && !s.needs_proba() {
+                    labels = Some(Value::new(crate::Predict::predict(m, x)?));
                 }
-                silhouette_score(x, pred.view())?
-            } else {
-                let y = y.ok_or_else(|| MlError::InvalidParameter {
-                    name: "scoring",
-                    message: format!("`{}` needs targets, and the data has none", s.name()),
-                })?;
-                if s.needs_proba() {
-                    let yt = y.get::<Array1<i64>>().map_err(|_| MlError::InvalidParameter {
-                        name: "scoring",
-                        message: format!("`{}` needs integer class labels", s.name()),
-                    })?;
-                    let classes = m.classes().ok_or_else(|| MlError::Unsupported {
-                        what: format!("`{}`: the model does not declare its classes", s.name()),
-                    })?;
-                    if proba.is_none() {
-                        proba = Some(crate::PredictProba::predict_proba(m, x)?);
-                    }
-                    // Set just above.
-                    let p = proba.as_ref().expect("probabilities computed");
-                    s.from_proba(yt.view(), p.view(), &classes)?
-                } else if s.is_classification() {
-                    if w.is_some() {
-                        return Err(MlError::Unsupported {
-                            what: format!("`{}` with sample weights (weighted classification scores)", s.name()),
-                        });
-                    }
-                    let yt = y.get::<Array1<i64>>().map_err(|_| MlError::InvalidParameter {
-                        name: "scoring",
-                        message: format!("`{}` needs integer class labels", s.name()),
-                    })?;
+                let score = if s.is_clustering() {
+                    // Scored on the rows the model saw, with its own labels.
                     let pred = labels.as_ref().and_then(|v| v.downcast_ref::<Array1<i64>>()).ok_or_else(|| {
-                        MlError::InvalidParameter {
-                            name: "scoring",
-                            message: format!("`{}` needs a model that predicts class labels", s.name()),
-                        }
+                        MlError::Unsupported { what: format!("`{}` needs integer cluster labels", s.name()) }
                     })?;
-                    s.from_confusion(&confusion_matrix(yt.view(), pred.view())?)?
+                    if w.is_some() {
+                        return Err(MlError::Unsupported { what: format!("`{}` with sample weights", s.name()) });
+                    }
+                    silhouette_score(x, pred.view())?
                 } else {
-                    let yt = y.get::<Array1<f64>>().map_err(|_| MlError::InvalidParameter {
+                    let y = y.ok_or_else(|| MlError::InvalidParameter {
                         name: "scoring",
-                        message: format!("`{}` needs real-valued targets", s.name()),
+                        message: format!("`{}` needs targets, and the data has none", s.name()),
                     })?;
-                    let pred = labels.as_ref().and_then(|v| v.downcast_ref::<Array1<f64>>()).ok_or_else(|| {
-                        MlError::InvalidParameter {
+                    if s.needs_proba() {
+                        let yt = y.get::<Array1<i64>>().map_err(|_| MlError::InvalidParameter {
                             name: "scoring",
-                            message: format!("`{}` needs a model that predicts real values", s.name()),
+                            message: format!("`{}` needs integer class labels", s.name()),
+                        })?;
+                        let classes = m.classes().ok_or_else(|| MlError::Unsupported {
+                            what: format!("`{}`: the model does not declare its classes", s.name()),
+                        })?;
+                        if proba.is_none() {
+                            proba = Some(crate::PredictProba::predict_proba(m, x)?);
                         }
-                    })?;
-                    s.from_regression(&regression_summary(yt.view(), pred.view(), w.map(|w| w.view()))?)?
-                }
+                        // Set just above.
+                        let p = proba.as_ref().expect("probabilities computed");
+                        s.from_proba(yt.view(), p.view(), &classes)?
+                    } else if s.is_classification() {
+                        if w.is_some() {
+                            return Err(MlError::Unsupported {
+                                what: format!("`{}` with sample weights (weighted classification scores)", s.name()),
+                            });
+                        }
+                        let yt = y.get::<Array1<i64>>().map_err(|_| MlError::InvalidParameter {
+                            name: "scoring",
+                            message: format!("`{}` needs integer class labels", s.name()),
+                        })?;
+                        let pred = labels.as_ref().and_then(|v| v.downcast_ref::<Array1<i64>>()).ok_or_else(|| {
+                            MlError::InvalidParameter {
+                                name: "scoring",
+                                message: format!("`{}` needs a model that predicts class labels", s.name()),
+                            }
+                        })?;
+                        s.from_confusion(&confusion_matrix(yt.view(), pred.view())?)?
+                    } else {
+                        let yt = y.get::<Array1<f64>>().map_err(|_| MlError::InvalidParameter {
+                            name: "scoring",
+                            message: format!("`{}` needs real-valued targets", s.name()),
+                        })?;
+                        let pred = labels.as_ref().and_then(|v| v.downcast_ref::<Array1<f64>>()).ok_or_else(|| {
+                            MlError::InvalidParameter {
+                                name: "scoring",
+                                message: format!("`{}` needs a model that predicts real values", s.name()),
+                            }
+                        })?;
+                        s.from_regression(&regression_summary(yt.view(), pred.view(), w.map(|w| w.view()))?)?
+                    }
+                };
+                Ok(score)
             };
-            out.push(score);
+            match one() {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    out.push(f64::NAN);
+                    failures.push(format!("{}: {e}", s.name()));
+                }
+            }
         }
-        Ok(out)
+        if !failures.is_empty() && failures.len() == scorers.len() {
+            return Err(failures.join("; "));
+        }
+        Ok((out, failures))
     }
-    let r = match x {
+    match x {
         RowsRef::F64(x) => go(m, x, y, w, scorers),
         RowsRef::F32(x) => go(m, x, y, w, scorers),
-    };
-    r.map_err(|e| e.to_string())
+    }
 }
 
 /// Implements [`Estimator`](crate::model_selection::Estimator) and
@@ -414,7 +440,10 @@ macro_rules! estimator {
                 y: ::std::option::Option<&$crate::__rask_core::Value>,
                 w: ::std::option::Option<&$crate::ndarray::Array1<f64>>,
                 scorers: &[$crate::metrics::Scorer],
-            ) -> ::std::result::Result<::std::vec::Vec<f64>, ::std::string::String> {
+            ) -> ::std::result::Result<
+                (::std::vec::Vec<f64>, ::std::vec::Vec<::std::string::String>),
+                ::std::string::String,
+            > {
                 $crate::model_selection::score_block_model(m, x, y, w, scorers)
             }
         }
@@ -650,10 +679,15 @@ impl<E: Estimator> Op for SearchModelOp<E> {
                 Value::new(Staged { rows, fit_seconds: fitted.fit_seconds })
             }
             ModelMethod::Score(scorers) => {
+                let mut failures = Vec::new();
                 let values = match ready {
                     Err(e) => Err(e),
                     Ok((m, d)) => match E::score_task(m, d.x, d.y, d.w, scorers) {
-                        Ok(v) => Ok(v),
+                        Ok((v, f)) if f.is_empty() || !self.raise => {
+                            failures = f;
+                            Ok(v)
+                        }
+                        Ok((_, f)) => fail_or_raise(self.raise, format!("scoring {}: {}", E::NAME, f.join("; ")))?,
                         Err(e) => fail_or_raise(self.raise, format!("scoring {}: {e}", E::NAME))?,
                     },
                 };
@@ -661,6 +695,7 @@ impl<E: Estimator> Op for SearchModelOp<E> {
                     values,
                     fit_seconds: fitted.fit_seconds,
                     score_seconds: start.elapsed().as_secs_f64(),
+                    failures,
                 })
             }
         })

@@ -13,14 +13,14 @@ mod estimator;
 mod results;
 mod search;
 
+pub use adaptive::{
+    hyperband_brackets, AdaptiveResult, AdaptiveSearch, AdaptiveSettings, BracketPlan, HyperbandSearchCV,
+    IncrementalSearchCV, ModelInfo, Policy, Record, RoundReport, SearchProgress, StderrProgress,
+};
 pub use estimator::{
     fit_any, fit_labels, fit_values, in_task, partial_fit_any, partial_fit_labels, partial_fit_values,
     score_block_model, search_codecs, search_ops, transform_block_model, Arity, Estimator, Fitted, ModelMethod, Rows,
     RowsRef, Scores, SearchFit, SearchModelOp, SearchPartialFit, Staged, TaskData, TASK_CHUNK_ROWS,
-};
-pub use adaptive::{
-    hyperband_brackets, AdaptiveResult, AdaptiveSearch, AdaptiveSettings, BracketPlan, HyperbandSearchCV,
-    IncrementalSearchCV, ModelInfo, Policy, Record, RoundReport, SearchProgress, StderrProgress,
 };
 pub use results::CvResults;
 pub use search::{

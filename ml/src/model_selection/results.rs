@@ -154,10 +154,19 @@ impl CvResults {
         cols.push(("params".into(), self.params.iter().map(|c| format_candidate(c)).collect()));
         for (m, metric) in self.metrics.iter().enumerate() {
             for s in 0..self.n_splits {
-                cols.push((format!("split{s}_test_{metric}"), (0..n).map(|i| num(self.test_scores[m][i][s])).collect()));
+                cols.push((
+                    format!("split{s}_test_{metric}"),
+                    (0..n).map(|i| num(self.test_scores[m][i][s])).collect(),
+                ));
             }
-            cols.push((format!("mean_test_{metric}"), self.mean_test(metric).unwrap_or_default().into_iter().map(num).collect()));
-            cols.push((format!("std_test_{metric}"), self.std_test(metric).unwrap_or_default().into_iter().map(num).collect()));
+            cols.push((
+                format!("mean_test_{metric}"),
+                self.mean_test(metric).unwrap_or_default().into_iter().map(num).collect(),
+            ));
+            cols.push((
+                format!("std_test_{metric}"),
+                self.std_test(metric).unwrap_or_default().into_iter().map(num).collect(),
+            ));
             cols.push((
                 format!("rank_test_{metric}"),
                 self.rank_test(metric).unwrap_or_default().into_iter().map(|r| r.to_string()).collect(),

@@ -179,7 +179,13 @@ pub trait SearchHead: SetParams + StepNames + Clone + Debug + Send + Sync + 'sta
 }
 
 impl SearchHead for () {
-    fn add_head(&self, _: &mut Graph, train: &FoldKeys, others: &[FoldKeys], _: bool) -> Result<(FoldKeys, Vec<FoldKeys>)> {
+    fn add_head(
+        &self,
+        _: &mut Graph,
+        train: &FoldKeys,
+        others: &[FoldKeys],
+        _: bool,
+    ) -> Result<(FoldKeys, Vec<FoldKeys>)> {
         Ok((train.clone(), others.to_vec()))
     }
 
@@ -416,12 +422,16 @@ fn evaluate<E: SearchNode, F: Float, Y: Element>(
             let test = take(values.next())?;
             results.fit_time[c][s] = test.fit_seconds;
             results.score_time[c][s] = test.score_seconds;
-            let mut record = |scores: &Scores, into: &mut Vec<Vec<Vec<f64>>>| match &scores.values {
-                Ok(v) => (0..n_m).for_each(|m| into[m][c][s] = v[m]),
-                Err(e) => {
-                    if results.errors[c].is_none() {
-                        results.errors[c] = Some(format!("split {s}: {e}"));
+            let mut record = |scores: &Scores, into: &mut Vec<Vec<Vec<f64>>>| {
+                let err = match &scores.values {
+                    Ok(v) => {
+                        (0..n_m).for_each(|m| into[m][c][s] = v[m]);
+                        scores.failures.first().cloned()
                     }
+                    Err(e) => Some(e.clone()),
+                };
+                if let (Some(e), None) = (err, &results.errors[c]) {
+                    results.errors[c] = Some(format!("split {s}: {e}"));
                 }
             };
             record(&test, &mut results.test_scores);
@@ -662,7 +672,12 @@ where
 }
 
 /// Test scores per split for one scorer (or the default); a failed split is an error.
-pub fn cross_val_score<E, F, Y, S>(estimator: &E, ds: &ChunkedDataset<F, Y>, cv: &S, scoring: Option<&str>) -> Result<Vec<f64>>
+pub fn cross_val_score<E, F, Y, S>(
+    estimator: &E,
+    ds: &ChunkedDataset<F, Y>,
+    cv: &S,
+    scoring: Option<&str>,
+) -> Result<Vec<f64>>
 where
     E: SearchNode,
     F: Float,
