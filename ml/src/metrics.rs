@@ -741,9 +741,8 @@ pub fn silhouette_score<F: Float>(x: ArrayView2<'_, F>, labels: ArrayView1<'_, i
             let hi = (lo + SILHOUETTE_TILE).min(n);
             // sums[(i - lo) * k + c]: distance of row i to the rows of cluster c.
             let mut sums = vec![0.0f64; (hi - lo) * k];
-            for j in 0..n {
+            for (j, &cj) in code.iter().enumerate() {
                 let rj = row(j);
-                let cj = code[j];
                 for i in lo..hi {
                     let ri = row(i);
                     let sq: f64 = ri.iter().zip(rj).map(|(a, b)| (a - b) * (a - b)).sum();
