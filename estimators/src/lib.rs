@@ -12,6 +12,7 @@
 //! `params.rs` (builder, valid params), `algorithm.rs` (fit, fitted model), `ops.rs` (the
 //! registered block ops) and `errors.rs`.
 
+mod by_name;
 pub mod cluster;
 pub mod decomposition;
 pub mod linear_model;
@@ -20,19 +21,30 @@ pub mod preprocessing;
 
 use rask_core::RegistryBuilder;
 
-/// Adds the ops and codecs of every estimator to `builder`.
+/// Adds the ops and codecs of every estimator to `builder`, with the search ops and model
+/// codecs that let pipelines and searches fit them inside tasks on every scheduler.
 pub fn register(builder: RegistryBuilder) -> RegistryBuilder {
     builder
         .ops(cluster::OPS)
         .codecs(cluster::CODECS)
+        .ops(cluster::SEARCH_OPS)
+        .codecs(cluster::SEARCH_CODECS)
         .ops(decomposition::OPS)
         .codecs(decomposition::CODECS)
+        .ops(decomposition::SEARCH_OPS)
+        .codecs(decomposition::SEARCH_CODECS)
         .ops(linear_model::OPS)
         .codecs(linear_model::CODECS)
+        .ops(linear_model::SEARCH_OPS)
+        .codecs(linear_model::SEARCH_CODECS)
         .ops(naive_bayes::OPS)
         .codecs(naive_bayes::CODECS)
+        .ops(naive_bayes::SEARCH_OPS)
+        .codecs(naive_bayes::SEARCH_CODECS)
         .ops(preprocessing::OPS)
         .codecs(preprocessing::CODECS)
+        .ops(preprocessing::SEARCH_OPS)
+        .codecs(preprocessing::SEARCH_CODECS)
 }
 
 /// A registry builder with the ops and codecs of `rask-core`, `rask-ml` and this crate.

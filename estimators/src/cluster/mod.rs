@@ -38,6 +38,14 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<ApplyModel<SpectralClustering>>(),
 ];
 
+/// The search ops of this module's estimators (fit, partial fit and apply inside a search task).
+pub const SEARCH_OPS: &[OpEntry] =
+    rask_ml::search_entries!(KMeansParams, MiniBatchKMeansParams, SpectralClusteringParams);
+
+/// The codecs of this module's estimators' models fitted inside search tasks.
+pub const SEARCH_CODECS: &[Codec] =
+    rask_ml::search_codec_entries!(KMeansParams, MiniBatchKMeansParams, SpectralClusteringParams);
+
 /// The value codecs this module registers.
 pub const CODECS: &[Codec] = &[
     Codec::serde::<k_means::ops::MinDist>("rask.estimators.kmeans.min_dist"),

@@ -49,5 +49,11 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<ApplyModel<IncrementalPca>>(),
 ];
 
+/// The search ops of this module's estimators (fit, partial fit and apply inside a search task).
+pub const SEARCH_OPS: &[OpEntry] = rask_ml::search_entries!(PcaParams, TruncatedSvdParams, IncrementalPcaParams);
+
+/// The codecs of this module's estimators' models fitted inside search tasks.
+pub const SEARCH_CODECS: &[Codec] = rask_ml::search_codec_entries!(PcaParams, TruncatedSvdParams, IncrementalPcaParams);
+
 /// The value codecs this module registers.
 pub const CODECS: &[Codec] = &[Codec::serde::<ops::Moments>("rask.estimators.decomposition.moments")];

@@ -49,6 +49,24 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<ApplyModel<sgd::SgdRegressor>>(),
 ];
 
+/// The search ops of this module's estimators (fit, partial fit and apply inside a search task).
+pub const SEARCH_OPS: &[OpEntry] = rask_ml::search_entries!(
+    LogisticRegressionParams,
+    LinearRegressionParams,
+    PoissonRegressionParams,
+    sgd::SgdClassifierParams,
+    sgd::SgdRegressorParams,
+);
+
+/// The codecs of this module's estimators' models fitted inside search tasks.
+pub const SEARCH_CODECS: &[Codec] = rask_ml::search_codec_entries!(
+    LogisticRegressionParams,
+    LinearRegressionParams,
+    PoissonRegressionParams,
+    sgd::SgdClassifierParams,
+    sgd::SgdRegressorParams,
+);
+
 /// The value codecs this module registers.
 pub const CODECS: &[Codec] = &[
     Codec::serde::<glm::ops::DataSummary>("rask.estimators.glm.data_summary"),

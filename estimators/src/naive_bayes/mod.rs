@@ -25,6 +25,13 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<count_nb::ops::MergeClassCounts>(),
 ];
 
+/// The search ops of this module's estimators (fit, partial fit and apply inside a search task).
+pub const SEARCH_OPS: &[OpEntry] = rask_ml::search_entries!(GaussianNBParams, MultinomialNBParams, BernoulliNBParams);
+
+/// The codecs of this module's estimators' models fitted inside search tasks.
+pub const SEARCH_CODECS: &[Codec] =
+    rask_ml::search_codec_entries!(GaussianNBParams, MultinomialNBParams, BernoulliNBParams);
+
 /// The value codecs this module registers.
 pub const CODECS: &[Codec] = &[
     Codec::serde::<ClassStats>("rask.estimators.gaussian_nb.class_stats"),

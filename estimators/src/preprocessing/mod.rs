@@ -63,6 +63,32 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<label_encoder::ops::EncodeLabels>(),
 ];
 
+/// The search ops of this module's estimators (fit, partial fit and apply inside a search task).
+/// `LabelEncoder` is fitted on a vector of labels, not on rows, so it takes no part in
+/// pipelines and searches.
+pub const SEARCH_OPS: &[OpEntry] = rask_ml::search_entries!(
+    StandardScalerParams,
+    MinMaxScalerParams,
+    RobustScalerParams,
+    QuantileTransformerParams,
+    SimpleImputerParams,
+    OneHotEncoderParams,
+    OrdinalEncoderParams,
+    PolynomialFeaturesParams,
+);
+
+/// The codecs of this module's estimators' models fitted inside search tasks.
+pub const SEARCH_CODECS: &[Codec] = rask_ml::search_codec_entries!(
+    StandardScalerParams,
+    MinMaxScalerParams,
+    RobustScalerParams,
+    QuantileTransformerParams,
+    SimpleImputerParams,
+    OneHotEncoderParams,
+    OrdinalEncoderParams,
+    PolynomialFeaturesParams,
+);
+
 /// The value codecs this module registers.
 pub const CODECS: &[Codec] = &[Codec::serde::<quantile_sketch::Sketches>("rask.estimators.quantile_sketch.sketches")];
 

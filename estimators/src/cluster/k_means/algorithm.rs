@@ -252,3 +252,5 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for KMeansParams {
         params.fit_array(data.x())
     }
 }
+
+rask_ml::estimator!(KMeansParams => KMeans, name = "KMeans", ops = "rask.estimators.kmeans", kind = Clusterer, targets = any, partial_fit = no);

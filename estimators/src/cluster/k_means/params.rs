@@ -1,8 +1,11 @@
 //! Hyperparameters of [`KMeans`](super::KMeans): an unchecked builder and its validated form.
 
 use ndarray::Array2;
+use rask_ml::params::{ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
+
+use crate::by_name::{not_by_name, set_params_by_hand};
 
 /// How the initial centres are chosen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,22 +108,105 @@ impl KMeansValidParams {
 /// | `split_every` | 8 | fan-in of the tree reductions |
 ///
 /// `check()` (or fitting) validates the fields; each invalid field has its own error.
+///
+/// # By name
+///
+/// [`SetParams`](rask_ml::SetParams) names: `n_clusters`, `init` (`"k-means||"`,
+/// `"k-means++"` or `"random"`), `oversampling_factor` and `n_rounds` (the k-means‖ settings,
+/// kept when `init` is another choice, as scikit-learn keeps unused parameters), `n_init`,
+/// `max_iter`, `tol`, `seed` (scikit-learn's `random_state`) and `split_every`. Given centres
+/// ([`KMeansInit::Given`]) read as `"given"` and cannot be set by name: give them with
+/// [`init`](Self::init).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KMeansParams(KMeansValidParams);
+pub struct KMeansParams(KMeansValidParams, ParallelSettings);
+
+/// The k-means‖ settings as set by name, kept while `init` is another choice.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct ParallelSettings {
+    oversampling_factor: f64,
+    n_rounds: usize,
+}
 
 impl Default for KMeansParams {
     fn default() -> Self {
-        KMeansParams(KMeansValidParams {
-            n_clusters: 8,
-            init: KMeansInit::default(),
-            n_init: 1,
-            max_iter: 300,
-            tol: 1e-4,
-            seed: 0,
-            split_every: 8,
-        })
+        KMeansParams(
+            KMeansValidParams {
+                n_clusters: 8,
+                init: KMeansInit::default(),
+                n_init: 1,
+                max_iter: 300,
+                tol: 1e-4,
+                seed: 0,
+                split_every: 8,
+            },
+            ParallelSettings { oversampling_factor: 2.0, n_rounds: 5 },
+        )
     }
 }
+
+/// The choices of `init` that can be set by name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum InitName {
+    KMeansParallel,
+    KMeansPlusPlus,
+    Random,
+}
+
+rask_ml::param_enum!(InitName { KMeansParallel => "k-means||", KMeansPlusPlus => "k-means++", Random => "random" });
+
+impl KMeansParams {
+    fn init_by_name(&self) -> ParamValue {
+        match self.0.init {
+            KMeansInit::KMeansParallel { .. } => InitName::KMeansParallel.to_param(),
+            KMeansInit::KMeansPlusPlus => InitName::KMeansPlusPlus.to_param(),
+            KMeansInit::Random => InitName::Random.to_param(),
+            KMeansInit::Given(_) => ParamValue::from("given"),
+        }
+    }
+
+    fn set_init_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        if value.as_str() == Some("given") {
+            return Err(not_by_name(
+                name,
+                r#""k-means||" "k-means++" "random""#,
+                "given centres are set with `KMeansParams::init(KMeansInit::Given(centres))`, not by name",
+                value,
+            ));
+        }
+        let ParallelSettings { oversampling_factor, n_rounds } = self.1;
+        self.0.init = match InitName::from_param(name, value)? {
+            InitName::KMeansParallel => KMeansInit::KMeansParallel { oversampling_factor, n_rounds },
+            InitName::KMeansPlusPlus => KMeansInit::KMeansPlusPlus,
+            InitName::Random => KMeansInit::Random,
+        };
+        Ok(())
+    }
+
+    /// Sets a k-means‖ setting by name, and in `init` when it is k-means‖.
+    fn set_parallel(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        match name {
+            "oversampling_factor" => self.1.oversampling_factor = f64::from_param(name, value)?,
+            _ => self.1.n_rounds = usize::from_param(name, value)?,
+        }
+        if let KMeansInit::KMeansParallel { .. } = self.0.init {
+            let ParallelSettings { oversampling_factor, n_rounds } = self.1;
+            self.0.init = KMeansInit::KMeansParallel { oversampling_factor, n_rounds };
+        }
+        Ok(())
+    }
+}
+
+set_params_by_hand!(KMeansParams, |p, name, value| {
+    "n_clusters" => field (p.0.n_clusters),
+    "init" => with (p.init_by_name(), p.set_init_by_name(name, value)),
+    "oversampling_factor" => with (p.1.oversampling_factor.to_param(), p.set_parallel(name, value)),
+    "n_rounds" => with (p.1.n_rounds.to_param(), p.set_parallel(name, value)),
+    "n_init" => field (p.0.n_init),
+    "max_iter" => field (p.0.max_iter),
+    "tol" => field (p.0.tol),
+    "seed" => field (p.0.seed),
+    "split_every" => field (p.0.split_every),
+});
 
 impl KMeansParams {
     /// Defaults with `n_clusters` clusters.
@@ -134,6 +220,9 @@ impl KMeansParams {
     }
     /// Sets the initialisation.
     pub fn init(mut self, init: KMeansInit) -> Self {
+        if let KMeansInit::KMeansParallel { oversampling_factor, n_rounds } = init {
+            self.1 = ParallelSettings { oversampling_factor, n_rounds };
+        }
         self.0.init = init;
         self
     }

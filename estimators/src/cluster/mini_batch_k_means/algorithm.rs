@@ -239,3 +239,5 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for MiniBatchKMeansP
         }
     }
 }
+
+rask_ml::estimator!(MiniBatchKMeansParams => MiniBatchKMeans, name = "MiniBatchKMeans", ops = "rask.estimators.mini_batch_kmeans", kind = Clusterer, targets = any, partial_fit = yes);

@@ -1,8 +1,11 @@
 //! Hyperparameters of [`MiniBatchKMeans`](super::MiniBatchKMeans).
 
 use ndarray::Array2;
+use rask_ml::params::{ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
+
+use crate::by_name::not_by_name;
 
 /// How the initial centres are chosen; always from the first block of the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -13,6 +16,31 @@ pub enum MiniBatchInit {
     Random,
     /// These centres (`k × d`).
     Given(Array2<f64>),
+}
+
+/// By name: `"k-means++"` or `"random"`; given centres read as `"given"` and cannot be set by
+/// name (give them with [`MiniBatchKMeansParams::init`]).
+impl ParamType for MiniBatchInit {
+    fn to_param(&self) -> ParamValue {
+        ParamValue::from(match self {
+            MiniBatchInit::KMeansPlusPlus => "k-means++",
+            MiniBatchInit::Random => "random",
+            MiniBatchInit::Given(_) => "given",
+        })
+    }
+
+    fn from_param(name: &str, value: &ParamValue) -> rask_ml::Result<Self> {
+        match value.as_str() {
+            Some("k-means++") => Ok(MiniBatchInit::KMeansPlusPlus),
+            Some("random") => Ok(MiniBatchInit::Random),
+            _ => Err(not_by_name(
+                name,
+                r#""k-means++" "random""#,
+                "given centres are set with `MiniBatchKMeansParams::init(MiniBatchInit::Given(centres))`, not by name",
+                value,
+            )),
+        }
+    }
 }
 
 /// The validated hyperparameters, as produced by [`MiniBatchKMeansParams::check`].
@@ -68,8 +96,20 @@ impl MiniBatchKMeansValidParams {
 /// sample and its early stopping on the smoothed inertia (`max_no_improvement`) are not
 /// offered. Batches are taken in block order, not drawn at random: shuffle the data first
 /// (`ChunkedDataset::shuffle`) if it is sorted.
+///
+/// By name ([`SetParams`](rask_ml::SetParams)): `n_clusters`, `init` (see [`MiniBatchInit`]),
+/// `batch_size`, `max_iter`, `tol` and `seed` (scikit-learn's `random_state`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MiniBatchKMeansParams(MiniBatchKMeansValidParams);
+
+rask_ml::impl_set_params!(MiniBatchKMeansParams, |p| {
+    "n_clusters" => p.0.n_clusters,
+    "init" => p.0.init,
+    "batch_size" => p.0.batch_size,
+    "max_iter" => p.0.max_iter,
+    "tol" => p.0.tol,
+    "seed" => p.0.seed,
+});
 
 impl Default for MiniBatchKMeansParams {
     fn default() -> Self {

@@ -178,3 +178,5 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for SpectralClusteringParam
         fit_spectral(p, data.x())
     }
 }
+
+rask_ml::estimator!(SpectralClusteringParams => SpectralClustering, name = "SpectralClustering", ops = "rask.estimators.spectral_clustering", kind = Clusterer, targets = any, partial_fit = no);

@@ -46,8 +46,19 @@ impl SpectralClusteringValidParams {
 /// | `gamma` | 1.0 | the RBF affinity `exp(−gamma ‖x − y‖²)` (the only affinity offered) |
 /// | `n_init` | 1 | initialisations of the k-means step (k-means‖) on the embedding |
 /// | `seed` | 0 | seed of the landmarks and of the k-means step |
+///
+/// By name ([`SetParams`](rask_ml::SetParams)): `n_clusters`, `n_components`, `gamma`,
+/// `n_init` and `seed` (scikit-learn's `random_state`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpectralClusteringParams(SpectralClusteringValidParams);
+
+rask_ml::impl_set_params!(SpectralClusteringParams, |p| {
+    "n_clusters" => p.0.n_clusters,
+    "n_components" => p.0.n_components,
+    "gamma" => p.0.gamma,
+    "n_init" => p.0.n_init,
+    "seed" => p.0.seed,
+});
 
 impl Default for SpectralClusteringParams {
     fn default() -> Self {

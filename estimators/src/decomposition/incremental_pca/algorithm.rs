@@ -248,6 +248,8 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for IncrementalPcaParams {
     }
 }
 
+rask_ml::estimator!(IncrementalPcaParams => IncrementalPca, name = "IncrementalPca", ops = "rask.estimators.decomposition.incremental_pca", kind = Transformer, targets = any, partial_fit = yes);
+
 #[cfg(test)]
 mod tests {
     use super::gen_batches;

@@ -13,8 +13,17 @@ pub struct IncrementalPcaValidParams {
 
 /// Unchecked incremental PCA hyperparameters (a builder); [`ParamGuard::check`] validates
 /// them.
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_components`, `whiten`
+/// and `batch_size` (an integer, or none for one batch per block).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncrementalPcaParams(IncrementalPcaValidParams);
+
+rask_ml::impl_set_params!(IncrementalPcaParams, |p| {
+    "n_components" => p.0.n_components,
+    "whiten" => p.0.whiten,
+    "batch_size" => p.0.batch_size,
+});
 
 /// An invalid incremental PCA parameter.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -240,3 +240,5 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
         })
     }
 }
+
+rask_ml::estimator!(PcaParams => Pca, name = "Pca", ops = "rask.estimators.decomposition.pca", kind = Transformer, targets = any, partial_fit = no);

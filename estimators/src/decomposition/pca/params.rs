@@ -1,7 +1,10 @@
 //! The hyperparameters of [`Pca`](super::Pca).
 
+use rask_ml::params::{wrong_type, ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
+
+use crate::by_name::set_params_by_hand;
 
 /// How many components to keep.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -13,6 +16,25 @@ pub enum NComponents {
     /// the exact solvers ([`PcaSolver::Full`], [`PcaSolver::Tsqr`], or [`PcaSolver::Auto`],
     /// which picks one of them) accept it.
     VarianceFraction(f64),
+}
+
+/// By name, as scikit-learn's `n_components`: an integer is a [`Count`](NComponents::Count),
+/// a float a [`VarianceFraction`](NComponents::VarianceFraction).
+impl ParamType for NComponents {
+    fn to_param(&self) -> ParamValue {
+        match *self {
+            NComponents::Count(n) => n.to_param(),
+            NComponents::VarianceFraction(f) => ParamValue::Float(f),
+        }
+    }
+
+    fn from_param(name: &str, value: &ParamValue) -> rask_ml::Result<Self> {
+        match value {
+            ParamValue::Int(_) => usize::from_param(name, value).map(NComponents::Count),
+            ParamValue::Float(f) => Ok(NComponents::VarianceFraction(*f)),
+            _ => Err(wrong_type(name, "an integer (a count) or a float (a variance fraction)", value)),
+        }
+    }
 }
 
 /// How the principal components are found. Every solver is one or more chunked passes over
@@ -54,8 +76,93 @@ impl PcaSolver {
 }
 
 /// Unchecked PCA hyperparameters (a builder); [`ParamGuard::check`] validates them.
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_components` (see
+/// [`NComponents`]), `svd_solver` (`"auto"`, `"covariance_eigh"` for [`PcaSolver::Full`],
+/// `"tsqr"` (dask-ml's name) or `"randomized"`), `n_oversamples` and `iterated_power` (an
+/// integer or `"auto"`; the randomized solver's settings, kept while another solver is
+/// chosen, as scikit-learn keeps them), `whiten` and `seed` (scikit-learn's `random_state`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PcaParams(PcaValidParams);
+pub struct PcaParams(PcaValidParams, RandomizedSettings);
+
+/// The randomized solver's settings as set by name, kept while another solver is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct RandomizedSettings {
+    n_oversamples: usize,
+    n_power_iter: Option<usize>,
+}
+
+/// The choices of `svd_solver` by name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SolverName {
+    Auto,
+    Full,
+    Tsqr,
+    Randomized,
+}
+
+rask_ml::param_enum!(SolverName {
+    Auto => "auto",
+    Full => "covariance_eigh",
+    Tsqr => "tsqr",
+    Randomized => "randomized",
+});
+
+impl PcaParams {
+    fn solver_by_name(&self) -> ParamValue {
+        match self.0.solver {
+            PcaSolver::Auto => SolverName::Auto,
+            PcaSolver::Full => SolverName::Full,
+            PcaSolver::Tsqr => SolverName::Tsqr,
+            PcaSolver::Randomized { .. } => SolverName::Randomized,
+        }
+        .to_param()
+    }
+
+    fn set_solver_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        let RandomizedSettings { n_oversamples, n_power_iter } = self.1;
+        self.0.solver = match SolverName::from_param(name, value)? {
+            SolverName::Auto => PcaSolver::Auto,
+            SolverName::Full => PcaSolver::Full,
+            SolverName::Tsqr => PcaSolver::Tsqr,
+            SolverName::Randomized => PcaSolver::Randomized { n_oversamples, n_power_iter },
+        };
+        Ok(())
+    }
+
+    fn iterated_power_by_name(&self) -> ParamValue {
+        self.1.n_power_iter.map_or_else(|| ParamValue::from("auto"), |n| n.to_param())
+    }
+
+    /// Sets a randomized-solver setting by name, and in the solver when it is randomized.
+    fn set_randomized(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        match name {
+            "n_oversamples" => self.1.n_oversamples = usize::from_param(name, value)?,
+            _ => {
+                self.1.n_power_iter = match value {
+                    ParamValue::None => None,
+                    ParamValue::Str(s) if s == "auto" => None,
+                    ParamValue::Int(_) => Some(usize::from_param(name, value)?),
+                    _ => return Err(wrong_type(name, "an integer or \"auto\"", value)),
+                }
+            }
+        }
+        if let PcaSolver::Randomized { .. } = self.0.solver {
+            let RandomizedSettings { n_oversamples, n_power_iter } = self.1;
+            self.0.solver = PcaSolver::Randomized { n_oversamples, n_power_iter };
+        }
+        Ok(())
+    }
+}
+
+set_params_by_hand!(PcaParams, |p, name, value| {
+    "n_components" => field (p.0.n_components),
+    "svd_solver" => with (p.solver_by_name(), p.set_solver_by_name(name, value)),
+    "n_oversamples" => with (p.1.n_oversamples.to_param(), p.set_randomized(name, value)),
+    "iterated_power" => with (p.iterated_power_by_name(), p.set_randomized(name, value)),
+    "whiten" => field (p.0.whiten),
+    "seed" => field (p.0.seed),
+});
 
 /// Validated PCA hyperparameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,12 +194,15 @@ impl PcaParams {
     /// `n_components` components, the [`Auto`](PcaSolver::Auto) solver, no whitening,
     /// seed 0.
     pub fn new(n_components: usize) -> Self {
-        PcaParams(PcaValidParams {
-            n_components: NComponents::Count(n_components),
-            solver: PcaSolver::Auto,
-            whiten: false,
-            seed: 0,
-        })
+        PcaParams(
+            PcaValidParams {
+                n_components: NComponents::Count(n_components),
+                solver: PcaSolver::Auto,
+                whiten: false,
+                seed: 0,
+            },
+            RandomizedSettings { n_oversamples: 10, n_power_iter: None },
+        )
     }
 
     /// How many components to keep.
@@ -103,6 +213,9 @@ impl PcaParams {
 
     /// The solver.
     pub fn solver(mut self, solver: PcaSolver) -> Self {
+        if let PcaSolver::Randomized { n_oversamples, n_power_iter } = solver {
+            self.1 = RandomizedSettings { n_oversamples, n_power_iter };
+        }
         self.0.solver = solver;
         self
     }

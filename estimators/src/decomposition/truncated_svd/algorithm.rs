@@ -120,3 +120,5 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for TruncatedSvdParams {
         Ok(model)
     }
 }
+
+rask_ml::estimator!(TruncatedSvdParams => TruncatedSvd, name = "TruncatedSvd", ops = "rask.estimators.decomposition.truncated_svd", kind = Transformer, targets = any, partial_fit = no);

@@ -1,7 +1,10 @@
 //! The hyperparameters of [`TruncatedSvd`](super::TruncatedSvd).
 
+use rask_ml::params::{ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
+
+use crate::by_name::set_params_by_hand;
 
 /// How the singular vectors are found.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,8 +29,70 @@ pub struct TruncatedSvdValidParams {
 }
 
 /// Unchecked truncated SVD hyperparameters (a builder); [`ParamGuard::check`] validates them.
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's and dask-ml's:
+/// `n_components`, `algorithm` (`"randomized"` or `"tsqr"`), `n_oversamples` and `n_iter` (the
+/// randomized solver's settings, kept while `algorithm` is `"tsqr"`), and `seed`
+/// (scikit-learn's `random_state`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TruncatedSvdParams(TruncatedSvdValidParams);
+pub struct TruncatedSvdParams(TruncatedSvdValidParams, RandomizedSettings);
+
+/// The randomized solver's settings as set by name, kept while another solver is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct RandomizedSettings {
+    n_oversamples: usize,
+    n_power_iter: usize,
+}
+
+/// The choices of `algorithm` by name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum AlgorithmName {
+    Tsqr,
+    Randomized,
+}
+
+rask_ml::param_enum!(AlgorithmName { Tsqr => "tsqr", Randomized => "randomized" });
+
+impl TruncatedSvdParams {
+    fn algorithm_by_name(&self) -> ParamValue {
+        match self.0.solver {
+            SvdSolver::Tsqr => AlgorithmName::Tsqr,
+            SvdSolver::Randomized { .. } => AlgorithmName::Randomized,
+        }
+        .to_param()
+    }
+
+    fn set_algorithm_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        let RandomizedSettings { n_oversamples, n_power_iter } = self.1;
+        self.0.solver = match AlgorithmName::from_param(name, value)? {
+            AlgorithmName::Tsqr => SvdSolver::Tsqr,
+            AlgorithmName::Randomized => SvdSolver::Randomized { n_oversamples, n_power_iter },
+        };
+        Ok(())
+    }
+
+    /// Sets a randomized-solver setting by name, and in the solver when it is randomized.
+    fn set_randomized(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        let v = usize::from_param(name, value)?;
+        match name {
+            "n_oversamples" => self.1.n_oversamples = v,
+            _ => self.1.n_power_iter = v,
+        }
+        if let SvdSolver::Randomized { .. } = self.0.solver {
+            let RandomizedSettings { n_oversamples, n_power_iter } = self.1;
+            self.0.solver = SvdSolver::Randomized { n_oversamples, n_power_iter };
+        }
+        Ok(())
+    }
+}
+
+set_params_by_hand!(TruncatedSvdParams, |p, name, value| {
+    "n_components" => field (p.0.n_components),
+    "algorithm" => with (p.algorithm_by_name(), p.set_algorithm_by_name(name, value)),
+    "n_oversamples" => with (p.1.n_oversamples.to_param(), p.set_randomized(name, value)),
+    "n_iter" => with (p.1.n_power_iter.to_param(), p.set_randomized(name, value)),
+    "seed" => field (p.0.seed),
+});
 
 /// An invalid truncated SVD parameter.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -44,11 +109,14 @@ impl TruncatedSvdParams {
     /// `n_components` components with scikit-learn's defaults: the randomized solver with 10
     /// oversamples and 5 power iterations, seed 0.
     pub fn new(n_components: usize) -> Self {
-        TruncatedSvdParams(TruncatedSvdValidParams {
-            n_components,
-            solver: SvdSolver::Randomized { n_oversamples: 10, n_power_iter: 5 },
-            seed: 0,
-        })
+        TruncatedSvdParams(
+            TruncatedSvdValidParams {
+                n_components,
+                solver: SvdSolver::Randomized { n_oversamples: 10, n_power_iter: 5 },
+                seed: 0,
+            },
+            RandomizedSettings { n_oversamples: 10, n_power_iter: 5 },
+        )
     }
 
     /// The number of components.
@@ -59,6 +127,9 @@ impl TruncatedSvdParams {
 
     /// The solver.
     pub fn solver(mut self, solver: SvdSolver) -> Self {
+        if let SvdSolver::Randomized { n_oversamples, n_power_iter } = solver {
+            self.1 = RandomizedSettings { n_oversamples, n_power_iter };
+        }
         self.0.solver = solver;
         self
     }

@@ -31,6 +31,9 @@ pub use family::{Family, Layout, Partials};
 pub use solver::{Data, Problem, Solution};
 
 /// The regularisation term.
+///
+/// By name, as scikit-learn's `penalty`: `"none"` (scikit-learn's `None`), `"l2"`, `"l1"`,
+/// `"elasticnet"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Penalty {
     /// No penalty.
@@ -43,6 +46,8 @@ pub enum Penalty {
     ElasticNet,
 }
 
+rask_ml::param_enum!(Penalty { None => "none", L2 => "l2", L1 => "l1", ElasticNet => "elasticnet" });
+
 impl Penalty {
     /// Whether the penalty is differentiable (none or L2).
     pub fn is_smooth(self) -> bool {
@@ -52,6 +57,11 @@ impl Penalty {
 
 /// The optimisation algorithm. Every one honours `max_iter` and `tol` and reports how many
 /// iterations it ran and whether it converged.
+///
+/// By name: scikit-learn's names where it has the algorithm (`"lbfgs"`; `"newton-cholesky"`
+/// for [`Newton`](Self::Newton), Newton's method on the exact Hessian; `"cholesky"` for
+/// [`Direct`](Self::Direct), the normal equations, as `Ridge`'s), dask-glm's for the others
+/// (`"gradient_descent"`, `"proximal_grad"`, `"admm"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Solver {
     /// Limited-memory BFGS (memory 10, backtracking line search). Smooth penalties only.
@@ -78,6 +88,15 @@ pub enum Solver {
     /// only, with no penalty or L2.
     Direct,
 }
+
+rask_ml::param_enum!(Solver {
+    Lbfgs => "lbfgs",
+    Newton => "newton-cholesky",
+    GradientDescent => "gradient_descent",
+    ProximalGrad => "proximal_grad",
+    Admm => "admm",
+    Direct => "cholesky",
+});
 
 /// Invalid solver settings, one variant per field.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -99,3 +99,5 @@ impl BlockModel for LinearRegression {
         method == Method::Predict
     }
 }
+
+rask_ml::estimator!(LinearRegressionParams => LinearRegression, name = "LinearRegression", ops = "rask.estimators.linear_regression", kind = Regressor, targets = values, partial_fit = no);

@@ -46,6 +46,10 @@ impl LinearRegressionValidParams {
 /// normal equations (`penalty = None`, `solver = Direct`), `alpha = 1` (used only with a
 /// penalty), `max_iter = 1000`, `tol = 1e-4` (iterative solvers), `fit_intercept = true`,
 /// `l1_ratio = 0.5`, `rho = 1`.
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `penalty`,
+/// `l1_ratio`, `solver`, `max_iter`, `tol`, `fit_intercept`, and `rho` (ADMM's, as
+/// dask-glm's). See [`Penalty`] and [`Solver`] for the choices' names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinearRegressionParams(pub(crate) LinearRegressionValidParams);
 
@@ -80,6 +84,17 @@ impl LinearRegressionParams {
 }
 
 glm_setters!(LinearRegressionParams, 0);
+
+rask_ml::impl_set_params!(LinearRegressionParams, |p| {
+    "alpha" => p.0.alpha,
+    "penalty" => p.0.settings.penalty,
+    "l1_ratio" => p.0.settings.l1_ratio,
+    "solver" => p.0.settings.solver,
+    "max_iter" => p.0.settings.max_iter,
+    "tol" => p.0.settings.tol,
+    "fit_intercept" => p.0.settings.fit_intercept,
+    "rho" => p.0.settings.rho,
+});
 
 impl ParamGuard for LinearRegressionParams {
     type Checked = LinearRegressionValidParams;

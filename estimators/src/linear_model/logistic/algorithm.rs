@@ -130,6 +130,10 @@ impl BlockModel for LogisticRegression {
         Some(self.classes.len())
     }
 
+    fn classes(&self) -> Option<Vec<i64>> {
+        Some(self.classes.to_vec())
+    }
+
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
         let eta = self.decision_function(x)?;
         Ok(if self.classes.len() == 2 {
@@ -166,3 +170,5 @@ impl BlockModel for LogisticRegression {
         matches!(method, Method::Predict | Method::PredictProba)
     }
 }
+
+rask_ml::estimator!(LogisticRegressionParams => LogisticRegression, name = "LogisticRegression", ops = "rask.estimators.logistic_regression", kind = Classifier, targets = labels, partial_fit = no);

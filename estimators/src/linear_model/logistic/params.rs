@@ -43,6 +43,11 @@ impl LogisticRegressionValidParams {
 /// Unchecked hyperparameters of a logistic regression: a builder with scikit-learn's defaults
 /// (`penalty = L2`, `C = 1`, `solver = Lbfgs`, `max_iter = 100`, `tol = 1e-4`,
 /// `fit_intercept = true`; `l1_ratio = 0.5` and `rho = 1` for the solvers that use them).
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), scikit-learn's names lower-cased (Rust field
+/// names are lower case, so scikit-learn's `C` is `"c"`): `c`, `penalty`, `l1_ratio`,
+/// `solver`, `max_iter`, `tol`, `fit_intercept`, and `rho` (ADMM's, as dask-glm's). See
+/// [`Penalty`] and [`Solver`] for the choices' names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegressionParams(pub(crate) LogisticRegressionValidParams);
 
@@ -77,6 +82,18 @@ impl LogisticRegressionParams {
 }
 
 glm_setters!(LogisticRegressionParams, 0);
+
+// scikit-learn's `C` is `"c"`.
+rask_ml::impl_set_params!(LogisticRegressionParams, |p| {
+    "c" => p.0.c,
+    "penalty" => p.0.settings.penalty,
+    "l1_ratio" => p.0.settings.l1_ratio,
+    "solver" => p.0.settings.solver,
+    "max_iter" => p.0.settings.max_iter,
+    "tol" => p.0.settings.tol,
+    "fit_intercept" => p.0.settings.fit_intercept,
+    "rho" => p.0.settings.rho,
+});
 
 impl ParamGuard for LogisticRegressionParams {
     type Checked = LogisticRegressionValidParams;

@@ -110,3 +110,5 @@ impl BlockModel for PoissonRegression {
         method == Method::Predict
     }
 }
+
+rask_ml::estimator!(PoissonRegressionParams => PoissonRegression, name = "PoissonRegression", ops = "rask.estimators.poisson_regression", kind = Regressor, targets = values, partial_fit = no);

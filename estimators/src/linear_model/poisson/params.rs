@@ -45,6 +45,10 @@ impl PoissonRegressionValidParams {
 /// Unchecked hyperparameters of a Poisson regression, with scikit-learn's defaults:
 /// `penalty = L2`, `alpha = 1`, `solver = Lbfgs`, `max_iter = 100`, `tol = 1e-4`,
 /// `fit_intercept = true` (`l1_ratio = 0.5`, `rho = 1` for the solvers that use them).
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `penalty`,
+/// `l1_ratio`, `solver`, `max_iter`, `tol`, `fit_intercept`, and `rho` (ADMM's, as
+/// dask-glm's). See [`Penalty`] and [`Solver`] for the choices' names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoissonRegressionParams(pub(crate) PoissonRegressionValidParams);
 
@@ -79,6 +83,17 @@ impl PoissonRegressionParams {
 }
 
 glm_setters!(PoissonRegressionParams, 0);
+
+rask_ml::impl_set_params!(PoissonRegressionParams, |p| {
+    "alpha" => p.0.alpha,
+    "penalty" => p.0.settings.penalty,
+    "l1_ratio" => p.0.settings.l1_ratio,
+    "solver" => p.0.settings.solver,
+    "max_iter" => p.0.settings.max_iter,
+    "tol" => p.0.settings.tol,
+    "fit_intercept" => p.0.settings.fit_intercept,
+    "rho" => p.0.settings.rho,
+});
 
 impl ParamGuard for PoissonRegressionParams {
     type Checked = PoissonRegressionValidParams;

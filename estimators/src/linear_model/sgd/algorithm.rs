@@ -331,6 +331,10 @@ impl BlockModel for SgdClassifier {
         Some(self.classes.len())
     }
 
+    fn classes(&self) -> Option<Vec<i64>> {
+        Some(self.classes.clone())
+    }
+
     fn supports(&self, method: Method) -> bool {
         match method {
             Method::Predict => true,
@@ -483,3 +487,6 @@ fn check_finite_rows<F: Float>(x: ArrayView2<'_, F>) -> rask_ml::Result<()> {
         Some(((r, c), _)) => Err(MlError::NonFinite { what: format!("x (row {r}, column {c} of the block)") }),
     }
 }
+
+rask_ml::estimator!(SgdClassifierParams => SgdClassifier, name = "SgdClassifier", ops = "rask.estimators.sgd_classifier", kind = Classifier, targets = labels, partial_fit = yes);
+rask_ml::estimator!(SgdRegressorParams => SgdRegressor, name = "SgdRegressor", ops = "rask.estimators.sgd_regressor", kind = Regressor, targets = values, partial_fit = yes);

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Losses of [`super::SgdClassifier`]; targets are `±1` (log loss: `0/1`), as in scikit-learn.
+///
+/// By name, as scikit-learn's `loss`: `"hinge"`, `"log_loss"`, `"modified_huber"`,
+/// `"squared_hinge"`, `"perceptron"`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SgdClassifierLoss {
     /// The linear SVM's hinge loss, `max(0, 1 − y·p)` (scikit-learn's default).
@@ -17,7 +20,19 @@ pub enum SgdClassifierLoss {
     Perceptron,
 }
 
+rask_ml::param_enum!(SgdClassifierLoss {
+    Hinge => "hinge",
+    LogLoss => "log_loss",
+    ModifiedHuber => "modified_huber",
+    SquaredHinge => "squared_hinge",
+    Perceptron => "perceptron",
+});
+
 /// Losses of [`super::SgdRegressor`].
+///
+/// By name, as scikit-learn's: `loss` is `"squared_error"`, `"huber"`,
+/// `"epsilon_insensitive"` or `"squared_epsilon_insensitive"`, and `epsilon` a separate
+/// parameter (see [`SgdRegressorParams`](super::SgdRegressorParams)).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SgdRegressorLoss {
     /// `½(p − y)²` (scikit-learn's default).
@@ -37,6 +52,54 @@ pub enum SgdRegressorLoss {
         /// The insensitive band (default 0.1).
         epsilon: f64,
     },
+}
+
+impl SgdRegressorLoss {
+    /// The `epsilon` of the loss, if it has one.
+    pub(crate) fn epsilon(self) -> Option<f64> {
+        match self {
+            SgdRegressorLoss::SquaredError => None,
+            SgdRegressorLoss::Huber { epsilon }
+            | SgdRegressorLoss::EpsilonInsensitive { epsilon }
+            | SgdRegressorLoss::SquaredEpsilonInsensitive { epsilon } => Some(epsilon),
+        }
+    }
+}
+
+/// The choices of the regressor's `loss` by name (the `epsilon` is a separate parameter).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum RegressorLossName {
+    SquaredError,
+    Huber,
+    EpsilonInsensitive,
+    SquaredEpsilonInsensitive,
+}
+
+rask_ml::param_enum!(RegressorLossName {
+    SquaredError => "squared_error",
+    Huber => "huber",
+    EpsilonInsensitive => "epsilon_insensitive",
+    SquaredEpsilonInsensitive => "squared_epsilon_insensitive",
+});
+
+impl RegressorLossName {
+    pub(crate) fn of(loss: SgdRegressorLoss) -> Self {
+        match loss {
+            SgdRegressorLoss::SquaredError => RegressorLossName::SquaredError,
+            SgdRegressorLoss::Huber { .. } => RegressorLossName::Huber,
+            SgdRegressorLoss::EpsilonInsensitive { .. } => RegressorLossName::EpsilonInsensitive,
+            SgdRegressorLoss::SquaredEpsilonInsensitive { .. } => RegressorLossName::SquaredEpsilonInsensitive,
+        }
+    }
+
+    pub(crate) fn with_epsilon(self, epsilon: f64) -> SgdRegressorLoss {
+        match self {
+            RegressorLossName::SquaredError => SgdRegressorLoss::SquaredError,
+            RegressorLossName::Huber => SgdRegressorLoss::Huber { epsilon },
+            RegressorLossName::EpsilonInsensitive => SgdRegressorLoss::EpsilonInsensitive { epsilon },
+            RegressorLossName::SquaredEpsilonInsensitive => SgdRegressorLoss::SquaredEpsilonInsensitive { epsilon },
+        }
+    }
 }
 
 /// One loss of either kind, as the block op carries it.

@@ -1,10 +1,15 @@
+use rask_ml::params::{ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::SgdParamsError;
-use super::loss::{SgdClassifierLoss, SgdRegressorLoss};
+use super::loss::{RegressorLossName, SgdClassifierLoss, SgdRegressorLoss};
+use crate::by_name::set_params_by_hand;
 
 /// The regularisation term of SGD.
+///
+/// By name, as scikit-learn's `penalty`: `"none"` (scikit-learn's `None`), `"l2"`, `"l1"`,
+/// `"elasticnet"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SgdPenalty {
     /// No penalty.
@@ -17,7 +22,12 @@ pub enum SgdPenalty {
     ElasticNet,
 }
 
+rask_ml::param_enum!(SgdPenalty { None => "none", L2 => "l2", L1 => "l1", ElasticNet => "elasticnet" });
+
 /// The step-size schedule of SGD (`t` counts samples seen, from 1).
+///
+/// By name, as scikit-learn's `learning_rate`: `"optimal"`, `"constant"`, `"invscaling"`,
+/// `"adaptive"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LearningRate {
     /// `η = 1 / (α (t₀ + t − 1))` with Léon Bottou's heuristic `t₀` (the classifier's default).
@@ -29,6 +39,13 @@ pub enum LearningRate {
     /// `η = eta0`, divided by 5 whenever `n_iter_no_change` epochs pass without improvement.
     Adaptive,
 }
+
+rask_ml::param_enum!(LearningRate {
+    Optimal => "optimal",
+    Constant => "constant",
+    InvScaling => "invscaling",
+    Adaptive => "adaptive",
+});
 
 impl LearningRate {
     fn name(self) -> &'static str {
@@ -181,6 +198,12 @@ impl SgdClassifierValidParams {
 /// Multiclass problems are one-vs-rest. `classes` declares the labels up front (needed by
 /// `partial_fit`).
 ///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `loss`, `penalty`,
+/// `alpha`, `l1_ratio`, `fit_intercept`, `max_iter`, `tol` (a float, or none), `shuffle`,
+/// `seed` (scikit-learn's `random_state`), `learning_rate`, `eta0`, `power_t` and
+/// `n_iter_no_change`. Not settable by name: `classes` (a list; give it with
+/// [`classes`](Self::classes)).
+///
 /// ```
 /// use rask_estimators::linear_model::sgd::SgdClassifierParams;
 /// use rask_ml::{Dataset, Fit, Predict, ndarray::array};
@@ -235,6 +258,22 @@ impl SgdClassifierParams {
 
 common_setters!(SgdClassifierParams);
 
+rask_ml::impl_set_params!(SgdClassifierParams, |p| {
+    "loss" => p.0.loss,
+    "penalty" => p.0.common.penalty,
+    "alpha" => p.0.common.alpha,
+    "l1_ratio" => p.0.common.l1_ratio,
+    "fit_intercept" => p.0.common.fit_intercept,
+    "max_iter" => p.0.common.max_iter,
+    "tol" => p.0.common.tol,
+    "shuffle" => p.0.common.shuffle,
+    "seed" => p.0.common.seed,
+    "learning_rate" => p.0.common.learning_rate,
+    "eta0" => p.0.common.eta0,
+    "power_t" => p.0.common.power_t,
+    "n_iter_no_change" => p.0.common.n_iter_no_change,
+});
+
 impl ParamGuard for SgdClassifierParams {
     type Checked = SgdClassifierValidParams;
     type Error = SgdParamsError;
@@ -275,28 +314,37 @@ impl SgdRegressorValidParams {
 /// Hyperparameters of an [`super::SgdRegressor`], with scikit-learn's defaults: squared error,
 /// L2 penalty, `α = 1e-4`, inverse-scaling learning rate (`eta0 = 0.01`, `power_t = 0.25`),
 /// `max_iter = 1000`, `tol = 1e-3`, shuffling.
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `loss` (see
+/// [`SgdRegressorLoss`]), `epsilon` (the loss's, default 0.1, kept while the loss has none, as
+/// scikit-learn keeps it), `penalty`, `alpha`, `l1_ratio`, `fit_intercept`, `max_iter`, `tol`
+/// (a float, or none), `shuffle`, `seed` (scikit-learn's `random_state`), `learning_rate`,
+/// `eta0`, `power_t` and `n_iter_no_change`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SgdRegressorParams(pub(crate) SgdRegressorValidParams);
+pub struct SgdRegressorParams(pub(crate) SgdRegressorValidParams, f64);
 
 impl Default for SgdRegressorParams {
     fn default() -> Self {
-        SgdRegressorParams(SgdRegressorValidParams {
-            loss: SgdRegressorLoss::SquaredError,
-            common: SgdCommon {
-                penalty: SgdPenalty::L2,
-                alpha: 1e-4,
-                l1_ratio: 0.15,
-                fit_intercept: true,
-                max_iter: 1000,
-                tol: Some(1e-3),
-                shuffle: true,
-                seed: 0,
-                learning_rate: LearningRate::InvScaling,
-                eta0: 0.01,
-                power_t: 0.25,
-                n_iter_no_change: 5,
+        SgdRegressorParams(
+            SgdRegressorValidParams {
+                loss: SgdRegressorLoss::SquaredError,
+                common: SgdCommon {
+                    penalty: SgdPenalty::L2,
+                    alpha: 1e-4,
+                    l1_ratio: 0.15,
+                    fit_intercept: true,
+                    max_iter: 1000,
+                    tol: Some(1e-3),
+                    shuffle: true,
+                    seed: 0,
+                    learning_rate: LearningRate::InvScaling,
+                    eta0: 0.01,
+                    power_t: 0.25,
+                    n_iter_no_change: 5,
+                },
             },
-        })
+            0.1,
+        )
     }
 }
 
@@ -307,12 +355,45 @@ impl SgdRegressorParams {
     }
     /// The loss.
     pub fn loss(mut self, loss: SgdRegressorLoss) -> Self {
+        if let Some(epsilon) = loss.epsilon() {
+            self.1 = epsilon;
+        }
         self.0.loss = loss;
         self
     }
 }
 
 common_setters!(SgdRegressorParams);
+
+impl SgdRegressorParams {
+    fn set_loss_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        self.0.loss = RegressorLossName::from_param(name, value)?.with_epsilon(self.1);
+        Ok(())
+    }
+
+    fn set_epsilon_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        self.1 = f64::from_param(name, value)?;
+        self.0.loss = RegressorLossName::of(self.0.loss).with_epsilon(self.1);
+        Ok(())
+    }
+}
+
+set_params_by_hand!(SgdRegressorParams, |p, name, value| {
+    "loss" => with (RegressorLossName::of(p.0.loss).to_param(), p.set_loss_by_name(name, value)),
+    "epsilon" => with (p.1.to_param(), p.set_epsilon_by_name(name, value)),
+    "penalty" => field (p.0.common.penalty),
+    "alpha" => field (p.0.common.alpha),
+    "l1_ratio" => field (p.0.common.l1_ratio),
+    "fit_intercept" => field (p.0.common.fit_intercept),
+    "max_iter" => field (p.0.common.max_iter),
+    "tol" => field (p.0.common.tol),
+    "shuffle" => field (p.0.common.shuffle),
+    "seed" => field (p.0.common.seed),
+    "learning_rate" => field (p.0.common.learning_rate),
+    "eta0" => field (p.0.common.eta0),
+    "power_t" => field (p.0.common.power_t),
+    "n_iter_no_change" => field (p.0.common.n_iter_no_change),
+});
 
 impl ParamGuard for SgdRegressorParams {
     type Checked = SgdRegressorValidParams;

@@ -116,6 +116,10 @@ impl BlockModel for BernoulliNB {
         Some(self.classes.len())
     }
 
+    fn classes(&self) -> Option<Vec<i64>> {
+        Some(self.classes.clone())
+    }
+
     fn supports(&self, method: rask_ml::Method) -> bool {
         matches!(method, rask_ml::Method::Predict | rask_ml::Method::PredictProba)
     }
@@ -128,3 +132,5 @@ impl BlockModel for BernoulliNB {
         Ok(proba(self.joint_log_likelihood(x)?))
     }
 }
+
+rask_ml::estimator!(BernoulliNBParams => BernoulliNB, name = "BernoulliNB", ops = "rask.estimators.bernoulli_nb", kind = Classifier, targets = labels, partial_fit = yes);

@@ -38,8 +38,20 @@ impl BernoulliNBValidParams {
 /// let model = BernoulliNBParams::new().fit(&Dataset::new(x, y)).unwrap();
 /// assert_eq!(model.predict(&array![[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]).unwrap().to_vec(), vec![0, 1]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `fit_prior`,
+/// `binarize` (a float, or none), and `split_every`. Not settable by name (lists):
+/// `class_prior` and `classes`; give them with [`class_prior`](Self::class_prior) and
+/// [`classes`](Self::classes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BernoulliNBParams(BernoulliNBValidParams);
+
+rask_ml::impl_set_params!(BernoulliNBParams, |p| {
+    "alpha" => p.0.common.alpha,
+    "fit_prior" => p.0.common.fit_prior,
+    "binarize" => p.0.binarize,
+    "split_every" => p.0.common.split_every,
+});
 
 impl Default for BernoulliNBParams {
     fn default() -> Self {

@@ -196,6 +196,10 @@ impl BlockModel for GaussianNB {
         Some(self.classes.len())
     }
 
+    fn classes(&self) -> Option<Vec<i64>> {
+        Some(self.classes.clone())
+    }
+
     fn supports(&self, method: rask_ml::Method) -> bool {
         matches!(method, rask_ml::Method::Predict | rask_ml::Method::PredictProba)
     }
@@ -228,3 +232,5 @@ fn check_finite_rows<F: Float>(x: ArrayView2<'_, F>) -> rask_ml::Result<()> {
         Some(((r, c), _)) => Err(rask_ml::MlError::NonFinite { what: format!("x (row {r}, column {c} of the block)") }),
     }
 }
+
+rask_ml::estimator!(GaussianNBParams => GaussianNB, name = "GaussianNB", ops = "rask.estimators.gaussian_nb", kind = Classifier, targets = labels, partial_fit = yes);

@@ -41,8 +41,17 @@ impl GaussianNBValidParams {
 /// let model = GaussianNBParams::new().fit(&Dataset::new(x, y)).unwrap();
 /// assert_eq!(model.predict(&array![[-0.8, -1.0]]).unwrap().to_vec(), vec![1]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `var_smoothing`, and
+/// `split_every`. Not settable by name (lists): `priors` and `classes`; give them with
+/// [`priors`](Self::priors) and [`classes`](Self::classes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GaussianNBParams(GaussianNBValidParams);
+
+rask_ml::impl_set_params!(GaussianNBParams, |p| {
+    "var_smoothing" => p.0.var_smoothing,
+    "split_every" => p.0.split_every,
+});
 
 impl Default for GaussianNBParams {
     fn default() -> Self {

@@ -106,6 +106,10 @@ impl BlockModel for MultinomialNB {
         Some(self.classes.len())
     }
 
+    fn classes(&self) -> Option<Vec<i64>> {
+        Some(self.classes.clone())
+    }
+
     fn supports(&self, method: rask_ml::Method) -> bool {
         matches!(method, rask_ml::Method::Predict | rask_ml::Method::PredictProba)
     }
@@ -118,3 +122,5 @@ impl BlockModel for MultinomialNB {
         Ok(proba(self.joint_log_likelihood(x)?))
     }
 }
+
+rask_ml::estimator!(MultinomialNBParams => MultinomialNB, name = "MultinomialNB", ops = "rask.estimators.multinomial_nb", kind = Classifier, targets = labels, partial_fit = yes);

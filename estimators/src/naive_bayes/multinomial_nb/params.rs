@@ -31,8 +31,18 @@ impl MultinomialNBValidParams {
 /// let model = MultinomialNBParams::new().fit(&Dataset::new(x, y)).unwrap();
 /// assert_eq!(model.predict(&array![[5.0, 1.0], [0.0, 2.0]]).unwrap().to_vec(), vec![0, 1]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `fit_prior`, and
+/// `split_every`. Not settable by name (lists): `class_prior` and `classes`; give them with
+/// [`class_prior`](Self::class_prior) and [`classes`](Self::classes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MultinomialNBParams(MultinomialNBValidParams);
+
+rask_ml::impl_set_params!(MultinomialNBParams, |p| {
+    "alpha" => p.0.common.alpha,
+    "fit_prior" => p.0.common.fit_prior,
+    "split_every" => p.0.common.split_every,
+});
 
 impl Default for MultinomialNBParams {
     fn default() -> Self {

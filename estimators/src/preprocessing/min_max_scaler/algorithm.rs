@@ -123,3 +123,5 @@ impl BlockModel for MinMaxScaler {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(MinMaxScalerParams => MinMaxScaler, name = "MinMaxScaler", ops = "rask.estimators.min_max_scaler", kind = Transformer, targets = any, partial_fit = yes);

@@ -34,8 +34,17 @@ impl MinMaxScalerValidParams {
 /// let scaler = MinMaxScalerParams::new().fit(&x).unwrap();
 /// assert_eq!(scaler.transform(&x).unwrap(), array![[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `clip`, and `split_every`.
+/// Not settable by name: `feature_range` (a pair, which a parameter value cannot hold); give it
+/// with [`feature_range`](Self::feature_range).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MinMaxScalerParams(MinMaxScalerValidParams);
+
+rask_ml::impl_set_params!(MinMaxScalerParams, |p| {
+    "clip" => p.0.clip,
+    "split_every" => p.0.split_every,
+});
 
 impl Default for MinMaxScalerParams {
     fn default() -> Self {

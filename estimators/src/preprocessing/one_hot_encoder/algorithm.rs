@@ -133,3 +133,5 @@ impl BlockModel for OneHotEncoder {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(OneHotEncoderParams => OneHotEncoder, name = "OneHotEncoder", ops = "rask.estimators.one_hot_encoder", kind = Transformer, targets = any, partial_fit = no);

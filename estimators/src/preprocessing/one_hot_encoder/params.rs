@@ -13,6 +13,8 @@ pub enum OneHotUnknown {
     Ignore,
 }
 
+rask_ml::param_enum!(OneHotUnknown { Error => "error", Ignore => "ignore" });
+
 /// Which category's indicator is left out (scikit-learn's `drop`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OneHotDrop {
@@ -23,6 +25,8 @@ pub enum OneHotDrop {
     /// Drop the first category of columns with exactly two categories.
     IfBinary,
 }
+
+rask_ml::param_enum!(OneHotDrop { None => "none", First => "first", IfBinary => "if_binary" });
 
 /// Validated [`OneHotEncoderParams`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,8 +61,18 @@ impl OneHotEncoderValidParams {
 /// let enc = OneHotEncoderParams::new().fit(&x).unwrap();
 /// assert_eq!(enc.transform(&x).unwrap(), array![[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `handle_unknown`
+/// (`"error"` or `"ignore"`), `drop` (`"none"` (scikit-learn's `None`), `"first"` or
+/// `"if_binary"`), and `split_every`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OneHotEncoderParams(OneHotEncoderValidParams);
+
+rask_ml::impl_set_params!(OneHotEncoderParams, |p| {
+    "handle_unknown" => p.0.handle_unknown,
+    "drop" => p.0.drop,
+    "split_every" => p.0.split_every,
+});
 
 impl Default for OneHotEncoderParams {
     fn default() -> Self {

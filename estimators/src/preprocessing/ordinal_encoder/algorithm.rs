@@ -88,3 +88,5 @@ impl BlockModel for OrdinalEncoder {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(OrdinalEncoderParams => OrdinalEncoder, name = "OrdinalEncoder", ops = "rask.estimators.ordinal_encoder", kind = Transformer, targets = any, partial_fit = no);

@@ -1,7 +1,9 @@
+use rask_ml::params::{ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::OrdinalEncoderError;
+use crate::by_name::set_params_by_hand;
 
 /// What [`super::OrdinalEncoder`]'s `transform` does with a category it did not see when fitting
 /// (scikit-learn's `handle_unknown` with `unknown_value`).
@@ -40,8 +42,53 @@ impl OrdinalEncoderValidParams {
 /// let enc = OrdinalEncoderParams::new().fit(&x).unwrap();
 /// assert_eq!(enc.transform(&x).unwrap(), array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `handle_unknown`
+/// (`"error"` or `"use_encoded_value"`), `unknown_value` (a number, or none for NaN, the
+/// default; kept while `handle_unknown` is `"error"`), and `split_every`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OrdinalEncoderParams(OrdinalEncoderValidParams);
+pub struct OrdinalEncoderParams(OrdinalEncoderValidParams, Option<f64>);
+
+/// The choices of `handle_unknown` by name (the code is `unknown_value`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum UnknownName {
+    Error,
+    UseEncodedValue,
+}
+
+rask_ml::param_enum!(UnknownName { Error => "error", UseEncodedValue => "use_encoded_value" });
+
+impl OrdinalEncoderParams {
+    fn handle_unknown_by_name(&self) -> ParamValue {
+        match self.0.handle_unknown {
+            OrdinalUnknown::Error => UnknownName::Error,
+            OrdinalUnknown::UseEncodedValue(_) => UnknownName::UseEncodedValue,
+        }
+        .to_param()
+    }
+
+    fn set_handle_unknown_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        self.0.handle_unknown = match UnknownName::from_param(name, value)? {
+            UnknownName::Error => OrdinalUnknown::Error,
+            UnknownName::UseEncodedValue => OrdinalUnknown::UseEncodedValue(self.1.unwrap_or(f64::NAN)),
+        };
+        Ok(())
+    }
+
+    fn set_unknown_value_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        self.1 = Option::<f64>::from_param(name, value)?.filter(|v| !v.is_nan());
+        if let OrdinalUnknown::UseEncodedValue(_) = self.0.handle_unknown {
+            self.0.handle_unknown = OrdinalUnknown::UseEncodedValue(self.1.unwrap_or(f64::NAN));
+        }
+        Ok(())
+    }
+}
+
+set_params_by_hand!(OrdinalEncoderParams, |p, name, value| {
+    "handle_unknown" => with (p.handle_unknown_by_name(), p.set_handle_unknown_by_name(name, value)),
+    "unknown_value" => with (p.1.to_param(), p.set_unknown_value_by_name(name, value)),
+    "split_every" => field (p.0.split_every),
+});
 
 impl Default for OrdinalEncoderParams {
     fn default() -> Self {
@@ -52,10 +99,14 @@ impl Default for OrdinalEncoderParams {
 impl OrdinalEncoderParams {
     /// The defaults: unknown categories are an error.
     pub fn new() -> Self {
-        OrdinalEncoderParams(OrdinalEncoderValidParams { handle_unknown: OrdinalUnknown::Error, split_every: 8 })
+        OrdinalEncoderParams(OrdinalEncoderValidParams { handle_unknown: OrdinalUnknown::Error, split_every: 8 }, None)
     }
     /// What `transform` does with unknown categories.
     pub fn handle_unknown(mut self, h: OrdinalUnknown) -> Self {
+        if let OrdinalUnknown::UseEncodedValue(v) = h {
+            // None stands for NaN, so that equal params compare equal.
+            self.1 = Some(v).filter(|v| !v.is_nan());
+        }
         self.0.handle_unknown = h;
         self
     }

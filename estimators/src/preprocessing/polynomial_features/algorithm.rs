@@ -78,3 +78,5 @@ impl BlockModel for PolynomialFeatures {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(PolynomialFeaturesParams => PolynomialFeatures, name = "PolynomialFeatures", ops = "rask.estimators.polynomial_features", kind = Transformer, targets = any, partial_fit = no);

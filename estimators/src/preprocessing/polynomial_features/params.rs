@@ -81,8 +81,17 @@ impl PolynomialFeaturesValidParams {
 /// let poly = PolynomialFeaturesParams::new().fit(&x).unwrap();
 /// assert_eq!(poly.transform(&x).unwrap(), array![[1.0, 2.0, 3.0, 4.0, 6.0, 9.0]]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `degree`,
+/// `interaction_only` and `include_bias`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolynomialFeaturesParams(PolynomialFeaturesValidParams);
+
+rask_ml::impl_set_params!(PolynomialFeaturesParams, |p| {
+    "degree" => p.0.degree,
+    "interaction_only" => p.0.interaction_only,
+    "include_bias" => p.0.include_bias,
+});
 
 impl Default for PolynomialFeaturesParams {
     fn default() -> Self {

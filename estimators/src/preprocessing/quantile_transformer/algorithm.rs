@@ -198,3 +198,5 @@ impl BlockModel for QuantileTransformer {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(QuantileTransformerParams => QuantileTransformer, name = "QuantileTransformer", ops = "rask.estimators.quantile_transformer", kind = Transformer, targets = any, partial_fit = no);

@@ -14,6 +14,8 @@ pub enum OutputDistribution {
     Normal,
 }
 
+rask_ml::param_enum!(OutputDistribution { Uniform => "uniform", Normal => "normal" });
+
 /// Validated [`QuantileTransformerParams`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantileTransformerValidParams {
@@ -56,8 +58,19 @@ impl QuantileTransformerValidParams {
 /// let qt = QuantileTransformerParams::new().n_quantiles(5).fit(&x).unwrap();
 /// assert_eq!(qt.transform(&x).unwrap().column(0).to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_quantiles`,
+/// `output_distribution` (`"uniform"` or `"normal"`), and `sketch_capacity` (an integer, or none
+/// for exact quantiles) and `split_every`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantileTransformerParams(QuantileTransformerValidParams);
+
+rask_ml::impl_set_params!(QuantileTransformerParams, |p| {
+    "n_quantiles" => p.0.n_quantiles,
+    "output_distribution" => p.0.output_distribution,
+    "sketch_capacity" => p.0.sketch_capacity,
+    "split_every" => p.0.split_every,
+});
 
 impl Default for QuantileTransformerParams {
     fn default() -> Self {

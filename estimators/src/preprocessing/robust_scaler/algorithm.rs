@@ -100,3 +100,5 @@ impl BlockModel for RobustScaler {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(RobustScalerParams => RobustScaler, name = "RobustScaler", ops = "rask.estimators.robust_scaler", kind = Transformer, targets = any, partial_fit = no);

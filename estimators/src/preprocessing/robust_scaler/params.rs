@@ -50,8 +50,20 @@ impl RobustScalerValidParams {
 /// assert_eq!((scaler.center.as_ref().unwrap()[0], scaler.scale.as_ref().unwrap()[0]), (3.0, 2.0));
 /// assert_eq!(scaler.transform(&x).unwrap()[[4, 0]], 48.5);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `with_centering`,
+/// `with_scaling`, and `sketch_capacity` (an integer, or none for exact quantiles) and
+/// `split_every`. Not settable by name: `quantile_range` (a pair, which a parameter value
+/// cannot hold); give it with [`quantile_range`](Self::quantile_range).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RobustScalerParams(RobustScalerValidParams);
+
+rask_ml::impl_set_params!(RobustScalerParams, |p| {
+    "with_centering" => p.0.with_centering,
+    "with_scaling" => p.0.with_scaling,
+    "sketch_capacity" => p.0.sketch_capacity,
+    "split_every" => p.0.split_every,
+});
 
 impl Default for RobustScalerParams {
     fn default() -> Self {

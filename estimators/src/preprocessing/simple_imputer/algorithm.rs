@@ -118,3 +118,5 @@ impl BlockModel for SimpleImputer {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(SimpleImputerParams => SimpleImputer, name = "SimpleImputer", ops = "rask.estimators.simple_imputer", kind = Transformer, targets = any, partial_fit = no);

@@ -1,7 +1,9 @@
+use rask_ml::params::{ParamType, ParamValue};
 use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::SimpleImputerError;
+use crate::by_name::set_params_by_hand;
 
 /// How a [`super::SimpleImputer`] fills missing values, as scikit-learn's `strategy`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,8 +60,67 @@ impl SimpleImputerValidParams {
 /// assert_eq!(imputer.statistics.to_vec(), vec![3.0, 4.0]);
 /// assert_eq!(imputer.transform(&x).unwrap()[[2, 0]], 3.0);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `strategy` (`"mean"`,
+/// `"median"`, `"most_frequent"` or `"constant"`), `fill_value` (the constant, default 0 as
+/// scikit-learn's for numbers; kept while another strategy is chosen), `keep_empty_features`,
+/// and `sketch_capacity` (an integer, or none for exact statistics) and `split_every`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SimpleImputerParams(SimpleImputerValidParams);
+pub struct SimpleImputerParams(SimpleImputerValidParams, f64);
+
+/// The choices of `strategy` by name (the constant is `fill_value`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StrategyName {
+    Mean,
+    Median,
+    MostFrequent,
+    Constant,
+}
+
+rask_ml::param_enum!(StrategyName {
+    Mean => "mean",
+    Median => "median",
+    MostFrequent => "most_frequent",
+    Constant => "constant",
+});
+
+impl SimpleImputerParams {
+    fn strategy_by_name(&self) -> ParamValue {
+        match self.0.strategy {
+            ImputeStrategy::Mean => StrategyName::Mean,
+            ImputeStrategy::Median => StrategyName::Median,
+            ImputeStrategy::MostFrequent => StrategyName::MostFrequent,
+            ImputeStrategy::Constant(_) => StrategyName::Constant,
+        }
+        .to_param()
+    }
+
+    fn set_strategy_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        self.0.strategy = match StrategyName::from_param(name, value)? {
+            StrategyName::Mean => ImputeStrategy::Mean,
+            StrategyName::Median => ImputeStrategy::Median,
+            StrategyName::MostFrequent => ImputeStrategy::MostFrequent,
+            StrategyName::Constant => ImputeStrategy::Constant(self.1),
+        };
+        Ok(())
+    }
+
+    fn set_fill_value_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
+        self.1 = f64::from_param(name, value)?;
+        if let ImputeStrategy::Constant(_) = self.0.strategy {
+            self.0.strategy = ImputeStrategy::Constant(self.1);
+        }
+        Ok(())
+    }
+}
+
+set_params_by_hand!(SimpleImputerParams, |p, name, value| {
+    "strategy" => with (p.strategy_by_name(), p.set_strategy_by_name(name, value)),
+    "fill_value" => with (p.1.to_param(), p.set_fill_value_by_name(name, value)),
+    "keep_empty_features" => field (p.0.keep_empty_features),
+    "sketch_capacity" => field (p.0.sketch_capacity),
+    "split_every" => field (p.0.split_every),
+});
 
 impl Default for SimpleImputerParams {
     fn default() -> Self {
@@ -70,15 +131,21 @@ impl Default for SimpleImputerParams {
 impl SimpleImputerParams {
     /// The defaults: the mean, empty columns dropped.
     pub fn new() -> Self {
-        SimpleImputerParams(SimpleImputerValidParams {
-            strategy: ImputeStrategy::Mean,
-            keep_empty_features: false,
-            sketch_capacity: None,
-            split_every: 8,
-        })
+        SimpleImputerParams(
+            SimpleImputerValidParams {
+                strategy: ImputeStrategy::Mean,
+                keep_empty_features: false,
+                sketch_capacity: None,
+                split_every: 8,
+            },
+            0.0,
+        )
     }
     /// The statistic that replaces missing values.
     pub fn strategy(mut self, strategy: ImputeStrategy) -> Self {
+        if let ImputeStrategy::Constant(v) = strategy {
+            self.1 = v;
+        }
         self.0.strategy = strategy;
         self
     }

@@ -131,3 +131,5 @@ impl BlockModel for StandardScaler {
         Ok(out)
     }
 }
+
+rask_ml::estimator!(StandardScalerParams => StandardScaler, name = "StandardScaler", ops = "rask.estimators.standard_scaler", kind = Transformer, targets = any, partial_fit = yes);

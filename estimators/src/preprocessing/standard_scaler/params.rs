@@ -40,8 +40,17 @@ impl StandardScalerValidParams {
 /// // A constant column keeps scale 1, as in scikit-learn.
 /// assert_eq!(scaler.transform(&x).unwrap(), array![[-1.0, 0.0], [1.0, 0.0]]);
 /// ```
+///
+/// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `with_mean`, `with_std`,
+/// and `split_every`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StandardScalerParams(StandardScalerValidParams);
+
+rask_ml::impl_set_params!(StandardScalerParams, |p| {
+    "with_mean" => p.0.with_mean,
+    "with_std" => p.0.with_std,
+    "split_every" => p.0.split_every,
+});
 
 impl Default for StandardScalerParams {
     fn default() -> Self {
