@@ -398,8 +398,8 @@ pub fn score_block_model<M: BlockModel>(
 /// `targets` is `labels` (integer classes), `values` (real targets) or `any` (transformers and
 /// clusterers, which ignore them); `partial_fit` is `yes` when the params implement
 /// [`PartialFit`](crate::PartialFit) with the same targets. `ops` is the prefix of the three op
-/// names. Register what it makes with [`search_ops`](crate::model_selection::search_ops) and
-/// [`search_codecs`](crate::model_selection::search_codecs) in the crate's lists.
+/// names. Register what it makes with [`search_entries!`](crate::search_entries) and
+/// [`search_codec_entries!`](crate::search_codec_entries) in the crate's `OPS` / `CODECS` lists.
 ///
 /// ```ignore
 /// rask_ml::estimator!(LogisticRegressionParams => LogisticRegression,

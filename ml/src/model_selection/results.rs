@@ -172,9 +172,10 @@ impl CvResults {
                 self.rank_test(metric).unwrap_or_default().into_iter().map(|r| r.to_string()).collect(),
             ));
             if let Some(train) = &self.train_scores {
-                cols.extend((0..self.n_splits).map(|s| {
-                    (format!("split{s}_train_{metric}"), (0..n).map(|i| num(train[m][i][s])).collect())
-                }));
+                cols.extend(
+                    (0..self.n_splits)
+                        .map(|s| (format!("split{s}_train_{metric}"), (0..n).map(|i| num(train[m][i][s])).collect())),
+                );
                 cols.push((
                     format!("mean_train_{metric}"),
                     self.mean_train(metric).unwrap_or_default().into_iter().map(num).collect(),
