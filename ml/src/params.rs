@@ -238,6 +238,26 @@ pub trait SetParams {
     /// Sets one parameter. An unknown name, or a value of the wrong type, is an error.
     fn set_param(&mut self, name: &str, value: &ParamValue) -> Result<()>;
 
+    /// Sets one parameter from a plain value: `p.set("logistic__c", 10.0)`.
+    fn set(&mut self, name: &str, value: impl Into<ParamValue>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.set_param(name, &value.into())
+    }
+
+    /// One parameter's current value, or the unknown-parameter error listing the valid names.
+    fn get_param(&self, name: &str) -> Result<ParamValue> {
+        let all = self.get_params();
+        match all.iter().find(|(n, _)| n == name) {
+            Some((_, v)) => Ok(v.clone()),
+            None => {
+                let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+                Err(unknown_param(name, &names))
+            }
+        }
+    }
+
     /// Sets several parameters, in order.
     fn set_params(&mut self, params: &[(String, ParamValue)]) -> Result<()> {
         params.iter().try_for_each(|(n, v)| self.set_param(n, v))

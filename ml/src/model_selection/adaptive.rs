@@ -848,8 +848,15 @@ fn write_checkpoint<E: Estimator>(
     std::fs::rename(&tmp, path).map_err(|e| checkpoint_err(path, e))
 }
 
-/// dask-ml's `IncrementalSearchCV`: every candidate trains until `max_iter` calls or a plateau.
+/// dask-ml's `IncrementalSearchCV` (built by [`AdaptiveSearch::incremental`]): every candidate
+/// trains until `max_iter` calls or a plateau.
 pub type IncrementalSearchCV<E> = AdaptiveSearch<E>;
+/// dask-ml's `InverseDecaySearchCV` (built by [`AdaptiveSearch::inverse_decay`]).
+pub type InverseDecaySearchCV<E> = AdaptiveSearch<E>;
+/// dask-ml's `SuccessiveHalvingSearchCV` (built by [`AdaptiveSearch::successive_halving`]).
+pub type SuccessiveHalvingSearchCV<E> = AdaptiveSearch<E>;
+/// Asynchronous successive halving (built by [`AdaptiveSearch::asha`]).
+pub type AshaSearchCV<E> = AdaptiveSearch<E>;
 
 impl<E: Estimator> AdaptiveSearch<E> {
     /// `IncrementalSearchCV`: `fits_per_score` calls per round (1), up to `max_iter` calls per
@@ -954,19 +961,50 @@ pub struct HyperbandSearchCV<E> {
     space: ParamSpace,
     max_iter: u64,
     eta: u64,
+    settings: AdaptiveSettings,
 }
 
 impl<E: Estimator> HyperbandSearchCV<E> {
     /// Hyperband over `space` (a [`ParameterSampler`](crate::params::ParameterSampler) whose
     /// `n_iter` is ignored: Hyperband decides how many models to draw).
     pub fn new(estimator: E, space: impl Into<ParamSpace>, max_iter: u64) -> Self {
-        HyperbandSearchCV { estimator, space: space.into(), max_iter, eta: 3 }
+        HyperbandSearchCV { estimator, space: space.into(), max_iter, eta: 3, settings: AdaptiveSettings::default() }
     }
 
     /// Aggressiveness η (default 3).
     pub fn aggressiveness(mut self, eta: u64) -> Self {
         self.eta = eta;
         self
+    }
+
+    /// The seed of the candidate draws, the split and the block order (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.settings.seed = seed;
+        self
+    }
+
+    /// Share of rows held out for scoring (default 0.15).
+    pub fn test_size(mut self, f: f64) -> Self {
+        self.settings.test_size = f;
+        self
+    }
+
+    /// The scorer by name (default: the model's own score).
+    pub fn scoring(mut self, name: &str) -> Self {
+        self.settings.scoring = Some(name.to_string());
+        self
+    }
+
+    /// Checkpoints every round to `path`, and resumes from it when it exists.
+    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.checkpoint = Some(path.into());
+        self
+    }
+
+    /// Runs the plan on `ds` on the default scheduler ([`search`](Self::search) gives the
+    /// underlying search, for a progress callback or another scheduler).
+    pub fn fit<F: Float, Y: Element>(&self, ds: &ChunkedDataset<F, Y>) -> Result<AdaptiveResult<E::Model>> {
+        self.search()?.fit(ds)
     }
 
     /// The brackets before any fitting: models, first-rung calls, total calls and rungs.
@@ -981,9 +1019,10 @@ impl<E: Estimator> HyperbandSearchCV<E> {
             .collect())
     }
 
-    /// The adaptive search that runs the plan: candidates for every bracket, each bracket a
-    /// successive-halving policy over its own models, all brackets in every round. Set a seed,
-    /// scorer or checkpoint on it, then call `fit`.
+    /// The adaptive search that runs the plan: candidates for every bracket (drawn by the
+    /// sampler with its own seed), each bracket a successive-halving policy over its own
+    /// models, all brackets in every round, with this search's seed, test size, scorer and
+    /// checkpoint.
     pub fn search(&self) -> Result<AdaptiveSearch<E>> {
         let plan = self.plan()?;
         let total: usize = plan.iter().map(|b| b.n_models).sum();

@@ -401,7 +401,7 @@ pub fn score_block_model<M: BlockModel>(
 /// names. Register what it makes with [`search_entries!`](crate::search_entries) and
 /// [`search_codec_entries!`](crate::search_codec_entries) in the crate's `OPS` / `CODECS` lists.
 ///
-/// ```ignore
+/// ```text
 /// rask_ml::estimator!(LogisticRegressionParams => LogisticRegression,
 ///     name = "LogisticRegression", ops = "rask.estimators.logistic_regression",
 ///     kind = Classifier, targets = labels, partial_fit = no);

@@ -14,8 +14,9 @@ mod results;
 mod search;
 
 pub use adaptive::{
-    hyperband_brackets, AdaptiveResult, AdaptiveSearch, AdaptiveSettings, BracketPlan, HyperbandSearchCV,
-    IncrementalSearchCV, ModelInfo, Policy, Record, RoundReport, SearchProgress, StderrProgress,
+    hyperband_brackets, AdaptiveResult, AdaptiveSearch, AdaptiveSettings, AshaSearchCV, BracketPlan, HyperbandSearchCV,
+    IncrementalSearchCV, InverseDecaySearchCV, ModelInfo, Policy, Record, RoundReport, SearchProgress, StderrProgress,
+    SuccessiveHalvingSearchCV,
 };
 pub use estimator::{
     fit_any, fit_labels, fit_values, in_task, partial_fit_any, partial_fit_labels, partial_fit_values,
