@@ -14,6 +14,7 @@
 //! reports it, so the candidate is recorded with NaN scores and the error text.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{Array1, Array2, ArrayView2};
@@ -29,13 +30,14 @@ use crate::metrics::{confusion_matrix, regression_summary, silhouette_score, Sco
 use crate::params::SetParams;
 use crate::traits::{BlockModel, Dataset, Fit, ModelKind, PartialFit};
 
-/// In-memory rows of either float type.
+/// In-memory rows of either float type, shared (a fit task wraps them as its block without
+/// copying).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Rows {
     /// `f64` rows.
-    F64(Array2<f64>),
+    F64(Arc<Array2<f64>>),
     /// `f32` rows.
-    F32(Array2<f32>),
+    F32(Arc<Array2<f32>>),
 }
 
 /// A borrowed [`Rows`].
@@ -48,6 +50,14 @@ pub enum RowsRef<'a> {
 }
 
 impl Rows {
+    /// The rows as a block value, sharing the allocation.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Rows::F64(a) => Value::from_arc(a.clone()),
+            Rows::F32(a) => Value::from_arc(a.clone()),
+        }
+    }
+
     /// A borrowed view.
     pub fn view(&self) -> RowsRef<'_> {
         match self {
@@ -108,21 +118,78 @@ pub struct Scores {
 pub struct TaskData<'a> {
     /// Features.
     pub x: RowsRef<'a>,
+    /// The rows as a block value that a fit can use without copying, when the task has one.
+    pub x_block: Option<Value>,
     /// Targets: an `Array1<i64>` or `Array1<f64>` value, if the data has them.
     pub y: Option<&'a Value>,
     /// Sample weights.
     pub w: Option<&'a Array1<f64>>,
+    /// The weights as a block value.
+    pub w_block: Option<&'a Value>,
+}
+
+/// The bytes of a slice of plain numbers, for hashing.
+fn bytes_of<T: Element>(v: &[T]) -> &[u8] {
+    // SAFETY: `Element` is implemented only for f64, f32 and i64: plain old data without
+    // padding, every byte initialised, so viewing them as bytes (alignment 1) is sound; the
+    // length is the slice's size in bytes and the lifetime is the slice's.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// One-block layer of `block` (sharing it), named by a content token of `bytes` (one bulk
+/// hash), so identical data gets identical keys, as [`ChunkedArray::from_array`] does.
+fn one_block(what: &str, dtype: &str, shape: (usize, usize), bytes: &[u8], block: Value) -> crate::BlockLayer {
+    let token =
+        rask_core::Tokenizer::new().str(what).str(dtype).u64(shape.0 as u64).u64(shape.1 as u64).bytes(bytes).finish();
+    let name: Arc<str> = format!("{what}-{}", token.hex()).into();
+    crate::BlockLayer::from_values(name, crate::Chunks::Known(vec![shape.0]), vec![block])
 }
 
 /// Rows per block when a task turns its in-memory rows into a chunked dataset for a fit.
 pub const TASK_CHUNK_ROWS: usize = Dataset::<f64>::DEFAULT_CHUNK_ROWS;
 
 impl TaskData<'_> {
-    fn chunked<F: Float, Y: Element>(
+    fn chunked<F: Float + Element, Y: Element>(
         &self,
         x: ArrayView2<'_, F>,
         y: Option<&Array1<Y>>,
     ) -> Result<ChunkedDataset<F, Y>> {
+        // One block that fits: share the task's values instead of copying and hashing them
+        // element by element.
+        let n = x.nrows();
+        if let (true, Some(block), Some(xs)) = (n > 0 && n <= TASK_CHUNK_ROWS, &self.x_block, x.as_slice()) {
+            let cx = ChunkedArray::from_block_layer(
+                one_block("task-rows", <F as Element>::DTYPE, x.dim(), bytes_of(xs), block.clone()),
+                x.ncols(),
+            );
+            let yv = match (y, self.y) {
+                (Some(y), Some(v)) => match y.as_slice() {
+                    Some(ys) => Some(ChunkedVector::from_block_layer(one_block(
+                        "task-y",
+                        Y::DTYPE,
+                        (n, 1),
+                        bytes_of(ys),
+                        v.clone(),
+                    ))),
+                    None => Some(ChunkedVector::from_array_with_chunks(y.view(), &[n])?),
+                },
+                _ => None,
+            };
+            let mut ds = match yv {
+                Some(y) => ChunkedDataset::new(cx, y)?,
+                None => ChunkedDataset::unlabelled(cx),
+            };
+            if let (Some(w), Some(wv)) = (self.w, self.w_block) {
+                let wl = match w.as_slice() {
+                    Some(ws) => {
+                        ChunkedVector::from_block_layer(one_block("task-w", "f64", (n, 1), bytes_of(ws), wv.clone()))
+                    }
+                    None => ChunkedVector::from_array_with_chunks(w.view(), &[n])?,
+                };
+                ds = ds.with_weights(wl)?;
+            }
+            return Ok(ds);
+        }
         let cx = ChunkedArray::from_array(x, TASK_CHUNK_ROWS)?;
         let sizes = cx.chunks().sizes().map(<[usize]>::to_vec).unwrap_or_default();
         let mut ds = match y {
@@ -137,7 +204,7 @@ impl TaskData<'_> {
 
     /// The data as a chunked dataset with `Y` targets (or none), or an error saying which
     /// targets the estimator needs.
-    pub fn dataset<F: Float, Y: Element>(
+    pub fn dataset<F: Float + Element, Y: Element>(
         &self,
         x: ArrayView2<'_, F>,
         who: &str,
@@ -276,8 +343,8 @@ where
 /// Transforms rows with a [`BlockModel`] (what [`estimator!`](crate::estimator) calls).
 pub fn transform_block_model<M: BlockModel>(m: &M, x: RowsRef<'_>) -> std::result::Result<Rows, String> {
     let r = match x {
-        RowsRef::F64(x) => crate::Transform::transform(m, x).map(Rows::F64),
-        RowsRef::F32(x) => crate::Transform::transform(m, x).map(Rows::F32),
+        RowsRef::F64(x) => crate::Transform::transform(m, x).map(|a| Rows::F64(Arc::new(a))),
+        RowsRef::F32(x) => crate::Transform::transform(m, x).map(|a| Rows::F32(Arc::new(a))),
     };
     r.map_err(|e| e.to_string())
 }
@@ -516,15 +583,18 @@ impl Arity {
     }
 }
 
+/// The rows input as a view and as a shareable block value.
+type RowsInput<'a> = std::result::Result<(RowsRef<'a>, Value), String>;
+
 /// Reads the rows input: a materialised block (`Array2<f64 | f32>`) or a [`Staged`] one.
 /// `Ok(Err(message))` is an earlier failure to pass on.
-fn rows_input(v: &Value) -> std::result::Result<(std::result::Result<RowsRef<'_>, String>, f64), OpError> {
+fn rows_input(v: &Value) -> std::result::Result<(RowsInput<'_>, f64), OpError> {
     if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-        Ok((Ok(RowsRef::F64(a.view())), 0.0))
+        Ok((Ok((RowsRef::F64(a.view()), v.clone())), 0.0))
     } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-        Ok((Ok(RowsRef::F32(a.view())), 0.0))
+        Ok((Ok((RowsRef::F32(a.view()), v.clone())), 0.0))
     } else if let Some(s) = v.downcast_ref::<Staged>() {
-        Ok((s.rows.as_ref().map(Rows::view).map_err(Clone::clone), s.fit_seconds))
+        Ok((s.rows.as_ref().map(|r| (r.view(), r.to_value())).map_err(Clone::clone), s.fit_seconds))
     } else {
         Err(OpError::new(format!("expected rows (an f64 or f32 block), found `{}`", v.type_name())))
     }
@@ -538,12 +608,12 @@ fn task_inputs<'a>(
     expect_inputs(inputs, arity.count(), op)?;
     let (x, seconds) = rows_input(&inputs[0])?;
     let y = arity.y.then(|| &inputs[1]);
-    let w = if arity.w {
-        Some(inputs[arity.count() - 1].get::<Array1<f64>>().map_err(|e| OpError::new(format!("weights: {e}")))?)
-    } else {
-        None
+    let w_block = arity.w.then(|| &inputs[arity.count() - 1]);
+    let w = match w_block {
+        Some(v) => Some(v.get::<Array1<f64>>().map_err(|e| OpError::new(format!("weights: {e}")))?),
+        None => None,
     };
-    Ok((x.map(|x| TaskData { x, y, w }), seconds))
+    Ok((x.map(|(x, block)| TaskData { x, x_block: Some(block), y, w, w_block }), seconds))
 }
 
 fn fail_or_raise<T>(raise: bool, message: String) -> std::result::Result<std::result::Result<T, String>, OpError> {

@@ -184,25 +184,13 @@ pub enum Want {
     Hessian,
 }
 
-fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// The linear predictor `η = X Wᵀ + b` (`n × k`).
 pub fn linear_predictor(x: ArrayView2<'_, f64>, w: &Array2<f64>, b: &Array1<f64>) -> Array2<f64> {
+    if w.nrows() == 1 {
+        // One coefficient row: a matrix-vector product (no GEMM packing of the block).
+        let eta = x.dot(&w.row(0)) + b[0];
+        return eta.insert_axis(Axis(1));
+    }
     let mut eta = x.dot(&w.t());
     eta += &b.view().insert_axis(Axis(0));
     eta
@@ -292,8 +280,10 @@ pub fn block_partials(
         (Family::Bernoulli, Targets::Class(c)) => {
             for i in 0..n {
                 let (e, yi, si) = (eta[[i, 0]], c[i] as f64, sw(i));
-                let p = sigmoid(e);
-                loss += si * (softplus(e) - yi * e);
+                // One exponential serves the sigmoid and the softplus.
+                let z = (-e.abs()).exp();
+                let p = if e >= 0.0 { 1.0 / (1.0 + z) } else { z / (1.0 + z) };
+                loss += si * (e.max(0.0) + z.ln_1p() - yi * e);
                 r[[i, 0]] = si * (p - yi);
                 h[i] = si * p * (1.0 - p);
             }
@@ -321,7 +311,19 @@ pub fn block_partials(
         return Ok(Partials { loss, grad: Vec::new(), hess: Vec::new() });
     }
     let p = layout.p();
-    let gw = r.t().dot(&x); // k × d
+    let gw = if k == 1 {
+        // `rᵀX` in one pass over the rows (contiguous), not a packed GEMM or strided columns.
+        let mut g = Array2::<f64>::zeros((1, layout.d));
+        let gs = g.as_slice_mut().expect("a new array is contiguous");
+        for (row, &ri) in x.rows().into_iter().zip(r.column(0).iter()) {
+            for (gj, &xj) in gs.iter_mut().zip(row.iter()) {
+                *gj += ri * xj;
+            }
+        }
+        g
+    } else {
+        r.t().dot(&x) // k × d
+    };
     let mut grad = vec![0.0; layout.len()];
     for c in 0..k {
         for j in 0..layout.d {
