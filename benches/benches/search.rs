@@ -15,7 +15,8 @@
 //!    candidates): the same figures.
 //!
 //! Environment: `RASK_SEARCH_NPY_DIR` (writes `grid/{x,y}.npy` and `hyperband/{x,y}.npy` there
-//! for the Python scripts), `RASK_SEARCH_ONLY` (`grid`, `hyperband` or `asha`).
+//! for the Python scripts), `RASK_SEARCH_ONLY` (`grid`, `hyperband` or `asha`),
+//! `RASK_SEARCH_SEEDS` (Hyperband seeds, comma-separated; default `0`).
 
 use std::io::Write;
 use std::path::Path;
@@ -94,20 +95,26 @@ fn main() {
         let hb = HyperbandSearchCV::new(sgd.clone(), space.clone(), 27).aggressiveness(3);
         let planned: u64 = hb.plan().expect("plan").iter().map(|b| b.partial_fit_calls).sum();
         if only.is_empty() || only == "hyperband" {
-            let search = hb.search().expect("plan").seed(0).test_size(0.05);
-            rask::with_scheduler(&s, || search.fit(&ds)).expect("warm-up");
-            let t = Instant::now();
-            let r = rask::with_scheduler(&s, || search.fit(&ds)).expect("hyperband");
-            println!(
-                "hyperband/rask  {:.3} s  best {:.4} ({})  {} models, {} partial_fit calls (planned {planned}), {} rounds, best first reached at {:.3} s",
-                t.elapsed().as_secs_f64(),
-                r.best_score,
-                rask::ml::params::format_candidate(&r.best_params),
-                r.models.len(),
-                r.partial_fit_calls,
-                r.rounds,
-                r.time_to_best
-            );
+            // Seeds (`RASK_SEARCH_SEEDS`, default "0"): the best score depends on the sampled
+            // candidates and the held-out rows, so several seeds show its spread.
+            let seeds = std::env::var("RASK_SEARCH_SEEDS").unwrap_or_else(|_| "0".into());
+            for seed in seeds.split(',').filter_map(|v| v.trim().parse::<u64>().ok()) {
+                let search = hb.clone().seed(seed).test_size(0.05).search().expect("plan");
+                rask::with_scheduler(&s, || search.fit(&ds)).expect("warm-up");
+                let t = Instant::now();
+                let r = rask::with_scheduler(&s, || search.fit(&ds)).expect("hyperband");
+                println!(
+                    "hyperband/rask  seed {seed}: {:.3} s  best {:.4} ({})  {} models, {} partial_fit calls (planned {planned}), {} rounds, best first reached at {:.3} s, peak RSS {:.0} MB",
+                    t.elapsed().as_secs_f64(),
+                    r.best_score,
+                    rask::ml::params::format_candidate(&r.best_params),
+                    r.models.len(),
+                    r.partial_fit_calls,
+                    r.rounds,
+                    r.time_to_best,
+                    peak_rss_bytes().unwrap_or(0) as f64 / 1e6
+                );
+            }
         }
         if only.is_empty() || only == "asha" {
             let n_models = hb.plan().expect("plan").iter().map(|b| b.n_models).sum::<usize>();

@@ -415,6 +415,11 @@ fn hyperband_is_seeded_and_the_same_on_every_scheduler() {
     assert_eq!(a.best_estimator, c.best_estimator);
     let planned: u64 = hb.plan().unwrap().iter().map(|p| p.partial_fit_calls).sum();
     assert_eq!(a.partial_fit_calls, planned);
+    // The search's own settings reach the run: another seed holds out other rows.
+    let same = hb.clone().seed(11).fit(&ds).unwrap();
+    assert_eq!(key(&same), key(&a));
+    let other = hb.clone().seed(12).test_size(0.3).fit(&ds).unwrap();
+    assert_ne!(key(&other), key(&a));
 }
 
 #[test]

@@ -1048,6 +1048,7 @@ impl<E: Estimator> HyperbandSearchCV<E> {
         }
         let mut s =
             AdaptiveSearch::new(self.estimator.clone(), ParamSpace::List(candidates), Policy::Concurrent(policies));
+        s.settings = self.settings.clone();
         s.brackets = brackets;
         s.planned_calls = Some(plan.iter().map(|b| b.partial_fit_calls).sum());
         Ok(s)
