@@ -473,6 +473,43 @@ struct Checkpoint<M> {
 
 const CHECKPOINT_MAGIC: &str = "rask-adaptive-search-1";
 
+/// The settings every adaptive search shares, as builder methods on a type with a `settings`
+/// field.
+macro_rules! settings_setters {
+    () => {
+        /// Share of rows held out for scoring (default 0.15).
+        pub fn test_size(mut self, f: f64) -> Self {
+            self.settings.test_size = f;
+            self
+        }
+
+        /// The seed of the split and the block order (default 0). Candidates come from the
+        /// sampler's own seed.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.settings.seed = seed;
+            self
+        }
+
+        /// The scorer by name (default: the model's own score).
+        pub fn scoring(mut self, name: &str) -> Self {
+            self.settings.scoring = Some(name.to_string());
+            self
+        }
+
+        /// Writes a checkpoint to `path` after every round, and resumes from it when it exists.
+        pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+            self.settings.checkpoint = Some(path.into());
+            self
+        }
+
+        /// Writes checkpoints at most every `seconds` (default: after every round).
+        pub fn checkpoint_every(mut self, seconds: f64) -> Self {
+            self.settings.checkpoint_every = seconds;
+            self
+        }
+    };
+}
+
 /// The adaptive-search driver: an estimator, candidates and a policy.
 #[derive(Clone, Debug)]
 pub struct AdaptiveSearch<E> {
@@ -502,35 +539,7 @@ impl<E: Estimator> AdaptiveSearch<E> {
         }
     }
 
-    /// Share of rows held out for scoring (default 0.15).
-    pub fn test_size(mut self, f: f64) -> Self {
-        self.settings.test_size = f;
-        self
-    }
-
-    /// The seed of the split, the block order and the draws.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.settings.seed = seed;
-        self
-    }
-
-    /// The scorer by name.
-    pub fn scoring(mut self, name: &str) -> Self {
-        self.settings.scoring = Some(name.to_string());
-        self
-    }
-
-    /// Writes a checkpoint to `path` after every round, and resumes from it when it exists.
-    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.settings.checkpoint = Some(path.into());
-        self
-    }
-
-    /// Writes checkpoints at most every `seconds` (default: after every round).
-    pub fn checkpoint_every(mut self, seconds: f64) -> Self {
-        self.settings.checkpoint_every = seconds;
-        self
-    }
+    settings_setters!();
 
     /// Reports every round.
     pub fn progress(mut self, p: impl SearchProgress + std::fmt::Debug + 'static) -> Self {
@@ -977,29 +986,7 @@ impl<E: Estimator> HyperbandSearchCV<E> {
         self
     }
 
-    /// The seed of the candidate draws, the split and the block order (default 0).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.settings.seed = seed;
-        self
-    }
-
-    /// Share of rows held out for scoring (default 0.15).
-    pub fn test_size(mut self, f: f64) -> Self {
-        self.settings.test_size = f;
-        self
-    }
-
-    /// The scorer by name (default: the model's own score).
-    pub fn scoring(mut self, name: &str) -> Self {
-        self.settings.scoring = Some(name.to_string());
-        self
-    }
-
-    /// Checkpoints every round to `path`, and resumes from it when it exists.
-    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.settings.checkpoint = Some(path.into());
-        self
-    }
+    settings_setters!();
 
     /// Runs the plan on `ds` on the default scheduler ([`search`](Self::search) gives the
     /// underlying search, for a progress callback or another scheduler).
