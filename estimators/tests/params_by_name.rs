@@ -593,7 +593,7 @@ fn partial_fit_tasks_match_partial_fit() {
     {
         assert!(E::has_partial_fit(), "{what}");
         let yv = Value::new(y.clone());
-        let data = TaskData { x: RowsRef::F64(x.view()), y: Some(&yv), w: None };
+        let data = TaskData::new(RowsRef::F64(x.view()), Some(&yv), None);
         let once = e.partial_fit_task(None, &data).unwrap_or_else(|err| panic!("{what}: {err}"));
         let twice = e.partial_fit_task(Some(once.clone()), &data).unwrap_or_else(|err| panic!("{what}: {err}"));
         let ds = rask_ml::Dataset::new(x.clone(), y.clone()).with_chunk_rows(rask_ml::model_selection::TASK_CHUNK_ROWS);

@@ -115,6 +115,7 @@ pub struct Scores {
 
 /// The data a fit task sees: rows, targets and weights, all in memory.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct TaskData<'a> {
     /// Features.
     pub x: RowsRef<'a>,
@@ -148,7 +149,13 @@ fn one_block(what: &str, dtype: &str, shape: (usize, usize), bytes: &[u8], block
 /// Rows per block when a task turns its in-memory rows into a chunked dataset for a fit.
 pub const TASK_CHUNK_ROWS: usize = Dataset::<f64>::DEFAULT_CHUNK_ROWS;
 
-impl TaskData<'_> {
+impl<'a> TaskData<'a> {
+    /// Data from borrowed rows, targets (an `Array1<i64>` or `Array1<f64>` value) and
+    /// weights; fits copy the rows into their blocks.
+    pub fn new(x: RowsRef<'a>, y: Option<&'a Value>, w: Option<&'a Array1<f64>>) -> Self {
+        TaskData { x, x_block: None, y, w, w_block: None }
+    }
+
     fn chunked<F: Float + Element, Y: Element>(
         &self,
         x: ArrayView2<'_, F>,
