@@ -364,7 +364,7 @@ where
             Some(f) => (Some(f.head), Some(f.last)),
             None => (None, None),
         };
-        let (head, ds) = self.head.partial_fit_transform_chain(head_model, &ds.clone())?;
+        let (head, ds) = self.head.partial_fit_transform_chain(head_model, ds)?;
         let last = self.last.partial_fit(last_model, &ds).map_err(step_err(&self.name))?;
         Ok(FittedPipeline { head, name: self.name.clone(), last })
     }

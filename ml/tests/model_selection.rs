@@ -11,7 +11,7 @@ use rask_core::{OpEntry, Scheduler};
 use rask_ml::model_selection::{
     cross_val_score, AdaptiveSearch, ErrorScore, GridSearchCV, HyperbandSearchCV, RandomizedSearchCV,
 };
-use rask_ml::params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
+use rask_ml::params::{Distribution, ParameterGrid, ParameterSampler, SetParams};
 use rask_ml::{
     ApplyModel, BlockModel, ChunkedArray, ChunkedDataset, ChunkedVector, Element, Fit, Float, KFold, Method, MlError,
     ModelKind, PartialFit, Pipeline, Score, StratifiedKFold,
@@ -535,5 +535,4 @@ fn a_search_killed_mid_way_resumes_to_the_same_result() {
     .checkpoint(&path);
     let e = other.fit(&ds).unwrap_err().to_string();
     assert!(e.contains("different search"), "{e}");
-    let _ = ParamValue::None;
 }

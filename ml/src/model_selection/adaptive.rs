@@ -776,11 +776,9 @@ impl<E: Estimator> AdaptiveSearch<E> {
                 }
             }
         }
-        if let Some(p) = &self.progress {
-            if std::io::stderr().is_terminal() {
-                eprintln!();
-            }
-            let _ = p;
+        // A terminal progress line is redrawn in place: end it.
+        if self.progress.is_some() && std::io::stderr().is_terminal() {
+            eprintln!();
         }
         let best = best_first(&models, models.keys().copied().filter(|id| !models[id].history.is_empty()))
             .into_iter()
