@@ -184,6 +184,40 @@ pub enum Want {
     Hessian,
 }
 
+/// `ln(1 + z)` for `z` in `[0, 1]`, branch-free so a loop of it vectorises: with
+/// `s = z / (2 + z)` in `[0, 1/3]`, `ln(1 + z) = 2 atanh(s) = 2 Σ s^(2k+1) / (2k+1)`; sixteen
+/// terms leave a truncation error below `(1/9)^16 / 33 < 2e-17` relative (the test checks it
+/// against `f64::ln_1p` to a few ulp). libm's `log1p`, one call per row, was a third of a
+/// logistic fit.
+#[inline]
+fn ln_1p_unit(z: f64) -> f64 {
+    const C: [f64; 16] = [
+        1.0,
+        1.0 / 3.0,
+        1.0 / 5.0,
+        1.0 / 7.0,
+        1.0 / 9.0,
+        1.0 / 11.0,
+        1.0 / 13.0,
+        1.0 / 15.0,
+        1.0 / 17.0,
+        1.0 / 19.0,
+        1.0 / 21.0,
+        1.0 / 23.0,
+        1.0 / 25.0,
+        1.0 / 27.0,
+        1.0 / 29.0,
+        1.0 / 31.0,
+    ];
+    let s = z / (2.0 + z);
+    let s2 = s * s;
+    let mut acc = C[15];
+    for &c in C[..15].iter().rev() {
+        acc = acc * s2 + c;
+    }
+    2.0 * s * acc
+}
+
 /// The linear predictor `η = X Wᵀ + b` (`n × k`).
 pub fn linear_predictor(x: ArrayView2<'_, f64>, w: &Array2<f64>, b: &Array1<f64>) -> Array2<f64> {
     if w.nrows() == 1 {
@@ -278,15 +312,26 @@ pub fn block_partials(
             }
         }
         (Family::Bernoulli, Targets::Class(c)) => {
+            // softplus(η) = max(η, 0) + ln(1 + z) with z = exp(-|η|): one exponential serves
+            // the sigmoid and the softplus, and the logarithms are taken afterwards in one
+            // branch-free pass the compiler vectorises (`ln_1p_unit`).
+            let mut z = vec![0.0; n];
             for i in 0..n {
                 let (e, yi, si) = (eta[[i, 0]], c[i] as f64, sw(i));
-                // One exponential serves the sigmoid and the softplus.
-                let z = (-e.abs()).exp();
-                let p = if e >= 0.0 { 1.0 / (1.0 + z) } else { z / (1.0 + z) };
-                loss += si * (e.max(0.0) + z.ln_1p() - yi * e);
+                let zi = (-e.abs()).exp();
+                z[i] = zi;
+                let p = if e >= 0.0 { 1.0 / (1.0 + zi) } else { zi / (1.0 + zi) };
+                loss += si * (e.max(0.0) - yi * e);
                 r[[i, 0]] = si * (p - yi);
                 h[i] = si * p * (1.0 - p);
             }
+            for v in z.iter_mut() {
+                *v = ln_1p_unit(*v);
+            }
+            loss += match &s {
+                Some(s) => z.iter().zip(s.iter()).map(|(l, si)| si * l).sum::<f64>(),
+                None => z.iter().sum::<f64>(),
+            };
         }
         (Family::Gaussian, Targets::Real(yv)) => {
             for i in 0..n {
@@ -315,9 +360,22 @@ pub fn block_partials(
         // `rᵀX` in one pass over the rows (contiguous), not a packed GEMM or strided columns.
         let mut g = Array2::<f64>::zeros((1, layout.d));
         let gs = g.as_slice_mut().expect("a new array is contiguous");
-        for (row, &ri) in x.rows().into_iter().zip(r.column(0).iter()) {
-            for (gj, &xj) in gs.iter_mut().zip(row.iter()) {
-                *gj += ri * xj;
+        let rs = r.as_slice().expect("a new array is contiguous");
+        match x.as_slice() {
+            // Contiguous rows: slice loops the compiler vectorises.
+            Some(xs) if layout.d > 0 => {
+                for (row, &ri) in xs.chunks_exact(layout.d).zip(rs) {
+                    for (gj, &xj) in gs.iter_mut().zip(row) {
+                        *gj += ri * xj;
+                    }
+                }
+            }
+            _ => {
+                for (row, &ri) in x.rows().into_iter().zip(rs) {
+                    for (gj, &xj) in gs.iter_mut().zip(row.iter()) {
+                        *gj += ri * xj;
+                    }
+                }
             }
         }
         g
@@ -378,4 +436,31 @@ pub fn augmented(x: ArrayView2<'_, f64>, fit_intercept: bool) -> Array2<f64> {
 pub fn weighted_gram(x: &Array2<f64>, d: &Array1<f64>) -> Array2<f64> {
     let xd = x * &d.view().insert_axis(Axis(1));
     xd.t().dot(x)
+}
+
+#[cfg(test)]
+mod ln_1p_tests {
+    use super::ln_1p_unit;
+
+    #[test]
+    fn ln_1p_unit_matches_libm_to_a_few_ulp_on_the_unit_interval() {
+        let mut worst: f64 = 0.0;
+        let mut z = 1.0f64;
+        while z > 1e-300 {
+            for t in [z, z * 0.7, z * 0.37] {
+                let (a, b) = (ln_1p_unit(t), t.ln_1p());
+                worst = worst.max(((a - b) / b).abs());
+            }
+            z *= 0.9;
+        }
+        for i in 0..=10_000 {
+            let t = i as f64 / 10_000.0;
+            let (a, b) = (ln_1p_unit(t), t.ln_1p());
+            if b > 0.0 {
+                worst = worst.max(((a - b) / b).abs());
+            }
+        }
+        assert!(worst < 4.0 * f64::EPSILON, "worst relative error {worst:e}");
+        assert_eq!(ln_1p_unit(0.0), 0.0);
+    }
 }
