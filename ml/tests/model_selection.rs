@@ -404,12 +404,7 @@ fn hyperband_is_seeded_and_the_same_on_every_scheduler() {
     let a = run(Scheduler::sync());
     let b = run(Scheduler::threaded());
     let c = run(Scheduler::checked(registry()));
-    let key = |r: &rask_ml::model_selection::AdaptiveResult<Threshold>| {
-        r.models
-            .iter()
-            .map(|m| (m.id, m.history.iter().map(|h| (h.calls, h.score)).collect::<Vec<_>>()))
-            .collect::<Vec<_>>()
-    };
+    let key = histories;
     assert_eq!(key(&a), key(&b));
     assert_eq!(key(&a), key(&c));
     assert_eq!(a.best_estimator, c.best_estimator);
@@ -454,17 +449,26 @@ fn asha_promotes_without_a_barrier_and_respects_its_budget() {
 
 const CHILD: &str = "RASK_TEST_ADAPTIVE_CHILD";
 
-fn resumable(path: &std::path::Path) -> AdaptiveSearch<ThresholdParams> {
+/// An incremental search over 12 candidates drawn with `sampler_seed`, 30 calls each.
+fn incremental(sampler_seed: u64) -> AdaptiveSearch<ThresholdParams> {
     AdaptiveSearch::incremental(
         ThresholdParams { shift: 0.0, tag: 10 },
-        ParameterSampler::new(12, 3).add("shift", Distribution::uniform(-1.0, 1.0)),
+        ParameterSampler::new(12, sampler_seed).add("shift", Distribution::uniform(-1.0, 1.0)),
         30,
         0,
         0.0,
     )
     .unwrap()
     .seed(5)
-    .checkpoint(path)
+}
+
+fn resumable(path: &std::path::Path) -> AdaptiveSearch<ThresholdParams> {
+    incremental(3).checkpoint(path)
+}
+
+/// Every model's (calls, score) history, in id order.
+fn histories(r: &rask_ml::model_selection::AdaptiveResult<Threshold>) -> Vec<(usize, Vec<(u64, f64)>)> {
+    r.models.iter().map(|m| (m.id, m.history.iter().map(|h| (h.calls, h.score)).collect())).collect()
 }
 
 #[derive(Debug)]
@@ -503,36 +507,14 @@ fn a_search_killed_mid_way_resumes_to_the_same_result() {
     assert!(path.exists(), "the child wrote no checkpoint");
     let resumed = resumable(&path).fit(&ds).unwrap();
     assert!(resumed.resumed);
-    let fresh = AdaptiveSearch::incremental(
-        ThresholdParams { shift: 0.0, tag: 10 },
-        ParameterSampler::new(12, 3).add("shift", Distribution::uniform(-1.0, 1.0)),
-        30,
-        0,
-        0.0,
-    )
-    .unwrap()
-    .seed(5)
-    .fit(&ds)
-    .unwrap();
+    let fresh = incremental(3).fit(&ds).unwrap();
     assert_eq!(resumed.best_params, fresh.best_params);
     assert_eq!(resumed.best_score, fresh.best_score);
     assert_eq!(resumed.best_estimator, fresh.best_estimator);
-    let hist = |r: &rask_ml::model_selection::AdaptiveResult<Threshold>| {
-        r.models.iter().map(|m| m.history.iter().map(|h| (h.calls, h.score)).collect::<Vec<_>>()).collect::<Vec<_>>()
-    };
-    assert_eq!(hist(&resumed), hist(&fresh));
+    assert_eq!(histories(&resumed), histories(&fresh));
     assert!(resumed.rounds == fresh.rounds && fresh.rounds == 30);
     // The checkpoint names the search it belongs to.
-    let other = AdaptiveSearch::incremental(
-        ThresholdParams { shift: 0.0, tag: 10 },
-        ParameterSampler::new(12, 4).add("shift", Distribution::uniform(-1.0, 1.0)),
-        30,
-        0,
-        0.0,
-    )
-    .unwrap()
-    .seed(5)
-    .checkpoint(&path);
+    let other = incremental(4).checkpoint(&path);
     let e = other.fit(&ds).unwrap_err().to_string();
     assert!(e.contains("different search"), "{e}");
 }
