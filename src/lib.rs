@@ -76,15 +76,40 @@ pub fn registry() -> Arc<Registry> {
     static REGISTRY: OnceLock<Arc<Registry>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
-            let reg = rask_estimators::register(rask_datasets::registry_builder())
-                .ops(demo::OPS)
-                .codecs(demo::CODECS)
+            let reg = registry_builder()
                 .build()
                 // The lists are static; the `registry_lists_are_unique` test proves this holds.
                 .expect("Rask's op and codec lists are unique");
             Arc::new(reg)
         })
         .clone()
+}
+
+/// A builder holding every op and codec of every Rask crate (the linfa and smartcore adapters
+/// included when their features are on), for an application that adds its own models:
+///
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use rask::ml::model::Model;
+/// # #[derive(Clone, Debug, Serialize, Deserialize)]
+/// # struct Mine;
+/// # impl Model for Mine {
+/// #     type Label = f64;
+/// #     fn n_features_in(&self) -> usize { 1 }
+/// #     fn predict_rows(&self, x: rask::ml::ndarray::ArrayView2<'_, f64>) -> rask::ml::Result<rask::ml::ndarray::Array1<f64>> {
+/// #         Ok(x.column(0).to_owned())
+/// #     }
+/// # }
+/// rask::ml::model!(Mine, name = "my_app.mine", kind = Regressor);
+/// let registry = rask::registry_builder()
+///     .ops(rask::ml::model_ops!(Mine))
+///     .codecs(rask::ml::model_codecs!(Mine))
+///     .build()
+///     .unwrap();
+/// assert!(registry.n_ops() > rask::registry().n_ops());
+/// ```
+pub fn registry_builder() -> RegistryBuilder {
+    rask_estimators::register(rask_datasets::registry_builder()).ops(demo::OPS).codecs(demo::CODECS)
 }
 
 #[cfg(test)]

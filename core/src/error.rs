@@ -36,7 +36,10 @@ pub enum Error {
         keys: Vec<Key>,
     },
     /// An op name (and version) is not in the registry.
-    #[error("unknown op `{name}` version {version}: it is not in this process's registry")]
+    #[error(
+        "unknown op `{name}` version {version}: it is not in this process's registry; add its `OpEntry` to the \
+         registry's op lists (for a model made with `rask_ml::model!`: `.ops(model_ops!(TheModel))`)"
+    )]
     UnknownOp {
         /// The op's name.
         name: String,
@@ -60,7 +63,11 @@ pub enum Error {
         type_name: String,
     },
     /// A value's type has no codec, so it could not leave this process.
-    #[error("value of key {key} has type `{type_name}`, which has no codec in the registry")]
+    #[error(
+        "value of key {key} has type `{type_name}`, which has no codec in the registry; add one to the registry's \
+         codec lists: `.codecs(&[Codec::serde::<{type_name}>(\"a stable tag\")])` (for a model made with \
+         `rask_ml::model!`: `.codecs(model_codecs!(TheModel))`)"
+    )]
     NoCodec {
         /// The key whose value it is.
         key: Key,

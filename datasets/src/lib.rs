@@ -16,12 +16,15 @@ pub mod npy;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod real;
+pub mod sink;
 
 pub use generators::{
     make_blobs, make_classification, make_counts, make_regression, BlobsParams, ClassificationParams, CountsParams,
     DatasetError, RegressionParams,
 };
+pub use npy::{read_npy, read_npy_dir, read_npy_vector, write_npy};
 pub use real::{load_breast_cancer, load_diabetes, load_iris, load_wine, RealDataset};
+pub use sink::{OutputFormat, Outputs, WriteOptions, WriteSummary};
 
 use rask_core::{Codec, OpEntry, RegistryBuilder};
 
@@ -40,6 +43,7 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<generators::BlockY>(),
     OpEntry::of::<npy::NpyBlock>(),
     OpEntry::of::<csv::CsvBlock>(),
+    OpEntry::of::<sink::WriteBlock>(),
     #[cfg(feature = "parquet")]
     OpEntry::of::<parquet::ParquetRowGroup>(),
 ];

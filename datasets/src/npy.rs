@@ -485,6 +485,32 @@ pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Resul
     Ok(ChunkedArray::from_block_layer(layer_of(all)?, n_cols.unwrap_or(0)))
 }
 
+/// The file stem of each block of [`read_npy_dir`]`(dir, chunk_rows)`, in block order: the
+/// input file's stem when the file is one block, `stem-0000`, `stem-0001`, … when it is split.
+/// Give them to [`WriteOptions::names`](crate::sink::WriteOptions::names) to write one
+/// prediction file per input file.
+pub fn npy_dir_block_names(dir: impl AsRef<Path>, chunk_rows: usize) -> Result<Vec<String>, LoadError> {
+    let dir = dir.as_ref();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "npy"))
+        .collect();
+    files.sort();
+    let mut names = Vec::new();
+    for f in &files {
+        let (_, blocks) = file_blocks(f, chunk_rows)?;
+        let stem =
+            f.file_stem().and_then(|s| s.to_str()).ok_or_else(|| format_error(f, "the name is not valid UTF-8"))?;
+        if blocks.len() == 1 {
+            names.push(stem.to_string());
+        } else {
+            names.extend((0..blocks.len()).map(|k| format!("{stem}-{k:04}")));
+        }
+    }
+    Ok(names)
+}
+
 /// `.npy` element types that can be written.
 pub trait NpyWritable: Copy + 'static {
     /// The header's `descr`.

@@ -45,7 +45,35 @@ pub fn register(builder: RegistryBuilder) -> RegistryBuilder {
         .codecs(preprocessing::CODECS)
         .ops(preprocessing::SEARCH_OPS)
         .codecs(preprocessing::SEARCH_CODECS)
+        .codecs(MODEL_CODECS)
 }
+
+/// The codecs of every fitted model of this crate, so a model can be a value in a graph (stored
+/// once and read by every block's task, as `ParallelPostFit` and the ensembles do).
+pub const MODEL_CODECS: &[rask_core::Codec] = rask_ml::model_codec_entries!(
+    cluster::KMeans,
+    cluster::MiniBatchKMeans,
+    cluster::SpectralClustering,
+    decomposition::Pca,
+    decomposition::IncrementalPca,
+    decomposition::TruncatedSvd,
+    linear_model::LinearRegression,
+    linear_model::LogisticRegression,
+    linear_model::PoissonRegression,
+    linear_model::sgd::SgdClassifier,
+    linear_model::sgd::SgdRegressor,
+    naive_bayes::BernoulliNB,
+    naive_bayes::GaussianNB,
+    naive_bayes::MultinomialNB,
+    preprocessing::MinMaxScaler,
+    preprocessing::OneHotEncoder,
+    preprocessing::OrdinalEncoder,
+    preprocessing::PolynomialFeatures,
+    preprocessing::QuantileTransformer,
+    preprocessing::RobustScaler,
+    preprocessing::SimpleImputer,
+    preprocessing::StandardScaler,
+);
 
 /// A registry builder with the ops and codecs of `rask-core`, `rask-ml` and this crate.
 pub fn registry_builder() -> RegistryBuilder {

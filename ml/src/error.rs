@@ -76,6 +76,14 @@ pub enum MlError {
         /// What is not supported.
         what: String,
     },
+    /// A model failed to fit (the model's own message).
+    #[error("fitting {model}: {message}")]
+    Fit {
+        /// The model (or estimator) being fitted.
+        model: String,
+        /// Why it failed.
+        message: String,
+    },
     /// A value is NaN or infinite where finite values are required.
     #[error("{what} contains NaN or infinite values")]
     NonFinite {

@@ -17,16 +17,20 @@
 //! assert_eq!(centred.column(0).to_vec(), vec![-2.0, -1.0, 0.0, 1.0, 2.0]);
 //! ```
 
+pub mod adapters;
 pub mod chunked;
 pub mod codec;
+pub mod ensemble;
 mod error;
 mod float;
 pub mod metrics;
+pub mod model;
 pub mod model_selection;
 pub mod params;
 pub mod pipeline;
 pub mod split;
 pub mod traits;
+pub mod wrappers;
 
 #[doc(hidden)]
 pub use rask_core as __rask_core;
@@ -42,8 +46,8 @@ pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetP
 pub use pipeline::{FittedPipeline, Pipeline, PipelineError};
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use traits::{
-    load, save, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard, PartialFit,
-    Predict, PredictProba, Score, Transform,
+    load, model_codec, save, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard,
+    PartialFit, Predict, PredictProba, Score, Transform,
 };
 
 use rask_core::{Codec, OpEntry, RegistryBuilder};
@@ -51,7 +55,12 @@ use rask_core::{Codec, OpEntry, RegistryBuilder};
 /// A registry builder holding the ops and codecs of `rask-core` and this crate; crates above
 /// add their own lists to it.
 pub fn registry_builder() -> RegistryBuilder {
-    rask_core::Registry::builder().ops(rask_core::OPS).codecs(rask_core::CODECS).ops(OPS).codecs(CODECS)
+    let b = rask_core::Registry::builder().ops(rask_core::OPS).codecs(rask_core::CODECS).ops(OPS).codecs(CODECS);
+    #[cfg(feature = "linfa")]
+    let b = b.ops(adapters::linfa::OPS).ops(adapters::linfa::SEARCH_OPS).codecs(adapters::linfa::CODECS);
+    #[cfg(feature = "smartcore")]
+    let b = b.ops(adapters::smartcore::OPS).ops(adapters::smartcore::SEARCH_OPS).codecs(adapters::smartcore::CODECS);
+    b
 }
 
 /// The ops this crate registers.
@@ -83,6 +92,7 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<metrics::BlockConfusion>(),
     OpEntry::of::<metrics::MergeConfusion>(),
     OpEntry::of::<metrics::ArgminMinBlock>(),
+    OpEntry::of::<ensemble::Vote>(),
 ];
 
 /// The value codecs this crate registers.

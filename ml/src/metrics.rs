@@ -992,9 +992,21 @@ impl Scorer {
         if self.needs_proba() || self.is_clustering() {
             return Err(self.wrong_kind());
         }
+        self.score_predictions(data, &model.predict(data.x())?)
+    }
+
+    /// Scores lazy predictions `pred` (aligned with `data`'s blocks) against `data`'s targets,
+    /// reducing block by block. Label and regression scorers only.
+    pub fn score_predictions<L: Element, F: Float>(
+        self,
+        data: &ChunkedDataset<F, L>,
+        pred: &ChunkedVector<L>,
+    ) -> Result<f64> {
+        if self.needs_proba() || self.is_clustering() {
+            return Err(self.wrong_kind());
+        }
         let y = data.y_required("scoring")?;
-        let pred = model.predict(data.x())?;
-        let any = |v: &ChunkedVector<M::Label>| v.block_layer().clone();
+        let any = |v: &ChunkedVector<L>| v.block_layer().clone();
         if self.is_classification() && data.weights().is_some() {
             return Err(MlError::Unsupported {
                 what: format!(
@@ -1004,10 +1016,10 @@ impl Scorer {
             });
         }
         if self.is_classification() {
-            if M::Label::DTYPE != "i64" {
+            if L::DTYPE != "i64" {
                 return Err(invalid("scoring", format!("`{}` needs integer class labels", self.name())));
             }
-            self.score_labels(&ChunkedVector::from_block_layer(any(y)), &ChunkedVector::from_block_layer(any(&pred)))
+            self.score_labels(&ChunkedVector::from_block_layer(any(y)), &ChunkedVector::from_block_layer(any(pred)))
         } else {
             let mut others = vec![pred.block_layer()];
             if let Some(w) = data.weights() {

@@ -216,51 +216,88 @@ pub fn check_n_features(expected: usize, found: usize) -> Result<()> {
     }
 }
 
-/// The op that applies one method of a fitted model to a block. The model travels in the op's
-/// arguments, so a worker process rebuilds it from bytes like any other op.
+/// The op that applies one method of a fitted model to a block.
+///
+/// The model either travels in the op's arguments (`model: Some`, what `model.predict(&x)`
+/// builds: fine locally, where arguments are shared, and for small models), or is the task's
+/// first input (`model: None`, inputs `[model, block]`): stored once in the graph or scattered
+/// to the workers, and referenced by key by every block's task, as
+/// [`ParallelPostFit`](crate::wrappers::ParallelPostFit) does. For the second form the model
+/// type needs a codec ([`model_codec`]).
+///
+/// A block with no rows gives an empty result without calling the model.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "M: BlockModel")]
 pub struct ApplyModel<M> {
-    /// The fitted model.
-    pub model: M,
+    /// The fitted model, or `None` when it is the first input.
+    pub model: Option<M>,
     /// The method to apply.
     pub method: Method,
 }
 
 impl<M: BlockModel> ApplyModel<M> {
-    fn apply<F: Float>(&self, x: &Array2<F>) -> Result<Value> {
-        check_n_features(
-            if self.method == Method::InverseTransform {
-                self.model.n_features_out()
-            } else {
-                self.model.n_features_in()
-            },
-            x.ncols(),
-        )?;
-        Ok(match self.method {
-            Method::Predict => Value::new(self.model.predict_block(x.view())?),
-            Method::PredictProba => Value::new(self.model.predict_proba_block(x.view())?),
-            Method::Transform => Value::new(self.model.transform_block(x.view())?),
-            Method::InverseTransform => Value::new(self.model.inverse_transform_block(x.view())?),
-        })
+    /// Applies `method` of `model`, given in the arguments.
+    pub fn embedded(model: M, method: Method) -> Self {
+        ApplyModel { model: Some(model), method }
     }
+
+    /// Applies `method` of the model that is the task's first input.
+    pub fn by_reference(method: Method) -> Self {
+        ApplyModel { model: None, method }
+    }
+}
+
+fn apply_to<M: BlockModel, F: Float>(model: &M, method: Method, x: &Array2<F>) -> Result<Value> {
+    check_n_features(
+        if method == Method::InverseTransform { model.n_features_out() } else { model.n_features_in() },
+        x.ncols(),
+    )?;
+    Ok(match method {
+        Method::Predict => Value::new(model.predict_block(x.view())?),
+        Method::PredictProba => Value::new(model.predict_proba_block(x.view())?),
+        Method::Transform => Value::new(model.transform_block(x.view())?),
+        Method::InverseTransform => Value::new(model.inverse_transform_block(x.view())?),
+    })
 }
 
 impl<M: BlockModel> Op for ApplyModel<M> {
     const NAME: &'static str = M::APPLY_OP;
+    // 2: the model may be the first input (`model: None`).
+    const VERSION: u32 = 2;
 
     fn run(&self, inputs: &[Value]) -> std::result::Result<Value, OpError> {
-        expect_inputs(inputs, 1, Self::NAME)?;
-        let v = &inputs[0];
+        let (model, v) = match &self.model {
+            Some(m) => {
+                expect_inputs(inputs, 1, Self::NAME)?;
+                (m, &inputs[0])
+            }
+            None => {
+                expect_inputs(inputs, 2, Self::NAME)?;
+                let m = inputs[0].downcast_ref::<M>().ok_or_else(|| {
+                    OpError::new(format!(
+                        "expected a `{}` model as the first input, found `{}`",
+                        short_type_name::<M>(),
+                        inputs[0].type_name()
+                    ))
+                })?;
+                (m, &inputs[1])
+            }
+        };
         let out = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            self.apply(a)
+            apply_to(model, self.method, a)
         } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            self.apply(a)
+            apply_to(model, self.method, a)
         } else {
             return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
         };
-        out.map_err(|e| OpError::new(e.to_string()))
+        out.map_err(|e| OpError::new(format!("{}: {e}", short_type_name::<M>())))
     }
+}
+
+/// The codec of a model type, so it can be a value in a graph (stored once and referenced by
+/// key, or scattered to workers); its tag is the model's [`BlockModel::APPLY_OP`].
+pub const fn model_codec<M: BlockModel>() -> rask_core::Codec {
+    rask_core::Codec::serde::<M>(M::APPLY_OP)
 }
 
 fn check_chunked<M: BlockModel, F: Float>(model: &M, method: Method, x: &ChunkedArray<F>) -> Result<()> {
@@ -277,7 +314,7 @@ fn check_chunked<M: BlockModel, F: Float>(model: &M, method: Method, x: &Chunked
 }
 
 fn op_of<M: BlockModel>(model: &M, method: Method) -> ApplyModel<M> {
-    ApplyModel { model: model.clone(), method }
+    ApplyModel::embedded(model.clone(), method)
 }
 
 // --- Predict -------------------------------------------------------------------------------

@@ -119,6 +119,31 @@ impl BlockLayer {
         Ok(BlockLayer { layers: layers.with(g), name, chunks })
     }
 
+    /// Applies `op` to `[shared…, block i]` for every block `i`: `shared` are keys computed by
+    /// `with` (a model stored once in the graph, say) that every block's task reads. The layer
+    /// name is a token of the op, the shared keys and this layer's name.
+    pub fn map_with_shared<O: Op>(&self, shared: &[Key], with: &Layers, op: O, chunks: Chunks) -> Result<BlockLayer> {
+        if chunks.n_blocks() != self.n_blocks() {
+            return Err(MlError::MisalignedChunks { left: self.chunks.clone(), right: chunks });
+        }
+        let args = op_args(&op)?;
+        let mut t = Tokenizer::new();
+        t.str(O::NAME).u64(u64::from(O::VERSION)).bytes(&args).str(&self.name).u64(shared.len() as u64);
+        for k in shared {
+            t.str(&k.to_string());
+        }
+        let name = token_name(O::NAME, t.finish());
+        let op = TaskOp::op(op);
+        let mut g = Graph::with_capacity(self.n_blocks());
+        for i in 0..self.n_blocks() {
+            let mut inputs = Vec::with_capacity(shared.len() + 1);
+            inputs.extend(shared.iter().cloned());
+            inputs.push(self.block_key(i));
+            g.insert(Key::block(name.clone(), i as u64), Node::Task(Task { op: op.clone(), inputs }));
+        }
+        Ok(BlockLayer { layers: self.layers.union(with).with(g), name, chunks })
+    }
+
     /// Applies `ops[i]` to block `i` (and block `i` of each of `others`); for operations whose
     /// arguments differ per block (row ranges, per-block random streams). The layer name is a
     /// token of every op's arguments and the input layer names.

@@ -112,6 +112,16 @@ impl<T: Element> ChunkedVector<T> {
         self.blocks.block_key(i)
     }
 
+    /// Every block key, in order.
+    pub fn block_keys(&self) -> Vec<Key> {
+        self.blocks.block_keys()
+    }
+
+    /// The whole graph that computes the blocks.
+    pub fn graph(&self) -> rask_core::Graph {
+        self.blocks.layers().to_graph()
+    }
+
     /// Row chunking.
     pub fn chunks(&self) -> &Chunks {
         self.blocks.chunks()
