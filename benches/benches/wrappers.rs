@@ -1,0 +1,226 @@
+//! Bring-your-own-model wrappers, timed: ParallelPostFit predict over a large array (against
+//! one parallel read pass of the same blocks, the memory-bandwidth bound), a
+//! BlockwiseVotingClassifier of SGD members (fit and predict), linfa and smartcore models under
+//! ParallelPostFit against a plain single-threaded loop, smartcore's copy cost, and the bytes
+//! a graph carries for a 10 MB model over 1,000 blocks (embedded in every task's arguments
+//! against stored once and referenced by key).
+//!
+//! `cargo bench -p rask-benches --bench wrappers`
+//!
+//! Environment: `RASK_WRAPPERS_ROWS` (ParallelPostFit rows, default 10,000,000),
+//! `RASK_WRAPPERS_CHUNK` (rows per block, default 500,000), `RASK_WRAPPERS_ONLY`
+//! (comma-separated from `ppf`, `voting`, `foreign`, `bytes`), `RASK_WRAPPERS_NPY_DIR` (if
+//! set, writes `ppf_x.npy`, `ppf_y.npy`, `vote_x.npy`, `vote_y.npy` there for
+//! `benches/compare/wrappers.py`, which runs dask-ml and scikit-learn on the same rows).
+//! Data: `make_classification`, 20 features, seed 0 (ParallelPostFit) and 1 (voting).
+//! Smoke test: `RASK_WRAPPERS_ROWS=200000 RASK_WRAPPERS_CHUNK=20000 cargo bench -p rask-benches --bench wrappers`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rask::datasets::npy::{header_bytes, write_npy};
+use rask::datasets::{make_classification, ClassificationParams};
+use rask::estimators::linear_model::sgd::SgdClassifierParams;
+use rask::estimators::linear_model::LogisticRegressionParams;
+use rask::estimators::preprocessing::StandardScalerParams;
+use rask::ml::adapters::linfa::LinfaDecisionTreeParams;
+use rask::ml::adapters::smartcore::{to_dense, SmartcoreRandomForestClassifierParams};
+use rask::ml::ensemble::BlockwiseVotingClassifier;
+use rask::ml::model::{Model, ModelParams};
+use rask::ml::ndarray::{Array1, Array2};
+use rask::ml::wrappers::ParallelPostFit;
+use rask::ml::{ApplyModel, ChunkedArray, ChunkedDataset, ChunkedVector, Fit, Method};
+use rask::Scheduler;
+use rayon::prelude::*;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
+}
+
+fn wanted(part: &str) -> bool {
+    std::env::var("RASK_WRAPPERS_ONLY").map_or(true, |v| v.split(',').any(|p| p.trim() == part))
+}
+
+/// The best of `n` runs of `f`, in seconds.
+fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::INFINITY;
+    let mut last = None;
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(r);
+    }
+    (best, last.expect("n >= 1"))
+}
+
+fn data(rows: usize, chunk: usize, seed: u64, s: &Scheduler) -> ChunkedDataset<f64, i64> {
+    let params = ClassificationParams::new().n_samples(rows).n_features(20).seed(seed).chunk_rows(chunk);
+    make_classification(&params).expect("generate").persist_on(s).expect("persist")
+}
+
+fn write_xy(ds: &ChunkedDataset<f64, i64>, dir: &Path, prefix: &str, s: &Scheduler) {
+    std::fs::create_dir_all(dir).expect("create the npy folder");
+    write_npy(ds.x(), dir.join(format!("{prefix}_x.npy")), s, 4).expect("write x");
+    let y = ds.y().expect("labels").compute_on(s).expect("labels");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{prefix}_y.npy"))).expect("create y"));
+    f.write_all(&header_bytes("<i8", &format!("({},)", y.len()))).expect("write y");
+    for v in y.iter() {
+        f.write_all(&v.to_le_bytes()).expect("write y");
+    }
+}
+
+fn accuracy(a: &Array1<i64>, b: &Array1<i64>) -> f64 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+}
+
+fn main() {
+    let s = Scheduler::threaded();
+    let npy_dir = std::env::var("RASK_WRAPPERS_NPY_DIR").ok().map(PathBuf::from);
+    let threads = rayon::current_num_threads();
+    println!("wrappers: threaded scheduler, {threads} threads");
+
+    if wanted("ppf") {
+        let rows = env_usize("RASK_WRAPPERS_ROWS", 10_000_000);
+        let chunk = env_usize("RASK_WRAPPERS_CHUNK", 500_000);
+        let ds = data(rows, chunk, 0, &s);
+        if let Some(dir) = &npy_dir {
+            write_xy(&ds, dir, "ppf", &s);
+        }
+        // Fitted in memory on the first block (as the comparison fits scikit-learn on the
+        // first 1,000,000 rows or fewer).
+        let fit_rows = rows.min(1_000_000);
+        let head = ds.x().slice_rows(0, fit_rows).expect("slice").compute_on(&s).expect("head");
+        let head_y = ds.y().expect("y").slice_rows(0, fit_rows).expect("slice").compute_on(&s).expect("head y");
+        let model = LogisticRegressionParams::new().fit(&rask::ml::Dataset::new(head.clone(), head_y)).expect("fit");
+        let blocks: Vec<Array2<f64>> = s
+            .compute(&ds.x().graph(), &ds.x().block_keys())
+            .expect("blocks")
+            .iter()
+            .map(|v| v.get::<Array2<f64>>().expect("block").clone())
+            .collect();
+        let (read, _) = best_of(5, || blocks.par_iter().map(|b| b.iter().sum::<f64>()).sum::<f64>());
+        let wrapped = ParallelPostFit::new(model.clone()).expect("wrap");
+        let (ppf, pred) = best_of(5, || wrapped.predict(ds.x()).expect("predict").compute_on(&s).expect("compute"));
+        let (embedded, pred2) = best_of(5, || {
+            rask::ml::Predict::predict(&model, ds.x()).expect("predict").compute_on(&s).expect("compute")
+        });
+        assert_eq!(pred, pred2);
+        let (one_thread, _) = best_of(3, || {
+            blocks.iter().map(|b| rask::ml::Predict::predict(&model, b).expect("predict").len()).sum::<usize>()
+        });
+        let y = ds.y().expect("y").compute_on(&s).expect("y");
+        let gb = (rows * 20 * 8) as f64 / 1e9;
+        println!("\nParallelPostFit(LogisticRegression).predict, {rows} x 20 f64 ({gb:.2} GB) in blocks of {chunk}");
+        println!("{:<44} {:>9} {:>10} {:>12}", "", "time (s)", "GB/s", "vs read pass");
+        for (name, t) in [
+            ("read pass (the memory-bandwidth bound)", read),
+            ("ParallelPostFit predict (model by key)", ppf),
+            ("model.predict (model in every task)", embedded),
+            ("one thread, plain loop over the blocks", one_thread),
+        ] {
+            println!("{name:<44} {t:>9.3} {:>10.2} {:>11.2}x", gb / t, t / read);
+        }
+        println!("accuracy {:.4}", accuracy(&pred, &y));
+    }
+
+    if wanted("voting") {
+        let rows = 1_000_000;
+        let ds = data(rows, rows / 10, 1, &s);
+        if let Some(dir) = &npy_dir {
+            write_xy(&ds, dir, "vote", &s);
+        }
+        // scikit-learn's SGDClassifier defaults: hinge loss, alpha 1e-4, max_iter 1000, tol 1e-3.
+        let sgd = SgdClassifierParams::new().seed(0);
+        let voting = BlockwiseVotingClassifier::new(sgd);
+        let (fit, model) = best_of(3, || voting.fit_on(&ds, &s).expect("fit"));
+        let (predict, pred) = best_of(5, || model.predict(ds.x()).expect("predict").compute_on(&s).expect("compute"));
+        let y = ds.y().expect("y").compute_on(&s).expect("y");
+        println!("\nBlockwiseVotingClassifier(SGDClassifier), {rows} x 20 in 10 blocks, hard voting");
+        println!("fit {fit:.3} s   predict {predict:.3} s   accuracy {:.4}", accuracy(&pred, &y));
+    }
+
+    if wanted("foreign") {
+        let rows = 1_000_000;
+        let ds = data(rows, 100_000, 2, &s);
+        let x = ds.x().compute_on(&s).expect("x");
+        let y = ds.y().expect("y").compute_on(&s).expect("y");
+        let train = x.slice(rask::ml::ndarray::s![..100_000, ..]);
+        let train_y = y.slice(rask::ml::ndarray::s![..100_000]);
+        let blocks: Vec<Array2<f64>> =
+            (0..10).map(|b| x.slice(rask::ml::ndarray::s![b * 100_000..(b + 1) * 100_000, ..]).to_owned()).collect();
+        println!("\nForeign models under ParallelPostFit, predicting {rows} x 20 in 10 blocks");
+        println!("{:<40} {:>10} {:>14} {:>14} {:>8}", "model", "fit (s)", "plain loop r/s", "wrapped r/s", "speedup");
+        let tree_params = LinfaDecisionTreeParams { max_depth: Some(12), ..Default::default() };
+        let (tfit, tree) = best_of(1, || tree_params.fit_rows(train, Some(train_y), None).expect("fit tree"));
+        let forest_params =
+            SmartcoreRandomForestClassifierParams { n_trees: 20, max_depth: Some(10), ..Default::default() };
+        let (ffit, forest) = best_of(1, || forest_params.fit_rows(train, Some(train_y), None).expect("fit forest"));
+        let (tloop, _) =
+            best_of(3, || blocks.iter().map(|b| tree.predict_rows(b.view()).expect("p").len()).sum::<usize>());
+        let tw = ParallelPostFit::new(tree.clone()).expect("wrap");
+        let (twrap, tp) = best_of(3, || tw.predict(ds.x()).expect("p").compute_on(&s).expect("c"));
+        let (floop, _) =
+            best_of(3, || blocks.iter().map(|b| forest.predict_rows(b.view()).expect("p").len()).sum::<usize>());
+        let fw = ParallelPostFit::new(forest.clone()).expect("wrap");
+        let (fwrap, fp) = best_of(3, || fw.predict(ds.x()).expect("p").compute_on(&s).expect("c"));
+        let r = rows as f64;
+        println!(
+            "{:<40} {tfit:>10.2} {:>14.3e} {:>14.3e} {:>7.2}x   accuracy {:.4}",
+            "linfa DecisionTree (max_depth 12)",
+            r / tloop,
+            r / twrap,
+            tloop / twrap,
+            accuracy(&tp, &y)
+        );
+        println!(
+            "{:<40} {ffit:>10.2} {:>14.3e} {:>14.3e} {:>7.2}x   accuracy {:.4}",
+            "smartcore RandomForest (20 trees, depth 10)",
+            r / floop,
+            r / fwrap,
+            floop / fwrap,
+            accuracy(&fp, &y)
+        );
+        let (copy, _) = best_of(5, || to_dense(x.view()).expect("copy"));
+        println!("smartcore adapter copy of {rows} x 20 into DenseMatrix: {:.1} ms", copy * 1e3);
+    }
+
+    if wanted("bytes") {
+        // A 10 MB model: a StandardScaler fitted on 140,000 columns (mean, var, scale, counts).
+        let cols = 140_000;
+        let wide = ChunkedArray::from_array(Array2::<f64>::from_shape_fn((4, cols), |(i, j)| (i * j) as f64).view(), 4)
+            .expect("wide");
+        let scaler = StandardScalerParams::new().fit(&wide).expect("fit scaler");
+        let model_bytes = rask::ml::traits::to_bytes(&scaler).expect("bytes").len();
+        let embedded =
+            rask::ops::op_args(&ApplyModel::embedded(scaler.clone(), Method::Transform)).expect("args").len();
+        let by_ref = rask::ops::op_args(&ApplyModel::<rask::estimators::preprocessing::StandardScaler>::by_reference(
+            Method::Transform,
+        ))
+        .expect("args")
+        .len();
+        let blocks = 1_000;
+        let mb = |b: usize| b as f64 / 1e6;
+        println!("\nGraph bytes for a {:.1} MB model over {blocks} blocks", mb(model_bytes));
+        println!("model in every task's arguments (model.transform): {:>10.1} MB", mb(embedded * blocks));
+        println!(
+            "model stored once, tasks reference it (ParallelPostFit): {:>10.3} MB ({} bytes of arguments per task)",
+            mb(model_bytes + by_ref * blocks),
+            by_ref
+        );
+        // The same with a graph that is really built: count what its nodes carry.
+        let x = ChunkedArray::from_blocks(vec![Array2::<f64>::zeros((1, cols)); blocks]).expect("blocks");
+        let wrapped = ParallelPostFit::new(scaler).expect("wrap");
+        let t = wrapped.transform(&x).expect("transform");
+        let g = t.graph();
+        let mut data_nodes = 0;
+        for k in t.block_keys() {
+            if let Some(rask::Node::Task(task)) = g.get(&k) {
+                data_nodes += usize::from(task.inputs.contains(wrapped.model_key()));
+            }
+        }
+        println!("{data_nodes} of {blocks} block tasks read the one model node {}", wrapped.model_key());
+        let _ = ChunkedVector::<i64>::from_array(Array1::zeros(1).view(), 1);
+    }
+}
