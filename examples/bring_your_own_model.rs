@@ -18,6 +18,7 @@ use rask::ml::model_selection::GridSearchCV;
 use rask::ml::params::ParameterGrid;
 use rask::ml::wrappers::{Incremental, ParallelPostFit};
 use rask::ml::{KFold, Predict};
+
 use rask::Scheduler;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,7 +46,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("smartcore RandomForest", ParallelPostFit::new(forest.clone())?.score(&data)?),
     ] {
         println!("{name:<24} accuracy on all 200,000 rows: {acc:.4}");
+        assert!(acc > 0.8, "{name}: {acc}");
     }
+    // The wrapped model predicts exactly what it predicts in memory.
+    let head = data.x().slice_rows(0, 1_000)?.compute_on(&s)?;
+    assert_eq!(
+        ParallelPostFit::new(forest.clone())?.predict(&data.x().slice_rows(0, 1_000)?)?.compute_on(&s)?,
+        forest.predict(&head)?
+    );
 
     // 3. Ensemble: one smartcore tree per block, fitted in parallel, soft voting.
     let t = Instant::now();
@@ -63,6 +71,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let dir = tempfile::tempdir()?;
     rask::ml::save(&ensemble, dir.path().join("ensemble.model"))?;
+    let loaded: rask::ml::ensemble::VotingClassifier<rask::ml::adapters::smartcore::SmartcoreDecisionTreeClassifier> =
+        rask::ml::load(dir.path().join("ensemble.model"))?;
+    assert_eq!(loaded.predict_array(head.view())?, ensemble.predict_array(head.view())?);
     println!("saved the ensemble to one file ({} bytes)", std::fs::metadata(dir.path().join("ensemble.model"))?.len());
 
     // 4. Search over a foreign model like over Rask's own.
@@ -86,15 +97,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         history.calls, history.orders[0]
     );
 
-    // 6. A batch prediction job: labels and probabilities to one Parquet file per block.
-    let wrapped = ParallelPostFit::new(ensemble.estimators[0].clone())?;
+    // 6. A batch prediction job: the ensemble's labels and probabilities, to one Parquet file
+    // per block.
     let labels = ensemble.predict(data.x())?;
-    let proba = wrapped.predict_proba(data.x())?;
+    let proba = ensemble.predict_proba(data.x())?;
     let summary = Outputs::new().labels("label", &labels).matrix("proba", &proba).write(
         dir.path().join("predictions"),
         &WriteOptions::new(OutputFormat::Parquet),
         &s,
     )?;
+    assert_eq!((summary.rows, summary.files.len()), (200_000, 8));
     println!(
         "wrote {} rows to {} Parquet files in {:.2} s ({:.2e} rows/s): {:?}",
         summary.rows,

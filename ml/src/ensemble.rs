@@ -205,15 +205,14 @@ impl<M: BlockModel<Label = i64>> VotingClassifier<M> {
             all.dedup();
             all
         });
-        if voting == Voting::Soft {
-            if classes.is_none() || estimators.iter().any(|m| !m.supports(Method::PredictProba)) {
-                return Err(MlError::Unsupported {
-                    what: format!(
-                        "soft voting over {} members: they must offer predict_proba and declare their classes",
-                        crate::model::short_name::<M>()
-                    ),
-                });
-            }
+        let soft_ok = classes.is_some() && estimators.iter().all(|m| m.supports(Method::PredictProba));
+        if voting == Voting::Soft && !soft_ok {
+            return Err(MlError::Unsupported {
+                what: format!(
+                    "soft voting over {} members: they must offer predict_proba and declare their classes",
+                    crate::model::short_name::<M>()
+                ),
+            });
         }
         Ok(VotingClassifier { estimators, voting, classes })
     }
@@ -223,7 +222,8 @@ impl<M: BlockModel<Label = i64>> VotingClassifier<M> {
         self.estimators.first().map_or(0, BlockModel::n_features_in)
     }
 
-    fn soft_rule(&self, output: SoftOutput) -> Result<VoteRule> {
+    /// The ensemble's classes and, per member, where its probability columns go among them.
+    fn soft_columns(&self) -> Result<(Vec<i64>, Vec<Vec<usize>>)> {
         let classes = self.classes.clone().ok_or_else(|| MlError::Unsupported {
             what: "probabilities from members that do not declare their classes".into(),
         })?;
@@ -232,9 +232,15 @@ impl<M: BlockModel<Label = i64>> VotingClassifier<M> {
             .iter()
             .map(|m| {
                 let own = m.classes().unwrap_or_default();
+                // `classes` is the union of every member's classes, so each is found.
                 own.iter().map(|c| classes.binary_search(c).unwrap_or(0)).collect()
             })
             .collect();
+        Ok((classes, columns))
+    }
+
+    fn soft_rule(&self, output: SoftOutput) -> Result<VoteRule> {
+        let (classes, columns) = self.soft_columns()?;
         Ok(VoteRule::Soft { classes, columns, output })
     }
 
@@ -254,9 +260,7 @@ impl<M: BlockModel<Label = i64>> VotingClassifier<M> {
 
     /// Mean member probabilities for rows in memory, columns in the order of `classes`.
     pub fn predict_proba_array<F: Float>(&self, x: ArrayView2<'_, F>) -> Result<Array2<f64>> {
-        let VoteRule::Soft { classes, columns, .. } = self.soft_rule(SoftOutput::Proba)? else {
-            unreachable!("soft_rule returns a soft rule")
-        };
+        let (classes, columns) = self.soft_columns()?;
         let parts = self.estimators.iter().map(|m| m.predict_proba(x)).collect::<Result<Vec<_>>>()?;
         in_memory(soft_mean(&parts.iter().collect::<Vec<_>>(), classes.len(), &columns))
     }

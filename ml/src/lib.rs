@@ -20,6 +20,7 @@
 pub mod adapters;
 pub mod chunked;
 pub mod codec;
+pub mod dense;
 pub mod ensemble;
 mod error;
 mod float;

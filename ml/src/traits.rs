@@ -203,8 +203,7 @@ fn unsupported<M>(method: &'static str) -> MlError {
 }
 
 fn short_type_name<M>() -> &'static str {
-    let full = std::any::type_name::<M>();
-    full.rsplit("::").next().unwrap_or(full)
+    crate::model::short_name::<M>()
 }
 
 /// Checks the feature count of input to a model.

@@ -143,6 +143,11 @@ fn factor_r(mut m: faer::Mat<f64>) -> Array2<f64> {
 
 /// The `R` factor (`min(m, n) × n`, upper triangular) of a thin QR of `a`.
 pub fn qr_r(a: &Array2<f64>) -> Array2<f64> {
+    // LAPACK's QR does not fail on a matrix; should it, faer's answer is as good.
+    #[cfg(feature = "lapack")]
+    if let Ok(r) = rask_ml::dense::qr_r(a) {
+        return r;
+    }
     factor_r(faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]]))
 }
 
@@ -159,28 +164,58 @@ pub fn centred_qr_r(a: ArrayView2<'_, f64>, shift: ArrayView1<'_, f64>) -> Array
     let mut start = 0;
     while start < a.nrows() {
         let end = (start + QR_SLAB).min(a.nrows());
-        let k = r.nrows();
-        let m =
-            faer::Mat::from_fn(
-                k + end - start,
-                d,
-                |i, j| {
-                    if i < k {
-                        r[[i, j]]
-                    } else {
-                        a[[start + i - k, j]] - shift[j]
-                    }
-                },
-            );
-        r = factor_r(m);
+        r = next_r(&r, a, shift, start, end);
         start = end;
     }
     r
 }
 
+/// The `R` of `[r; a[start..end] − shift]` (faer, sequential).
+#[cfg(not(feature = "lapack"))]
+fn next_r(
+    r: &Array2<f64>,
+    a: ArrayView2<'_, f64>,
+    shift: ArrayView1<'_, f64>,
+    start: usize,
+    end: usize,
+) -> Array2<f64> {
+    let k = r.nrows();
+    let m = faer::Mat::from_fn(k + end - start, a.ncols(), |i, j| {
+        if i < k {
+            r[[i, j]]
+        } else {
+            a[[start + i - k, j]] - shift[j]
+        }
+    });
+    factor_r(m)
+}
+
+/// The `R` of `[r; a[start..end] − shift]` (LAPACK).
+#[cfg(feature = "lapack")]
+fn next_r(
+    r: &Array2<f64>,
+    a: ArrayView2<'_, f64>,
+    shift: ArrayView1<'_, f64>,
+    start: usize,
+    end: usize,
+) -> Array2<f64> {
+    let k = r.nrows();
+    let slab = Array2::from_shape_fn((k + end - start, a.ncols()), |(i, j)| {
+        if i < k {
+            r[[i, j]]
+        } else {
+            a[[start + i - k, j]] - shift[j]
+        }
+    });
+    qr_r(&slab)
+}
+
 /// The singular values (decreasing) and right singular vectors (as rows) of a thin SVD
 /// `a = U diag(s) Vᵀ`; every caller here projects on `V`, none needs `U`.
 pub fn thin_svd(a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>), String> {
+    if cfg!(feature = "lapack") {
+        return rask_ml::dense::thin_svd(a).map(|(_, s, vt)| (s, vt));
+    }
     let svd = to_faer(a).thin_svd().map_err(|e| format!("the SVD did not converge: {e:?}"))?;
     let v = from_faer(svd.V());
     let sd = svd.S();
@@ -191,6 +226,9 @@ pub fn thin_svd(a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>), String> {
 /// Eigenvalues (decreasing) and eigenvectors (as rows, in the same order) of a symmetric
 /// matrix.
 pub fn symmetric_eigen(a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>), String> {
+    if cfg!(feature = "lapack") {
+        return rask_ml::dense::symmetric_eigen(a);
+    }
     let evd = to_faer(a)
         .self_adjoint_eigen(faer::Side::Lower)
         .map_err(|e| format!("the eigendecomposition did not converge: {e:?}"))?;

@@ -25,6 +25,10 @@ pub(crate) fn moments<F: Float>(x: &ChunkedArray<F>, scatter: Scatter, centre: b
 
 /// The thin `Q` (`m × min(m, n)`) of a small dense matrix.
 pub(crate) fn qr_q(a: &Array2<f64>) -> Array2<f64> {
+    #[cfg(feature = "lapack")]
+    if let Ok((q, _)) = rask_ml::dense::thin_qr(a) {
+        return q;
+    }
     let m = faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]]);
     let q = m.qr().compute_thin_Q();
     Array2::from_shape_fn((q.nrows(), q.ncols()), |(i, j)| q[(i, j)])

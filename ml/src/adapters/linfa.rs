@@ -12,6 +12,13 @@
 //!
 //! linfa panics (asserts) on rows of the wrong width; Rask checks the width before every call,
 //! so those asserts are never reached from Rask.
+//!
+//! **Determinism.** linfa's decision tree sums class frequencies (`f32`) in `HashMap` order,
+//! which is random per map, so two fits of the same rows can pick different splits where
+//! candidates nearly tie (and break modal-class ties differently). Rask cannot fix that from
+//! outside: where refits must be identical (searches compared across schedulers, say), use
+//! smartcore's seeded tree or Rask's own estimators. Its predictions, logistic regression and
+//! seeded k-means are deterministic.
 
 use linfa::prelude::{Fit as LinfaFit, Predict as LinfaPredict};
 use linfa::DatasetBase;

@@ -239,6 +239,9 @@ pub struct SmartcoreDecisionTreeClassifierParams {
     pub min_samples_split: usize,
     /// The split criterion.
     pub criterion: Criterion,
+    /// Seed of the order in which features are tried (smartcore shuffles them; without a
+    /// seed it would draw one at random, and refits would differ).
+    pub seed: u64,
 }
 
 crate::impl_set_params!(SmartcoreDecisionTreeClassifierParams, |p| {
@@ -246,6 +249,7 @@ crate::impl_set_params!(SmartcoreDecisionTreeClassifierParams, |p| {
     "min_samples_leaf" => p.min_samples_leaf,
     "min_samples_split" => p.min_samples_split,
     "criterion" => p.criterion,
+    "seed" => p.seed,
 });
 
 /// A fitted smartcore decision tree.
@@ -274,6 +278,7 @@ impl ModelParams for SmartcoreDecisionTreeClassifierParams {
         let y = need_targets(y, WHO)?;
         let mut params = smartcore::tree::decision_tree_classifier::DecisionTreeClassifierParameters::default()
             .with_criterion(self.criterion.smartcore());
+        params.seed = Some(self.seed);
         if let Some(d) = max_depth_u16(self.max_depth)? {
             params = params.with_max_depth(d);
         }

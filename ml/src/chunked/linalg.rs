@@ -18,19 +18,10 @@ use crate::float::Float;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Parts(pub Vec<Array2<f64>>);
 
-fn to_faer(a: &Array2<f64>) -> faer::Mat<f64> {
-    faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
-}
-
-fn from_faer(m: faer::MatRef<'_, f64>) -> Array2<f64> {
-    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
-}
-
-/// Thin QR of a dense matrix: `(Q, R)` with `Q` `m × k` and `R` `k × n`, `k = min(m, n)`.
-pub fn thin_qr(a: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
-    let m = to_faer(a);
-    let qr = m.qr();
-    (from_faer(qr.compute_thin_Q().as_ref()), from_faer(qr.thin_R()))
+/// Thin QR of a dense matrix: `(Q, R)` with `Q` `m × k` and `R` `k × n`, `k = min(m, n)`
+/// (the [`dense`](crate::dense) backend's).
+pub fn thin_qr(a: &Array2<f64>) -> Result<(Array2<f64>, Array2<f64>), OpError> {
+    crate::dense::thin_qr(a).map_err(OpError::new)
 }
 
 /// A thin SVD of a dense matrix.
@@ -44,15 +35,11 @@ pub struct DenseSvd {
     pub vt: Array2<f64>,
 }
 
-/// Thin SVD of a dense matrix, singular values in decreasing order.
+/// Thin SVD of a dense matrix, singular values in decreasing order (the
+/// [`dense`](crate::dense) backend's).
 pub fn thin_svd(a: &Array2<f64>) -> Result<DenseSvd, OpError> {
-    let m = to_faer(a);
-    let svd = m.thin_svd().map_err(|e| OpError::new(format!("SVD did not converge: {e:?}")))?;
-    let u = from_faer(svd.U());
-    let v = from_faer(svd.V());
-    let s_diag = svd.S();
-    let s = Array1::from_iter((0..v.ncols()).map(|i| s_diag[i]));
-    Ok(DenseSvd { u, s, vt: v.reversed_axes() })
+    let (u, s, vt) = crate::dense::thin_svd(a).map_err(OpError::new)?;
+    Ok(DenseSvd { u, s, vt })
 }
 
 /// QR of one block: parts `[Q_i, R_i]`.
@@ -74,7 +61,7 @@ impl Op for BlockQr {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let a = widened(&inputs[0])?;
-        let (q, r) = thin_qr(&a);
+        let (q, r) = thin_qr(&a)?;
         Ok(Value::new(Parts(vec![q, r])))
     }
 }
@@ -109,7 +96,7 @@ impl Op for StackQr {
         let views: Vec<_> = rs.iter().map(|r| r.view()).collect();
         let stacked = ndarray::concatenate(ndarray::Axis(0), &views)
             .map_err(|e| OpError::new(format!("cannot stack R factors: {e}")))?;
-        let (q2, r) = thin_qr(&stacked);
+        let (q2, r) = thin_qr(&stacked)?;
         Ok(Value::new(Parts(vec![q2, r])))
     }
 }

@@ -1,4 +1,5 @@
-//! Small dense solves for the Newton and direct paths (`faer`, pure Rust).
+//! Small dense solves for the Newton and direct paths (`faer`, pure Rust; the Cholesky solve
+//! through LAPACK with the `lapack` feature).
 
 use faer::prelude::Solve;
 use faer::{Mat, Side};
@@ -11,6 +12,12 @@ use faer::{Mat, Side};
 /// treated as zero, which is what a least-squares solver (scikit-learn's `lstsq`) gives.
 pub fn solve_spd(h: &[f64], b: &[f64], n: usize) -> Vec<f64> {
     let m = Mat::from_fn(n, n, |i, j| h[i * n + j]);
+    #[cfg(feature = "lapack")]
+    if let Some(x) = rask_ml::dense::cholesky_solve(h, b, n) {
+        if x.iter().all(|v| v.is_finite()) {
+            return x;
+        }
+    }
     let rhs = Mat::from_fn(n, 1, |i, _| b[i]);
     if let Ok(llt) = m.llt(Side::Lower) {
         let x = llt.solve(&rhs);
