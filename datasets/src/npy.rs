@@ -451,11 +451,8 @@ pub fn read_npy_vector<T: Element>(path: impl AsRef<Path>, chunk_rows: usize) ->
     Ok(ChunkedVector::from_block_layer(layer_of(blocks)?))
 }
 
-/// Every `*.npy` file of a folder, in name order, as one chunked array; each file is split into
-/// blocks of at most `chunk_rows` rows (blocks never span files). All files must be 2-D with the
-/// same element type and column count.
-pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedArray<F>, LoadError> {
-    let dir = dir.as_ref();
+/// The `*.npy` files of a folder, in name order; an error if there is none.
+fn npy_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| io_error(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -465,6 +462,15 @@ pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Resul
     if files.is_empty() {
         return Err(format_error(dir, "the folder has no .npy file"));
     }
+    Ok(files)
+}
+
+/// Every `*.npy` file of a folder, in name order, as one chunked array; each file is split into
+/// blocks of at most `chunk_rows` rows (blocks never span files). All files must be 2-D with the
+/// same element type and column count.
+pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedArray<F>, LoadError> {
+    let dir = dir.as_ref();
+    let files = npy_files(dir)?;
     let mut all = Vec::new();
     let mut n_cols = None;
     for f in &files {
@@ -490,15 +496,8 @@ pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Resul
 /// Give them to [`WriteOptions::names`](crate::sink::WriteOptions::names) to write one
 /// prediction file per input file.
 pub fn npy_dir_block_names(dir: impl AsRef<Path>, chunk_rows: usize) -> Result<Vec<String>, LoadError> {
-    let dir = dir.as_ref();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "npy"))
-        .collect();
-    files.sort();
     let mut names = Vec::new();
-    for f in &files {
+    for f in &npy_files(dir.as_ref())? {
         let (_, blocks) = file_blocks(f, chunk_rows)?;
         let stem =
             f.file_stem().and_then(|s| s.to_str()).ok_or_else(|| format_error(f, "the name is not valid UTF-8"))?;

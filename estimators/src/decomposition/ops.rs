@@ -170,6 +170,22 @@ pub fn centred_qr_r(a: ArrayView2<'_, f64>, shift: ArrayView1<'_, f64>) -> Array
     r
 }
 
+/// Entry `(i, j)` of `[r; a[start..] − shift]`.
+fn slab_entry(
+    r: &Array2<f64>,
+    a: &ArrayView2<'_, f64>,
+    shift: &ArrayView1<'_, f64>,
+    start: usize,
+    i: usize,
+    j: usize,
+) -> f64 {
+    if i < r.nrows() {
+        r[[i, j]]
+    } else {
+        a[[start + i - r.nrows(), j]] - shift[j]
+    }
+}
+
 /// The `R` of `[r; a[start..end] − shift]` (faer, sequential).
 #[cfg(not(feature = "lapack"))]
 fn next_r(
@@ -179,14 +195,7 @@ fn next_r(
     start: usize,
     end: usize,
 ) -> Array2<f64> {
-    let k = r.nrows();
-    let m = faer::Mat::from_fn(k + end - start, a.ncols(), |i, j| {
-        if i < k {
-            r[[i, j]]
-        } else {
-            a[[start + i - k, j]] - shift[j]
-        }
-    });
+    let m = faer::Mat::from_fn(r.nrows() + end - start, a.ncols(), |i, j| slab_entry(r, &a, &shift, start, i, j));
     factor_r(m)
 }
 
@@ -199,14 +208,8 @@ fn next_r(
     start: usize,
     end: usize,
 ) -> Array2<f64> {
-    let k = r.nrows();
-    let slab = Array2::from_shape_fn((k + end - start, a.ncols()), |(i, j)| {
-        if i < k {
-            r[[i, j]]
-        } else {
-            a[[start + i - k, j]] - shift[j]
-        }
-    });
+    let slab =
+        Array2::from_shape_fn((r.nrows() + end - start, a.ncols()), |(i, j)| slab_entry(r, &a, &shift, start, i, j));
     qr_r(&slab)
 }
 
