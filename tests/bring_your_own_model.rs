@@ -464,3 +464,97 @@ fn predictions_stream_to_npy_and_parquet_files() {
         .unwrap_err();
     assert!(err.to_string().contains("1 file names for 4 blocks"), "{err}");
 }
+
+/// A user model with `partial_fit`: the mean of feature 0 per class, updated batch by batch;
+/// a row goes to the class whose mean (plus `shift`) is nearer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Centroids {
+    sums: [f64; 2],
+    counts: [f64; 2],
+    shift: f64,
+    n_features: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct CentroidsParams {
+    shift: f64,
+}
+
+impl Model for Centroids {
+    type Label = i64;
+    fn n_features_in(&self) -> usize {
+        self.n_features
+    }
+    fn predict_rows(&self, x: ArrayView2<'_, f64>) -> rask::ml::Result<Array1<i64>> {
+        let m = [self.sums[0] / self.counts[0].max(1.0), self.sums[1] / self.counts[1].max(1.0)];
+        Ok(x.column(0).mapv(|v| i64::from((v + self.shift - m[1]).abs() < (v + self.shift - m[0]).abs())))
+    }
+    fn classes(&self) -> Option<Vec<i64>> {
+        Some(vec![0, 1])
+    }
+}
+
+impl ModelParams for CentroidsParams {
+    type Model = Centroids;
+    type Target = i64;
+    const HAS_PARTIAL_FIT: bool = true;
+    fn fit_rows(
+        &self,
+        x: ArrayView2<'_, f64>,
+        y: Option<ArrayView1<'_, i64>>,
+        w: Option<ArrayView1<'_, f64>>,
+    ) -> rask::ml::Result<Centroids> {
+        self.partial_fit_rows(None, x, y, w)
+    }
+    fn partial_fit_rows(
+        &self,
+        model: Option<Centroids>,
+        x: ArrayView2<'_, f64>,
+        y: Option<ArrayView1<'_, i64>>,
+        _w: Option<ArrayView1<'_, f64>>,
+    ) -> rask::ml::Result<Centroids> {
+        let y = rask::ml::model::need_targets(y, "Centroids")?;
+        let mut m =
+            model.unwrap_or(Centroids { sums: [0.0; 2], counts: [0.0; 2], shift: self.shift, n_features: x.ncols() });
+        for (v, &c) in x.column(0).iter().zip(y) {
+            let c = usize::from(c == 1);
+            m.sums[c] += v;
+            m.counts[c] += 1.0;
+        }
+        Ok(m)
+    }
+}
+
+rask::ml::impl_set_params!(CentroidsParams, |p| { "shift" => p.shift });
+rask::ml::model!(CentroidsParams => Centroids, name = "tests.centroids", kind = Classifier);
+
+#[test]
+fn a_foreign_model_with_partial_fit_works_in_hyperband_and_incremental_on_every_scheduler() {
+    use rask::ml::model_selection::HyperbandSearchCV;
+    use rask::ml::params::{Distribution, ParameterSampler};
+    let registry = Arc::new(
+        rask::registry_builder()
+            .ops(rask::ml::model_ops!(CentroidsParams => Centroids))
+            .codecs(rask::ml::model_codecs!(CentroidsParams => Centroids))
+            .build()
+            .unwrap(),
+    );
+    let ds = data(6_000, 500, 13);
+    let space = ParameterSampler::new(1, 0).add("shift", Distribution::uniform(-1.0, 1.0));
+    let hb = HyperbandSearchCV::new(CentroidsParams::default(), space, 9);
+    let runs: Vec<_> = [Scheduler::threaded_with(2).unwrap(), Scheduler::checked(registry.clone())]
+        .iter()
+        .map(|s| hb.search().unwrap().seed(3).fit_on(&ds, s).unwrap())
+        .collect();
+    assert_eq!(runs[0].best_params, runs[1].best_params);
+    assert_eq!(runs[0].best_estimator, runs[1].best_estimator);
+    assert_eq!(runs[0].partial_fit_calls, hb.plan().unwrap().iter().map(|b| b.partial_fit_calls).sum::<u64>());
+    assert!(runs[0].best_score > 0.5, "{}", runs[0].best_score);
+    // Incremental over all 12 blocks: every row counted once per epoch.
+    let (m, h) = Incremental::new(CentroidsParams::default())
+        .epochs(2)
+        .fit_with_history(&ds, &Scheduler::checked(registry))
+        .unwrap();
+    assert_eq!(h.calls, 24);
+    assert_eq!(m.counts[0] + m.counts[1], 12_000.0);
+}
