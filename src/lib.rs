@@ -35,8 +35,10 @@ pub use rask_datasets as datasets;
 pub use rask_estimators as estimators;
 pub use rask_ml as ml;
 
+pub mod catalog;
 pub mod demo;
 pub mod jobqueue;
+pub mod jobs;
 pub mod pipeline;
 
 /// The distributed runtime ([`rask_core::distributed`]) with Rask's full registry.
@@ -109,7 +111,11 @@ pub fn registry() -> Arc<Registry> {
 /// assert!(registry.n_ops() > rask::registry().n_ops());
 /// ```
 pub fn registry_builder() -> RegistryBuilder {
-    rask_estimators::register(rask_datasets::registry_builder()).ops(demo::OPS).codecs(demo::CODECS)
+    rask_estimators::register(rask_datasets::registry_builder())
+        .ops(demo::OPS)
+        .codecs(demo::CODECS)
+        .ops(catalog::OPS)
+        .codecs(catalog::CODECS)
 }
 
 #[cfg(test)]

@@ -20,6 +20,17 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Fit a model (or a pipeline) on a .npy, CSV or Parquet file and save it to a model file.
+    #[command(after_long_help = FIT_EXAMPLES)]
+    Fit(FitArgs),
+    /// Stream a saved model's predictions over a file or folder of any size to .npy or Parquet files.
+    #[command(after_long_help = PREDICT_EXAMPLES)]
+    Predict(PredictArgs),
+    /// Run a hyperparameter sweep described by a TOML file: leaderboard, best model, cv_results, resumable.
+    #[command(after_long_help = SWEEP_EXAMPLES)]
+    Sweep(SweepArgs),
+    /// List the estimators that fit, predict and sweep accept, with their kinds.
+    Estimators,
     /// Run the end-to-end ML pipeline (the default): generate, scale, PCA, k-means, logistic regression, batch predict.
     Demo(PipelineArgs),
     /// Run the task-graph demo: a tree reduction over generated numbers on every scheduler.
@@ -30,6 +41,161 @@ enum Command {
     Scheduler(SchedulerArgs),
     /// Run a distributed worker that joins a scheduler.
     Worker(WorkerArgs),
+}
+
+const FIT_EXAMPLES: &str = "Examples:
+  rask fit --data iris.csv --label species --model logistic_regression --param c=0.5 -o iris.rask
+  rask fit --data x.npy --y y.npy --step standard_scaler --model sgd_classifier --param alpha=1e-4
+  rask fit --data points.parquet --model kmeans --param n_clusters=5 -o km.rask
+  rask fit job.toml               # [data], [model] (with [[model.steps]]) and `output` in TOML
+
+Parameters use scikit-learn's names; `step__param` reaches a step (`--param pca__n_components=5`).
+`rask estimators` lists the estimators.";
+
+const PREDICT_EXAMPLES: &str = "Examples:
+  rask predict iris.rask new.csv -o predictions/
+  rask predict model.rask shards/ -o out/ --output-format parquet --proba
+  rask predict model.rask big.npy -o out/ --scheduler 10.0.0.5:8786
+
+One output file per input file (per block when a file spans several blocks): `<stem>.predictions.npy`
+(integer labels, or values for a regressor), `<stem>.proba.npy` with --proba, `<stem>.transform.npy`
+for a transformer; Parquet writes one file per input with those columns.";
+
+const SWEEP_EXAMPLES: &str = "Example sweep.toml:
+  [data]
+  path = \"train.csv\"
+  label = \"target\"
+
+  [model]
+  estimator = \"logistic_regression\"
+  [[model.steps]]
+  estimator = \"standard_scaler\"
+
+  [search]
+  method = \"grid\"            # grid | randomized | hyperband | successive_halving | asha
+  cv = 5
+  scoring = \"accuracy\"
+  space = { c = [0.01, 0.1, 1.0, 10.0], standard_scaler__with_mean = [true, false] }
+  # randomized: n_iter = 20, seed = 0, and distributions: c = { log_uniform = [1e-3, 1e2] }
+  # hyperband / asha / successive_halving: max_iter = 27 (partial_fit calls), aggressiveness = 3
+
+  [output]
+  dir = \"sweep-out\"          # best_model.rask, cv_results.csv, cv_results.json, checkpoint.bin
+
+  rask sweep sweep.toml        # run again after an interruption: it resumes from the checkpoint";
+
+/// Where a job runs.
+#[derive(Args, Debug, Clone, Default)]
+struct RunArgs {
+    /// Threads for the threaded scheduler (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run on the distributed scheduler at this address (token from RASK_TOKEN or the token file).
+    #[arg(long, conflicts_with_all = ["threads", "local_cluster"])]
+    scheduler: Option<String>,
+    /// Run on a local cluster of this many worker processes.
+    #[arg(long, conflicts_with = "threads")]
+    local_cluster: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct DataArgs {
+    /// The data: a .npy, CSV or Parquet file.
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
+    /// The data format (default: from the extension).
+    #[arg(long, value_enum)]
+    format: Option<rask::jobs::DataFormat>,
+    /// The label (target) column of a CSV or Parquet file, by name or position.
+    #[arg(long)]
+    label: Option<String>,
+    /// Feature columns, comma-separated names or positions (default: all but the label).
+    #[arg(long, value_delimiter = ',')]
+    features: Option<Vec<String>>,
+    /// The targets of a .npy feature file: a 1-D .npy file.
+    #[arg(long)]
+    y: Option<std::path::PathBuf>,
+    /// Rows per block.
+    #[arg(long)]
+    chunk_rows: Option<usize>,
+    /// CSV field delimiter (default `,`, tab for .tsv).
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// The CSV file has no header line (columns are then named by position).
+    #[arg(long)]
+    no_header: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+struct FitArgs {
+    /// A TOML job file with [data], [model] and `output` (flags override it).
+    config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+    /// The estimator, by name (see `rask estimators`).
+    #[arg(long)]
+    model: Option<String>,
+    /// A parameter, name=value; repeat for more. `step__name=value` sets a step's.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// A transformer step before the model, by name; repeat for more, in order.
+    #[arg(long = "step", value_name = "ESTIMATOR")]
+    steps: Vec<String>,
+    /// The model file to write (default: model.rask).
+    #[arg(short, long)]
+    output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+struct PredictArgs {
+    /// The model file (from `rask fit` or `rask sweep`).
+    model: std::path::PathBuf,
+    /// A file, or a folder of .npy, CSV or Parquet files.
+    input: std::path::PathBuf,
+    /// The output folder (created if missing).
+    #[arg(short, long)]
+    output: std::path::PathBuf,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = OutFormat::Npy)]
+    output_format: OutFormat,
+    /// The input format (default: from the extensions).
+    #[arg(long, value_enum)]
+    format: Option<rask::jobs::DataFormat>,
+    /// Also write class probabilities (classifiers).
+    #[arg(long)]
+    proba: bool,
+    /// Rows per block (.npy and CSV inputs; Parquet blocks are its row groups).
+    #[arg(long, default_value_t = 1_000_000)]
+    chunk_rows: usize,
+    /// No progress bar or lines.
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OutFormat {
+    /// One .npy file per output and input file.
+    Npy,
+    /// One Parquet file per input file.
+    Parquet,
+}
+
+#[derive(Args, Debug, Clone)]
+struct SweepArgs {
+    /// The sweep's TOML file.
+    config: std::path::PathBuf,
+    /// The output folder (overrides [output] dir).
+    #[arg(short, long)]
+    output: Option<std::path::PathBuf>,
+    /// No progress lines.
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -285,12 +451,32 @@ enum Which {
     Checked,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     // Started by a LocalCluster as one of its workers: become that worker.
     rask::distributed::run_worker_if_requested();
+    restore_sigpipe();
     let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        // The error and its causes on one line each, without a backtrace (which is for bugs,
+        // not for a missing file or a bad flag).
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => pipeline(PipelineArgs::default()),
+        Some(Command::Fit(args)) => fit(args),
+        Some(Command::Predict(args)) => predict(args),
+        Some(Command::Sweep(args)) => sweep(args),
+        Some(Command::Estimators) => {
+            estimators();
+            Ok(())
+        }
         Some(Command::Demo(args)) => pipeline(args),
         Some(Command::GraphDemo(args)) => demo(args),
         Some(Command::Info) => {
@@ -300,6 +486,243 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Scheduler(args)) => run_scheduler(args),
         Some(Command::Worker(args)) => run_worker(args),
     }
+}
+
+/// A closed standard output (`rask info | head`) ends the process quietly, as it does any Unix
+/// tool, instead of panicking in `println!`.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in `main`, before any thread starts; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The scheduler a job runs on, and the local cluster that must outlive it.
+fn job_scheduler(run: &RunArgs) -> anyhow::Result<(Scheduler, Option<rask::distributed::LocalCluster>)> {
+    if let Some(addr) = &run.scheduler {
+        return Ok((connect(addr)?.scheduler(), None));
+    }
+    if let Some(n) = run.local_cluster {
+        if n == 0 {
+            bail!("--local-cluster needs at least one worker");
+        }
+        let cluster = rask::distributed::local_cluster(n).start().context("starting the local cluster")?;
+        return Ok((cluster.client().scheduler(), Some(cluster)));
+    }
+    let s = match run.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => Scheduler::threaded_with(n).context("starting the thread pool")?,
+        None => Scheduler::threaded(),
+    };
+    Ok((s, None))
+}
+
+fn connect(addr: &str) -> anyhow::Result<rask::distributed::Client> {
+    let (security, _) = security(
+        &SecurityArgs {
+            token_file: None,
+            no_auth: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            tls_name: "rask".into(),
+            max_frame: 1 << 30,
+        },
+        false,
+    )?;
+    rask::distributed::Client::connect(addr, security).with_context(|| format!("connecting to the scheduler at {addr}"))
+}
+
+fn cwd() -> anyhow::Result<std::path::PathBuf> {
+    std::env::current_dir().context("reading the working directory")
+}
+
+fn fit_spec(args: &FitArgs) -> anyhow::Result<rask::jobs::FitSpec> {
+    use rask::jobs::{Column, DataSpec, FitSpec, ModelSpec, StepSpec};
+    let mut spec = match &args.config {
+        Some(path) => {
+            let mut spec: FitSpec = rask::jobs::spec::read_toml(path)?;
+            let base = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(cwd, |p| Ok(p.to_path_buf()))?;
+            spec.data.resolve_paths(&base);
+            if let Some(o) = spec.output.as_mut().filter(|o| o.is_relative()) {
+                *o = base.join(&*o);
+            }
+            spec
+        }
+        None => {
+            let Some(data) = &args.data.data else {
+                bail!("give the training data with --data FILE (or a TOML job file; see `rask fit --help`)");
+            };
+            let Some(model) = &args.model else {
+                bail!("give the estimator with --model NAME (`rask estimators` lists them)");
+            };
+            FitSpec { data: DataSpec::new(data), model: ModelSpec::new(model), output: None }
+        }
+    };
+    let d = &args.data;
+    if let Some(p) = &d.data {
+        spec.data.path = p.clone();
+    }
+    if let Some(f) = d.format {
+        spec.data.format = Some(f);
+    }
+    if let Some(l) = &d.label {
+        spec.data.label = Some(Column::parse(l));
+    }
+    if let Some(f) = &d.features {
+        spec.data.features = Some(f.iter().map(|c| Column::parse(c)).collect());
+    }
+    if let Some(y) = &d.y {
+        spec.data.y = Some(y.clone());
+    }
+    if let Some(c) = d.chunk_rows {
+        spec.data.chunk_rows = c;
+    }
+    if let Some(c) = d.delimiter {
+        spec.data.delimiter = Some(c);
+    }
+    if d.no_header {
+        spec.data.header = false;
+    }
+    spec.data.resolve_paths(&cwd()?);
+    if let Some(m) = &args.model {
+        spec.model.estimator = m.clone();
+    }
+    for s in &args.steps {
+        spec.model.steps.push(StepSpec { name: None, estimator: s.clone(), params: Default::default() });
+    }
+    let names = spec.model.step_names();
+    for p in &args.params {
+        let (name, value) = rask::jobs::spec::parse_param(p)?;
+        match name.split_once("__") {
+            Some((step, rest)) if step == spec.model.name => {
+                spec.model.params.insert(rest.to_string(), value);
+            }
+            Some((step, rest)) => {
+                let Some(i) = names.iter().position(|n| n == step).filter(|&i| i < spec.model.steps.len()) else {
+                    bail!("--param {p}: there is no step named `{step}`; the steps are {}", names.join(", "));
+                };
+                spec.model.steps[i].params.insert(rest.to_string(), value);
+            }
+            None => {
+                spec.model.params.insert(name, value);
+            }
+        }
+    }
+    if let Some(o) = &args.output {
+        spec.output = Some(o.clone());
+    }
+    Ok(spec)
+}
+
+fn fit(args: FitArgs) -> anyhow::Result<()> {
+    let spec = fit_spec(&args)?;
+    let output = spec.output.clone().unwrap_or_else(|| "model.rask".into());
+    let (scheduler, _cluster) = job_scheduler(&args.run)?;
+    let steps = spec.model.step_names();
+    println!(
+        "fitting {} on {} ({} scheduler)",
+        if steps.len() > 1 { format!("pipeline [{}]", steps.join(" -> ")) } else { spec.model.estimator.clone() },
+        spec.data.path.display(),
+        scheduler.name()
+    );
+    let report = rask::with_scheduler(&scheduler, || rask::jobs::fit(&spec, &output))?;
+    println!(
+        "fitted {} on {} rows x {} features in {:.2} s{}",
+        report.estimator,
+        thousands(report.rows as u64),
+        report.features,
+        report.seconds,
+        report.score.as_ref().map_or(String::new(), |(m, v)| format!("; training {m} {v:.4}"))
+    );
+    println!("model saved to {}", report.output.display());
+    Ok(())
+}
+
+fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    let cwd = cwd()?;
+    let abs = |p: &std::path::Path| if p.is_relative() { cwd.join(p) } else { p.to_path_buf() };
+    let spec = rask::jobs::PredictSpec {
+        model: abs(&args.model),
+        input: abs(&args.input),
+        format: args.format,
+        output: abs(&args.output),
+        output_format: match args.output_format {
+            OutFormat::Npy => rask::datasets::OutputFormat::Npy,
+            OutFormat::Parquet => rask::datasets::OutputFormat::Parquet,
+        },
+        proba: args.proba,
+        chunk_rows: args.chunk_rows,
+        progress: !args.no_progress,
+    };
+    let (scheduler, _cluster) = job_scheduler(&args.run)?;
+    let report = rask::with_scheduler(&scheduler, || rask::jobs::predict(&spec))?;
+    println!(
+        "predicted {} rows from {} input file(s) in {:.2} s ({:.2} M rows/s); {} file(s) in {}",
+        thousands(report.rows),
+        report.inputs,
+        report.seconds,
+        report.rows as f64 / report.seconds.max(1e-9) / 1e6,
+        report.files.len(),
+        spec.output.display()
+    );
+    if let Some(rss) = peak_rss_mb() {
+        println!("peak resident memory {rss:.0} MB");
+    }
+    Ok(())
+}
+
+fn sweep(args: SweepArgs) -> anyhow::Result<()> {
+    let mut spec: rask::jobs::SweepSpec = rask::jobs::spec::read_toml(&args.config)?;
+    let base = args.config.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(cwd, |p| Ok(p.to_path_buf()))?;
+    spec.data.resolve_paths(&base);
+    if spec.output.dir.is_relative() {
+        spec.output.dir = base.join(&spec.output.dir);
+    }
+    if let Some(o) = args.output {
+        spec.output.dir = if o.is_relative() { cwd()?.join(o) } else { o };
+    }
+    let (scheduler, _cluster) = job_scheduler(&args.run)?;
+    println!(
+        "sweep: {:?} search over {} on {} ({} scheduler)",
+        spec.search.method,
+        spec.model.step_names().join(" -> "),
+        spec.data.path.display(),
+        scheduler.name()
+    );
+    let report = rask::with_scheduler(&scheduler, || rask::jobs::sweep(&spec, !args.no_progress))?;
+    println!();
+    print!("{}", report.leaderboard);
+    println!();
+    println!(
+        "best {} {:.4} with {} ({} candidates, {:.2} s{})",
+        report.metric,
+        report.best_score,
+        rask::ml::params::format_candidate(&report.best_params),
+        report.candidates,
+        report.seconds,
+        if report.resumed { ", resumed from the checkpoint" } else { "" }
+    );
+    for f in &report.files {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
+fn estimators() {
+    println!("{:<22} {:<12} {:<12} notes", "estimator", "kind", "partial_fit");
+    for e in rask::catalog::ESTIMATORS {
+        println!(
+            "{:<22} {:<12} {:<12} {}",
+            e.name,
+            format!("{:?}", e.kind),
+            if e.partial_fit { "yes" } else { "no" },
+            e.note
+        );
+    }
+    println!();
+    println!("Transformers can also be steps before the final estimator (--step, or [[model.steps]]).");
 }
 
 fn info() {

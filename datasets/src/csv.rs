@@ -212,6 +212,31 @@ fn resolve(path: &Path, col: &CsvColumn, names: &[String]) -> Result<usize, Load
     }
 }
 
+/// The feature column names that [`read_csv`] / [`read_csv_features`] would read with `opts`,
+/// in order (`column 0`, `column 1`, … without a header): what a model fitted on the file
+/// records, so that prediction files are read by the same columns.
+pub fn csv_feature_names(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Vec<String>, LoadError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| LoadError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(opts.has_header).delimiter(opts.delimiter).from_reader(file);
+    let names: Vec<String> = if opts.has_header {
+        rdr.headers().map_err(|e| format_error(path, e.to_string()))?.iter().map(str::to_string).collect()
+    } else {
+        let mut rec = csv::ByteRecord::new();
+        if !rdr.read_byte_record(&mut rec).map_err(|e| format_error(path, e.to_string()))? {
+            return Err(format_error(path, "the file has no data rows"));
+        }
+        (0..rec.len()).map(|i| format!("column {i}")).collect()
+    };
+    let target = opts.target.as_ref().map(|c| resolve(path, c, &names)).transpose()?;
+    match &opts.features {
+        CsvColumns::AllExceptTarget => {
+            Ok(names.iter().enumerate().filter(|(i, _)| Some(*i) != target).map(|(_, n)| n.clone()).collect())
+        }
+        CsvColumns::List(cols) => cols.iter().map(|c| resolve(path, c, &names).map(|i| names[i].clone())).collect(),
+    }
+}
+
 /// Scans the file and builds the block layer of `CsvBlock` tasks.
 fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(BlockLayer, usize), LoadError> {
     if opts.chunk_rows == 0 {

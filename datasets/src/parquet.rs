@@ -376,6 +376,42 @@ fn check_target_statistics(path: &Path, md: &ParquetMetaData, target: &ParquetCo
     Ok(())
 }
 
+/// The feature column names that [`read_parquet`] / [`read_parquet_features`] would read with
+/// `opts` (and, without a target, the numeric columns), in order: what a model fitted on the
+/// file records, so that prediction files are read by the same columns.
+pub fn parquet_feature_names(path: impl AsRef<Path>, opts: &ParquetOptions) -> Result<Vec<String>, LoadError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| format_error(path, format!("not a readable Parquet file: {e}")))?;
+    let fields = builder.schema().fields().clone();
+    let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+    if let Some(t) = &opts.target {
+        if !names.contains(t) {
+            return Err(format_error(path, format!("no column named '{t}'; the columns are {names:?}")));
+        }
+    }
+    match &opts.features {
+        ParquetColumns::List(cols) => {
+            for c in cols {
+                if !names.contains(c) {
+                    return Err(format_error(path, format!("no column named '{c}'; the columns are {names:?}")));
+                }
+            }
+            Ok(cols.clone())
+        }
+        ParquetColumns::AllNumericExceptTarget => Ok(fields
+            .iter()
+            .filter(|f| {
+                Some(f.name()) != opts.target.as_ref()
+                    && is_feature_type(f.data_type())
+                    && !f.name().starts_with("__index_level_")
+            })
+            .map(|f| f.name().clone())
+            .collect()),
+    }
+}
+
 /// Reads the footer and builds the block layer of `ParquetRowGroup` tasks.
 fn scan(path: &Path, opts: &ParquetOptions, kind: Option<TargetKind>) -> Result<(BlockLayer, usize), LoadError> {
     let (file_len, modified) = crate::npy::fingerprint(path)?;

@@ -31,7 +31,7 @@ use std::time::Instant;
 use ndarray::{Array1, Array2};
 use rask_core::graph::Layers;
 use rask_core::ops::expect_inputs;
-use rask_core::{Graph, Key, Node, Op, OpError, Scheduler, Task, TaskOp, Tokenizer, Value};
+use rask_core::{ComputeOptions, Graph, Key, Node, Op, OpError, Scheduler, Task, TaskOp, Tokenizer, Value};
 use rask_ml::chunked::BlockLayer;
 use rask_ml::{ChunkedArray, ChunkedVector, Float, MlError};
 use serde::{Deserialize, Serialize};
@@ -206,6 +206,17 @@ impl Outputs {
         opts: &WriteOptions,
         scheduler: &Scheduler,
     ) -> Result<WriteSummary, LoadError> {
+        self.write_with(dir, opts, scheduler, &ComputeOptions::new())
+    }
+
+    /// [`write`](Self::write) with compute options: a progress bar or line, callbacks.
+    pub fn write_with(
+        &self,
+        dir: impl AsRef<Path>,
+        opts: &WriteOptions,
+        scheduler: &Scheduler,
+        compute: &ComputeOptions,
+    ) -> Result<WriteSummary, LoadError> {
         let start = Instant::now();
         let n = self.check(opts)?;
         let dir = dir.as_ref();
@@ -237,7 +248,7 @@ impl Outputs {
             g.insert(k.clone(), Node::Task(Task { op: TaskOp::op(op), inputs }));
             keys.push(k);
         }
-        let values = scheduler.compute(&layers.with(g).to_graph(), &keys)?;
+        let values = scheduler.compute_with(&layers.with(g).to_graph(), &keys, compute)?.values;
         let mut rows = 0;
         for (v, k) in values.iter().zip(&keys) {
             rows += *v.get::<u64>().map_err(|source| rask_core::Error::ValueType { key: k.clone(), source })?;

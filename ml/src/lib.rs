@@ -44,11 +44,11 @@ pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
 pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
-pub use pipeline::{FittedPipeline, Pipeline, PipelineError};
+pub use pipeline::{FittedPipeline, FittedSteps, Pipeline, PipelineError, Steps};
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use traits::{
-    load, model_codec, save, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard,
-    PartialFit, Predict, PredictProba, Score, Transform,
+    from_bytes, load, model_codec, save, to_bytes, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method,
+    ModelKind, ParamGuard, PartialFit, Predict, PredictProba, Score, Transform,
 };
 
 use rask_core::{Codec, OpEntry, RegistryBuilder};

@@ -508,6 +508,176 @@ impl<H: FittedChain, M: BlockModel, F: Float> Score<ChunkedDataset<F, M::Label>>
     }
 }
 
+// --- Steps chosen at run time ------------------------------------------------------------------
+
+/// A head of any number of steps of one type `T`, chosen at run time (a command line's or a
+/// configuration file's list of steps), where `Pipeline::new(..).then(..)` fixes the number
+/// of steps in the type. `T` is typically an enum over several transformers.
+///
+/// `Pipeline::from_parts(steps, "model", estimator)` puts it before a final estimator; its
+/// parameters are `step__param` as in any pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Steps<T> {
+    steps: Vec<(String, T)>,
+}
+
+impl<T> Default for Steps<T> {
+    fn default() -> Self {
+        Steps { steps: Vec::new() }
+    }
+}
+
+impl<T> Steps<T> {
+    /// No steps.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// These steps followed by `step`, named `name`.
+    pub fn then(mut self, name: impl Into<String>, step: T) -> Self {
+        self.steps.push((name.into(), step));
+        self
+    }
+
+    /// The steps, first to last.
+    pub fn steps(&self) -> &[(String, T)] {
+        &self.steps
+    }
+
+    /// The number of steps.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether there are no steps.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+impl<T> StepNames for Steps<T> {
+    fn collect_names(&self, out: &mut Vec<String>) {
+        out.extend(self.steps.iter().map(|(n, _)| n.clone()));
+    }
+}
+
+impl<T: SetParams> SetParams for Steps<T> {
+    fn get_params(&self) -> Vec<(String, ParamValue)> {
+        let mut out = Vec::new();
+        for (name, step) in &self.steps {
+            out.extend(step.get_params().into_iter().map(|(n, v)| (format!("{name}__{n}"), v)));
+        }
+        out
+    }
+
+    fn set_param(&mut self, name: &str, value: &ParamValue) -> Result<()> {
+        if let Some((step, rest)) = name.split_once("__") {
+            if let Some((_, s)) = self.steps.iter_mut().find(|(n, _)| n == step) {
+                return s.set_param(rest, value);
+            }
+        }
+        let valid: Vec<String> = self.get_params().into_iter().map(|(n, _)| n).collect();
+        let refs: Vec<&str> = valid.iter().map(String::as_str).collect();
+        Err(unknown_param(name, &refs))
+    }
+}
+
+impl<F, Y, T> TransformerChain<F, Y> for Steps<T>
+where
+    F: Float,
+    Y: Element,
+    T: Fit<ChunkedDataset<F, Y>>,
+    T::Model: BlockModel,
+{
+    type Fitted = FittedSteps<T::Model>;
+
+    fn fit_transform_chain(
+        &self,
+        ds: &ChunkedDataset<F, Y>,
+    ) -> std::result::Result<(Self::Fitted, ChunkedDataset<F, Y>), PipelineError> {
+        check_step_names(&self.steps.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())?;
+        let mut ds = ds.clone();
+        let mut fitted = Vec::with_capacity(self.steps.len());
+        for (name, step) in &self.steps {
+            let model = step.fit(&ds).map_err(step_err(name))?;
+            ds = transform_dataset(&model, &ds).map_err(step_err(name))?;
+            fitted.push((name.clone(), model));
+        }
+        Ok((FittedSteps { steps: fitted }, ds))
+    }
+}
+
+/// Fitted [`Steps`]: each step's model, in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FittedSteps<M> {
+    steps: Vec<(String, M)>,
+}
+
+impl<M> FittedSteps<M> {
+    /// No steps (the head of a lone model saved as a pipeline).
+    pub fn empty() -> Self {
+        FittedSteps { steps: Vec::new() }
+    }
+
+    /// The fitted steps, first to last.
+    pub fn steps(&self) -> &[(String, M)] {
+        &self.steps
+    }
+}
+
+impl<M> StepNames for FittedSteps<M> {
+    fn collect_names(&self, out: &mut Vec<String>) {
+        out.extend(self.steps.iter().map(|(n, _)| n.clone()));
+    }
+}
+
+impl<M: BlockModel> FittedChain for FittedSteps<M> {
+    fn chain_n_features_in(&self) -> Option<usize> {
+        self.steps.first().map(|(_, m)| m.n_features_in())
+    }
+
+    fn transform_rows<'a, F: Float>(&self, mut x: CowArray<'a, F, Ix2>) -> Result<CowArray<'a, F, Ix2>> {
+        for (_, m) in &self.steps {
+            x = CowArray::from(Transform::transform(m, x.view())?);
+        }
+        Ok(x)
+    }
+
+    fn transform_chunked<F: Float>(&self, x: &ChunkedArray<F>) -> Result<ChunkedArray<F>> {
+        let mut x = x.clone();
+        for (_, m) in &self.steps {
+            x = Transform::transform(m, &x)?;
+        }
+        Ok(x)
+    }
+}
+
+impl<H, L> Pipeline<H, L> {
+    /// A pipeline from its head (a [`Steps`], a pipeline or `()`), the final step's name and
+    /// the final step.
+    pub fn from_parts(head: H, name: impl Into<String>, last: L) -> Self {
+        Pipeline { head, name: name.into(), last }
+    }
+
+    /// The final step, to change it.
+    pub fn last_mut(&mut self) -> &mut L {
+        &mut self.last
+    }
+}
+
+impl<H, M> FittedPipeline<H, M> {
+    /// A fitted pipeline from its fitted head, the final step's name and its model (a model
+    /// fitted on its own, e.g. by an adaptive search, with `FittedSteps::empty()`).
+    pub fn from_parts(head: H, name: impl Into<String>, last: M) -> Self {
+        FittedPipeline { head, name: name.into(), last }
+    }
+
+    /// The final step's name.
+    pub fn last_name(&self) -> &str {
+        &self.name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,6 +186,40 @@ impl CvResults {
         cols
     }
 
+    /// Appends the candidates of `other`, evaluated with the same metrics and splits (a later
+    /// batch of the same search); anything else is an error.
+    pub fn append(&mut self, other: CvResults) -> crate::Result<()> {
+        if self.is_empty() && self.metrics.is_empty() {
+            *self = other;
+            return Ok(());
+        }
+        if other.metrics != self.metrics
+            || other.n_splits != self.n_splits
+            || other.train_scores.is_some() != self.train_scores.is_some()
+        {
+            return Err(crate::MlError::InvalidParameter {
+                name: "cv_results",
+                message: format!(
+                    "cannot append results of metrics {:?} over {} splits to results of metrics {:?} over {} splits",
+                    other.metrics, other.n_splits, self.metrics, self.n_splits
+                ),
+            });
+        }
+        self.params.extend(other.params);
+        for (mine, theirs) in self.test_scores.iter_mut().zip(other.test_scores) {
+            mine.extend(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (self.train_scores.as_mut(), other.train_scores) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.extend(t);
+            }
+        }
+        self.fit_time.extend(other.fit_time);
+        self.score_time.extend(other.score_time);
+        self.errors.extend(other.errors);
+        Ok(())
+    }
+
     /// The results as CSV, one row per candidate, with scikit-learn's column names.
     pub fn to_csv(&self) -> String {
         let cols = self.columns();

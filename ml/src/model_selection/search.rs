@@ -194,6 +194,26 @@ impl SearchHead for () {
     }
 }
 
+impl<T: SearchNode> SearchHead for crate::pipeline::Steps<T> {
+    fn add_head(
+        &self,
+        g: &mut Graph,
+        train: &FoldKeys,
+        others: &[FoldKeys],
+        raise: bool,
+    ) -> Result<(FoldKeys, Vec<FoldKeys>)> {
+        let (mut t, mut o) = (train.clone(), others.to_vec());
+        for (_, step) in self.steps() {
+            (t, o) = step.add_fit_transform(g, &t, &o, raise)?;
+        }
+        Ok((t, o))
+    }
+
+    fn n_head_steps(&self) -> usize {
+        self.steps().iter().map(|(_, s)| s.n_steps()).sum()
+    }
+}
+
 impl<H: SearchHead, L: SearchNode> SearchHead for Pipeline<H, L> {
     fn add_head(
         &self,
@@ -266,6 +286,13 @@ impl<F: Float, Y: Element> Splitter<F, Y> for ShuffleSplit {
 impl<F: Float> Splitter<F, i64> for crate::split::StratifiedKFold {
     fn split_dataset(&self, ds: &ChunkedDataset<F, i64>) -> Result<Vec<TrainTest<F, i64>>> {
         self.split(ds)
+    }
+}
+
+/// A splitter chosen at run time (KFold or stratified folds, from a configuration file).
+impl<F: Float, Y: Element, S: Splitter<F, Y> + ?Sized> Splitter<F, Y> for Box<S> {
+    fn split_dataset(&self, ds: &ChunkedDataset<F, Y>) -> Result<Vec<TrainTest<F, Y>>> {
+        (**self).split_dataset(ds)
     }
 }
 
@@ -568,6 +595,37 @@ impl<E: SearchNode, S> SearchCV<E, S> {
     pub fn return_train_score(mut self, on: bool) -> Self {
         self.return_train_score = on;
         self
+    }
+
+    /// Cross-validates `candidates` on `ds` in one task graph without choosing a best one or
+    /// refitting: for a caller that evaluates a space in batches and checkpoints between them
+    /// (`rask sweep`), then merges the batches with [`CvResults::append`].
+    pub fn evaluate_candidates<F, Y>(&self, ds: &ChunkedDataset<F, Y>, candidates: &[Candidate]) -> Result<CvResults>
+    where
+        F: Float,
+        Y: Element,
+        S: Splitter<F, Y>,
+    {
+        for c in candidates {
+            self.estimator.with_params(c)?;
+        }
+        let (scorers, metrics) = resolve_scorers(&self.scoring, self.estimator.model_kind())?;
+        let splits = self.cv.split_dataset(ds)?;
+        let ev = evaluate(
+            &self.estimator,
+            candidates,
+            &splits,
+            &scorers,
+            metrics,
+            self.return_train_score,
+            self.error_score == ErrorScore::Raise,
+        )?;
+        Ok(ev.results)
+    }
+
+    /// The candidates of this search's space, in search order.
+    pub fn candidates(&self) -> Result<Vec<Candidate>> {
+        self.space.candidates()
     }
 
     /// Runs the search on `ds`: one task graph for every candidate and split, computed on the
