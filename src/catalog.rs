@@ -498,6 +498,43 @@ mod tests {
     }
 
     #[test]
+    fn a_pipeline_of_steps_chosen_at_run_time_fits_searches_and_predicts_on_the_checked_scheduler() {
+        use rask_core::Scheduler;
+        use rask_datasets::generators::{make_classification, ClassificationParams};
+        use rask_ml::model_selection::GridSearchCV;
+        use rask_ml::params::ParameterGrid;
+        use rask_ml::Predict;
+
+        let mut p = ClassificationParams::new();
+        p.n_samples = 600;
+        p.n_features = 5;
+        p.seed = 3;
+        p.chunk_rows = 150;
+        let ds = make_classification(&p).unwrap();
+        let mut steps = Steps::new().then("scale", AnyTransformer::by_name("standard_scaler").unwrap());
+        steps = steps.then("pca", AnyTransformer::by_name("pca").unwrap());
+        let mut pipe = DynPipeline::from_parts(steps, "model", LogisticRegressionParams::new());
+        pipe.set_param("pca__n_components", &ParamValue::Int(3)).unwrap();
+        let e = pipe.set_param("pca__n_component", &ParamValue::Int(3)).unwrap_err().to_string();
+        assert!(e.contains("pca__n_components"), "{e}");
+        let threaded = Scheduler::threaded();
+        let fitted = rask_core::with_scheduler(&threaded, || pipe.fit(&ds)).unwrap();
+        assert_eq!(fitted.head().steps().len(), 2);
+        let checked = Scheduler::checked(crate::registry());
+        let a = fitted.predict(ds.x()).unwrap().compute_on(&threaded).unwrap();
+        let b = fitted.predict(ds.x()).unwrap().compute_on(&checked).unwrap();
+        assert_eq!(a, b);
+        // The same search on both schedulers, the steps' fits inside tasks.
+        let grid = ParameterGrid::new().add("model__c", [0.1, 1.0]).add("pca__n_components", [2i64, 4]);
+        let search = GridSearchCV::new(pipe, grid).cv(rask_ml::KFold { n_splits: 3, shuffle_within_blocks: None });
+        let r1 = rask_core::with_scheduler(&threaded, || search.fit(&ds)).unwrap();
+        let r2 = rask_core::with_scheduler(&checked, || search.fit(&ds)).unwrap();
+        assert_eq!(r1.cv_results.test_scores, r2.cv_results.test_scores);
+        assert_eq!(r1.stats.step_fits_without_sharing, 4 * 3 * 3);
+        assert!(r1.stats.fit_tasks < r1.stats.step_fits_without_sharing, "{:?}", r1.stats);
+    }
+
+    #[test]
     fn every_entry_visits_with_its_kind() {
         struct Kind;
         impl Visitor for Kind {

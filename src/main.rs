@@ -57,9 +57,10 @@ const PREDICT_EXAMPLES: &str = "Examples:
   rask predict model.rask shards/ -o out/ --output-format parquet --proba
   rask predict model.rask big.npy -o out/ --scheduler 10.0.0.5:8786
 
-One output file per input file (per block when a file spans several blocks): `<stem>.predictions.npy`
-(integer labels, or values for a regressor), `<stem>.proba.npy` with --proba, `<stem>.transform.npy`
-for a transformer; Parquet writes one file per input with those columns.";
+One output per input file (`<stem>-0000`, `<stem>-0001`, ... when a file spans several blocks):
+`<stem>.npy` holds the predictions (integer labels, values for a regressor, new features for a
+transformer); with --proba, `<stem>.predictions.npy` and `<stem>.proba.npy`. Parquet writes one
+`<stem>.parquet` per input with a column per output.";
 
 const SWEEP_EXAMPLES: &str = "Example sweep.toml:
   [data]

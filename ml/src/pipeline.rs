@@ -713,6 +713,21 @@ mod tests {
     }
 
     #[test]
+    fn steps_chosen_at_run_time_route_parameters_like_a_typed_pipeline() {
+        let steps = Steps::new().then("a", P::default()).then("b", P::default());
+        let mut pipe = Pipeline::from_parts(steps, "c", P::default());
+        pipe.set_param("b__alpha", &ParamValue::Float(2.0)).unwrap();
+        pipe.set_param("c__on", &ParamValue::Bool(true)).unwrap();
+        assert_eq!(pipe.head().steps()[1].1.alpha, 2.0);
+        assert!(pipe.last().on);
+        assert_eq!(pipe.step_names(), ["a", "b", "c"]);
+        let e = pipe.set_param("d__alpha", &ParamValue::Float(1.0)).unwrap_err().to_string();
+        assert!(e.contains("a__alpha, a__on, b__alpha, b__on, c__alpha, c__on"), "{e}");
+        let twice = Pipeline::from_parts(Steps::new().then("a", P::default()), "a", P::default());
+        assert!(twice.check_names().unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
     fn step_names_are_checked() {
         assert!(Pipeline::new("a", ()).then("a", ()).check_names().unwrap_err().to_string().contains("twice"));
         assert!(Pipeline::new("a__b", ()).check_names().unwrap_err().to_string().contains("`__`"));
