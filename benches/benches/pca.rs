@@ -11,7 +11,8 @@
 //! - `RASK_PCA_RUNS` (default 3): fits per solver; the median is reported.
 //! - `RASK_PCA_NPY=path.npy`: also write the matrix there, so that
 //!   `benches/compare/pca.py path.npy` fits dask-ml and scikit-learn on the same rows.
-//! - `RASK_PCA_SOLVERS` (default `full,tsqr,randomized,randomized0`): which solvers to run.
+//! - `RASK_PCA_SOLVERS` (default `covariance_eigh,tsqr,randomized,randomized0`): which solvers to run
+//!   (`full` is scikit-learn's name for the exact SVD, which `tsqr` computes).
 //!
 //! The data is generated here, deterministically (a splitmix64 stream per block): rank 10
 //! signal with scales 10, 9, …, 1 through a fixed 10 × 50 mixing matrix, plus uniform noise of
@@ -79,7 +80,8 @@ fn main() {
     let rows = env("RASK_PCA_ROWS", 2_000_000);
     let chunk = env("RASK_PCA_CHUNK", 200_000);
     let runs = env("RASK_PCA_RUNS", 3).max(1);
-    let solvers = std::env::var("RASK_PCA_SOLVERS").unwrap_or_else(|_| "full,tsqr,randomized,randomized0".into());
+    let solvers =
+        std::env::var("RASK_PCA_SOLVERS").unwrap_or_else(|_| "covariance_eigh,tsqr,randomized,randomized0".into());
     let x = data(rows, chunk);
     if let Ok(path) = std::env::var("RASK_PCA_NPY") {
         rask::datasets::npy::write_npy(&x, &path, &Scheduler::threaded(), 1).expect("write the .npy file");
@@ -94,11 +96,12 @@ fn main() {
     let threaded = Scheduler::threaded();
     for name in solvers.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let solver = match name {
-            "full" => PcaSolver::Full,
-            "tsqr" => PcaSolver::Tsqr,
+            // Named as scikit-learn names them: `covariance_eigh`, and `full` for an exact SVD.
+            "covariance_eigh" | "cov" => PcaSolver::CovarianceEigh,
+            "full" | "tsqr" => PcaSolver::Tsqr,
             "randomized" => PcaSolver::randomized(),
             "randomized0" => PcaSolver::Randomized { n_oversamples: 10, n_power_iter: Some(0) },
-            other => panic!("unknown solver {other} (full, tsqr, randomized, randomized0)"),
+            other => panic!("unknown solver {other} (covariance_eigh, full, tsqr, randomized, randomized0)"),
         };
         let params = PcaParams::new(10).solver(solver).seed(0);
         let reset = reset_peak_rss();

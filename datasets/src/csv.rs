@@ -127,8 +127,14 @@ fn parse_f64(field: &[u8]) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
+/// An integer label: `3`, or a whole number written as a float (`3.0`, `3e0`, as pandas writes
+/// integer columns that held a missing value).
 fn parse_i64(field: &[u8]) -> Option<i64> {
-    std::str::from_utf8(field).ok()?.trim().parse::<i64>().ok()
+    let s = std::str::from_utf8(field).ok()?.trim();
+    s.parse::<i64>().ok().or_else(|| {
+        let v = s.parse::<f64>().ok()?;
+        (v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0).then_some(v as i64)
+    })
 }
 
 impl Op for CsvBlock {

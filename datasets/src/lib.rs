@@ -5,13 +5,15 @@
 //! task drawing from its own seeded stream, so every scheduler (the serialisation-checked one
 //! included) returns the same data.
 //!
-//! [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to
+//! [`load::read_xy`] reads an `(X, y)` dataset from a `.npy` pair, a CSV or a Parquet file in one
+//! call. [`npy`] reads `.npy` files and folders of them block by block, and writes chunked arrays to
 //! `.npy`. [`csv`] streams CSV files in row blocks. [`real`] embeds iris, wine, breast cancer and
 //! diabetes. With the `parquet` cargo feature, `parquet` reads
 //! Parquet files one row group per block and writes one row group per block.
 
 pub mod csv;
 pub mod generators;
+pub mod load;
 pub mod npy;
 #[cfg(feature = "parquet")]
 pub mod parquet;
@@ -22,6 +24,7 @@ pub use generators::{
     make_blobs, make_classification, make_counts, make_regression, BlobsParams, ClassificationParams, CountsParams,
     DatasetError, RegressionParams,
 };
+pub use load::{read_xy, Targets};
 pub use npy::{read_npy, read_npy_dir, read_npy_vector, write_npy};
 pub use real::{load_breast_cancer, load_diabetes, load_iris, load_wine, RealDataset};
 pub use sink::{OutputFormat, Outputs, WriteOptions, WriteSummary};

@@ -69,7 +69,9 @@ fn format_error(path: &Path, message: impl Into<String>) -> LoadError {
     LoadError::Format { path: path.to_path_buf(), message: message.into() }
 }
 
-/// The element types `.npy` files can hold here.
+/// The element types `.npy` files can hold here. Any of them is read as `f64` or `f32`
+/// features, or as `i64` labels (floats only when every value is a whole number), as numpy's
+/// `astype` would convert them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NpyDtype {
     /// 8-byte float.
@@ -78,13 +80,31 @@ pub enum NpyDtype {
     F32,
     /// 8-byte signed integer.
     I64,
+    /// 4-byte signed integer.
+    I32,
+    /// 2-byte signed integer.
+    I16,
+    /// 1-byte signed integer.
+    I8,
+    /// 8-byte unsigned integer.
+    U64,
+    /// 4-byte unsigned integer.
+    U32,
+    /// 2-byte unsigned integer.
+    U16,
+    /// 1-byte unsigned integer.
+    U8,
+    /// numpy's 1-byte boolean (read as 0 and 1).
+    Bool,
 }
 
 impl NpyDtype {
     fn size(self) -> usize {
         match self {
-            NpyDtype::F64 | NpyDtype::I64 => 8,
-            NpyDtype::F32 => 4,
+            NpyDtype::F64 | NpyDtype::I64 | NpyDtype::U64 => 8,
+            NpyDtype::F32 | NpyDtype::I32 | NpyDtype::U32 => 4,
+            NpyDtype::I16 | NpyDtype::U16 => 2,
+            NpyDtype::I8 | NpyDtype::U8 | NpyDtype::Bool => 1,
         }
     }
 
@@ -93,6 +113,78 @@ impl NpyDtype {
             NpyDtype::F64 => "f64",
             NpyDtype::F32 => "f32",
             NpyDtype::I64 => "i64",
+            NpyDtype::I32 => "i32",
+            NpyDtype::I16 => "i16",
+            NpyDtype::I8 => "i8",
+            NpyDtype::U64 => "u64",
+            NpyDtype::U32 => "u32",
+            NpyDtype::U16 => "u16",
+            NpyDtype::U8 => "u8",
+            NpyDtype::Bool => "bool",
+        }
+    }
+
+    /// The element types values can be converted to: `f64`, `f32` and `i64`.
+    fn of_output(dtype: &str) -> Option<NpyDtype> {
+        match dtype {
+            "f64" => Some(NpyDtype::F64),
+            "f32" => Some(NpyDtype::F32),
+            "i64" => Some(NpyDtype::I64),
+            _ => None,
+        }
+    }
+}
+
+/// One element of any dtype, decoded.
+#[derive(Clone, Copy)]
+enum Num {
+    F(f64),
+    I(i64),
+    U(u64),
+}
+
+fn num_of(dtype: NpyDtype, b: &[u8], big: bool) -> Num {
+    macro_rules! int {
+        ($t:ty, $n:literal) => {{
+            let mut a = [0u8; $n];
+            a.copy_from_slice(&b[..$n]);
+            if big {
+                <$t>::from_be_bytes(a)
+            } else {
+                <$t>::from_le_bytes(a)
+            }
+        }};
+    }
+    match dtype {
+        NpyDtype::F64 => Num::F(int!(f64, 8)),
+        NpyDtype::F32 => Num::F(f64::from(int!(f32, 4))),
+        NpyDtype::I64 => Num::I(int!(i64, 8)),
+        NpyDtype::I32 => Num::I(i64::from(int!(i32, 4))),
+        NpyDtype::I16 => Num::I(i64::from(int!(i16, 2))),
+        NpyDtype::I8 => Num::I(i64::from(b[0] as i8)),
+        NpyDtype::U64 => Num::U(int!(u64, 8)),
+        NpyDtype::U32 => Num::U(u64::from(int!(u32, 4))),
+        NpyDtype::U16 => Num::U(u64::from(int!(u16, 2))),
+        NpyDtype::U8 | NpyDtype::Bool => Num::U(u64::from(b[0])),
+    }
+}
+
+impl Num {
+    fn as_f64(self) -> f64 {
+        match self {
+            Num::F(v) => v,
+            Num::I(v) => v as f64,
+            Num::U(v) => v as f64,
+        }
+    }
+
+    fn as_label(self) -> Option<i64> {
+        match self {
+            Num::I(v) => Some(v),
+            Num::U(v) => i64::try_from(v).ok(),
+            // Whole floats only (labels saved as 0.0, 1.0, ...), within the exact range.
+            Num::F(v) if v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 => Some(v as i64),
+            Num::F(_) => None,
         }
     }
 }
@@ -159,16 +251,26 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<NpyHeader, LoadError> {
         (Some("<"), Some(c)) => (false, c),
         (Some(">"), Some(c)) => (true, c),
         (Some("="), Some(c)) => (cfg!(target_endian = "big"), c),
+        // One-byte types have no byte order.
+        (Some("|"), Some(c)) => (false, c),
         _ => return Err(format_error(path, format!("unsupported dtype '{descr}'"))),
     };
     let dtype = match code {
         "f8" => NpyDtype::F64,
         "f4" => NpyDtype::F32,
         "i8" => NpyDtype::I64,
+        "i4" => NpyDtype::I32,
+        "i2" => NpyDtype::I16,
+        "i1" => NpyDtype::I8,
+        "u8" => NpyDtype::U64,
+        "u4" => NpyDtype::U32,
+        "u2" => NpyDtype::U16,
+        "u1" => NpyDtype::U8,
+        "b1" => NpyDtype::Bool,
         _ => {
             return Err(LoadError::WrongDtype {
                 path: path.to_path_buf(),
-                expected: "f64, f32 or i64",
+                expected: "a float, integer or boolean dtype",
                 found: format!("'{descr}'"),
             })
         }
@@ -264,6 +366,9 @@ pub struct NpyBlock {
     pub row_start: usize,
     /// Rows to read.
     pub rows: usize,
+    /// The element type to convert to (`None`: the file's own, which must be f64, f32 or i64).
+    #[serde(default)]
+    pub output: Option<NpyDtype>,
 }
 
 fn decode<T>(bytes: &[u8], size: usize, big: bool, conv: fn([u8; 8], bool) -> T) -> Vec<T> {
@@ -355,6 +460,10 @@ impl Op for NpyBlock {
         let two_d = h.shape.len() == 2;
         let shape = (self.rows, h.cols());
         let err = |e: ndarray::ShapeError| OpError::new(e.to_string());
+        let output = self.output.unwrap_or(h.dtype);
+        if output != h.dtype {
+            return self.converted(&bytes, output, two_d, shape);
+        }
         Ok(match (h.dtype, two_d) {
             (NpyDtype::F64, true) => {
                 Value::new(Array2::from_shape_vec(shape, decode(&bytes, size, big, f64_of)).map_err(err)?)
@@ -368,6 +477,56 @@ impl Op for NpyBlock {
             (NpyDtype::F64, false) => Value::new(Array1::from(decode(&bytes, size, big, f64_of))),
             (NpyDtype::F32, false) => Value::new(Array1::from(decode(&bytes, size, big, f32_of))),
             (NpyDtype::I64, false) => Value::new(Array1::from(decode(&bytes, size, big, i64_of))),
+            (other, _) => {
+                return Err(OpError::new(format!(
+                    "{}: {} values need a conversion to f64, f32 or i64",
+                    self.path,
+                    other.name()
+                )))
+            }
+        })
+    }
+}
+
+impl NpyBlock {
+    /// The block's values converted to `output` (f64, f32 or i64).
+    fn converted(&self, bytes: &[u8], output: NpyDtype, two_d: bool, shape: (usize, usize)) -> Result<Value, OpError> {
+        let h = &self.header;
+        let size = h.dtype.size();
+        let nums = bytes.chunks_exact(size).map(|c| num_of(h.dtype, c, h.big_endian));
+        let err = |e: ndarray::ShapeError| OpError::new(e.to_string());
+        Ok(match output {
+            NpyDtype::F64 | NpyDtype::F32 => {
+                let v: Vec<f64> = nums.map(Num::as_f64).collect();
+                match (output, two_d) {
+                    (NpyDtype::F64, true) => Value::new(Array2::from_shape_vec(shape, v).map_err(err)?),
+                    (NpyDtype::F64, false) => Value::new(Array1::from(v)),
+                    (_, true) => Value::new(
+                        Array2::from_shape_vec(shape, v.into_iter().map(|x| x as f32).collect()).map_err(err)?,
+                    ),
+                    (_, false) => Value::new(Array1::from(v.into_iter().map(|x| x as f32).collect::<Vec<f32>>())),
+                }
+            }
+            NpyDtype::I64 => {
+                let mut v = Vec::with_capacity(bytes.len() / size);
+                for (k, n) in nums.enumerate() {
+                    let label = n.as_label().ok_or_else(|| {
+                        OpError::new(format!(
+                            "{}: row {} holds {}, which is not a whole number, so it cannot be an integer label",
+                            self.path,
+                            self.row_start + k / shape.1.max(1),
+                            n.as_f64()
+                        ))
+                    })?;
+                    v.push(label);
+                }
+                if two_d {
+                    Value::new(Array2::from_shape_vec(shape, v).map_err(err)?)
+                } else {
+                    Value::new(Array1::from(v))
+                }
+            }
+            other => return Err(OpError::new(format!("cannot convert .npy values to {}", other.name()))),
         })
     }
 }
@@ -394,6 +553,7 @@ fn file_blocks(path: &Path, chunk_rows: usize) -> Result<(NpyHeader, Vec<NpyBloc
             modified,
             row_start: start,
             rows,
+            output: None,
         });
         start += rows;
     }
@@ -415,40 +575,55 @@ fn layer_of(blocks: Vec<NpyBlock>) -> Result<BlockLayer, LoadError> {
     Ok(BlockLayer::new(rask_core::graph::Layers::from_graph(g), name, Chunks::Known(sizes))?)
 }
 
-fn check_2d(path: &Path, h: &NpyHeader, expected: &'static str) -> Result<(), LoadError> {
+fn check_2d(path: &Path, h: &NpyHeader) -> Result<(), LoadError> {
     if h.shape.len() != 2 {
         return Err(format_error(path, format!("expected a 2-D array, found shape {:?}", h.shape)));
-    }
-    if h.dtype.name() != expected {
-        return Err(LoadError::WrongDtype { path: path.to_path_buf(), expected, found: h.dtype.name().into() });
     }
     Ok(())
 }
 
-/// A 2-D `.npy` file as a chunked array of blocks of `chunk_rows` rows. The file's element
-/// type must be `F`'s (`f64` files as `ChunkedArray<f64>`, `f32` as `ChunkedArray<f32>`).
+/// A 2-D `.npy` file as a chunked array of blocks of `chunk_rows` rows. Values of another
+/// element type (`f32`, integers, booleans) are converted to `F` as each block is read.
 pub fn read_npy<F: Float>(path: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedArray<F>, LoadError> {
     let path = path.as_ref();
     let (header, blocks) = file_blocks(path, chunk_rows)?;
-    check_2d(path, &header, F::DTYPE)?;
-    Ok(ChunkedArray::from_block_layer(layer_of(blocks)?, header.cols()))
+    check_2d(path, &header)?;
+    Ok(ChunkedArray::from_block_layer(layer_of(converting(blocks, F::DTYPE, path)?)?, header.cols()))
 }
 
-/// A 1-D `.npy` file (targets, labels, weights) as a chunked vector.
+/// The blocks, converting to `dtype` where the file holds another element type.
+fn converting(mut blocks: Vec<NpyBlock>, dtype: &'static str, path: &Path) -> Result<Vec<NpyBlock>, LoadError> {
+    let Some(out) = NpyDtype::of_output(dtype) else {
+        // Element types without a conversion must match the file's exactly.
+        if let Some(b) = blocks.first() {
+            if b.header.dtype.name() != dtype {
+                return Err(LoadError::WrongDtype {
+                    path: path.to_path_buf(),
+                    expected: dtype,
+                    found: b.header.dtype.name().into(),
+                });
+            }
+        }
+        return Ok(blocks);
+    };
+    for b in &mut blocks {
+        if b.header.dtype != out {
+            b.output = Some(out);
+        }
+    }
+    Ok(blocks)
+}
+
+/// A 1-D `.npy` file (targets, labels, weights) as a chunked vector. Numbers are converted to
+/// `f64`, `f32` or `i64` as each block is read (labels written as floats must be whole
+/// numbers: `1.0` is read as `1`, `0.5` is an error that names the row).
 pub fn read_npy_vector<T: Element>(path: impl AsRef<Path>, chunk_rows: usize) -> Result<ChunkedVector<T>, LoadError> {
     let path = path.as_ref();
     let (header, blocks) = file_blocks(path, chunk_rows)?;
     if header.shape.len() != 1 {
         return Err(format_error(path, format!("expected a 1-D array, found shape {:?}", header.shape)));
     }
-    if header.dtype.name() != T::DTYPE {
-        return Err(LoadError::WrongDtype {
-            path: path.to_path_buf(),
-            expected: T::DTYPE,
-            found: header.dtype.name().into(),
-        });
-    }
-    Ok(ChunkedVector::from_block_layer(layer_of(blocks)?))
+    Ok(ChunkedVector::from_block_layer(layer_of(converting(blocks, T::DTYPE, path)?)?))
 }
 
 /// The `*.npy` files of a folder, in name order; an error if there is none.
@@ -475,7 +650,8 @@ pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Resul
     let mut n_cols = None;
     for f in &files {
         let (header, blocks) = file_blocks(f, chunk_rows)?;
-        check_2d(f, &header, F::DTYPE)?;
+        check_2d(f, &header)?;
+        let blocks = converting(blocks, F::DTYPE, f)?;
         match n_cols {
             None => n_cols = Some(header.cols()),
             Some(c) if c != header.cols() => {

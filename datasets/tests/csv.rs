@@ -115,6 +115,10 @@ fn bad_files_and_options_give_clear_errors() {
     let ds = read_csv::<i64>(&labels, &opts).unwrap();
     let err = ds.y().unwrap().compute_on(&Scheduler::sync()).unwrap_err().to_string();
     assert!(err.contains("integer label") && err.contains("2.5"), "{err}");
+    // Whole numbers written as floats (pandas writes integer columns with a gap as 0.0) are labels.
+    let floats = write("float_labels.csv", "a,y\n1,0.0\n3,2.0\n4,1e0\n");
+    let ds = read_csv::<i64>(&floats, &opts).unwrap();
+    assert_eq!(ds.y().unwrap().compute_on(&Scheduler::sync()).unwrap().to_vec(), [0, 2, 1]);
 
     let err =
         read_csv::<f64>(&labels, &CsvOptions { target: Some(CsvColumn::Name("nope".into())), ..CsvOptions::default() })

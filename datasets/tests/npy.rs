@@ -84,10 +84,6 @@ fn bad_files_give_clear_errors() {
     assert!(err.to_string().contains("bad magic"), "{err}");
     let err = read_npy::<f64>(data("does_not_exist.npy"), 2).unwrap_err();
     assert!(matches!(&err, LoadError::Io { path, .. } if path.ends_with("does_not_exist.npy")), "{err}");
-    let err = read_npy::<f32>(data("f64_2d.npy"), 2).unwrap_err();
-    assert!(matches!(err, LoadError::WrongDtype { expected: "f32", .. }), "{err}");
-    let err = read_npy::<f64>(data("i32_2d.npy"), 2).unwrap_err();
-    assert!(err.to_string().contains("'<i4'"), "{err}");
     let err = read_npy::<f64>(data("f64_3d.npy"), 2).unwrap_err();
     assert!(err.to_string().contains("only 1-D and 2-D"), "{err}");
     let err = read_npy::<f64>(data("f64_1d.npy"), 2).unwrap_err();
@@ -139,4 +135,69 @@ fn a_long_version_1_header_and_odd_descr_values() {
         assert!(read_npy::<f64>(&path, 1).is_err(), "descr {descr:?} must be an error, not a panic");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A `.npy` file of `descr` values given as little-endian bytes.
+fn raw_npy(name: &str, descr: &str, shape: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rask-npy-cast-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let mut out = rask_datasets::npy::header_bytes(descr, shape);
+    out.extend_from_slice(bytes);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn other_element_types_are_converted_as_numpy_astype_would() {
+    // f64 read as f32, i32 read as f64: converted block by block.
+    let a = read_npy::<f64>(data("f64_2d.npy"), 2).unwrap().compute().unwrap();
+    let a32 = read_npy::<f32>(data("f64_2d.npy"), 2).unwrap().compute().unwrap();
+    assert_eq!(a32.dim(), a.dim());
+    assert!(a32.iter().zip(&a).all(|(x, y)| x.to_bits() == (*y as f32).to_bits()), "{a32} vs {a}");
+    let i = read_npy::<f64>(data("i32_2d.npy"), 2).unwrap().compute().unwrap();
+    assert!(i.iter().all(|v| v.fract() == 0.0) && i.len() > 0);
+    // Labels saved as int32, uint8, bool or whole floats are read as i64.
+    let i32s: Vec<u8> = [3i32, -1, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let p = raw_npy("labels_i4.npy", "<i4", "(3,)", &i32s);
+    assert_eq!(read_npy_vector::<i64>(&p, 2).unwrap().compute().unwrap().to_vec(), [3, -1, 7]);
+    let p = raw_npy("labels_u1.npy", "|u1", "(3,)", &[0, 1, 2]);
+    assert_eq!(read_npy_vector::<i64>(&p, 2).unwrap().compute().unwrap().to_vec(), [0, 1, 2]);
+    let p = raw_npy("labels_b1.npy", "|b1", "(2,)", &[1, 0]);
+    assert_eq!(read_npy_vector::<i64>(&p, 2).unwrap().compute().unwrap().to_vec(), [1, 0]);
+    let f8s: Vec<u8> = [0.0f64, 1.0, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let p = raw_npy("labels_f8.npy", "<f8", "(3,)", &f8s);
+    assert_eq!(read_npy_vector::<i64>(&p, 2).unwrap().compute().unwrap().to_vec(), [0, 1, 2]);
+    // A fractional label is an error that names the file and the row.
+    let f8s: Vec<u8> = [0.0f64, 1.0, 0.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let p = raw_npy("labels_half.npy", "<f8", "(3,)", &f8s);
+    let err = read_npy_vector::<i64>(&p, 2).unwrap().compute().unwrap_err().to_string();
+    assert!(err.contains("labels_half.npy") && err.contains("row 2 holds 0.5"), "{err}");
+    // Types with no numeric meaning are refused with the dtype named.
+    let p = raw_npy("complex.npy", "<c16", "(1,)", &[0; 16]);
+    let err = read_npy_vector::<f64>(&p, 2).unwrap_err().to_string();
+    assert!(err.contains("'<c16'"), "{err}");
+}
+
+#[test]
+fn read_xy_loads_a_npy_pair_or_a_csv_file_in_one_call() {
+    use rask_datasets::{read_xy, Targets};
+    let labels: Vec<u8> = [1i32, 0, 1, 1, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let y = raw_npy("xy_labels.npy", "<i4", "(5,)", &labels);
+    let feats: Vec<u8> = (0..10).flat_map(|v| f64::from(v).to_le_bytes()).collect();
+    let x = raw_npy("xy_x.npy", "<f8", "(5, 2)", &feats);
+    let ds = read_xy::<i64>(&x, Targets::NpyFile(&y), 2).unwrap();
+    assert_eq!(ds.y().unwrap().compute().unwrap().to_vec(), [1, 0, 1, 1, 0]);
+    assert_eq!(ds.x().compute().unwrap()[[4, 1]], 9.0);
+    let short = raw_npy("xy_short.npy", "<i4", "(2,)", &labels[..8]);
+    let err = read_xy::<i64>(&x, Targets::NpyFile(&short), 2).unwrap_err().to_string();
+    assert!(err.contains("has 5 rows") && err.contains("2 targets"), "{err}");
+    let csv = x.with_file_name("xy.csv");
+    std::fs::write(&csv, "a,b,label\n1,2,0\n3,4,1.0\n").unwrap();
+    let ds = read_xy::<i64>(&csv, Targets::Column("label"), 10).unwrap();
+    assert_eq!(ds.y().unwrap().compute().unwrap().to_vec(), [0, 1]);
+    let err = read_xy::<i64>(&x, Targets::Column("label"), 2).unwrap_err().to_string();
+    assert!(err.contains("Targets::NpyFile"), "{err}");
+    let err = read_xy::<i64>(x.with_extension("json"), Targets::Column("label"), 2).unwrap_err().to_string();
+    assert!(err.contains("extension 'json'"), "{err}");
 }

@@ -137,7 +137,7 @@ fn exact_solver_matches_scikit_learn(solver: PcaSolver) {
 
 #[test]
 fn pca_full_matches_scikit_learn() {
-    exact_solver_matches_scikit_learn(PcaSolver::Full);
+    exact_solver_matches_scikit_learn(PcaSolver::CovarianceEigh);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn pca_tsqr_matches_scikit_learn() {
 fn pca_auto_picks_the_covariance_solver_for_tall_data() {
     let x = data("iris");
     let m = PcaParams::new(2).fit(&ds(&x, 50)).unwrap();
-    assert_eq!(m.solver, PcaSolver::Full);
+    assert_eq!(m.solver, PcaSolver::CovarianceEigh);
     let wide = x.slice(s![..20, ..]).to_owned().reversed_axes().as_standard_layout().to_owned();
     let m = PcaParams::new(2).fit(&ds(&wide, 3)).unwrap();
     assert_eq!(m.solver, PcaSolver::Tsqr);
@@ -229,7 +229,7 @@ fn pca_variance_fraction_matches_scikit_learn() {
     let g = golden("decomposition.json");
     let x = data("wine");
     let expect = g["wine_fraction_0_9999"].as_u64().unwrap() as usize;
-    for solver in [PcaSolver::Full, PcaSolver::Tsqr, PcaSolver::Auto] {
+    for solver in [PcaSolver::CovarianceEigh, PcaSolver::Tsqr, PcaSolver::Auto] {
         let m = PcaParams::new(1).n_components(NComponents::VarianceFraction(0.9999)).solver(solver).fit(&ds(&x, 50));
         let m = m.unwrap();
         assert_eq!(m.n_components(), expect);
@@ -449,7 +449,7 @@ fn with_nan() -> Array2<f64> {
 #[test]
 fn nan_is_a_clear_error() {
     let x = with_nan();
-    for solver in [PcaSolver::Full, PcaSolver::Tsqr, PcaSolver::randomized()] {
+    for solver in [PcaSolver::CovarianceEigh, PcaSolver::Tsqr, PcaSolver::randomized()] {
         let err = PcaParams::new(2).solver(solver).fit(&ds(&x, 50)).unwrap_err();
         assert!(matches!(err, PcaError::Ml(_)), "{solver:?}: {err}");
         assert!(err.to_string().contains("NaN"), "{solver:?}: {err}");
@@ -469,7 +469,7 @@ fn nan_is_a_clear_error() {
 #[test]
 fn too_many_components_is_an_error() {
     let x = data("iris");
-    for solver in [PcaSolver::Full, PcaSolver::Tsqr, PcaSolver::randomized()] {
+    for solver in [PcaSolver::CovarianceEigh, PcaSolver::Tsqr, PcaSolver::randomized()] {
         let err = PcaParams::new(5).solver(solver).fit(&ds(&x, 50)).unwrap_err();
         assert!(matches!(err, PcaError::TooManyComponents { n_components: 5, max: 4 }), "{solver:?}: {err}");
     }
@@ -613,7 +613,7 @@ fn runs_of_empty_blocks_do_not_break_the_merge() {
     let sampled = cx.sample_rows(0.1, 3).unwrap();
     let rows = sampled.compute().unwrap();
     assert!(rows.nrows() >= 3 && rows.nrows() < 40, "{} rows sampled", rows.nrows());
-    for solver in [PcaSolver::Full, PcaSolver::Tsqr] {
+    for solver in [PcaSolver::CovarianceEigh, PcaSolver::Tsqr] {
         let m = PcaParams::new(2).solver(solver).fit(&sampled).unwrap();
         let direct = PcaParams::new(2).solver(solver).fit(&rows).unwrap();
         assert_eq!(m.n_samples, rows.nrows());

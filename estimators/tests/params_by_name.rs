@@ -194,6 +194,16 @@ fn an_unknown_name_lists_the_valid_ones() {
     let e = KMeansParams::default().set_param("random_state", &ParamValue::Int(0)).unwrap_err().to_string();
     assert!(e.contains("unknown parameter `random_state`"), "{e}");
     assert!(e.contains("seed"), "{e}");
+    // scikit-learn's names: `full` is an exact SVD (TSQR here), `covariance_eigh` the covariance solver.
+    let mut p = PcaParams::new(2);
+    p.set_param("svd_solver", &"full".into()).unwrap();
+    assert_eq!(p.get_param("svd_solver").unwrap(), ParamValue::from("full"));
+    assert_eq!(p, PcaParams::new(2).solver(PcaSolver::Tsqr));
+    p.set_param("svd_solver", &"covariance_eigh".into()).unwrap();
+    assert_eq!(p, PcaParams::new(2).solver(PcaSolver::CovarianceEigh));
+    #[allow(deprecated)]
+    let old = PcaParams::new(2).solver(PcaSolver::Full);
+    assert_eq!(old.get_param("svd_solver").unwrap(), ParamValue::from("covariance_eigh"));
     let e = PcaParams::new(2).set_param("solver", &"full".into()).unwrap_err().to_string();
     assert!(e.contains("valid parameters: n_components, svd_solver,"), "{e}");
 }
@@ -277,7 +287,8 @@ fn every_params_type_round_trips() {
             .seed(4),
     );
     round_trip("Pca fraction", PcaParams::new(1), PcaParams::new(1).n_components(NComponents::VarianceFraction(0.9)));
-    round_trip("Pca full", PcaParams::new(1), PcaParams::new(1).solver(PcaSolver::Full));
+    round_trip("Pca covariance_eigh", PcaParams::new(1), PcaParams::new(1).solver(PcaSolver::CovarianceEigh));
+    round_trip("Pca full", PcaParams::new(1), PcaParams::new(1).solver(PcaSolver::Tsqr));
     round_trip(
         "TruncatedSvd tsqr",
         TruncatedSvdParams::new(1),

@@ -184,6 +184,10 @@ fn products_match_ndarray() {
     for &sizes in &[&[60][..], &[13, 40, 7][..]] {
         let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
         let cy = ChunkedVector::from_array_with_chunks(y.view(), sizes).unwrap();
+        // The same uneven blocks straight from the array.
+        let uneven = ChunkedArray::from_array_with_chunks(a.view(), sizes).unwrap();
+        assert_eq!(uneven.chunks(), cx.chunks());
+        assert_eq!(uneven.compute().unwrap(), a);
         for s in schedulers() {
             let got = cx.xtx(2).unwrap().compute_on(&s).unwrap();
             assert!(got.iter().zip(xtx.iter()).all(|(p, q)| (p - q).abs() <= 1e-9 * q.abs().max(1.0)), "{}", s.name());
@@ -218,6 +222,11 @@ fn datasets_check_alignment_and_vectors_round_trip() {
     assert!(unl.y_required("fit").unwrap_err().to_string().contains("fit needs a target"));
     let err = ChunkedVector::from_array_with_chunks(labels.view(), &[10, 9]).unwrap_err();
     assert!(matches!(err, MlError::ShapeMismatch { expected: 20, found: 19, .. }));
+    let rows = ndarray::Array2::<f64>::zeros((20, 2));
+    let err = ChunkedArray::from_array_with_chunks(rows.view(), &[10, 9]).unwrap_err();
+    assert!(matches!(err, MlError::ShapeMismatch { expected: 20, found: 19, .. }));
+    let err = ChunkedArray::from_array_with_chunks(rows.view(), &[10, 0, 10]).unwrap_err();
+    assert!(matches!(err, MlError::EmptyBlock { block: 1 }), "{err}");
 }
 
 #[test]

@@ -140,6 +140,40 @@ impl<F: Float> ChunkedArray<F> {
         Ok(Self::from_block_layer(BlockLayer::from_values(name, chunks, values), a.ncols()))
     }
 
+    /// Splits an in-memory array into blocks of the given row counts (uneven chunks, e.g. to
+    /// match another array's or a file's blocks). Every size must be at least 1 and they must
+    /// add up to the number of rows.
+    pub fn from_array_with_chunks(a: ArrayView2<'_, F>, sizes: &[usize]) -> Result<Self> {
+        let total: usize = sizes.iter().sum();
+        if total != a.nrows() {
+            return Err(MlError::ShapeMismatch {
+                what: "sum of chunk sizes".into(),
+                expected: a.nrows(),
+                found: total,
+            });
+        }
+        if sizes.is_empty() {
+            return Err(MlError::EmptyBlock { block: 0 });
+        }
+        if let Some(i) = sizes.iter().position(|&s| s == 0) {
+            return Err(MlError::EmptyBlock { block: i });
+        }
+        let mut t = Tokenizer::new();
+        t.str("rask.ml.from_array_with_chunks").str(F::DTYPE).u64(sizes.len() as u64);
+        for &s in sizes {
+            t.u64(s as u64);
+        }
+        content_token(&mut t, &a);
+        let name: Arc<str> = format!("array-{}", t.finish().hex()).into();
+        let mut values = Vec::with_capacity(sizes.len());
+        let mut start = 0;
+        for &rows in sizes {
+            values.push(Value::new(a.slice(ndarray::s![start..start + rows, ..]).to_owned()));
+            start += rows;
+        }
+        Ok(Self::from_block_layer(BlockLayer::from_values(name, Chunks::Known(sizes.to_vec()), values), a.ncols()))
+    }
+
     /// Makes a chunked array from blocks already in memory. Every block must have rows, and all
     /// must have the same number of columns.
     pub fn from_blocks(blocks: Vec<Array2<F>>) -> Result<Self> {

@@ -139,7 +139,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
         }
         let solver = match params.solver() {
             PcaSolver::Auto => match x.n_rows() {
-                Some(n) if d <= 1000 && n >= 10 * d => PcaSolver::Full,
+                Some(n) if d <= 1000 && n >= 10 * d => PcaSolver::CovarianceEigh,
                 _ => PcaSolver::Tsqr,
             },
             s => s,
@@ -155,7 +155,8 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
         let check_n = |n: usize| if n < 2 { Err(PcaError::TooFewSamples { n_samples: n }) } else { Ok(()) };
 
         let (n, mean, found) = match solver {
-            PcaSolver::Full | PcaSolver::Auto => {
+            #[allow(deprecated)]
+            PcaSolver::CovarianceEigh | PcaSolver::Full | PcaSolver::Auto => {
                 let m = moments(x, Scatter::Gram, true)?;
                 let n = m.n as usize;
                 check_n(n)?;

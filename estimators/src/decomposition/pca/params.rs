@@ -13,7 +13,7 @@ pub enum NComponents {
     Count(usize),
     /// As many as it takes for the explained variance ratio to exceed this fraction, in
     /// `(0, 1)`, like scikit-learn's float `n_components`. Needs the whole spectrum, so only
-    /// the exact solvers ([`PcaSolver::Full`], [`PcaSolver::Tsqr`], or [`PcaSolver::Auto`],
+    /// the exact solvers ([`PcaSolver::CovarianceEigh`], [`PcaSolver::Tsqr`], or [`PcaSolver::Auto`],
     /// which picks one of them) accept it.
     VarianceFraction(f64),
 }
@@ -41,21 +41,30 @@ impl ParamType for NComponents {
 /// the row blocks; none needs the whole array in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum PcaSolver {
-    /// [`Full`](Self::Full) when `n_features ≤ 1000` and `n_samples ≥ 10 · n_features` (the
+    /// [`CovarianceEigh`](Self::CovarianceEigh) when `n_features ≤ 1000` and `n_samples ≥ 10 · n_features` (the
     /// rule of scikit-learn 1.6's `svd_solver="auto"` for its covariance solver), otherwise
     /// [`Tsqr`](Self::Tsqr). Both are exact, so the choice affects speed, not the answer
     /// beyond rounding.
     Auto,
-    /// The covariance matrix `(X − μ)ᵀ(X − μ) / (n − 1)` and its symmetric eigendecomposition.
-    /// One pass: each block contributes its count, mean and centred Gram matrix, merged with
-    /// Chan et al.'s pairwise update (the between-block term is added explicitly, never
-    /// `XᵀX − nμμᵀ`). Fastest; squares the condition number, so the smallest explained
-    /// variances are accurate only to about `1e-16 · λ_max` in absolute terms (like
-    /// scikit-learn's `covariance_eigh`).
+    /// The covariance matrix `(X − μ)ᵀ(X − μ) / (n − 1)` and its symmetric eigendecomposition
+    /// (scikit-learn's `covariance_eigh`). One pass: each block contributes its count, mean and
+    /// centred Gram matrix, merged with Chan et al.'s pairwise update (the between-block term
+    /// is added explicitly, never `XᵀX − nμμᵀ`). Fastest; squares the condition number, so the
+    /// smallest explained variances are accurate only to about `1e-16 · λ_max` in absolute
+    /// terms.
+    CovarianceEigh,
+    /// The old name of [`CovarianceEigh`](Self::CovarianceEigh), which it still means.
+    /// scikit-learn's `full` is an exact SVD of the data: [`Tsqr`](Self::Tsqr) here.
+    #[deprecated(
+        since = "0.1.0",
+        note = "`Full` is covariance + eigendecomposition, scikit-learn's `covariance_eigh`: write \
+                `PcaSolver::CovarianceEigh`. scikit-learn's `full` (an exact SVD) is `PcaSolver::Tsqr`."
+    )]
     Full,
-    /// TSQR of the centred data, then the SVD of the small `R`. One pass: each block
-    /// contributes its count, mean and the `R` of its centred rows; merging stacks the `R`s
-    /// with the rows `√nᵢ (μᵢ − μ)` and factors again. As accurate as scikit-learn's `full`.
+    /// TSQR of the centred data, then the SVD of the small `R`: an exact SVD of the centred
+    /// data, as scikit-learn's `full` (by name, `"full"` and dask-ml's `"tsqr"` both choose
+    /// it). One pass: each block contributes its count, mean and the `R` of its centred rows;
+    /// merging stacks the `R`s with the rows `√nᵢ (μᵢ − μ)` and factors again.
     Tsqr,
     /// Halko, Martinsson and Tropp's randomized SVD of the centred data.
     Randomized {
@@ -78,8 +87,9 @@ impl PcaSolver {
 /// Unchecked PCA hyperparameters (a builder); [`ParamGuard::check`] validates them.
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_components` (see
-/// [`NComponents`]), `svd_solver` (`"auto"`, `"covariance_eigh"` for [`PcaSolver::Full`],
-/// `"tsqr"` (dask-ml's name) or `"randomized"`), `n_oversamples` and `iterated_power` (an
+/// [`NComponents`]), `svd_solver` (`"auto"`, `"covariance_eigh"` for
+/// [`PcaSolver::CovarianceEigh`], `"full"` or `"tsqr"` (dask-ml's name) for the exact SVD
+/// [`PcaSolver::Tsqr`], or `"randomized"`), `n_oversamples` and `iterated_power` (an
 /// integer or `"auto"`; the randomized solver's settings, kept while another solver is
 /// chosen, as scikit-learn keeps them), `whiten` and `seed` (scikit-learn's `random_state`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,6 +106,7 @@ struct RandomizedSettings {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum SolverName {
     Auto,
+    CovarianceEigh,
     Full,
     Tsqr,
     Randomized,
@@ -103,7 +114,8 @@ enum SolverName {
 
 rask_ml::param_enum!(SolverName {
     Auto => "auto",
-    Full => "covariance_eigh",
+    CovarianceEigh => "covariance_eigh",
+    Full => "full",
     Tsqr => "tsqr",
     Randomized => "randomized",
 });
@@ -112,8 +124,10 @@ impl PcaParams {
     fn solver_by_name(&self) -> ParamValue {
         match self.0.solver {
             PcaSolver::Auto => SolverName::Auto,
-            PcaSolver::Full => SolverName::Full,
-            PcaSolver::Tsqr => SolverName::Tsqr,
+            #[allow(deprecated)]
+            PcaSolver::CovarianceEigh | PcaSolver::Full => SolverName::CovarianceEigh,
+            // scikit-learn's name for an exact SVD, which TSQR computes.
+            PcaSolver::Tsqr => SolverName::Full,
             PcaSolver::Randomized { .. } => SolverName::Randomized,
         }
         .to_param()
@@ -123,8 +137,8 @@ impl PcaParams {
         let RandomizedSettings { n_oversamples, n_power_iter } = self.1;
         self.0.solver = match SolverName::from_param(name, value)? {
             SolverName::Auto => PcaSolver::Auto,
-            SolverName::Full => PcaSolver::Full,
-            SolverName::Tsqr => PcaSolver::Tsqr,
+            SolverName::CovarianceEigh => PcaSolver::CovarianceEigh,
+            SolverName::Full | SolverName::Tsqr => PcaSolver::Tsqr,
             SolverName::Randomized => PcaSolver::Randomized { n_oversamples, n_power_iter },
         };
         Ok(())
