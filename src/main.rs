@@ -461,8 +461,14 @@ fn main() {
         // The error and its causes on one line each, without a backtrace (which is for bugs,
         // not for a missing file or a bad flag).
         eprintln!("error: {e}");
+        let mut shown = e.to_string();
         for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+            // Many errors print their source in their own message: show each text once.
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                eprintln!("  caused by: {text}");
+            }
+            shown = text;
         }
         std::process::exit(1);
     }

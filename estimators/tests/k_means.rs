@@ -180,7 +180,10 @@ fn nan_and_infinite_values_are_refused() {
         x[[13, 1]] = bad;
         for init in [KMeansInit::k_means_parallel(), KMeansInit::Given(array![[0.0, 0.0], [9.0, 9.0]])] {
             let err = KMeansParams::new(2).init(init).fit(&chunked(&x, 6)).unwrap_err();
-            assert_eq!(err, KMeansError::NonFinite);
+            // Row 13 is row 1 of block 2 (blocks of 6 rows); the message names it and the remedy.
+            let KMeansError::NonFinite(place) = &err else { panic!("{err}") };
+            assert_eq!(place, &format!(" (block 2, row 1 (row 13 overall), column 1 holds {bad})"));
+            assert!(err.to_string().contains("SimpleImputer"), "{err}");
         }
         let good = Array2::from_shape_fn((20, 2), |(i, j)| (i + j) as f64);
         let m = KMeansParams::new(2).fit(&good).unwrap();

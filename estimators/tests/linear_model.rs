@@ -461,7 +461,9 @@ fn nan_in_x_or_y_is_an_error() {
     let (mut x, y) = tiny();
     x[[2, 1]] = f64::NAN;
     let err = LogisticRegressionParams::new().fit(&Dataset::new(x.clone(), y).with_chunk_rows(2)).unwrap_err();
-    assert!(err.to_string().contains("NaN"), "{err}");
+    // Where, and what to do about it.
+    assert!(err.to_string().contains("x (block 1, row 0 (row 2 overall), column 1 holds NaN)"), "{err}");
+    assert!(err.to_string().contains("SimpleImputer"), "{err}");
     let err = LinearRegressionParams::new().fit(&Dataset::new(x, ndarray::array![1.0, 2.0, 3.0, 4.0])).unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
     let (x, _) = tiny();

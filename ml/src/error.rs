@@ -85,7 +85,9 @@ pub enum MlError {
         message: String,
     },
     /// A value is NaN or infinite where finite values are required.
-    #[error("{what} contains NaN or infinite values")]
+    #[error(
+        "{what} contains NaN or infinite values; impute missing values first (e.g. a SimpleImputer step) or drop those rows"
+    )]
     NonFinite {
         /// Where.
         what: String,

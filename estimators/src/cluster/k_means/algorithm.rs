@@ -206,7 +206,8 @@ impl KMeansValidParams {
         let var = stats.var(0);
         let finite = |a: &Array1<f64>| a.iter().all(|v| v.is_finite());
         if !(finite(&stats.sum) && finite(&stats.min) && finite(&stats.max) && finite(&var)) {
-            return Err(KMeansError::NonFinite);
+            let place = x.locate_non_finite().ok().flatten().map_or(String::new(), |p| format!(" ({p})"));
+            return Err(KMeansError::NonFinite(place));
         }
         if self.n_clusters > n {
             return Err(KMeansError::TooFewSamples { n_samples: n, n_clusters: self.n_clusters });

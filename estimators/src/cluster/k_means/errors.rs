@@ -22,9 +22,12 @@ pub enum KMeansError {
         /// Requested clusters.
         n_clusters: usize,
     },
-    /// The data holds NaN or infinite values.
-    #[error("the data holds NaN or infinite values; k-means needs finite data")]
-    NonFinite,
+    /// The data holds NaN or infinite values (where: the first one found).
+    #[error(
+        "the data holds NaN or infinite values{0}; k-means needs finite data: impute missing values first (e.g. a \
+         SimpleImputer step) or drop those rows"
+    )]
+    NonFinite(String),
     /// The dataset carries sample weights, which k-means does not use yet.
     #[error("sample weights are not supported by k-means yet; fit a dataset without weights")]
     WeightsUnsupported,

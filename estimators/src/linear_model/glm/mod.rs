@@ -239,6 +239,15 @@ macro_rules! glm_setters {
 }
 pub(crate) use glm_setters;
 
+/// `e` with the place of the first NaN or infinite feature when `e` says the features have one
+/// (an extra pass over `x`, in the error path only).
+pub fn locate_non_finite<F: rask_ml::Float>(e: MlError, x: &rask_ml::ChunkedArray<F>) -> MlError {
+    match e {
+        MlError::NonFinite { what } if what == "x" => x.non_finite_error("x"),
+        other => other,
+    }
+}
+
 /// The checks every GLM fit makes on the one-pass summary: finite features and targets,
 /// valid weights with a positive sum, rows that line up.
 pub fn check_summary(s: &ops::DataSummary) -> Result<(), MlError> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::LinearRegressionError;
 use super::params::LinearRegressionParams;
 use crate::linear_model::glm::family::linear_predictor_of;
-use crate::linear_model::glm::{check_summary, Data, Family, Layout, Problem};
+use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Problem};
 
 /// A fitted linear regression (ordinary least squares, ridge, lasso or elastic-net; see
 /// [`LinearRegressionValidParams`](super::LinearRegressionValidParams) for the objective).
@@ -53,7 +53,7 @@ impl<F: Float> Fit<ChunkedDataset<F, f64>> for LinearRegressionParams {
         let s = &p.settings;
         let data = Data::persist(ds, "LinearRegression")?;
         let summary = data.summarize()?;
-        check_summary(&summary)?;
+        check_summary(&summary).map_err(|e| locate_non_finite(e, ds.x()))?;
         let layout = Layout { k: 1, d: data.n_cols(), fit_intercept: s.fit_intercept };
         let problem = Problem {
             family: Family::Gaussian,

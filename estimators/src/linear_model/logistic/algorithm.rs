@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::LogisticRegressionError;
 use super::params::LogisticRegressionParams;
 use crate::linear_model::glm::family::{linear_predictor_of, softmax_in_place};
-use crate::linear_model::glm::{check_summary, Data, Family, Layout, Penalty, Problem};
+use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Penalty, Problem};
 
 /// A fitted logistic regression: binary (two classes, one coefficient row, the second class
 /// positive) or multinomial (softmax over `k ≥ 3` classes, one row per class), as
@@ -56,7 +56,7 @@ impl<F: Float> Fit<ChunkedDataset<F, i64>> for LogisticRegressionParams {
         let s = &p.settings;
         let data = Data::persist(ds, "LogisticRegression")?;
         let summary = data.summarize()?;
-        check_summary(&summary)?;
+        check_summary(&summary).map_err(|e| locate_non_finite(e, ds.x()))?;
         let classes = summary.classes.clone();
         if classes.len() < 2 {
             return Err(LogisticRegressionError::SingleClass { class: classes.first().copied().unwrap_or_default() });

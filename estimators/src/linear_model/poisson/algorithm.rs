@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::PoissonRegressionError;
 use super::params::PoissonRegressionParams;
 use crate::linear_model::glm::family::linear_predictor_of;
-use crate::linear_model::glm::{check_summary, Data, Family, Layout, Problem};
+use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Problem};
 
 /// A fitted Poisson regression: predicts the mean count `exp(x·w + b)`.
 ///
@@ -52,7 +52,7 @@ impl<F: Float> Fit<ChunkedDataset<F, f64>> for PoissonRegressionParams {
         let s = &p.settings;
         let data = Data::persist(ds, "PoissonRegression")?;
         let summary = data.summarize()?;
-        check_summary(&summary)?;
+        check_summary(&summary).map_err(|e| locate_non_finite(e, ds.x()))?;
         if summary.y_min < 0.0 {
             return Err(PoissonRegressionError::NegativeTarget { min: summary.y_min });
         }

@@ -198,10 +198,13 @@ impl SgdStep {
                     prefetch(std::ptr::from_ref(&l[ahead]).cast::<u8>(), 8);
                 }
             }
-            for (dst, &v) in row.iter_mut().zip(x.row(i).iter()) {
+            for (j, (dst, &v)) in row.iter_mut().zip(x.row(i).iter()).enumerate() {
                 *dst = v.widen();
                 if !dst.is_finite() {
-                    return Err(OpError::new("x contains NaN or infinite values; SGD needs finite features"));
+                    return Err(OpError::new(format!(
+                        "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); SGD \
+                         needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
+                    )));
                 }
             }
             let sample_weight = weights.map_or(1.0, |w| w[i]);

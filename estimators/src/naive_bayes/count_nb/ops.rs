@@ -90,11 +90,12 @@ fn block_counts<F: Float>(
         }
         let e = out.classes.entry(y[i]).or_insert_with(|| ClassCount { weight: 0.0, counts: vec![0.0; d] });
         e.weight += wi;
-        for (c, &v) in e.counts.iter_mut().zip(r.iter()) {
+        for (j, (c, &v)) in e.counts.iter_mut().zip(r.iter()).enumerate() {
             let v = v.widen();
             if !v.is_finite() {
                 return Err(OpError::new(format!(
-                    "x contains NaN or infinite values; {} needs finite features",
+                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {v}); {} needs \
+                     finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows",
                     op.who
                 )));
             }

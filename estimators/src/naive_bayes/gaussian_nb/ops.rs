@@ -102,10 +102,13 @@ fn block_stats<F: Float>(x: &Array2<F>, y: &Array1<i64>, w: Option<&Array1<f64>>
     let mut out = ClassStats { n_features: d, classes: BTreeMap::new(), all: Moments::new(d) };
     let mut row = vec![0.0; d];
     for (i, r) in x.rows().into_iter().enumerate() {
-        for (dst, &v) in row.iter_mut().zip(r.iter()) {
+        for (j, (dst, &v)) in row.iter_mut().zip(r.iter()).enumerate() {
             *dst = v.widen();
             if !dst.is_finite() {
-                return Err(OpError::new("x contains NaN or infinite values; GaussianNB needs finite features"));
+                return Err(OpError::new(format!(
+                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); GaussianNB \
+                     needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
+                )));
             }
         }
         let wi = w.map_or(1.0, |w| w[i]);
