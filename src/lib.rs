@@ -63,6 +63,13 @@ pub mod distributed {
         maybe_run_worker(crate::registry)
     }
 
+    /// Connects to the scheduler named by `$RASK_SCHEDULER` with Rask's registry, the token from
+    /// `$RASK_TOKEN` or the token file, and TLS from `$RASK_TLS_*`: see
+    /// [`Client::connect_from_env`].
+    pub fn connect_from_env() -> crate::Result<Client> {
+        Client::connect_from_env(crate::registry())
+    }
+
     /// A builder for a cluster of `n_workers` processes of the current executable with Rask's
     /// registry (the executable must call [`run_worker_if_requested`] first in `main`).
     pub fn local_cluster(n_workers: usize) -> LocalClusterBuilder {

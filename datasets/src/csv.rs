@@ -325,7 +325,7 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
             .into());
         }
     }
-    let path_str = path.to_str().ok_or_else(|| format_error(path, "the path is not valid UTF-8"))?.to_string();
+    let path_str = crate::npy::absolute_utf8(path)?;
     let mut t = Tokenizer::new();
     t.str("rask.datasets.read_csv").str(&path_str).u64(file_len).u64(modified).u64(opts.chunk_rows as u64);
     t.u64(u64::from(opts.delimiter)).u64(u64::from(opts.has_header));

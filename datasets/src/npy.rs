@@ -299,6 +299,14 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<NpyHeader, LoadError> {
     Ok(NpyHeader { dtype, big_endian, fortran_order, shape, data_offset: (start + len) as u64 })
 }
 
+/// The path made absolute (against the working directory, without touching the file system)
+/// as UTF-8: what a block op stores, so that a worker started elsewhere (another directory, a
+/// cluster node with the same mounts) opens the same file.
+pub(crate) fn absolute_utf8(path: &Path) -> Result<String, LoadError> {
+    let abs = std::path::absolute(path).map_err(|e| io_error(path, e))?;
+    abs.to_str().map(str::to_string).ok_or_else(|| format_error(path, "the path is not valid UTF-8"))
+}
+
 /// Size and modification time, to detect a file that changed after the graph was built.
 pub(crate) fn fingerprint(path: &Path) -> Result<(u64, u64), LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
@@ -541,7 +549,7 @@ fn file_blocks(path: &Path, chunk_rows: usize) -> Result<(NpyHeader, Vec<NpyBloc
         return Err(format_error(path, "the array has no rows"));
     }
     let (file_len, modified) = fingerprint(path)?;
-    let path_str = path.to_str().ok_or_else(|| format_error(path, "the path is not valid UTF-8"))?.to_string();
+    let path_str = crate::npy::absolute_utf8(path)?;
     let mut blocks = Vec::new();
     let mut start = 0;
     while start < header.rows() {

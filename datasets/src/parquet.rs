@@ -516,7 +516,7 @@ fn scan(path: &Path, opts: &ParquetOptions, kind: Option<TargetKind>) -> Result<
     if groups.is_empty() {
         return Err(format_error(path, "the file has no rows"));
     }
-    let path_str = path.to_str().ok_or_else(|| format_error(path, "the path is not valid UTF-8"))?.to_string();
+    let path_str = crate::npy::absolute_utf8(path)?;
     let mut t = Tokenizer::new();
     t.str("rask.datasets.read_parquet").str(&path_str).u64(file_len).u64(modified);
     t.u64(groups.len() as u64);

@@ -221,10 +221,9 @@ impl Outputs {
         let n = self.check(opts)?;
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| LoadError::Io { path: dir.to_path_buf(), message: e.to_string() })?;
-        let dir_str = dir.to_str().ok_or_else(|| LoadError::Format {
-            path: dir.to_path_buf(),
-            message: "the path is not valid UTF-8".into(),
-        })?;
+        // Absolute, so workers started in another directory write to the same folder.
+        let dir_string = crate::npy::absolute_utf8(dir)?;
+        let dir_str = dir_string.as_str();
         let mut layers = Layers::default();
         for p in &self.parts {
             layers = layers.union(p.blocks.layers());

@@ -201,3 +201,15 @@ fn read_xy_loads_a_npy_pair_or_a_csv_file_in_one_call() {
     let err = read_xy::<i64>(x.with_extension("json"), Targets::Column("label"), 2).unwrap_err().to_string();
     assert!(err.contains("extension 'json'"), "{err}");
 }
+
+#[test]
+fn a_relative_path_travels_as_an_absolute_one() {
+    // Tests run in the crate's folder; a worker started elsewhere must open the same file.
+    let rel = std::path::Path::new("tests/data/f64_2d.npy");
+    assert!(rel.is_relative() && rel.exists());
+    let x = read_npy::<f64>(rel, 2).unwrap();
+    let abs = std::fs::canonicalize(rel).unwrap();
+    // The block ops hold the path, and the keys are named by it: the same keys as the
+    // absolute path's show that the ops hold the absolute path.
+    assert_eq!(x.block_keys(), read_npy::<f64>(&abs, 2).unwrap().block_keys());
+}

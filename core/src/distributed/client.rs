@@ -172,7 +172,27 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
 }
 
+/// The variable [`Client::connect_from_env`] reads the scheduler's address from.
+pub const SCHEDULER_ENV: &str = "RASK_SCHEDULER";
+
 impl Client {
+    /// Connects as the `rask` command line does, from the environment:
+    ///
+    /// - the address: `$RASK_SCHEDULER` (e.g. `10.0.0.5:8786`);
+    /// - the token: `$RASK_TOKEN`, else the token file (`$RASK_TOKEN_FILE`, else
+    ///   `~/.config/rask/token`, which `rask scheduler` writes); `RASK_NO_AUTH=1` turns
+    ///   authentication off explicitly;
+    /// - mutual TLS when `$RASK_TLS_CERT`, `$RASK_TLS_KEY` and `$RASK_TLS_CA` name PEM files
+    ///   (`$RASK_TLS_NAME`, default `rask`, is the name the certificates are issued for).
+    ///
+    /// `registry` must be the workers' (the same binary's ops and codecs).
+    pub fn connect_from_env(registry: Arc<crate::Registry>) -> Result<Client> {
+        let address = std::env::var(SCHEDULER_ENV).map_err(|_| {
+            Error::Distributed(format!("{SCHEDULER_ENV} is not set: give the scheduler's address, e.g. 127.0.0.1:8786"))
+        })?;
+        Self::connect(&address, Security::from_env(registry)?)
+    }
+
     /// Connects to the scheduler at `address`.
     pub fn connect(address: &str, security: Security) -> Result<Client> {
         Self::connect_with(address, ClientOptions { security, connect_timeout: Duration::from_secs(10) })

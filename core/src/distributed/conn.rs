@@ -120,6 +120,44 @@ impl Security {
         Security { registry, token: token.into(), tls: None, max_frame: DEFAULT_MAX_FRAME }
     }
 
+    /// Security from the environment, as [`Client::connect_from_env`](super::Client::connect_from_env)
+    /// documents: `$RASK_TOKEN` or the token file, `RASK_NO_AUTH=1`, and `$RASK_TLS_CERT`,
+    /// `$RASK_TLS_KEY`, `$RASK_TLS_CA`, `$RASK_TLS_NAME`.
+    pub fn from_env(registry: Arc<Registry>) -> crate::Result<Self> {
+        let env_err = |m: String| crate::Error::Distributed(m);
+        let no_auth = std::env::var("RASK_NO_AUTH").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        let token = if no_auth {
+            String::new()
+        } else if let Ok(t) = std::env::var(TOKEN_ENV) {
+            t
+        } else {
+            let path = default_token_file();
+            read_token(&path).map_err(|e| {
+                env_err(format!("{e}; set {TOKEN_ENV}, or RASK_TOKEN_FILE, or RASK_NO_AUTH=1 to connect without one"))
+            })?
+        };
+        if !no_auth && token.is_empty() {
+            return Err(env_err("the token is empty; set RASK_NO_AUTH=1 to turn authentication off explicitly".into()));
+        }
+        let mut sec = Security::new(registry, token);
+        let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
+        match (var("RASK_TLS_CERT"), var("RASK_TLS_KEY"), var("RASK_TLS_CA")) {
+            (Some(cert), Some(key), Some(ca)) => {
+                let name = std::env::var("RASK_TLS_NAME").unwrap_or_else(|_| "rask".into());
+                let tls = TlsConfig::from_pem_files(&cert, &key, &ca, &name)
+                    .map_err(|e| env_err(format!("TLS from RASK_TLS_CERT/KEY/CA: {e}")))?;
+                sec = sec.with_tls(tls);
+            }
+            (None, None, None) => {}
+            _ => {
+                return Err(env_err(
+                    "TLS needs all three of RASK_TLS_CERT, RASK_TLS_KEY and RASK_TLS_CA (PEM files)".into(),
+                ))
+            }
+        }
+        Ok(sec)
+    }
+
     /// Turns TLS on.
     pub fn with_tls(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(tls);

@@ -30,7 +30,7 @@ pub mod state;
 pub mod status;
 pub mod worker;
 
-pub use client::{AsCompleted, Client, ClientOptions, Future, FutureStatus};
+pub use client::{AsCompleted, Client, ClientOptions, Future, FutureStatus, SCHEDULER_ENV};
 pub use cluster::{init_logging, maybe_run_worker, LocalCluster, LocalClusterBuilder, WORKER_ENV};
 pub use conn::{generate_token, load_or_create_token, read_token, Security, TlsConfig, TOKEN_ENV};
 pub use server::{SchedulerHandle, SchedulerOptions};

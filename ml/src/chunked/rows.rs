@@ -220,7 +220,10 @@ pub struct CheckFinite {
     pub first_row: Option<usize>,
 }
 
-pub(crate) fn first_non_finite<T: Copy + Into<f64>>(it: impl Iterator<Item = T>, n_cols: usize) -> Option<(usize, usize, f64)> {
+pub(crate) fn first_non_finite<T: Copy + Into<f64>>(
+    it: impl Iterator<Item = T>,
+    n_cols: usize,
+) -> Option<(usize, usize, f64)> {
     it.enumerate().find_map(|(k, x)| {
         let x: f64 = x.into();
         (!x.is_finite()).then_some((k / n_cols.max(1), k % n_cols.max(1), x))
