@@ -31,6 +31,9 @@ enum Command {
     Sweep(SweepArgs),
     /// List the estimators that fit, predict and sweep accept, with their kinds.
     Estimators,
+    /// Start workers on a batch system: `rask cluster slurm --jobs N --scheduler ADDR`.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Run the end-to-end ML pipeline (the default): generate, scale, PCA, k-means, logistic regression, batch predict.
     Demo(PipelineArgs),
     /// Run the task-graph demo: a tree reduction over generated numbers on every scheduler.
@@ -167,8 +170,9 @@ struct PredictArgs {
     /// Also write class probabilities (classifiers).
     #[arg(long)]
     proba: bool,
-    /// Rows per block (.npy and CSV inputs; Parquet blocks are its row groups).
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Rows per block (.npy and CSV inputs; Parquet blocks are its row groups). Memory is a
+    /// few blocks per thread.
+    #[arg(long, default_value_t = 250_000)]
     chunk_rows: usize,
     /// No progress bar or lines.
     #[arg(long)]
@@ -197,6 +201,125 @@ struct SweepArgs {
     no_progress: bool,
     #[command(flatten)]
     run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClusterCommand {
+    /// Submit N `rask worker` jobs to SLURM with sbatch, each joining the scheduler at --scheduler.
+    #[command(after_long_help = SLURM_EXAMPLES)]
+    Slurm(SlurmArgs),
+}
+
+const SLURM_EXAMPLES: &str = "Examples:
+  rask scheduler --listen 0.0.0.0:8786 &                      # on the login node
+  rask cluster slurm --scheduler login01:8786 --jobs 4 --cores 8 --memory 16G --walltime 02:00:00 \\
+      --partition compute --across-nodes
+  rask cluster slurm --scheduler login01:8786 --jobs 4 --print-script   # show the batch script only
+  rask cluster slurm --cancel 1234 1235                                  # scancel those jobs
+
+The token is read by each worker from the token file (shared home directory) or RASK_TOKEN,
+which sbatch passes into the job; it never appears in the script.";
+
+#[derive(Args, Debug, Clone)]
+struct SlurmArgs {
+    /// The scheduler's address, as the compute nodes reach it.
+    #[arg(long, required_unless_present = "cancel")]
+    scheduler: Option<String>,
+    /// Worker jobs to submit.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Cores per job (the worker's threads).
+    #[arg(long, default_value_t = 1)]
+    cores: usize,
+    /// Memory per job (suffixes k, M, G); the worker's limit is 95 % of it.
+    #[arg(long, value_parser = parse_bytes)]
+    memory: Option<u64>,
+    /// Wall time per job, HH:MM:SS.
+    #[arg(long)]
+    walltime: Option<String>,
+    /// The partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// The account to charge.
+    #[arg(long)]
+    account: Option<String>,
+    /// The job name.
+    #[arg(long)]
+    job_name: Option<String>,
+    /// The rask binary on the compute nodes (default: this one).
+    #[arg(long)]
+    worker_program: Option<std::path::PathBuf>,
+    /// The token file the workers read (default: theirs, ~/.config/rask/token).
+    #[arg(long)]
+    token_file: Option<std::path::PathBuf>,
+    /// Folder for the jobs' output files.
+    #[arg(long)]
+    log_dir: Option<std::path::PathBuf>,
+    /// Workers listen on every interface and advertise their host name (workers on several nodes).
+    #[arg(long)]
+    across_nodes: bool,
+    /// An extra `#SBATCH` directive, e.g. `--gres=gpu:1`; repeat for more.
+    #[arg(long = "directive", value_name = "DIRECTIVE")]
+    directives: Vec<String>,
+    /// Print the batch script and submit nothing.
+    #[arg(long)]
+    print_script: bool,
+    /// Cancel these job ids (scancel) instead of submitting.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["print_script", "scheduler"])]
+    cancel: Option<Vec<String>>,
+}
+
+fn cluster(cmd: ClusterCommand) -> anyhow::Result<()> {
+    let ClusterCommand::Slurm(a) = cmd;
+    if let Some(ids) = &a.cancel {
+        rask::jobqueue::SlurmJobs::cancel(ids)?;
+        println!("cancelled {} job(s): {}", ids.len(), ids.join(" "));
+        return Ok(());
+    }
+    let Some(address) = &a.scheduler else {
+        bail!("--scheduler ADDR is required to submit workers");
+    };
+    let mut jobs =
+        rask::jobqueue::SlurmJobs::new(address.clone()).jobs(a.jobs).cores(a.cores).across_nodes(a.across_nodes);
+    if let Some(m) = a.memory {
+        jobs = jobs.memory(m);
+    }
+    if let Some(w) = &a.walltime {
+        jobs = jobs.walltime(w);
+    }
+    if let Some(p) = &a.partition {
+        jobs = jobs.partition(p);
+    }
+    if let Some(acc) = &a.account {
+        jobs = jobs.account(acc);
+    }
+    if let Some(n) = &a.job_name {
+        jobs = jobs.job_name(n);
+    }
+    if let Some(w) = &a.worker_program {
+        jobs = jobs.worker_program(w.clone());
+    }
+    if let Some(t) = &a.token_file {
+        jobs = jobs.token_file(t.clone());
+    }
+    if let Some(d) = &a.log_dir {
+        jobs = jobs.log_dir(d.clone());
+    }
+    for d in &a.directives {
+        jobs = jobs.extra_directive(d);
+    }
+    if a.print_script {
+        print!("{}", jobs.job_script()?);
+        return Ok(());
+    }
+    jobs.check()?;
+    if !rask::jobqueue::SlurmJobs::sbatch_available() {
+        bail!("sbatch was not found on PATH: run this on a SLURM login node (or use --print-script)");
+    }
+    let ids = jobs.submit()?;
+    println!("submitted {} worker job(s): {}", ids.len(), ids.join(" "));
+    println!("cancel them with: rask cluster slurm --cancel {}", ids.join(" "));
+    Ok(())
 }
 
 #[derive(Args, Debug, Clone)]
@@ -484,6 +607,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             estimators();
             Ok(())
         }
+        Some(Command::Cluster(cmd)) => cluster(cmd),
         Some(Command::Demo(args)) => pipeline(args),
         Some(Command::GraphDemo(args)) => demo(args),
         Some(Command::Info) => {

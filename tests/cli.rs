@@ -392,3 +392,40 @@ fn help_has_examples_and_a_closed_pipe_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
 }
+
+#[test]
+fn cluster_slurm_prints_the_batch_script_and_checks_its_flags() {
+    let d = std::env::temp_dir();
+    let script = ok(
+        &[
+            "cluster",
+            "slurm",
+            "--scheduler",
+            "login01:8786",
+            "--jobs",
+            "3",
+            "--cores",
+            "4",
+            "--memory",
+            "8G",
+            "--walltime",
+            "01:00:00",
+            "--partition",
+            "compute",
+            "--across-nodes",
+            "--print-script",
+        ],
+        &d,
+    );
+    assert!(script.starts_with("#!"), "{script}");
+    for line in
+        ["#SBATCH --cpus-per-task=4", "#SBATCH --mem=8192M", "#SBATCH --time=01:00:00", "#SBATCH --partition=compute"]
+    {
+        assert!(script.contains(line), "{line} missing from:\n{script}");
+    }
+    assert!(script.contains("worker --scheduler login01:8786 --nthreads 4"), "{script}");
+    let e = fails(&["cluster", "slurm", "--scheduler", "x:1", "--walltime", "two hours", "--print-script"], &d);
+    assert!(e.contains("walltime"), "{e}");
+    let out = rask(&["cluster", "slurm", "--jobs", "2"], &d);
+    assert_eq!(out.status.code(), Some(2), "--scheduler is required");
+}
