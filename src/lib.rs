@@ -1,17 +1,20 @@
 //! # Rask: scalable machine learning on task graphs
 //!
 //! Rask is Dask and dask-ml rebuilt in Rust: lazy graphs of keyed tasks, optimised and run by
-//! interchangeable schedulers, and (as the toolkit grows) chunked datasets and estimators that
-//! fit and predict through those graphs.
+//! interchangeable schedulers (synchronous, threaded, distributed), with chunked datasets,
+//! estimators, model selection and meta-estimators that fit and predict through those graphs.
 //!
 //! This crate is the facade: it re-exports the workspace crates and hosts the `rask` CLI.
 //!
-//! | crate | what it holds |
+//! | crate or module | what it holds |
 //! |---|---|
-//! | [`rask_core`] (re-exported at the root) | graphs, tokens, ops, values, schedulers |
-//! | [`ml`] | chunked arrays and datasets, estimator traits, metrics, pipelines, parameters by name, grid / randomized / adaptive searches ([`ml::model_selection`]) |
-//! | [`estimators`] | clustering, decomposition, linear models, naive Bayes, preprocessing |
-//! | [`datasets`] | generators and loaders |
+//! | [`rask_core`] (re-exported at the root) | graphs, tokens, ops, values, schedulers; the distributed runtime ([`distributed`]) |
+//! | [`ml`] | chunked arrays and datasets, estimator traits, metrics, pipelines, parameters by name, grid / randomized / adaptive searches ([`ml::model_selection`]), `ParallelPostFit` and `Incremental` ([`ml::wrappers`]), blockwise voting ([`ml::ensemble`]), linfa and smartcore adapters |
+//! | [`estimators`] | clustering, decomposition, linear models, SGD, naive Bayes, preprocessing |
+//! | [`datasets`] | generators, loaders (`.npy`, CSV, Parquet, `read_xy`) and the streaming prediction writer |
+//! | [`catalog`] | estimators by name, for configuration files and the command line |
+//! | [`jobs`] | `rask fit`, `rask predict` and `rask sweep` as library functions |
+//! | [`jobqueue`] | workers as SLURM jobs |
 //!
 //! ```
 //! use rask::{delayed, Delayed, Scheduler};
