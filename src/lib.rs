@@ -24,6 +24,7 @@
 //! let product = delayed(|a: &f64, b: &f64| a * b).named("mul").call((&a, &b));
 //! assert_eq!(product.compute_on(&Scheduler::threaded()).unwrap(), 42.0);
 //! ```
+#![deny(missing_docs)]
 
 use std::sync::{Arc, OnceLock};
 

@@ -22,6 +22,7 @@
 //! - [`Scheduler`]: compiles a graph into a [`Plan`](scheduler::Plan) and runs it on an executor
 //!   driven by the shared sans-IO [`SchedulerState`](scheduler::SchedulerState).
 //! - [`delayed`]: Dask-style lazy values from closures and ops.
+#![deny(missing_docs)]
 
 pub mod delayed;
 pub mod distributed;

@@ -10,6 +10,7 @@
 //! `.npy`. [`csv`] streams CSV files in row blocks. [`real`] embeds iris, wine, breast cancer and
 //! diabetes. With the `parquet` cargo feature, `parquet` reads
 //! Parquet files one row group per block and writes one row group per block.
+#![deny(missing_docs)]
 
 pub mod csv;
 pub mod generators;

@@ -11,6 +11,7 @@
 //! [`naive_bayes`], [`preprocessing`]. Each algorithm has a folder with the same files:
 //! `params.rs` (builder, valid params), `algorithm.rs` (fit, fitted model), `ops.rs` (the
 //! registered block ops) and `errors.rs`.
+#![deny(missing_docs)]
 
 mod by_name;
 pub mod cluster;

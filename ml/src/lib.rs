@@ -16,6 +16,7 @@
 //! let centred = cx.sub_row(&[3.0, 30.0]).unwrap().compute().unwrap();
 //! assert_eq!(centred.column(0).to_vec(), vec![-2.0, -1.0, 0.0, 1.0, 2.0]);
 //! ```
+#![deny(missing_docs)]
 
 pub mod adapters;
 pub mod chunked;
