@@ -116,6 +116,9 @@ struct DataArgs {
     /// Feature columns, comma-separated names or positions (default: all but the label).
     #[arg(long, value_delimiter = ',')]
     features: Option<Vec<String>>,
+    /// CSV columns of strings to read as categories, comma-separated (empty fields are NaN).
+    #[arg(long, value_delimiter = ',')]
+    categorical: Option<Vec<String>>,
     /// The targets of a .npy feature file: a 1-D .npy file.
     #[arg(long)]
     y: Option<std::path::PathBuf>,
@@ -706,6 +709,9 @@ fn fit_spec(args: &FitArgs) -> anyhow::Result<rask::jobs::FitSpec> {
     }
     if let Some(y) = &d.y {
         spec.data.y = Some(y.clone());
+    }
+    if let Some(c) = &d.categorical {
+        spec.data.categorical = Some(c.iter().map(|c| Column::parse(c)).collect());
     }
     if let Some(c) = d.chunk_rows {
         spec.data.chunk_rows = c;

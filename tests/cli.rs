@@ -429,3 +429,50 @@ fn cluster_slurm_prints_the_batch_script_and_checks_its_flags() {
     let out = rask(&["cluster", "slurm", "--jobs", "2"], &d);
     assert_eq!(out.status.code(), Some(2), "--scheduler is required");
 }
+
+#[test]
+fn categorical_csv_columns_fit_and_predict_with_the_training_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let colors = ["red", "green", "blue"];
+    let mut train = String::from("size,color,label\n");
+    for i in 0..300 {
+        let c = if i % 17 == 0 { "" } else { colors[i % 3] };
+        train.push_str(&format!("{},{c},{}\n", (i % 10) as f64 * 0.5, usize::from(i % 3 == 0)));
+    }
+    std::fs::write(d.join("train.csv"), train).unwrap();
+    std::fs::write(d.join("new.csv"), "size,color\n1.0,blue\n2.0,\n3.0,red\n").unwrap();
+    std::fs::write(d.join("unseen.csv"), "size,color\n1.0,blue\n2.0,purple\n").unwrap();
+    ok(
+        &[
+            "fit",
+            "--data",
+            "train.csv",
+            "--label",
+            "label",
+            "--categorical",
+            "color",
+            "--step",
+            "simple_imputer",
+            "--param",
+            "simple_imputer__strategy=most_frequent",
+            "--model",
+            "logistic_regression",
+            "-o",
+            "m.rask",
+        ],
+        d,
+    );
+    let file = rask::jobs::ModelFile::load(&d.join("m.rask")).unwrap();
+    assert_eq!(
+        file.features.categories,
+        [("color".to_string(), vec!["blue".to_string(), "green".into(), "red".into()])]
+    );
+    ok(&["predict", "m.rask", "new.csv", "-o", "p", "--no-progress"], d);
+    assert_eq!(read_labels(&d.join("p/new.npy")).len(), 3);
+    let e = fails(&["predict", "m.rask", "unseen.csv", "-o", "q", "--no-progress"], d);
+    assert!(e.contains("\"purple\" is not one of its 3 categories"), "{e}");
+    // Without --categorical the string column is an error that names line and column.
+    let e = fails(&["fit", "--data", "train.csv", "--label", "label", "--model", "gaussian_nb"], d);
+    assert!(e.contains("column 'color'") && e.contains("as a number"), "{e}");
+}

@@ -55,6 +55,8 @@ pub struct CsvOptions {
     pub features: CsvColumns,
     /// The target column, if any.
     pub target: Option<CsvColumn>,
+    /// Feature columns of strings read as categories (see [`Categorical`]).
+    pub categorical: Vec<Categorical>,
 }
 
 impl Default for CsvOptions {
@@ -65,7 +67,29 @@ impl Default for CsvOptions {
             has_header: true,
             features: CsvColumns::AllExceptTarget,
             target: None,
+            categorical: Vec::new(),
         }
+    }
+}
+
+/// A feature column of strings read as categories: each value becomes its index among the
+/// categories (as `f64`, ready for `OrdinalEncoder` or `OneHotEncoder`), and an empty field
+/// becomes NaN (a missing value, for `SimpleImputer`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Categorical {
+    /// The column.
+    pub column: CsvColumn,
+    /// The categories, in code order. `None`: the distinct non-empty values of the file,
+    /// sorted, found while the file is scanned. Give the training file's (see
+    /// [`csv_categories`]) to read another file with the same codes; a value not among them
+    /// is then an error that names the line.
+    pub categories: Option<Vec<String>>,
+}
+
+impl Categorical {
+    /// The column, with its categories found in the file.
+    pub fn new(column: CsvColumn) -> Self {
+        Categorical { column, categories: None }
     }
 }
 
@@ -117,6 +141,9 @@ pub struct CsvBlock {
     pub features: Vec<usize>,
     /// Position and kind of the target column.
     pub target: Option<(usize, TargetKind)>,
+    /// Categorical feature columns: position and categories, sorted by position.
+    #[serde(default)]
+    pub categories: Vec<(usize, Vec<String>)>,
 }
 
 fn parse_f64(field: &[u8]) -> Option<f64> {
@@ -180,7 +207,27 @@ impl Op for CsvBlock {
                 ))
             };
             for &c in &self.features {
-                x.push(parse_f64(&rec[c]).ok_or_else(|| bad(c, "a number"))?);
+                match self.categories.binary_search_by_key(&c, |(i, _)| *i) {
+                    Err(_) => x.push(parse_f64(&rec[c]).ok_or_else(|| bad(c, "a number"))?),
+                    Ok(k) => {
+                        let v = String::from_utf8_lossy(&rec[c]);
+                        let v = v.trim();
+                        let cats = &self.categories[k].1;
+                        if v.is_empty() {
+                            x.push(f64::NAN);
+                        } else if let Some(code) = cats.iter().position(|s| s == v) {
+                            x.push(code as f64);
+                        } else {
+                            return Err(OpError::new(format!(
+                                "{}: line {line}, column '{}': {v:?} is not one of its {} categories ({})",
+                                self.path,
+                                self.names[c],
+                                cats.len(),
+                                cats.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                            )));
+                        }
+                    }
+                }
             }
             match self.target {
                 Some((c, TargetKind::Float)) => y_f.push(
@@ -243,8 +290,24 @@ pub fn csv_feature_names(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Ve
     }
 }
 
+/// Categorical columns by name, each with its categories in code order.
+pub type ColumnCategories = Vec<(String, Vec<String>)>;
+
+/// The categories of each categorical column of `opts` (by column name, in code order) as
+/// [`read_csv`] / [`read_csv_features`] would read them: what a model fitted on the file
+/// records, to read other files with the same codes. One pass over the file.
+pub fn csv_categories(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<ColumnCategories, LoadError> {
+    // Scanned as features only: the target's values are not read here.
+    let opts = CsvOptions { target: None, ..opts.clone() };
+    Ok(scan(path.as_ref(), &opts, None)?.2)
+}
+
 /// Scans the file and builds the block layer of `CsvBlock` tasks.
-fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(BlockLayer, usize), LoadError> {
+fn scan(
+    path: &Path,
+    opts: &CsvOptions,
+    kind: Option<TargetKind>,
+) -> Result<(BlockLayer, usize, ColumnCategories), LoadError> {
     if opts.chunk_rows == 0 {
         return Err(MlError::InvalidParameter { name: "chunk_rows", message: "must be at least 1".into() }.into());
     }
@@ -263,6 +326,23 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
     } else {
         Vec::new()
     };
+    // Categorical columns whose categories are found here: their positions.
+    let header_names = names.clone();
+    let mut found: Vec<(usize, std::collections::BTreeSet<String>)> = Vec::new();
+    for c in opts.categorical.iter().filter(|c| c.categories.is_none()) {
+        let i = match &c.column {
+            CsvColumn::Index(i) => *i,
+            CsvColumn::Name(_) if !opts.has_header => {
+                return Err(MlError::InvalidParameter {
+                    name: "categorical",
+                    message: "a file without a header names its columns by position".into(),
+                }
+                .into())
+            }
+            col => resolve(path, col, &header_names)?,
+        };
+        found.push((i, std::collections::BTreeSet::new()));
+    }
     let mut starts: Vec<(u64, u64)> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
     let mut rec = csv::ByteRecord::new();
@@ -285,6 +365,15 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
             sizes.push(0);
         }
         *sizes.last_mut().expect("a block was just opened") += 1;
+        for (i, set) in &mut found {
+            if let Some(v) = rec.get(*i) {
+                let v = String::from_utf8_lossy(v);
+                let v = v.trim();
+                if !v.is_empty() && !set.contains(v) {
+                    set.insert(v.to_string());
+                }
+            }
+        }
     }
     let n_fields = n_fields.unwrap_or(0);
     if sizes.is_empty() {
@@ -325,6 +414,30 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
             .into());
         }
     }
+    let mut categories: Vec<(usize, Vec<String>)> = Vec::new();
+    for c in &opts.categorical {
+        let i = resolve(path, &c.column, &names)?;
+        if !features.contains(&i) {
+            return Err(MlError::InvalidParameter {
+                name: "categorical",
+                message: format!("column '{}' is categorical but not a feature", names[i]),
+            }
+            .into());
+        }
+        let cats = match &c.categories {
+            Some(given) => given.clone(),
+            None => found.iter().find(|(j, _)| *j == i).map(|(_, s)| s.iter().cloned().collect()).unwrap_or_default(),
+        };
+        if categories.iter().any(|(j, _)| *j == i) {
+            return Err(MlError::InvalidParameter {
+                name: "categorical",
+                message: format!("column '{}' is listed twice", names[i]),
+            }
+            .into());
+        }
+        categories.push((i, cats));
+    }
+    categories.sort_by_key(|(i, _)| *i);
     let path_str = crate::npy::absolute_utf8(path)?;
     let mut t = Tokenizer::new();
     t.str("rask.datasets.read_csv").str(&path_str).u64(file_len).u64(modified).u64(opts.chunk_rows as u64);
@@ -339,6 +452,13 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
         Some((c, k)) => t.u64(1).u64(c as u64).u64(k as u64),
         None => t.u64(0),
     };
+    t.u64(categories.len() as u64);
+    for (i, cats) in &categories {
+        t.u64(*i as u64).u64(cats.len() as u64);
+        for c in cats {
+            t.str(c);
+        }
+    }
     let name: Arc<str> = format!("csv-{}", t.finish().hex()).into();
     let mut g = Graph::with_capacity(sizes.len());
     for (i, (&(offset, first_line), &rows)) in starts.iter().zip(&sizes).enumerate() {
@@ -354,21 +474,23 @@ fn scan(path: &Path, opts: &CsvOptions, kind: Option<TargetKind>) -> Result<(Blo
             names: names.clone(),
             features: features.clone(),
             target,
+            categories: categories.clone(),
         };
         g.add_task(Key::block(name.clone(), i as u64), TaskOp::op(op), vec![]);
     }
-    Ok((BlockLayer::new(Layers::from_graph(g), name, Chunks::Known(sizes))?, features.len()))
+    let named = categories.into_iter().map(|(i, c)| (names[i].clone(), c)).collect();
+    Ok((BlockLayer::new(Layers::from_graph(g), name, Chunks::Known(sizes))?, features.len(), named))
 }
 
 /// The feature columns of a CSV file as a chunked `f64` array (no target).
 pub fn read_csv_features(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<ChunkedArray<f64>, LoadError> {
-    let (layer, n_cols) = scan(path.as_ref(), opts, None)?;
+    let (layer, n_cols, _) = scan(path.as_ref(), opts, None)?;
     Ok(ChunkedArray::from_block_layer(layer, n_cols))
 }
 
 /// A CSV file as a chunked dataset: features as `f64`, the target as `Y` (`f64` or `i64`).
 pub fn read_csv<Y: CsvTarget>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<ChunkedDataset<f64, Y>, LoadError> {
-    let (layer, n_cols) = scan(path.as_ref(), opts, Some(Y::KIND))?;
+    let (layer, n_cols, _) = scan(path.as_ref(), opts, Some(Y::KIND))?;
     let chunks = layer.chunks().clone();
     let x = ChunkedArray::from_block_layer(layer.map(BlockX, chunks.clone())?, n_cols);
     let y = ChunkedVector::from_block_layer(layer.map(BlockY, chunks)?);

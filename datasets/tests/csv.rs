@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ndarray::{array, Array1};
 use rask_core::Scheduler;
-use rask_datasets::csv::{read_csv, read_csv_features, CsvColumn, CsvColumns, CsvOptions};
+use rask_datasets::csv::{csv_categories, read_csv, read_csv_features, Categorical, CsvColumn, CsvColumns, CsvOptions};
 use rask_datasets::npy::LoadError;
 use rask_ml::Chunks;
 
@@ -139,4 +139,37 @@ fn bad_files_and_options_give_clear_errors() {
     let missing = read_csv_features("/nonexistent/x.csv", &CsvOptions::default()).unwrap_err();
     assert!(matches!(missing, LoadError::Io { .. }), "{missing}");
     assert!(read_csv_features(&labels, &CsvOptions { chunk_rows: 0, ..CsvOptions::default() }).is_err());
+}
+
+#[test]
+fn string_columns_read_as_categories_with_missing_values_as_nan() {
+    let path = write("colors.csv", "size,color,y\n1.5,red,0\n2.0,blue,1\n3.0,,0\n4.0,green,1\n5.0,blue,1\n");
+    let opts = CsvOptions {
+        chunk_rows: 2,
+        target: Some(CsvColumn::Name("y".into())),
+        categorical: vec![Categorical::new(CsvColumn::Name("color".into()))],
+        ..CsvOptions::default()
+    };
+    let cats = csv_categories(&path, &opts).unwrap();
+    assert_eq!(cats, [("color".to_string(), vec!["blue".to_string(), "green".into(), "red".into()])]);
+    for s in schedulers() {
+        let ds = read_csv::<i64>(&path, &opts).unwrap();
+        let x = ds.x().compute_on(&s).unwrap();
+        assert_eq!(x.column(0).to_vec(), [1.5, 2.0, 3.0, 4.0, 5.0]);
+        let codes = x.column(1).to_vec();
+        assert_eq!(&codes[..2], [2.0, 0.0]);
+        assert!(codes[2].is_nan());
+        assert_eq!(&codes[3..], [1.0, 0.0]);
+    }
+    // Another file read with the training categories: same codes; an unseen value names its line.
+    let other = write("colors2.csv", "size,color\n1.0,green\n2.0,purple\n");
+    let given = CsvOptions {
+        categorical: vec![Categorical { column: CsvColumn::Name("color".into()), categories: Some(cats[0].1.clone()) }],
+        ..CsvOptions::default()
+    };
+    let err = read_csv_features(&other, &given).unwrap().compute_on(&Scheduler::sync()).unwrap_err().to_string();
+    assert!(err.contains("line 3") && err.contains("\"purple\" is not one of its 3 categories"), "{err}");
+    // A categorical column must be a feature.
+    let bad = CsvOptions { categorical: vec![Categorical::new(CsvColumn::Name("y".into()))], ..opts.clone() };
+    assert!(read_csv::<i64>(&path, &bad).unwrap_err().to_string().contains("not a feature"));
 }

@@ -156,7 +156,7 @@ fn other_element_types_are_converted_as_numpy_astype_would() {
     assert_eq!(a32.dim(), a.dim());
     assert!(a32.iter().zip(&a).all(|(x, y)| x.to_bits() == (*y as f32).to_bits()), "{a32} vs {a}");
     let i = read_npy::<f64>(data("i32_2d.npy"), 2).unwrap().compute().unwrap();
-    assert!(i.iter().all(|v| v.fract() == 0.0) && i.len() > 0);
+    assert!(i.iter().all(|v| v.fract() == 0.0) && !i.is_empty());
     // Labels saved as int32, uint8, bool or whole floats are read as i64.
     let i32s: Vec<u8> = [3i32, -1, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
     let p = raw_npy("labels_i4.npy", "<i4", "(3,)", &i32s);

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rask_datasets::csv::{csv_feature_names, read_csv, read_csv_features, CsvColumn, CsvColumns, CsvOptions};
+use rask_datasets::csv::{
+    csv_categories, csv_feature_names, read_csv, read_csv_features, Categorical, CsvColumn, CsvColumns, CsvOptions,
+};
 use rask_datasets::parquet::{
     parquet_feature_names, read_parquet, read_parquet_features, ParquetColumns, ParquetOptions,
 };
@@ -26,6 +28,9 @@ pub struct Features {
     pub format: DataFormat,
     /// CSV delimiter and header of the training data.
     pub csv: Option<(char, bool)>,
+    /// Categorical CSV columns and their categories, in code order.
+    #[serde(default)]
+    pub categories: Vec<(String, Vec<String>)>,
 }
 
 /// The format of `path`: given, or from its extension, or from the files in the folder.
@@ -79,7 +84,12 @@ fn csv_column(c: &Column) -> CsvColumn {
     }
 }
 
-fn csv_options(d: &DataSpec, path: &Path, features: Option<&[String]>) -> CsvOptions {
+fn csv_options(
+    d: &DataSpec,
+    path: &Path,
+    features: Option<&[String]>,
+    categories: Option<&[(String, Vec<String>)]>,
+) -> CsvOptions {
     let tab = path.extension().is_some_and(|e| e == "tsv");
     let delimiter = d.delimiter.unwrap_or(if tab { '\t' } else { ',' });
     CsvOptions {
@@ -92,6 +102,13 @@ fn csv_options(d: &DataSpec, path: &Path, features: Option<&[String]>) -> CsvOpt
             (None, None) => CsvColumns::AllExceptTarget,
         },
         target: d.label.as_ref().map(csv_column),
+        categorical: match categories {
+            Some(cats) => cats
+                .iter()
+                .map(|(n, c)| Categorical { column: CsvColumn::Name(n.clone()), categories: Some(c.clone()) })
+                .collect(),
+            None => d.categorical.iter().flatten().map(|c| Categorical::new(csv_column(c))).collect(),
+        },
     }
 }
 
@@ -146,6 +163,9 @@ pub fn load_training<Y: Target>(
         }
     }
     let read = |e: rask_datasets::npy::LoadError| anyhow::Error::new(e);
+    if d.categorical.is_some() && format != DataFormat::Csv {
+        bail!("categorical columns are read from CSV files; {} is {format:?}", path.display());
+    }
     match format {
         DataFormat::Npy => {
             if d.label.is_some() || d.features.is_some() {
@@ -171,7 +191,7 @@ pub fn load_training<Y: Target>(
             } else {
                 ChunkedDataset::unlabelled(x)
             };
-            Ok((ds, Features { n, names: None, format, csv: None }))
+            Ok((ds, Features { n, names: None, format, csv: None, categories: Vec::new() }))
         }
         DataFormat::Csv => {
             if d.y.is_some() {
@@ -180,9 +200,11 @@ pub fn load_training<Y: Target>(
             if supervised && d.label.is_none() {
                 bail!("{estimator} needs targets: name the label column with --label (or `label` in [data])");
             }
-            let opts = csv_options(d, path, None);
+            let opts = csv_options(d, path, None, None);
             let names = csv_feature_names(path, &opts).map_err(read)?;
-            let mut opts = csv_options(d, path, Some(&names));
+            let categories =
+                if d.categorical.is_some() { csv_categories(path, &opts).map_err(read)? } else { Vec::new() };
+            let mut opts = csv_options(d, path, Some(&names), Some(&categories));
             if !supervised {
                 // An unsupervised model reads no label; naming it keeps it out of the features.
                 opts.target = None;
@@ -193,7 +215,7 @@ pub fn load_training<Y: Target>(
                 ChunkedDataset::unlabelled(read_csv_features(path, &opts).map_err(read)?)
             };
             let csv = Some((opts.delimiter as char, opts.has_header));
-            Ok((ds, Features { n: names.len(), names: Some(names), format, csv }))
+            Ok((ds, Features { n: names.len(), names: Some(names), format, csv, categories }))
         }
         DataFormat::Parquet => {
             if d.y.is_some() {
@@ -214,7 +236,7 @@ pub fn load_training<Y: Target>(
             } else {
                 ChunkedDataset::unlabelled(read_parquet_features(path, &opts).map_err(read)?)
             };
-            Ok((ds, Features { n: names.len(), names: Some(names), format, csv: None }))
+            Ok((ds, Features { n: names.len(), names: Some(names), format, csv: None, categories: Vec::new() }))
         }
     }
 }
@@ -258,10 +280,7 @@ pub fn load_for_predict(
                     d.delimiter = Some(delim);
                     d.header = header;
                 }
-                let opts = match &fitted.names {
-                    Some(names) if d.header => csv_options(&d, f, Some(names)),
-                    _ => csv_options(&d, f, None),
-                };
+                let opts = csv_options(&d, f, fitted.names.as_deref(), Some(&fitted.categories));
                 read_csv_features(f, &opts)?
             }
             DataFormat::Parquet => {

@@ -94,6 +94,10 @@ pub struct DataSpec {
     /// naming it keeps it out of the default features.
     #[serde(default)]
     pub label: Option<Column>,
+    /// CSV feature columns of strings, read as category codes (empty fields as NaN); their
+    /// categories are recorded in the model file, so predictions read the same codes.
+    #[serde(default)]
+    pub categorical: Option<Vec<Column>>,
     /// The targets of a `.npy` feature file: a 1-D `.npy` file.
     #[serde(default)]
     pub y: Option<PathBuf>,
@@ -116,6 +120,7 @@ impl DataSpec {
             format: None,
             features: None,
             label: None,
+            categorical: None,
             y: None,
             chunk_rows: DEFAULT_CHUNK_ROWS,
             delimiter: None,
