@@ -886,19 +886,7 @@ fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
     };
     let mut _cluster = None;
     let (scheduler, threads) = if let Some(addr) = &args.scheduler {
-        let (security, _) = security(
-            &SecurityArgs {
-                token_file: None,
-                no_auth: false,
-                tls_cert: None,
-                tls_key: None,
-                tls_ca: None,
-                tls_name: "rask".into(),
-                max_frame: 1 << 30,
-            },
-            false,
-        )?;
-        let client = rask::distributed::Client::connect(addr, security)?;
+        let client = connect(addr)?;
         let n = client.workers()?.len();
         (client.scheduler(), format!("{n} workers"))
     } else if let Some(n) = args.local_cluster {

@@ -288,7 +288,8 @@ pub struct SearchSpec {
     /// Share of rows held out for scoring (adaptive methods).
     #[serde(default = "test_size")]
     pub test_size: f64,
-    /// Candidates evaluated between checkpoints (grid, randomized; default: a tenth of them).
+    /// Candidates evaluated between checkpoints (grid, randomized; default: a tenth of them, at
+    /// least 8).
     #[serde(default)]
     pub batch_size: Option<usize>,
 }

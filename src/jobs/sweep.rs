@@ -2,7 +2,7 @@
 //! best model, `cv_results` and a checkpoint it resumes from.
 //!
 //! - `grid` and `randomized` cross-validate candidates in batches (`batch_size`, default a
-//!   tenth of them), each batch one task graph (identical work, such as a shared pipeline
+//!   tenth of them, at least 8), each batch one task graph (identical work, such as a shared pipeline
 //!   prefix, runs once per batch), and write the results so far to `checkpoint.bin` after each
 //!   batch. Run again, the sweep skips the batches the checkpoint holds; the merged results are
 //!   the same as an uninterrupted run's, because every candidate's scores depend only on the
@@ -208,7 +208,9 @@ fn cross_validated<Y: Target, E: FinalEstimator<Y>>(
     for c in &candidates {
         pipe.with_params(c).with_context(|| format!("candidate {}", format_candidate(&display_params(spec, c))))?;
     }
-    let batch = s.batch_size.unwrap_or(candidates.len().div_ceil(10)).max(1);
+    // Bigger batches share more work (a step fitted once per split for every candidate of the
+    // batch); smaller ones lose less to a crash.
+    let batch = s.batch_size.unwrap_or_else(|| candidates.len().div_ceil(10).max(8)).max(1);
     let batches: Vec<&[Candidate]> = candidates.chunks(batch).collect();
 
     let dir = &spec.output.dir;
