@@ -11,10 +11,12 @@
 //! | [`rask_core`] (re-exported at the root) | graphs, tokens, ops, values, schedulers; the distributed runtime ([`distributed`]) |
 //! | [`ml`] | chunked arrays and datasets, estimator traits, metrics, pipelines, parameters by name, grid / randomized / adaptive searches ([`ml::model_selection`]), `ParallelPostFit` and `Incremental` ([`ml::wrappers`]), blockwise voting ([`ml::ensemble`]), linfa and smartcore adapters |
 //! | [`estimators`] | clustering, decomposition, linear models, SGD, naive Bayes, preprocessing |
-//! | [`datasets`] | generators, loaders (`.npy`, CSV, Parquet, `read_xy`) and the streaming prediction writer |
+//! | [`datasets`] | generators, loaders (`.npy`, CSV, Parquet, `read_xy`), the embedded real datasets (iris, wine, breast cancer, diabetes) and the streaming prediction writer |
 //! | [`catalog`] | estimators by name, for configuration files and the command line |
 //! | [`jobs`] | `rask fit`, `rask predict` and `rask sweep` as library functions |
 //! | [`jobqueue`] | workers as SLURM jobs |
+//! | [`pipeline`] | the end-to-end demo behind `cargo run --release` and `rask demo`, as a library function |
+//! | [`demo`] | the ops of the task-graph demo, `rask graph-demo` |
 //!
 //! ```
 //! use rask::{delayed, Delayed, Scheduler};

@@ -9,8 +9,15 @@
 //!
 //! Modules are named like scikit-learn's: [`cluster`], [`decomposition`], [`linear_model`],
 //! [`naive_bayes`], [`preprocessing`]. Each algorithm has a folder with the same files:
-//! `params.rs` (builder, valid params), `algorithm.rs` (fit, fitted model), `ops.rs` (the
-//! registered block ops) and `errors.rs`.
+//! `params.rs` (builder, valid params), `algorithm.rs` (fit, fitted model) and `errors.rs`,
+//! plus `ops.rs` (the registered block ops) where its block work is its own; estimators that
+//! share their block work keep it in a shared module (`decomposition::ops`,
+//! [`linear_model::glm`], `naive_bayes`'s count ops, [`preprocessing::quantile_sketch`], and
+//! `rask_ml`'s column statistics for the scalers).
+//!
+//! Each estimator's params type documents its algorithm, how it parallelises (tasks,
+//! reductions, graph computations per fit), its cost per pass (passes, flops, memory,
+//! communication) and how it differs from scikit-learn and dask-ml.
 #![deny(missing_docs)]
 
 mod by_name;

@@ -3,7 +3,7 @@
 //! predictions by voting (classifiers) or averaging (regressors), block by block.
 //!
 //! The sub-estimator is any [`Estimator`]: Rask's own, or a foreign model (linfa, smartcore, a
-//! user's type) made usable by [`model!`](crate::model). Each block's fit is the estimator's
+//! user's type) made usable by [`model!`](macro@crate::model). Each block's fit is the estimator's
 //! search-fit op, so the ensemble fits on every scheduler; `fit` returns the fitted ensemble
 //! (dask-ml's returns `None`), which serialises and saves like any model.
 //!
@@ -37,6 +37,20 @@ pub enum Voting {
 }
 
 /// Fits one sub-model per block of a labelled dataset, in parallel; see the [module](self).
+///
+/// # Parallelism and cost
+///
+/// `fit` is one graph computation: one fit task per training block, all independent (each
+/// fits the sub-estimator on its block in memory, on the synchronous scheduler), and the
+/// members come back to the client. Prediction is one task per (member, block) and one
+/// [`Vote`] task per block: `members × blocks` model applications, so prediction costs
+/// `members` times a single model's. A fit failing on any block fails the ensemble.
+///
+/// # Compared with dask-ml
+///
+/// As dask-ml's (hard voting breaks ties to the smallest label, as its `scipy.stats.mode`),
+/// except that `fit` returns the fitted ensemble and blocks may hold different class sets
+/// (see the [module](self)).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BlockwiseVotingClassifier<E> {
     /// The sub-estimator.

@@ -10,7 +10,7 @@
 //!
 //! Rask's own estimators use the richer [`BlockModel`](crate::BlockModel) and
 //! [`Fit`](crate::Fit) traits (generic over `f32`/`f64`, fits on chunked data); the
-//! [`model!`](crate::model) macro turns a [`Model`] into a `BlockModel` and a [`ModelParams`]
+//! [`model!`](macro@crate::model) macro turns a [`Model`] into a `BlockModel` and a [`ModelParams`]
 //! into an [`Estimator`](crate::model_selection::Estimator), so from there on a foreign model is
 //! used exactly like a Rask one.
 //!
@@ -79,7 +79,7 @@ use crate::traits::Method;
 
 /// A fitted model that works on rows in memory. Implement it for your own type, or use the
 /// linfa and smartcore adapters (features `linfa`, `smartcore`); then make it a
-/// [`BlockModel`](crate::BlockModel) with [`model!`](crate::model).
+/// [`BlockModel`](crate::BlockModel) with [`model!`](macro@crate::model).
 ///
 /// Its serde form is its wire form: a distributed worker rebuilds it from those bytes.
 pub trait Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
@@ -193,7 +193,7 @@ pub fn distinct_labels(y: ArrayView1<'_, i64>) -> Vec<i64> {
 
 #[doc(hidden)]
 pub mod __private {
-    //! What the [`model!`](crate::model) macro expands to.
+    //! What the [`model!`](macro@crate::model) macro expands to.
 
     use std::sync::Arc;
 
@@ -325,7 +325,7 @@ pub mod __private {
 /// `name` prefixes its op names and codec tags; pick one your application owns
 /// (`"my_app.forest"`). `kind` is `Classifier`, `Regressor`, `Clusterer` or `Transformer`.
 /// Register what it makes with [`model_ops!`](crate::model_ops) and
-/// [`model_codecs!`](crate::model_codecs) (see [the module docs](crate::model)).
+/// [`model_codecs!`](crate::model_codecs) (see [the module docs](mod@crate::model)).
 #[macro_export]
 macro_rules! model {
     ($model:ty, name = $name:literal, kind = $kind:ident) => {
@@ -433,7 +433,7 @@ macro_rules! model {
     };
 }
 
-/// The ops of foreign models made with [`model!`](crate::model), for a registry's op list:
+/// The ops of foreign models made with [`model!`](macro@crate::model), for a registry's op list:
 /// `model_ops!(Stump)` for a model alone, `model_ops!(StumpParams => Stump)` with its params.
 #[macro_export]
 macro_rules! model_ops {
@@ -450,7 +450,7 @@ macro_rules! model_ops {
     };
 }
 
-/// The codecs of foreign models made with [`model!`](crate::model), for a registry's codec
+/// The codecs of foreign models made with [`model!`](macro@crate::model), for a registry's codec
 /// list (same forms as [`model_ops!`](crate::model_ops)).
 #[macro_export]
 macro_rules! model_codecs {

@@ -40,6 +40,20 @@ use crate::traits::{BlockModel, Fit, PartialFit, Predict, PredictProba, Score, T
 
 /// A pipeline: the steps `Head` (a pipeline, or `()` for none) then the final step `Last`.
 /// Build it with [`Pipeline::new`] and [`then`](Pipeline::then).
+///
+/// # Parallelism and cost
+///
+/// Fitting runs the steps in order, each with its own graph computations; step `j` reads the
+/// output of steps `1..j` lazily, so every pass it makes recomputes those transforms from the
+/// input blocks, fused into its own block tasks (nothing between steps is persisted unless a
+/// step persists its input, as the linear models do). Prediction is one fused task per block
+/// for the whole chain.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// Steps are typed and named; there is no `memory` cache and no `"passthrough"` step. In a
+/// search, a prefix shared by candidates is fitted once per split (see
+/// [`SearchCV`](crate::model_selection::SearchCV)), as dask-ml's searches do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline<Head, Last> {
     head: Head,

@@ -4,7 +4,7 @@
 //! with optional early stopping on a held-out block).
 //!
 //! Both work with Rask's estimators and with any foreign model made usable by
-//! [`model!`](crate::model) (linfa and smartcore adapters included), on every scheduler.
+//! [`model!`](macro@crate::model) (linfa and smartcore adapters included), on every scheduler.
 
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ use crate::traits::{to_bytes, ApplyModel, BlockModel, Method, ModelKind, Predict
 /// its key. The model's type needs its codec registered ([`model_codec`](crate::model_codec)).
 ///
 /// Works with any [`BlockModel`]: Rask's models and foreign ones made with
-/// [`model!`](crate::model). It serialises as the bare model.
+/// [`model!`](macro@crate::model). It serialises as the bare model.
 ///
 /// ```
 /// use ndarray::array;
@@ -58,6 +58,21 @@ use crate::traits::{to_bytes, ApplyModel, BlockModel, Method, ModelKind, Predict
 /// let wrapped = ParallelPostFit::new(Sign).unwrap();
 /// assert_eq!(wrapped.predict(&x).unwrap().compute().unwrap().to_vec(), vec![0, 1, 1]);
 /// ```
+///
+/// # Parallelism and cost
+///
+/// `predict`, `predict_proba` and `transform` add one task per block (`ApplyModel` by
+/// reference, reading the block and the model's key) to the input's graph, lazily; `score`
+/// reduces per-block metric partials of the predictions (scorers that need probabilities, and
+/// weighted classification scores, are refused). The cost per block is the model's own; the
+/// model crosses the network once per worker, not once per task.
+///
+/// # Compared with dask-ml
+///
+/// dask-ml's `ParallelPostFit` also fits the wrapped estimator (on data in memory); here the
+/// model is fitted first, by any means, and wrapped. Output widths come from the model's
+/// declarations ([`BlockModel::n_features_out`], `n_classes`), never from a trial run on a
+/// dummy block, so dask-ml's `predict_meta` / `predict_proba_meta` have no counterpart.
 #[derive(Clone, Debug)]
 pub struct ParallelPostFit<M> {
     model: Arc<M>,
@@ -262,6 +277,23 @@ impl Default for EarlyStopping {
 /// Works with SGD, MiniBatchKMeans, IncrementalPCA, the naive Bayes models, and foreign models
 /// whose [`ModelParams`](crate::model::ModelParams) have `partial_fit`. The same seed and
 /// chunking give the same model on every scheduler.
+///
+/// # Parallelism and cost
+///
+/// Each epoch is one graph computation: a chain of `partial_fit` tasks, one per training
+/// block, each taking the previous model and one block (fitted in the task on the
+/// synchronous scheduler), so an epoch is sequential and only the model travels between
+/// blocks; with early stopping a last task scores the held-out block. The model comes back to
+/// the client after every epoch and enters the next epoch's graph as data. The input is not
+/// persisted: every epoch recomputes its blocks. Cost per epoch: one pass, at the estimator's
+/// `partial_fit` cost per block.
+///
+/// # Compared with dask-ml
+///
+/// dask-ml's `Incremental` makes one pass per `fit` call (`shuffle_blocks`, `random_state`);
+/// `epochs` and `early_stopping` are additions here. Its `scoring` and
+/// `assume_equal_chunks` have no counterpart (scoring: wrap the fitted model in
+/// [`ParallelPostFit`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Incremental<E> {
     /// The estimator.

@@ -8,7 +8,7 @@
 //!
 //! | estimator, solver | passes over the data | per block | on the driver |
 //! |---|---|---|---|
-//! | `Pca`, `Full` | 1 | count, mean, centred Gram matrix | `d × d` symmetric eigendecomposition |
+//! | `Pca`, `CovarianceEigh` | 1 | count, mean, centred Gram matrix | `d × d` symmetric eigendecomposition |
 //! | `Pca`, `Tsqr` | 1 | count, mean, `R` of the centred rows | SVD of the `d × d` `R` |
 //! | `Pca`, `Randomized` | `n_power_iter + 3` | column stats; `(X − μ)ᵀ(X − μ)Z`; `R` of `(X − μ)Z` | QR of `d × l`, SVD of `l × l` |
 //! | `TruncatedSvd`, `Tsqr` | 3 | column stats; `R` of the rows; stats of `X Vᵀ` | SVD of `R` |

@@ -155,7 +155,7 @@ pub fn qr_r(a: &Array2<f64>) -> Array2<f64> {
 const QR_SLAB: usize = 1024;
 
 /// The `R` factor of a thin QR of `a − shift` (a row broadcast), by TSQR within the block:
-/// `R ← qr([R; next slab of centred rows]).R`, a slab of [`QR_SLAB`] rows at a time. Each
+/// `R ← qr([R; next slab of centred rows]).R`, a slab of `QR_SLAB` (1024) rows at a time. Each
 /// factorisation works on a cache-sized matrix and the block is never copied whole; measured
 /// 2.3× faster than one QR of the whole 200,000 × 50 block.
 pub fn centred_qr_r(a: ArrayView2<'_, f64>, shift: ArrayView1<'_, f64>) -> Array2<f64> {

@@ -511,6 +511,23 @@ macro_rules! settings_setters {
 }
 
 /// The adaptive-search driver: an estimator, candidates and a policy.
+///
+/// # Parallelism and cost
+///
+/// The training blocks and the test part are persisted once. Each round is one graph
+/// computation: for every advancing model a chain of `partial_fit` tasks (sequential within
+/// a model, one training block each), then a score task on the test part; different models
+/// run in parallel. The models stay persisted (on a cluster, on the workers) and only scores
+/// come back, so a round costs about `calls` block passes per advancing model plus one test
+/// pass per score. Policies, decisions and checkpoints run on the client.
+///
+/// # Compared with dask-ml
+///
+/// The policies are dask-ml's (`IncrementalSearchCV`, `InverseDecaySearchCV`,
+/// `SuccessiveHalvingSearchCV`, `HyperbandSearchCV`) plus ASHA. dask-ml reacts to models as
+/// they finish on a distributed `Client` (asynchronously, so timing can change its choices);
+/// here rounds are synchronous, decisions use scores and ids only, any scheduler works and a
+/// seeded search is reproducible and resumable from its checkpoint.
 #[derive(Clone, Debug)]
 pub struct AdaptiveSearch<E> {
     estimator: E,

@@ -514,6 +514,22 @@ pub struct SearchResult<M> {
 /// Defaults: `KFold(5)` (scikit-learn uses stratified folds for classifiers: pass
 /// [`StratifiedKFold`](crate::split::StratifiedKFold) for that), the estimator's default
 /// scorer, refit on the first metric, NaN scores for failed candidates, no train scores.
+///
+/// # Parallelism and cost
+///
+/// `fit` is one graph computation for every candidate and split: each split part is
+/// materialised once as one in-memory block (so a training split must fit in one task's
+/// memory), each fit and score is a task that runs the estimator on the synchronous
+/// scheduler inside the task, so the parallelism is across candidates and splits, not
+/// within a fit; identical work (a split, a shared pipeline prefix) is one node. Then the
+/// best candidate is refitted on all the data by its ordinary (chunked, parallel) `fit`.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// The graph merging and prefix sharing are dask-ml's design. Differences: classifiers get
+/// plain `KFold(5)`, not stratified folds; failed candidates score NaN unless
+/// [`ErrorScore::Raise`]; `n_jobs`, `pre_dispatch`, dask-ml's `cache_cv` and `scheduler`
+/// have no counterpart (the default scheduler runs the graph).
 #[derive(Clone, Debug)]
 pub struct SearchCV<E, S = KFold> {
     estimator: E,

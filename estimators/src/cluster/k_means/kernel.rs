@@ -27,7 +27,7 @@ const LANES: usize = 8;
 /// Rows per register block.
 const ROWS: usize = 4;
 
-/// Centres prepared for the kernel: transposed and padded to a multiple of [`LANES`].
+/// Centres prepared for the kernel: transposed and padded to a multiple of `LANES` (8).
 #[derive(Clone, Debug)]
 pub struct PreparedCentres {
     k: usize,

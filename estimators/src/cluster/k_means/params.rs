@@ -101,7 +101,7 @@ impl KMeansValidParams {
 /// |---|---|---|
 /// | `n_clusters` | 8 | clusters to find |
 /// | `init` | k-means‖ (factor 2, 5 rounds) | see [`KMeansInit`] |
-/// | `n_init` | 1 | initialisations (the best inertia is kept); 1 as dask-ml, because k-means‖ is already a careful, costly start, where scikit-learn runs several cheaper ones |
+/// | `n_init` | 1 | initialisations (the best inertia is kept); 1 as dask-ml (which has no `n_init`), because k-means‖ is already a careful, costly start; scikit-learn's `"auto"` is also 1 for k-means++ and given centres, but 10 for random starts |
 /// | `max_iter` | 300 | Lloyd iterations per initialisation |
 /// | `tol` | 1e-4 | stop when the squared centre shift (Frobenius²) is at most `tol` × the mean of the feature variances, as scikit-learn |
 /// | `seed` | 0 | seed of every random choice |
@@ -117,6 +117,50 @@ impl KMeansValidParams {
 /// `max_iter`, `tol`, `seed` (scikit-learn's `random_state`) and `split_every`. Given centres
 /// ([`KMeansInit::Given`]) read as `"given"` and cannot be set by name: give them with
 /// [`init`](Self::init).
+///
+/// # Algorithm
+///
+/// One pass of column statistics (refuses NaN and infinite values, and gives the mean feature
+/// variance that scales `tol`), the initialisation ([`KMeansInit`]), then Lloyd iterations:
+/// every row goes to its nearest centre (the tiled kernel of [`kernel`](super::kernel):
+/// argmin of `‖c‖² − 2x·c` over 256-row tiles, AVX2 + FMA when the CPU has them) and every
+/// centre moves to the mean of its rows; a centre that loses all its rows stays where it was.
+/// Iterations stop when the squared centre shift is at most `tol` × the mean feature
+/// variance, or after `max_iter`; one more pass computes the exact inertia. All of it is
+/// repeated `n_init` times from different streams and the lowest inertia is kept. `f32` rows
+/// are widened to `f64` as they are read.
+///
+/// # Parallelism and cost
+///
+/// - **A Lloyd iteration** is one graph computation and one pass: one `LloydPartials` task per
+///   block (per-centre sums and counts of its rows, `k × (d + 1)` numbers), merged by a tree
+///   of fan-in `split_every`; the client divides the sums by the counts and builds the next
+///   graph. `O(n·d·k)` flops per iteration.
+/// - **k-means‖** costs `1 + 2·n_rounds` passes (the distances to the first candidate, then
+///   per round a sampling pass and a distance-update pass) and a small graph that fetches the
+///   first row; the candidates (about `oversampling_factor · k` per round) are reduced to `k`
+///   centres on the client, in memory (10 restarts of weighted k-means++ and weighted Lloyd).
+///   **k-means++** costs `1 + 2(k − 1)` passes (per centre: a trial-potential pass and a
+///   distance-update pass, plus a graph reading the blocks its trials fall in), so it is slow
+///   for large `k`. **Random** costs one graph reading the blocks of `k` rows.
+/// - For k-means‖ and k-means++ the per-row squared distance to the nearest candidate (and
+///   its index: 12 bytes a row) comes back to the client after each pass and enters the next
+///   pass's graph as data: client memory and traffic `O(n)` per pass.
+/// - A fit is `1 + init + n_iter + 1` passes per initialisation. The input is not persisted:
+///   every pass recomputes its blocks from their graph, so persist a lazily generated or
+///   loaded `x` first when it fits in memory.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Initialisation: k-means‖ by default, as dask-ml (scikit-learn: greedy k-means++); the
+///   oversampling factor is per cluster and the number of rounds is fixed (see
+///   [`KMeansInit::KMeansParallel`]). The random streams differ from both, so centres are
+///   comparable centre for centre only from [`KMeansInit::Given`] centres.
+/// - An empty cluster keeps its centre (scikit-learn moves it to the farthest rows).
+/// - Sample weights are refused (`KMeansError::WeightsUnsupported`; scikit-learn takes
+///   `sample_weight`). No `algorithm="elkan"`, no `labels_` (predict the training rows).
+/// - `tol` is relative, as scikit-learn's. The same seed and chunking give the same centres
+///   on every scheduler.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KMeansParams(KMeansValidParams, ParallelSettings);
 

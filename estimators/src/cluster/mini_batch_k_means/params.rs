@@ -99,6 +99,35 @@ impl MiniBatchKMeansValidParams {
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)): `n_clusters`, `init` (see [`MiniBatchInit`]),
 /// `batch_size`, `max_iter`, `tol` and `seed` (scikit-learn's `random_state`).
+///
+/// # Algorithm
+///
+/// Sculley's mini-batch k-means with scikit-learn's update: the centres are drawn from the
+/// first block (greedy k-means++ or random rows) unless given; then each block is cut into
+/// batches of `batch_size` rows, in order, every batch is assigned to the current centres,
+/// and every centre that received rows moves to the mean of all the rows it has absorbed
+/// (learning rate `1 / count`). `fit` runs up to `max_iter` passes and stops when the
+/// squared centre shift over a pass is at most `tol` × the mean feature variance;
+/// `partial_fit` runs one pass, continuing the model's counts.
+///
+/// # Parallelism and cost
+///
+/// A pass is one graph computation: a chain of one task per block, each taking the state
+/// (`k × d` centres and `k` counts) and the block and returning the new state; only the state
+/// travels, so the blocks are read where they live, but the pass is sequential. `O(n·d·k)`
+/// flops per pass. With `tol > 0`, `fit` first runs one column-statistics pass. The input is
+/// not persisted: every pass recomputes its blocks. For a parallel fit use
+/// [`KMeansParams`](crate::cluster::KMeansParams).
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Batches are taken in block order, not sampled at random (shuffle sorted data first);
+///   the initialisation uses the first block, not a random `init_size` sample.
+/// - `reassignment_ratio`, `init_size`, `max_no_improvement` and `n_init` are not offered;
+///   sample weights are refused (`MiniBatchKMeansError::WeightsUnsupported`).
+/// - dask-ml has no mini-batch k-means of its own: it runs scikit-learn's
+///   `MiniBatchKMeans.partial_fit` block by block (`Incremental`; early releases had
+///   `PartialMiniBatchKMeans`), which is what one pass here does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MiniBatchKMeansParams(MiniBatchKMeansValidParams);
 

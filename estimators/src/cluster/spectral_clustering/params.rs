@@ -49,6 +49,37 @@ impl SpectralClusteringValidParams {
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)): `n_clusters`, `n_components`, `gamma`,
 /// `n_init` and `seed` (scikit-learn's `random_state`).
+///
+/// # Algorithm
+///
+/// Nyström spectral clustering: `m = n_components` landmark rows drawn uniformly; the RBF
+/// affinities of every row to the landmarks; the row degrees estimated from the landmark
+/// affinities (`A⁺` applied to their column sums); the top `n_clusters` eigenvectors of the
+/// normalised affinity from an `m × m` eigenproblem, orthogonalised ("one-shot" Nyström);
+/// every row embedded from its affinities to the landmarks; then
+/// [`KMeansParams`](crate::cluster::KMeansParams) (k-means‖, `n_init` starts) on the
+/// embedding.
+///
+/// # Parallelism and cost
+///
+/// Each step is one graph computation of one task per block and a fan-in-8 tree: a
+/// column-statistics pass (finiteness); a graph reading the blocks that hold the landmarks;
+/// the affinity column sums (`O(n·m·d)` flops, an `m`-vector per block); the Gram matrix of
+/// the normalised affinities (`O(n·m·(d + m))`, an `m × m` matrix per block); the embedding
+/// (`O(n·m·(d + k))`), **persisted** (`n × n_clusters` values held on the workers); then the
+/// k-means passes over that embedding. The client holds the landmarks and solves two
+/// `m × m` symmetric eigenproblems.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - scikit-learn forms the exact `n × n` affinity; this is an approximation from `m`
+///   landmarks (dask-ml's design), so labels can differ. Only the RBF affinity and k-means
+///   label assignment are offered (no `affinity`, `n_neighbors`, `assign_labels`,
+///   `eigen_solver`).
+/// - Unlike dask-ml, the eigenvectors are orthogonalised, so landmark rows are embedded like
+///   any other; the embedding is always persisted (dask-ml's `persist_embedding`).
+/// - Sample weights are refused (`SpectralClusteringError::WeightsUnsupported`); training
+///   labels are not stored: predict them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpectralClusteringParams(SpectralClusteringValidParams);
 

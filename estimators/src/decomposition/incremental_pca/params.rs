@@ -16,6 +16,31 @@ pub struct IncrementalPcaValidParams {
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_components`, `whiten`
 /// and `batch_size` (an integer, or none for one batch per block).
+///
+/// # Algorithm
+///
+/// scikit-learn's update (Ross et al.'s incremental SVD with a mean correction), batch after
+/// batch: the SVD of the previous components scaled by their singular values, stacked on the
+/// batch's centred rows (through their TSQR `R`) and one mean-correction row; the running
+/// mean and variance are merged with Chan et al.'s update. `fit` runs it over the batches in
+/// row order; `partial_fit` takes all its rows as one batch.
+///
+/// # Parallelism and cost
+///
+/// Each batch is one graph computation: one task per block of the batch (count, mean and
+/// the `R` of its centred rows, `O(rows·d²)` flops, a `d × d` `R` sent), merged by a fan-in-8
+/// tree, then an SVD of at most `(n_components + d + 1) × d` on the client. Batches run one
+/// after the other, so parallelism is only within a batch: with the default (one batch per
+/// block) a fit is a chain of single-task computations, one per block. In all, one pass
+/// over the data; a block that straddles two `batch_size` batches is read by both.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Default batches are the blocks (scikit-learn: `5 · n_features` rows); with
+///   `batch_size(Some(b))` the batches are scikit-learn's (`gen_batches` with
+///   `min_batch_size = n_components`), so the results match it to rounding.
+/// - `n_components` is required (scikit-learn's `None` keeps all). Targets and sample weights
+///   are ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncrementalPcaParams(IncrementalPcaValidParams);
 

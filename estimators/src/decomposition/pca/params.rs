@@ -92,6 +92,46 @@ impl PcaSolver {
 /// [`PcaSolver::Tsqr`], or `"randomized"`), `n_oversamples` and `iterated_power` (an
 /// integer or `"auto"`; the randomized solver's settings, kept while another solver is
 /// chosen, as scikit-learn keeps them), `whiten` and `seed` (scikit-learn's `random_state`).
+///
+/// # Algorithm
+///
+/// The principal axes of the centred rows, by one of the solvers of [`PcaSolver`]: the
+/// covariance matrix and its symmetric eigendecomposition, an exact SVD through TSQR, or
+/// Halko et al.'s randomized SVD. The explained variances use the `n − 1` denominator; the
+/// noise variance is the mean of the discarded ones (for the randomized solver, from the
+/// total variance). Signs follow scikit-learn 1.6's `svd_flip(u_based_decision=False)`.
+///
+/// # Parallelism and cost
+///
+/// Every pass is one graph computation: one task per block, merged by a fan-in-8 tree in
+/// block order; the factorisation of the small result runs on the client.
+///
+/// | solver | passes | flops per pass | sent per block | on the client |
+/// |---|---|---|---|---|
+/// | `CovarianceEigh` | 1 | `O(n·d²)` | count, mean, `d × d` centred Gram | `d × d` eigendecomposition |
+/// | `Tsqr` | 1 | `O(n·d²)` | count, mean, `d × d` `R` | SVD of `d × d` |
+/// | `Randomized` | `n_power_iter + 3` | `O(n·d·l)`, `l = n_components + n_oversamples` | `d × l` (or `l × l` `R`) | QR of `d × l`, SVD of `l × l` |
+///
+/// The randomized solver's first pass is column statistics (mean, total variance), its last
+/// the `R` of `(X − μ)Z`. The input is not persisted: the randomized solver recomputes its
+/// blocks every pass, so persist a lazily generated or loaded `x` first when it fits in
+/// memory. Memory per task: one block and a `d × d` (or `d × l`) matrix.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - `n_components` is required (no `None` for all, no `"mle"`); a variance fraction needs
+///   an exact solver (`PcaParamsError::FractionNeedsExactSolver`).
+/// - [`PcaSolver::Auto`] takes scikit-learn 1.6's covariance rule (`d ≤ 1000`, `n ≥ 10·d`)
+///   and otherwise the exact `Tsqr`, where scikit-learn would pick its randomized solver for
+///   `n_components < 0.8 · min(n, d)` on data larger than 500; unknown row counts choose
+///   `Tsqr`. dask-ml's `"auto"` has no covariance solver: `full` (TSQR) when
+///   `max(n, d) ≤ 500`, randomized when `n_components < 0.8 · min(n, d)`, else `full`.
+/// - The randomized solver defaults to scikit-learn's `iterated_power="auto"` (dask-ml's
+///   default is 0) and always re-orthonormalises with QR (scikit-learn's
+///   `power_iteration_normalizer` is not offered); `arpack` is not offered.
+/// - Targets and sample weights are ignored (scikit-learn's PCA takes no weights either).
+///   Blocks split by columns do not exist here, so dask-ml's single-column-chunk requirement
+///   has no counterpart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PcaParams(PcaValidParams, RandomizedSettings);
 

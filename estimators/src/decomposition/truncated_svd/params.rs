@@ -34,6 +34,33 @@ pub struct TruncatedSvdValidParams {
 /// `n_components`, `algorithm` (`"randomized"` or `"tsqr"`), `n_oversamples` and `n_iter` (the
 /// randomized solver's settings, kept while `algorithm` is `"tsqr"`), and `seed`
 /// (scikit-learn's `random_state`).
+///
+/// # Algorithm
+///
+/// The top right singular vectors of the uncentred rows: [`SvdSolver::Tsqr`] stacks the `R`
+/// factors of the blocks and takes the SVD of the final `d × d` `R` (exact);
+/// [`SvdSolver::Randomized`] is Halko et al.'s randomized SVD (as for
+/// [`PcaParams`](crate::decomposition::PcaParams), without centring). The explained variance
+/// is that of the transformed training rows, as scikit-learn computes it.
+///
+/// # Parallelism and cost
+///
+/// Each pass is one graph computation of one task per block and a fan-in-8 tree; the SVD
+/// runs on the client. A fit is a column-statistics pass (total variance, finiteness), the
+/// solver's passes and a last pass transforming the rows and taking their column variances
+/// (`O(n·d·k)`): 3 passes in all for `Tsqr` (`O(n·d²)` flops, a `d × d` `R` per block), and
+/// `n_power_iter + 4` for `Randomized` (`O(n·d·l)` each, `l = n_components + n_oversamples`,
+/// a `d × l` matrix per block). The input is not persisted: every pass recomputes its
+/// blocks.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - `n_components` is required (both default to 2). The default solver is scikit-learn's
+///   (randomized, 10 oversamples, 5 power iterations); dask-ml's default `algorithm` is
+///   `"tsqr"`. `arpack`, `tol` and dask-ml's `compute=False` are not offered.
+/// - Components are signed as scikit-learn 1.6's `svd_flip(u_based_decision=False)`; the
+///   random start differs from both, so randomized results agree only to the solver's
+///   accuracy. Targets and sample weights are ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TruncatedSvdParams(TruncatedSvdValidParams, RandomizedSettings);
 

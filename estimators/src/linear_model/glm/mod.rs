@@ -62,6 +62,28 @@ impl Penalty {
 /// for [`Newton`](Self::Newton), Newton's method on the exact Hessian; `"cholesky"` for
 /// [`Direct`](Self::Direct), the normal equations, as `Ridge`'s), dask-glm's for the others
 /// (`"gradient_descent"`, `"proximal_grad"`, `"admm"`).
+///
+/// # Parallelism and cost
+///
+/// A fit first persists `x`, `y` and the weights (one computation; on a cluster they stay
+/// on the workers, so the whole dataset is held in memory for the fit) and runs one summary
+/// pass (rows, weight sum, classes, finiteness). Then every *evaluation* of the objective is
+/// one graph computation and one pass: one `BlockPartials` task per block and a fan-in-8
+/// tree of sums; the iteration itself runs on the client on `len`-sized vectors, where
+/// `len = k·(d + fit_intercept)` (`k` = classes for the multinomial family, else 1).
+///
+/// | solver | passes per iteration | flops per row and pass | sent per block | on the client |
+/// |---|---|---|---|---|
+/// | `Direct` | 1 in all | `O(len²)` | `len × len` Hessian | one Cholesky solve, `O(len³)` |
+/// | `Lbfgs` | 1, plus 1 per line-search backtrack | `O(len)` | loss, `len` gradient | two-loop recursion, memory 10 |
+/// | `Newton` | 1 Hessian pass + at least 1 line-search pass | `O(len²)` (Hessian pass) | `len × len` | a `len × len` solve |
+/// | `GradientDescent` | 1, plus 1 per backtrack | `O(len)` | loss, gradient | vector updates |
+/// | `ProximalGrad` | 1–2, plus 1 per backtrack | `O(len)` | loss, gradient | soft-thresholding |
+/// | `Admm` | 1 (no tree: one local solve per block) | up to 100 local Newton steps, `O(len²)` each | a `len` vector | averaging, soft-thresholding; `2 × blocks × len` numbers of state |
+///
+/// Every evaluation is a new graph over the persisted blocks, so an iteration also costs a
+/// scheduler round trip. Results are bit-identical on every scheduler for the same chunking;
+/// ADMM's answer also depends on the chunking (its local problems are the blocks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Solver {
     /// Limited-memory BFGS (memory 10, backtracking line search). Smooth penalties only.

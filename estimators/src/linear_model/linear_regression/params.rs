@@ -50,6 +50,34 @@ impl LinearRegressionValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `penalty`,
 /// `l1_ratio`, `solver`, `max_iter`, `tol`, `fit_intercept`, and `rho` (ADMM's, as
 /// dask-glm's). See [`Penalty`] and [`Solver`] for the choices' names.
+///
+/// # Algorithm
+///
+/// Least squares with an optional L2, L1 or elastic-net penalty (the objective of
+/// [`LinearRegressionValidParams`]). The default [`Solver::Direct`] solves the normal
+/// equations `[X 1]ᵀ W [X 1] β = [X 1]ᵀ W y` (divided by the weight sum, with `alpha` added
+/// to the diagonal entries of the penalised coefficients) by Cholesky, falling back to a minimum-norm eigen solve when the matrix is singular; L1 and
+/// elastic-net need [`Solver::ProximalGrad`] or [`Solver::Admm`].
+///
+/// # Parallelism and cost
+///
+/// The data is persisted once and checked in one pass; the direct solver is then one pass:
+/// one task per block computing its `(d + 1) × (d + 1)` Gram matrix and `d + 1` moments
+/// (`O(n·d²)` flops), a fan-in-8 tree of sums, and a `(d + 1)`-sized Cholesky solve on the
+/// client. The iterative solvers cost what [`Solver`] lists per iteration.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - The default is scikit-learn's `LinearRegression` (no penalty), but by the normal
+///   equations, which square the condition number, where scikit-learn uses an SVD-based
+///   least squares: ill-conditioned features lose about twice the digits.
+/// - Lasso and elastic-net run proximal gradient or ADMM rather than scikit-learn's
+///   coordinate descent, so `tol` means a gradient-mapping or residual bound, not a duality
+///   gap, and iteration counts differ; `Ridge(alpha = a)` is `L2` with `alpha = a / S`.
+///   `positive` and multi-output targets are not offered.
+/// - dask-ml's `LinearRegression` is a dask-glm model whose defaults are an **L2 penalty
+///   with `C = 1`** and `solver="admm"`, so its default fit is ridge-like, not ordinary least
+///   squares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinearRegressionParams(pub(crate) LinearRegressionValidParams);
 

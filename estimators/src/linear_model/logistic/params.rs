@@ -48,6 +48,34 @@ impl LogisticRegressionValidParams {
 /// names are lower case, so scikit-learn's `C` is `"c"`): `c`, `penalty`, `l1_ratio`,
 /// `solver`, `max_iter`, `tol`, `fit_intercept`, and `rho` (ADMM's, as dask-glm's). See
 /// [`Penalty`] and [`Solver`] for the choices' names.
+///
+/// # Algorithm
+///
+/// Binary logistic regression (sigmoid, the second sorted class positive) for two classes,
+/// multinomial (softmax, one coefficient row per class) for three or more, minimising the
+/// objective of [`LogisticRegressionValidParams`] with the chosen [`Solver`] from zero
+/// coefficients. Multinomial intercepts (and, without an L1 term, coefficients) are then
+/// centred over the classes, which does not change the probabilities.
+///
+/// # Parallelism and cost
+///
+/// The data is persisted once, one pass finds the classes and checks the values, and each
+/// objective evaluation is one tree-reduced pass over the blocks; see [`Solver`] for the
+/// passes per iteration and the cost of each. The default `Lbfgs` reads the data about once
+/// per iteration (`O(n·d·k)` flops, `k` coefficient rows) and sends a gradient of
+/// `k·(d + 1)` numbers per block.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Defaults and the objective are scikit-learn's (`C`, `tol` on the mean-loss objective as
+///   its `lbfgs`; see [`Solver::Lbfgs`] for the left-out `ftol` test). More than two classes
+///   are always multinomial (scikit-learn ≥ 1.5's behaviour); one-vs-rest, `class_weight`,
+///   `warm_start`, `intercept_scaling`, `dual` and the liblinear / sag / saga solvers are not
+///   offered. Not converging within `max_iter` sets `converged = false` instead of warning.
+/// - dask-ml (dask-glm) defaults to `solver="admm"`, fits binary problems only, and scales
+///   the penalty as `1 / C` on a summed loss; its solver names `lbfgs`,
+///   `gradient_descent`, `proximal_grad` and `admm` are accepted here, its `newton` is
+///   `"newton-cholesky"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegressionParams(pub(crate) LogisticRegressionValidParams);
 

@@ -49,6 +49,29 @@ impl PoissonRegressionValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `penalty`,
 /// `l1_ratio`, `solver`, `max_iter`, `tol`, `fit_intercept`, and `rho` (ADMM's, as
 /// dask-glm's). See [`Penalty`] and [`Solver`] for the choices' names.
+///
+/// # Algorithm
+///
+/// A Poisson GLM with log link, minimising the objective of
+/// [`PoissonRegressionValidParams`] with the chosen [`Solver`], starting from the
+/// intercept-only fit (the log of the weighted mean target, as scikit-learn), which keeps
+/// the first steps away from overflowing `exp(η)`. Negative targets
+/// (`PoissonRegressionError::NegativeTarget`) and all-zero targets
+/// (`PoissonRegressionError::ZeroTargets`) are refused.
+///
+/// # Parallelism and cost
+///
+/// The data is persisted once and checked in one pass; each objective evaluation is one
+/// tree-reduced pass over the blocks (`O(n·d)` flops for a gradient, `O(n·d²)` for Newton's
+/// Hessian); see [`Solver`] for the passes per iteration.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Defaults and `alpha` are scikit-learn's `PoissonRegressor`'s; L1 and elastic-net
+///   penalties and the other solvers are extensions (`"newton-cholesky"` is scikit-learn's
+///   Newton solver too). Not converging sets `converged = false` instead of warning.
+/// - dask-ml's `PoissonRegression` is a dask-glm model parameterised by `C` (penalty
+///   `1 / C` on a summed loss) with `solver="admm"` by default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoissonRegressionParams(pub(crate) PoissonRegressionValidParams);
 

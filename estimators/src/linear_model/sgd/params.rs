@@ -204,6 +204,37 @@ impl SgdClassifierValidParams {
 /// `n_iter_no_change`. Not settable by name: `classes` (a list; give it with
 /// [`classes`](Self::classes)).
 ///
+/// # Algorithm
+///
+/// scikit-learn's plain SGD, sample for sample: per row a step along the loss's gradient,
+/// the L2 penalty by rescaling the weights, the L1 penalty by the cumulative truncated
+/// gradient, the step size from [`LearningRate`]. Two classes are one binary problem (the
+/// second class positive); more are one-vs-rest, every class's binary model updated in the
+/// same pass over a block, each with its own stopping rule.
+///
+/// # Parallelism and cost
+///
+/// Each epoch is one graph computation: a chain of one task per block (in a seeded random
+/// block order when shuffling), each taking the optimiser state and a block and returning the
+/// new state, so an epoch is sequential; only the state (one weight vector per binary
+/// problem and a few scalars) travels between tasks. `O(n·d·K)` flops per epoch for `K`
+/// binary problems; the stopping rule runs on the client between epochs. `fit` finds the
+/// labels with one reduction (and checks them against `classes`), then runs up to
+/// `max_iter` epochs; `partial_fit` runs one.
+/// The input is not persisted: every epoch recomputes its blocks (persist it first when it
+/// fits in memory). See the [module docs](super) for the shuffling and the stopping rule.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - With `shuffle(false)` the coefficients match scikit-learn's to rounding; shuffled fits
+///   visit blocks and rows in seeded orders, not scikit-learn's global permutation, so they
+///   match it in score, not in coefficients.
+/// - `average`, `early_stopping` / `validation_fraction`, `class_weight`, `warm_start` (use
+///   `partial_fit`) and `n_jobs` are not offered; sample weights are.
+/// - dask-ml has no SGD of its own: it runs scikit-learn's `partial_fit` block by block
+///   through `Incremental`, one epoch per call; here `fit` runs the epochs and the stopping
+///   rule itself.
+///
 /// ```
 /// use rask_estimators::linear_model::sgd::SgdClassifierParams;
 /// use rask_ml::{Dataset, Fit, Predict, ndarray::array};
@@ -320,6 +351,32 @@ impl SgdRegressorValidParams {
 /// scikit-learn keeps it), `penalty`, `alpha`, `l1_ratio`, `fit_intercept`, `max_iter`, `tol`
 /// (a float, or none), `shuffle`, `seed` (scikit-learn's `random_state`), `learning_rate`,
 /// `eta0`, `power_t` and `n_iter_no_change`.
+///
+/// # Algorithm
+///
+/// scikit-learn's plain SGD, sample for sample, on the squared, Huber or
+/// epsilon-insensitive losses ([`SgdRegressorLoss`]): per row a step along the loss's
+/// gradient, the L2 penalty by rescaling the weights, the L1 penalty by the cumulative
+/// truncated gradient, the step size from [`LearningRate`].
+///
+/// # Parallelism and cost
+///
+/// Each epoch is one graph computation: a chain of one task per block (in a seeded random
+/// block order when shuffling), each taking the optimiser state and a block and returning the
+/// new state, so an epoch is sequential; only the state (the weight vector and a few
+/// scalars) travels between tasks. `O(n·d)` flops per epoch; the stopping rule runs on the
+/// client between epochs. `fit` runs up to `max_iter` epochs; `partial_fit` runs one.
+/// The input is not persisted: every epoch recomputes its blocks (persist it first when it
+/// fits in memory). See the [module docs](super) for the shuffling and the stopping rule.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - With `shuffle(false)` the coefficients match scikit-learn's to rounding; shuffled fits
+///   match it in score, not in coefficients (see the [module docs](super)).
+/// - `average`, `early_stopping` / `validation_fraction`, `warm_start` (use `partial_fit`)
+///   are not offered; sample weights are.
+/// - dask-ml has no SGD of its own: it runs scikit-learn's `partial_fit` block by block
+///   through `Incremental`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SgdRegressorParams(pub(crate) SgdRegressorValidParams, f64);
 

@@ -43,6 +43,27 @@ impl BernoulliNBValidParams {
 /// `binarize` (a float, or none), and `split_every`. Not settable by name (lists):
 /// `class_prior` and `classes`; give them with [`class_prior`](Self::class_prior) and
 /// [`classes`](Self::classes).
+///
+/// # Algorithm
+///
+/// Features are binarised at `binarize` (when set); per class, the weighted count of rows
+/// where each feature is 1; feature log probabilities `log((N_cf + alpha) / (N_c + 2·alpha))`,
+/// and prediction adds the terms for the absent features too, as scikit-learn's.
+///
+/// # Parallelism and cost
+///
+/// One pass and one graph computation: one task per block (`O(rows·d)` flops) sending its
+/// per-class weighted feature sums and class weights (`classes × (d + 1)` numbers), merged
+/// by a tree of fan-in `split_every`; the smoothed log probabilities are computed on the
+/// client. `partial_fit` adds a batch's counts to the model's. Prediction is one task per
+/// block, `O(rows·d·classes)`.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - `alpha` must be positive (scikit-learn with `force_alpha=True` also takes 0); sample
+///   weights are supported, as in scikit-learn.
+/// - dask-ml has no Bernoulli naive Bayes of its own: it runs scikit-learn's `partial_fit` block by block
+///   through `Incremental`, which gives the same counts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BernoulliNBParams(BernoulliNBValidParams);
 

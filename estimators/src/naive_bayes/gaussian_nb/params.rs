@@ -45,6 +45,28 @@ impl GaussianNBValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `var_smoothing`, and
 /// `split_every`. Not settable by name (lists): `priors` and `classes`; give them with
 /// [`priors`](Self::priors) and [`classes`](Self::classes).
+///
+/// # Algorithm
+///
+/// Per class, the weighted count and the per-feature mean and sum of squared deviations
+/// (Chan et al.'s pairwise merge), plus the same moments over all rows; `var_smoothing` × the
+/// largest overall feature variance is added to every class variance; priors are the class
+/// weight shares unless fixed. `partial_fit` merges a batch's moments into the model's, as
+/// scikit-learn's.
+///
+/// # Parallelism and cost
+///
+/// One pass and one graph computation: one task per block (`O(rows·d)` flops) sending
+/// `(classes + 1) × (2d + 1)` numbers, merged by a tree of fan-in `split_every`. The classes
+/// are found by the same reduction. Prediction is one task per block, `O(rows·d·classes)`.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Parameters, attributes and sample weights are scikit-learn's; `classes` may be declared
+///   up front (needed by `partial_fit`; a label outside it is an error).
+/// - dask-ml's `GaussianNB` has only `priors` and `classes`: no `var_smoothing` (its
+///   variances are not smoothed), no `partial_fit`, no sample weights, and it selects each
+///   class's rows separately (one masked reduction per class) rather than in one pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GaussianNBParams(GaussianNBValidParams);
 

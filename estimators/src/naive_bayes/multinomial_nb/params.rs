@@ -35,6 +35,27 @@ impl MultinomialNBValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `alpha`, `fit_prior`, and
 /// `split_every`. Not settable by name (lists): `class_prior` and `classes`; give them with
 /// [`class_prior`](Self::class_prior) and [`classes`](Self::classes).
+///
+/// # Algorithm
+///
+/// Per class, the weighted sum of every feature (features must be non-negative counts or
+/// frequencies); feature log probabilities `log((N_cf + alpha) / (N_c + alpha·d))`, class
+/// log priors from the class weights (or uniform, or `class_prior`), as scikit-learn's.
+///
+/// # Parallelism and cost
+///
+/// One pass and one graph computation: one task per block (`O(rows·d)` flops) sending its
+/// per-class weighted feature sums and class weights (`classes × (d + 1)` numbers), merged
+/// by a tree of fan-in `split_every`; the smoothed log probabilities are computed on the
+/// client. `partial_fit` adds a batch's counts to the model's. Prediction is one task per
+/// block, `O(rows·d·classes)`.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - `alpha` must be positive (scikit-learn with `force_alpha=True` also takes 0); sample
+///   weights are supported, as in scikit-learn.
+/// - dask-ml has no multinomial naive Bayes of its own: it runs scikit-learn's `partial_fit` block by block
+///   through `Incremental`, which gives the same counts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MultinomialNBParams(MultinomialNBValidParams);
 

@@ -22,6 +22,18 @@ pub struct LabelEncoderValidParams {
 /// assert_eq!(enc.transform(&y).unwrap(), array![2, 0, 1, 2]);
 /// assert_eq!(enc.inverse_transform(&array![0, 2]).unwrap(), array![-3, 10]);
 /// ```
+///
+/// # Algorithm, parallelism and cost
+///
+/// `fit` is one pass and one graph computation: per block the sorted distinct labels,
+/// merged by a tree of fan-in `split_every` (the client receives the class list).
+/// `transform` and `inverse_transform` are one task per block (a binary search per label);
+/// an unseen label fails the computation.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// Integer labels only (`i64`; no strings or floats); it is not a search or pipeline step,
+/// since it encodes targets, not features.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelEncoderParams(LabelEncoderValidParams);
 

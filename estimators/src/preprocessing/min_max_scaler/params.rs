@@ -38,6 +38,19 @@ impl MinMaxScalerValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `clip`, and `split_every`.
 /// Not settable by name: `feature_range` (a pair, which a parameter value cannot hold); give it
 /// with [`feature_range`](Self::feature_range).
+///
+/// # Algorithm and cost
+///
+/// `fit` is one pass and one graph computation: per block, each column's count, mean, sum of
+/// squared deviations, min and max with NaNs left out (`O(rows·d)`, a few `d`-vectors sent),
+/// merged by a tree of fan-in `split_every` with Chan et al.'s update; `partial_fit` merges a
+/// batch's statistics into the model's. `transform` is one task per block, `O(rows·d)`.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - As scikit-learn's (`feature_range`, `clip`, NaNs ignored). Sample weights are ignored.
+/// - dask-ml's computes the same minima and maxima with dask reductions but has no
+///   `partial_fit`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MinMaxScalerParams(MinMaxScalerValidParams);
 

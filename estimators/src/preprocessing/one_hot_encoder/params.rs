@@ -65,6 +65,21 @@ impl OneHotEncoderValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `handle_unknown`
 /// (`"error"` or `"ignore"`), `drop` (`"none"` (scikit-learn's `None`), `"first"` or
 /// `"if_binary"`), and `split_every`.
+///
+/// # Parallelism and cost
+///
+/// `fit` is one pass and one graph computation: per block the sorted distinct values of
+/// every column, merged by a tree of fan-in `split_every` (exact, so memory grows with the
+/// number of distinct values). `transform` is one task per block writing `rows × width`
+/// dense values.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Categories are numbers found from the data (`categories="auto"`); the output is dense
+///   (scikit-learn's default is sparse). `min_frequency`, `max_categories`,
+///   `handle_unknown="infrequent_if_exist"` and given category lists are not offered.
+/// - dask-ml's encoders work on the categorical columns of DataFrames (its `Categorizer`
+///   and `DummyEncoder`); here columns are numeric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OneHotEncoderParams(OneHotEncoderValidParams);
 

@@ -46,6 +46,19 @@ impl OrdinalEncoderValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `handle_unknown`
 /// (`"error"` or `"use_encoded_value"`), `unknown_value` (a number, or none for NaN, the
 /// default; kept while `handle_unknown` is `"error"`), and `split_every`.
+///
+/// # Parallelism and cost
+///
+/// `fit` is one pass and one graph computation: per block the sorted distinct values of
+/// every column, merged by a tree of fan-in `split_every` (exact, so memory grows with the
+/// number of distinct values). `transform` is one task per block, a binary search per value.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Numeric categories found from the data only (no given lists, no `encoded_missing_value`,
+///   `min_frequency` or `max_categories`); NaN is never a category.
+/// - dask-ml's `OrdinalEncoder` works on the categorical columns of DataFrames; here columns
+///   are numeric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrdinalEncoderParams(OrdinalEncoderValidParams, Option<f64>);
 

@@ -84,6 +84,19 @@ impl PolynomialFeaturesValidParams {
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `degree`,
 /// `interaction_only` and `include_bias`.
+///
+/// # Algorithm, parallelism and cost
+///
+/// `fit` reads no data: it records the column count and lists the monomials in
+/// scikit-learn's order. `transform` is one task per block computing every monomial as
+/// scikit-learn does (so the rounding matches): `O(rows · n_output_features · degree)`
+/// flops and `rows × n_output_features` values out per block (the output width grows as
+/// `C(d + degree, degree)`).
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// No `(min_degree, max_degree)` degree and no `order`; NaN and infinite inputs are refused
+/// by `transform`. dask-ml's version applies scikit-learn's block by block, as here.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolynomialFeaturesParams(PolynomialFeaturesValidParams);
 

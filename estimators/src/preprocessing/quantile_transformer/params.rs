@@ -62,6 +62,29 @@ impl QuantileTransformerValidParams {
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_quantiles`,
 /// `output_distribution` (`"uniform"` or `"normal"`), and `sketch_capacity` (an integer, or none
 /// for exact quantiles) and `split_every`.
+///
+/// # Algorithm
+///
+/// The `n_quantiles` evenly spaced quantiles of every column (the references), then
+/// scikit-learn's transform: each value is interpolated between the references (the mean of
+/// the forward and backward interpolations, so repeated values map to the middle of their
+/// range), and mapped through the normal quantile function for a normal output.
+///
+/// # Parallelism and cost
+///
+/// `fit` is one pass and one graph computation: per block, a summary of every column
+/// (`O(rows·log rows)` per column for the sort), merged by a tree of fan-in `split_every`
+/// ([`quantile_sketch`](crate::preprocessing::quantile_sketch)). Exact summaries send every
+/// distinct value with its rank bounds, so the root of the tree holds about 40 bytes per
+/// distinct value and column; with `sketch_capacity = c` every summary is at most `c` values
+/// per column. `transform` is one task per block.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - scikit-learn subsamples 10,000 rows by default (`subsample`); here every row is used
+///   and the quantiles are exact unless `sketch_capacity` is set, so results match
+///   scikit-learn's `subsample=None`. dask-ml's uses `da.percentile` per column,
+///   approximate on data of several blocks. Sample weights are ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantileTransformerParams(QuantileTransformerValidParams);
 

@@ -55,6 +55,27 @@ impl RobustScalerValidParams {
 /// `with_scaling`, and `sketch_capacity` (an integer, or none for exact quantiles) and
 /// `split_every`. Not settable by name: `quantile_range` (a pair, which a parameter value
 /// cannot hold); give it with [`quantile_range`](Self::quantile_range).
+///
+/// # Algorithm
+///
+/// The per-column median and the two quantiles of `quantile_range`, interpolated linearly
+/// between order statistics as numpy's percentiles; NaNs are ignored when fitting and kept by
+/// `transform`. A range below `10 ε` scales by 1 (scikit-learn's `_handle_zeros_in_scale`).
+///
+/// # Parallelism and cost
+///
+/// `fit` is one pass and one graph computation: per block, a summary of every column
+/// (`O(rows·log rows)` per column for the sort), merged by a tree of fan-in `split_every`
+/// ([`quantile_sketch`](crate::preprocessing::quantile_sketch)). Exact summaries send every
+/// distinct value with its rank bounds, so the root of the tree holds about 40 bytes per
+/// distinct value and column; with `sketch_capacity = c` every summary is at most `c` values
+/// per column. `transform` is one task per block.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - Exact by default, like scikit-learn's; dask-ml's uses `da.percentile`, which is
+///   approximate on data of several blocks. `unit_variance` is not offered; sample weights
+///   are ignored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RobustScalerParams(RobustScalerValidParams);
 

@@ -43,6 +43,21 @@ impl StandardScalerValidParams {
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `with_mean`, `with_std`,
 /// and `split_every`.
+///
+/// # Algorithm and cost
+///
+/// `fit` is one pass and one graph computation: per block, each column's count, mean, sum of
+/// squared deviations, min and max with NaNs left out (`O(rows·d)`, a few `d`-vectors sent),
+/// merged by a tree of fan-in `split_every` with Chan et al.'s update; `partial_fit` merges a
+/// batch's statistics into the model's. `transform` is one task per block, `O(rows·d)`.
+///
+/// # Compared with scikit-learn and dask-ml
+///
+/// - As scikit-learn's (`ddof = 0`, constant columns keep scale 1, NaNs ignored), except that
+///   sample weights are ignored (scikit-learn's `fit` takes `sample_weight`); `copy` has no
+///   counterpart.
+/// - dask-ml's computes the same mean and variance with dask reductions but has no
+///   `partial_fit`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StandardScalerParams(StandardScalerValidParams);
 
