@@ -5,9 +5,12 @@
 //!   jobs, a client that computes a graph on them, then `scancel`.
 //!
 //! The tests run only where `sbatch` is on PATH; elsewhere each says plainly that it did not run.
-//! If `sinfo` does not answer, a test starts a single-node cluster with
-//! `scripts/slurm-single-node.sh` (root, Debian's `slurm-wlm`) and stops it again at the end;
-//! the tests take turns, so they never share a cluster that one of them stops.
+//! If `sinfo` does not answer, a test run as root starts a single-node cluster with
+//! `scripts/slurm-single-node.sh` (Debian's `slurm-wlm`) and stops it again at the end (not as
+//! root, it says that it did not run); the tests take turns, so they never share a cluster that
+//! one of them stops. A freshly installed `slurm-wlm` has no slurm.conf, and its `sbatch` fails
+//! even `--version` until the script writes one, so the tests look for `sbatch` on PATH rather
+//! than ask [`SlurmJobs::sbatch_available`].
 //! Every wait is bounded (120 s at most) and everything a test starts is stopped, even on failure.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,16 +31,24 @@ const RASK: &str = env!("CARGO_BIN_EXE_rask");
 /// Held by each test for its whole run: one test's clean-up may stop the cluster.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The lock, a test environment and a running cluster; `None` (after saying so) without `sbatch`.
+/// The lock, a test environment and a running cluster; `None` (after saying so) without `sbatch`,
+/// or when no cluster answers and this is not root, who could start one.
 fn set_up(test: &str) -> Option<(MutexGuard<'static, ()>, TestEnv)> {
-    if !SlurmJobs::sbatch_available() {
-        // Written straight to the terminal: the test harness would swallow a println! of a passing test.
-        let _ = writeln!(std::io::stderr(), "SKIPPED: sbatch not found; the SLURM test did not run ({test})");
+    // Written straight to the terminal: the test harness would swallow a println! of a passing test.
+    let skipped = |why: &str| {
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {why}; the SLURM test did not run ({test})");
+    };
+    if !on_path("sbatch") {
+        skipped("sbatch not found");
         return None;
     }
     let lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut env = TestEnv::new();
     if !sinfo_answers() {
+        if !is_root() {
+            skipped("no SLURM controller answers sinfo, and starting scripts/slurm-single-node.sh needs root");
+            return None;
+        }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-single-node.sh");
         // Stopped on drop even if starting fails half-way.
         env.stop_slurm = Some(script.clone());
@@ -285,6 +296,28 @@ fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
             Err(e) => return Err(format!("waiting for {cmd:?}: {e}")),
         }
     }
+}
+
+/// Whether an executable file named `name` is in one of PATH's directories.
+fn on_path(name: &str) -> bool {
+    let is_executable = |p: &Path| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            p.is_file()
+        }
+    };
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| is_executable(&dir.join(name))))
+}
+
+/// Whether this process runs as root (`id -u` says 0).
+fn is_root() -> bool {
+    run_bounded(Command::new("id").arg("-u"), Duration::from_secs(10))
+        .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
 /// Whether a SLURM controller answers `sinfo` within 4 s (a live one answers at once; with none,
