@@ -9,7 +9,12 @@ The data is generated once, in Rust, by `benches/benches/logistic.rs` (make_clas
 Environment: RASK_LOGISTIC_CHUNK (rows per dask chunk, default 100000), RASK_LOGISTIC_THREADS
 (dask threads, default 2). Each tool runs in its own subprocess so its peak RSS (ru_maxrss,
 data loading included) is its own. Accuracy is on the training rows, as in the Rust bench.
+
+`logistic.py --tool-json TOOL FOLDER` runs one tool (dask-ml or scikit-learn) in this process and
+prints one JSON line (seconds, accuracy, n_iter, rss in bytes), for the side-by-side harness
+(`cargo run -p rask-benches --release --bin compare`).
 """
+import json
 import os
 import resource
 import subprocess
@@ -19,7 +24,7 @@ import time
 import numpy as np
 
 
-def run(tool, folder):
+def run(tool, folder, as_json=False):
     x = np.load(os.path.join(folder, "x.npy"))
     y = np.load(os.path.join(folder, "y.npy"))
     chunk = int(os.environ.get("RASK_LOGISTIC_CHUNK", "100000"))
@@ -48,12 +53,16 @@ def run(tool, folder):
         n_iter = int(m.n_iter_[0])
         label = "scikit-learn lbfgs"
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KiB on Linux
+    if as_json:
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(json.dumps({"tool": tool, "seconds": secs, "accuracy": acc, "n_iter": n_iter, "rss": rss}), flush=True)
+        return
     print(f"{label:<28} {secs:>9.3f} {n_iter!s:>7} {'-':>10} {acc:>9.4f} {peak_mb:>14.0f}", flush=True)
 
 
 def main():
-    if len(sys.argv) >= 3 and sys.argv[1] == "--tool":
-        run(sys.argv[2], sys.argv[3])
+    if len(sys.argv) >= 3 and sys.argv[1] in ("--tool", "--tool-json"):
+        run(sys.argv[2], sys.argv[3], as_json=sys.argv[1] == "--tool-json")
         return
     folder = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RASK_LOGISTIC_NPY_DIR", "/tmp/rask-logistic")
     n = np.load(os.path.join(folder, "y.npy"), mmap_mode="r").shape[0]

@@ -6,7 +6,8 @@ scikit-learn, one line per tool, to read beside `cargo bench -p rask-benches --b
 
 Environment: RASK_PCA_CHUNK (rows per dask block, default 200000, as the Rask bench),
 RASK_PCA_RUNS (fits per tool, default 3; the median is reported), RASK_PCA_TOOLS (a comma
-list of the tool names below; default all).
+list of the tool names below; default all), RASK_PCA_THREADS (dask's threads; default: one per
+core).
 
 Each tool runs in its own process so its peak RSS (ru_maxrss, the loaded matrix included) is
 its own. The matrix is loaded fully into memory (np.load) before timing, as the Rask bench
@@ -43,7 +44,11 @@ def make(tool, chunk):
     import dask.array as da
     from dask_ml.decomposition import PCA
 
-    dask.config.set(scheduler="threads")
+    threads = os.environ.get("RASK_PCA_THREADS")
+    if threads:
+        dask.config.set(scheduler="threads", num_workers=int(threads))
+    else:
+        dask.config.set(scheduler="threads")
     kwargs = {"svd_solver": "tsqr"} if tool == "daskml_tsqr" else {"svd_solver": "randomized"}
     if tool == "daskml_randomized_iter4":
         # dask-ml's default is iterated_power=0; scikit-learn's "auto" is 4 here.
