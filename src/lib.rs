@@ -46,6 +46,7 @@ pub mod demo;
 pub mod jobqueue;
 pub mod jobs;
 pub mod pipeline;
+pub mod plots;
 
 /// The distributed runtime ([`rask_core::distributed`]) with Rask's full registry.
 ///

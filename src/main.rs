@@ -543,15 +543,17 @@ struct PipelineArgs {
     /// Seed of the data and every randomised step.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Threads for the threaded scheduler (default: one per core).
+    /// The Hyperband sweep's max_iter: the most partial_fit calls (blocks) one model gets.
+    #[arg(long, default_value_t = 27)]
+    sweep_max_iter: u64,
+    /// Where the batch prediction job writes its label files and the plots are drawn.
+    #[arg(long, default_value = "target/rask-demo")]
+    out_dir: std::path::PathBuf,
+    /// Draw no plots and write no prediction files (the predictions are still scored).
     #[arg(long)]
-    threads: Option<usize>,
-    /// Run on the distributed scheduler at this address (token from RASK_TOKEN or the token file).
-    #[arg(long, conflicts_with_all = ["threads", "local_cluster"])]
-    scheduler: Option<String>,
-    /// Run on a local cluster of this many worker processes (this binary), one thread each.
-    #[arg(long, conflicts_with = "threads")]
-    local_cluster: Option<usize>,
+    no_output: bool,
+    #[command(flatten)]
+    run: RunArgs,
     /// Do not draw progress lines.
     #[arg(long)]
     no_progress: bool,
@@ -882,30 +884,20 @@ fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
         clusters: args.clusters,
         seed: args.seed,
         progress: !args.no_progress,
+        sweep_max_iter: args.sweep_max_iter,
+        out_dir: (!args.no_output).then(|| args.out_dir.clone()),
         ..PipelineConfig::default()
     };
-    let mut _cluster = None;
-    let (scheduler, threads) = if let Some(addr) = &args.scheduler {
-        let client = connect(addr)?;
-        let n = client.workers()?.len();
-        (client.scheduler(), format!("{n} workers"))
-    } else if let Some(n) = args.local_cluster {
-        if n == 0 {
-            bail!("--local-cluster needs at least one worker");
+    let (scheduler, _cluster) = job_scheduler(&args.run)?;
+    let threads = if let Some(c) = &_cluster {
+        if let Some(a) = c.status_address() {
+            println!("  local cluster status page: http://{a}/");
         }
-        let cluster = rask::distributed::local_cluster(n).start().context("starting the local cluster")?;
-        let s = cluster.client().scheduler();
-        if let Some(a) = cluster.status_address() {
-            println!("  local cluster: {n} worker processes; status page http://{a}/");
-        }
-        _cluster = Some(cluster);
-        (s, format!("{n} worker processes"))
+        format!("{} worker processes", args.run.local_cluster.unwrap_or(0))
+    } else if let Some(addr) = &args.run.scheduler {
+        format!("the cluster at {addr}")
     } else {
-        let s = match args.threads {
-            Some(n) => Scheduler::threaded_with(n).context("starting the thread pool")?,
-            None => Scheduler::threaded(),
-        };
-        (s, format!("{} threads", args.threads.unwrap_or_else(rayon_threads)))
+        format!("{} threads", args.run.threads.unwrap_or_else(rayon_threads))
     };
     println!(
         "Rask ML pipeline: {} rows × {} features in blocks of {}, on the {} scheduler ({threads})",
@@ -916,11 +908,11 @@ fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
     );
     println!("  data in memory: {:.0} MB of f64 features", (cfg.rows * cfg.features * 8) as f64 / 1e6);
     println!();
-    println!("{:<30} {:>8} {:>7} {:>8} {:>9}  result", "step", "time", "graphs", "tasks", "peak RSS");
+    println!("{:<36} {:>8} {:>7} {:>8} {:>9}  result", "step", "time", "graphs", "tasks", "peak RSS");
     let total = Instant::now();
     let summary = rask::pipeline::run(&cfg, &scheduler, &mut |r| {
         println!(
-            "{:<30} {:>7.2}s {:>7} {:>8} {:>9}  {}",
+            "{:<36} {:>7.2}s {:>7} {:>8} {:>9}  {}",
             r.step,
             r.seconds,
             r.computations,
@@ -931,12 +923,22 @@ fn pipeline(args: PipelineArgs) -> anyhow::Result<()> {
     })?;
     println!();
     println!(
-        "Total {:.2}s. Test accuracy: logistic regression {:.4}, naive Bayes {:.4}; {} rows predicted.",
+        "Total {:.2}s. Test accuracy: logistic regression {:.4}, naive Bayes {:.4}, Hyperband's best SGD {:.4} \
+         (validation), smartcore tree {:.4}; {} rows predicted.",
         total.elapsed().as_secs_f64(),
         summary.logistic_accuracy,
         summary.naive_bayes_accuracy,
+        summary.sweep_best_score,
+        summary.parallel_post_fit_accuracy,
         thousands(summary.predicted_rows as u64)
     );
+    if let Some(first) = summary.prediction_files.first() {
+        let dir = first.parent().unwrap_or(first);
+        println!("Predicted labels: {} .npy files in {}", summary.prediction_files.len(), dir.display());
+    }
+    for p in &summary.plots {
+        println!("Plot: {}", p.display());
+    }
     Ok(())
 }
 

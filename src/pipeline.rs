@@ -1,10 +1,13 @@
 //! The end-to-end demo behind `cargo run --release`: a multi-million-row chunked dataset
-//! through scaling, PCA, k-means, logistic regression (with a naive Bayes baseline) and batch
-//! prediction, every step a task graph on the threaded scheduler.
+//! through scaling, PCA, k-means, logistic regression (with a naive Bayes baseline), batch
+//! prediction, a Hyperband sweep over SGD and a `ParallelPostFit` batch prediction job that
+//! writes its labels to files, every step a task graph on the threaded scheduler; then PNG plots
+//! of the clusters, the explained variance and the sweep's learning curves.
 //!
 //! [`run`] is a library function so the same pipeline is tested at small size; the CLI prints
 //! its [`StepReport`]s as a table.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,12 +16,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rask_core::scheduler::Callback;
 use rask_core::{Key, Scheduler};
 use rask_datasets::generators::{make_classification, ClassificationParams};
+use rask_datasets::sink::{OutputFormat, Outputs, WriteOptions};
 use rask_estimators::cluster::{KMeansInit, KMeansParams};
 use rask_estimators::decomposition::{PcaParams, PcaSolver};
+use rask_estimators::linear_model::sgd::SgdClassifierParams;
 use rask_estimators::linear_model::{LogisticRegressionParams, Solver};
 use rask_estimators::naive_bayes::GaussianNBParams;
 use rask_estimators::preprocessing::StandardScalerParams;
 use rask_ml::metrics::Scorer;
+use rask_ml::model_selection::{AdaptiveResult, HyperbandSearchCV};
+use rask_ml::params::{Distribution, ParameterSampler};
 use rask_ml::{
     train_test_split, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedVector, Fit, Predict, Score, TestSize, Transform,
 };
@@ -42,6 +49,11 @@ pub struct PipelineConfig {
     pub seed: u64,
     /// Whether to draw progress bars (on standard error, when it is a terminal).
     pub progress: bool,
+    /// The Hyperband sweep's `max_iter`: the most `partial_fit` calls (blocks) one model gets.
+    pub sweep_max_iter: u64,
+    /// Where the batch prediction job writes its files and the plots are drawn (`None`: the
+    /// predictions are only scored and no plot is drawn).
+    pub out_dir: Option<PathBuf>,
 }
 
 impl Default for PipelineConfig {
@@ -55,6 +67,8 @@ impl Default for PipelineConfig {
             test_fraction: 0.2,
             seed: 42,
             progress: true,
+            sweep_max_iter: 27,
+            out_dir: None,
         }
     }
 }
@@ -79,6 +93,9 @@ impl PipelineConfig {
         }
         if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
             return Err(format!("test_fraction must be in (0, 1), got {}", self.test_fraction));
+        }
+        if self.sweep_max_iter < 3 {
+            return Err(format!("sweep_max_iter must be at least 3, got {}", self.sweep_max_iter));
         }
         Ok(())
     }
@@ -116,6 +133,18 @@ pub struct PipelineSummary {
     pub inertia_per_row: f64,
     /// Rows predicted by the batch-prediction step.
     pub predicted_rows: usize,
+    /// Models the Hyperband sweep trained.
+    pub sweep_models: usize,
+    /// `partial_fit` calls the sweep made.
+    pub sweep_calls: u64,
+    /// The sweep's best validation accuracy.
+    pub sweep_best_score: f64,
+    /// Test accuracy of the in-memory (smartcore) decision tree run over the blocks by `ParallelPostFit`.
+    pub parallel_post_fit_accuracy: f64,
+    /// The files the batch prediction job wrote (empty without an output folder).
+    pub prediction_files: Vec<PathBuf>,
+    /// The PNG plots drawn (empty without an output folder).
+    pub plots: Vec<PathBuf>,
 }
 
 /// Counts computations and tasks of a step and draws its progress line.
@@ -323,18 +352,74 @@ pub fn run(
 
     // 7. Batch prediction on the held-out rows: scale, then predict, block by block, streamed
     //    into accuracy counts (nothing but counts is gathered).
+    let scaled_test = ChunkedDataset::new(scaler.transform(test.x())?, test.y_required("the pipeline")?.clone())?;
     let (logistic_accuracy, naive_bayes_accuracy, predicted_rows) = r.step(
         "batch predict + score (test)",
         || {
-            let x = scaler.transform(test.x())?;
-            let scaled = ChunkedDataset::new(x, test.y_required("the pipeline")?.clone())?;
-            let acc = logistic.score(&scaled)?;
-            let y = test.y_required("the pipeline")?;
-            let nb_acc = Scorer::Accuracy.score_labels(y, &nb.predict(scaled.x())?)?;
+            let acc = logistic.score(&scaled_test)?;
+            let y = scaled_test.y_required("the pipeline")?;
+            let nb_acc = Scorer::Accuracy.score_labels(y, &nb.predict(scaled_test.x())?)?;
             Ok((acc, nb_acc, test.x().n_rows().unwrap_or(0)))
         },
         |(a, b, n)| format!("{n} rows: logistic accuracy {a:.4}, naive Bayes {b:.4}"),
     )?;
+
+    // 8. A Hyperband sweep over SGD's loss, penalty and regularisation on a sample of the
+    //    training rows: one `partial_fit` call trains a model on one block; brackets of models
+    //    race, the better third kept at each rung. Every round is one graph of all live models'
+    //    calls.
+    let space = ParameterSampler::new(1, cfg.seed)
+        .add("alpha", Distribution::log_uniform(1e-6, 1e-1))
+        .add("loss", Distribution::choice(["hinge", "log_loss", "modified_huber"]))
+        .add("penalty", Distribution::choice(["l2", "l1"]));
+    let sweep: AdaptiveResult<_> = r.step(
+        &format!("Hyperband sweep (SGD, max_iter {})", cfg.sweep_max_iter),
+        || {
+            // The first 200,000 training rows in 20 blocks: a partial_fit call is 10,000 rows.
+            let n = SWEEP_ROWS.min(train.x().n_rows().unwrap_or(0));
+            let chunk = (n / 20).max(1);
+            let sample = ChunkedDataset::new(
+                train.x().slice_rows(0, n)?.rechunk(chunk)?,
+                train.y_required("the pipeline")?.slice_rows(0, n)?.rechunk(chunk)?,
+            )?
+            .persist()?;
+            let hyperband =
+                HyperbandSearchCV::new(SgdClassifierParams::new().classes(vec![0, 1, 2]), space, cfg.sweep_max_iter);
+            Ok(hyperband.search()?.seed(cfg.seed).fit(&sample)?)
+        },
+        |s| {
+            format!(
+                "{} models, {} partial_fit calls, best accuracy {:.4} ({})",
+                s.models.len(),
+                s.partial_fit_calls,
+                s.best_score,
+                describe_params(&s.best_params)
+            )
+        },
+    )?;
+
+    // 9. Bring your own model: a smartcore decision tree trained in memory on a sample, run over the
+    //    held-out blocks by `ParallelPostFit` (the model stored once in the graph); the labels
+    //    are written to one `.npy` file per block.
+    let ppf_name = "ParallelPostFit batch predict";
+    let (parallel_post_fit_accuracy, prediction_files) = r.step(
+        ppf_name,
+        || parallel_post_fit(cfg, &train, &scaled_test),
+        |(acc, files)| match files.len() {
+            0 => format!("smartcore decision tree trained on {SAMPLE_ROWS} rows: accuracy {acc:.4}"),
+            n => format!("smartcore tree trained on {SAMPLE_ROWS} rows: accuracy {acc:.4}, labels in {n} .npy files"),
+        },
+    )?;
+
+    // 10. Plots.
+    let mut plots = Vec::new();
+    if let Some(dir) = &cfg.out_dir {
+        plots = r.step(
+            "plots",
+            || draw_plots(cfg, dir, &train, &pca, &kmeans, &sweep),
+            |p| format!("{} PNG files", p.len()),
+        )?;
+    }
 
     Ok(PipelineSummary {
         steps: r.steps,
@@ -343,7 +428,128 @@ pub fn run(
         explained_variance: pca.explained_variance_ratio.sum(),
         inertia_per_row: kmeans.inertia / n_train.max(1) as f64,
         predicted_rows,
+        sweep_models: sweep.models.len(),
+        sweep_calls: sweep.partial_fit_calls,
+        sweep_best_score: sweep.best_score,
+        parallel_post_fit_accuracy,
+        prediction_files,
+        plots,
     })
+}
+
+/// `alpha=1.2e-4, loss=hinge, …` for a sampled candidate.
+fn describe_params(p: &rask_ml::params::Candidate) -> String {
+    use rask_ml::params::ParamValue;
+    p.iter()
+        .map(|(k, v)| match v {
+            ParamValue::Float(f) => format!("{k}={f:.3e}"),
+            v => format!("{k}={v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows of the training set the Hyperband sweep runs on.
+const SWEEP_ROWS: usize = 200_000;
+
+/// Rows of the training set the in-memory models see (a decision tree, the cluster plot).
+const SAMPLE_ROWS: usize = 20_000;
+
+/// Trains a smartcore decision tree in memory on the first rows of `train`, then predicts `test`
+/// block by block with `ParallelPostFit`: accuracy, and the label files when there is an output
+/// folder.
+#[cfg(feature = "smartcore")]
+fn parallel_post_fit(
+    cfg: &PipelineConfig,
+    train: &ChunkedDataset<f64, i64>,
+    test: &ChunkedDataset<f64, i64>,
+) -> anyhow::Result<(f64, Vec<PathBuf>)> {
+    use rask_ml::adapters::smartcore::SmartcoreDecisionTreeClassifierParams;
+    use rask_ml::model::ModelParams;
+    use rask_ml::wrappers::ParallelPostFit;
+
+    let n = SAMPLE_ROWS.min(train.x().n_rows().unwrap_or(0));
+    let x = train.x().slice_rows(0, n)?.compute()?;
+    let y = train.y_required("the pipeline")?.slice_rows(0, n)?.compute()?;
+    // smartcore's tree, seeded: linfa's tree sums class counts in `HashMap` order, so its refits
+    // can differ (see `rask_ml::adapters::linfa`), and the demo gives the same answer every run.
+    let tree = SmartcoreDecisionTreeClassifierParams { max_depth: Some(10), seed: cfg.seed, ..Default::default() }
+        .fit_rows(x.view(), Some(y.view()), None)?;
+    let ppf = ParallelPostFit::new(tree)?;
+    let accuracy = ppf.score(test)?;
+    let mut files = Vec::new();
+    if let Some(dir) = &cfg.out_dir {
+        let labels = ppf.predict(test.x())?;
+        let dir = dir.join("predictions");
+        // A previous run's files (possibly more blocks) must not be mistaken for this run's.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let written = Outputs::new().labels("label", &labels).write(
+            &dir,
+            &WriteOptions::new(OutputFormat::Npy),
+            &rask_core::default_scheduler(),
+        )?;
+        files = written.files;
+    }
+    Ok((accuracy, files))
+}
+
+#[cfg(not(feature = "smartcore"))]
+fn parallel_post_fit(
+    _cfg: &PipelineConfig,
+    _train: &ChunkedDataset<f64, i64>,
+    _test: &ChunkedDataset<f64, i64>,
+) -> anyhow::Result<(f64, Vec<PathBuf>)> {
+    anyhow::bail!(
+        "the ParallelPostFit step trains a smartcore model: build with the `smartcore` feature (on by default)"
+    )
+}
+
+/// The clusters on the first two principal components, the explained variance and the sweep's
+/// learning curves, as PNG files in `dir`.
+fn draw_plots<S>(
+    cfg: &PipelineConfig,
+    dir: &std::path::Path,
+    train: &ChunkedDataset<f64, i64>,
+    pca: &rask_estimators::decomposition::Pca,
+    kmeans: &rask_estimators::cluster::KMeans,
+    sweep: &AdaptiveResult<S>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    use crate::plots;
+    std::fs::create_dir_all(dir)?;
+    let n = 20_000.min(train.x().n_rows().unwrap_or(0));
+    let z = pca.transform(&train.x().slice_rows(0, n)?)?.persist()?;
+    let labels = kmeans.predict(&z)?.compute()?;
+    let z = z.compute()?;
+    let points: Vec<[f64; 2]> = z.rows().into_iter().map(|r| [r[0], r[1]]).collect();
+    let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
+    let centres: Vec<[f64; 2]> = kmeans.cluster_centers.rows().into_iter().map(|c| [c[0], c[1]]).collect();
+
+    let clusters = dir.join("clusters_pca.png");
+    plots::clusters(
+        &clusters,
+        &format!("k-means (k = {}): {n} training rows on the first two principal components", cfg.clusters),
+        ("PC1", "PC2"),
+        &points,
+        &labels,
+        &centres,
+    )?;
+    let variance = dir.join("explained_variance.png");
+    plots::explained_variance(
+        &variance,
+        &format!("PCA: {} of {} components", cfg.components, cfg.features),
+        pca.explained_variance_ratio.as_slice().unwrap_or(&pca.explained_variance_ratio.to_vec()),
+    )?;
+    let curves = dir.join("sweep_learning_curves.png");
+    plots::learning_curves(
+        &curves,
+        &format!("Hyperband over SGD: {} models, {} partial_fit calls", sweep.models.len(), sweep.partial_fit_calls),
+        "validation accuracy",
+        &plots::learning_curves_of(&sweep.models, sweep.best_index),
+        |b| format!("bracket {b}"),
+    )?;
+    Ok(vec![clusters, variance, curves])
 }
 
 /// Peak resident set size of this process, in MB (Linux; `None` elsewhere).
@@ -359,11 +565,18 @@ mod tests {
 
     #[test]
     fn the_pipeline_runs_small_and_learns() {
-        let cfg = PipelineConfig { rows: 20_000, chunk_rows: 3_000, progress: false, ..PipelineConfig::default() };
+        let out = tempfile::tempdir().unwrap();
+        let cfg = PipelineConfig {
+            rows: 20_000,
+            chunk_rows: 3_000,
+            progress: false,
+            out_dir: Some(out.path().to_path_buf()),
+            ..PipelineConfig::default()
+        };
         let mut seen = Vec::new();
         let s = run(&cfg, &Scheduler::threaded(), &mut |r| seen.push(r.step.clone())).unwrap();
-        assert_eq!(seen.len(), 7);
-        assert_eq!(s.steps.len(), 7);
+        assert_eq!(seen.len(), 10);
+        assert_eq!(s.steps.len(), 10);
         assert!(s.steps.iter().all(|r| r.computations > 0 && r.tasks > 0), "{:?}", s.steps);
         assert_eq!(s.predicted_rows, 4_000);
         // Three classes: chance is 1/3. The problem is separable enough for both models to
@@ -372,6 +585,22 @@ mod tests {
         assert!(s.naive_bayes_accuracy > 0.45, "naive Bayes accuracy {}", s.naive_bayes_accuracy);
         assert!(s.explained_variance > 0.5 && s.explained_variance <= 1.0);
         assert!(s.inertia_per_row.is_finite() && s.inertia_per_row > 0.0);
+        // Hyperband with max_iter 27 and η = 3: 49 models, 357 calls, whatever the data.
+        assert_eq!((s.sweep_models, s.sweep_calls), (49, 357));
+        assert!(s.sweep_best_score > 0.6, "sweep best {}", s.sweep_best_score);
+        assert!(s.parallel_post_fit_accuracy > 0.6, "tree accuracy {}", s.parallel_post_fit_accuracy);
+        // One label file per test block, holding every test row's label, each a class.
+        let mut labels = Vec::new();
+        for f in &s.prediction_files {
+            labels.extend(rask_datasets::npy::read_npy_vector::<i64>(f, 1_000).unwrap().compute().unwrap());
+        }
+        assert_eq!(labels.len(), 4_000);
+        assert!(labels.iter().all(|l| (0..3).contains(l)));
+        let names: Vec<_> = s.plots.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["clusters_pca.png", "explained_variance.png", "sweep_learning_curves.png"]);
+        for p in &s.plots {
+            assert!(std::fs::metadata(p).unwrap().len() > 10_000, "{} is too small to hold a plot", p.display());
+        }
     }
 
     #[test]
@@ -383,6 +612,8 @@ mod tests {
         assert_eq!(a.naive_bayes_accuracy, b.naive_bayes_accuracy);
         assert_eq!(a.explained_variance, b.explained_variance);
         assert_eq!(a.inertia_per_row, b.inertia_per_row);
+        assert_eq!(a.sweep_best_score, b.sweep_best_score);
+        assert_eq!(a.parallel_post_fit_accuracy, b.parallel_post_fit_accuracy);
     }
 
     #[test]
