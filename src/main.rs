@@ -151,6 +151,9 @@ struct FitArgs {
     /// The model file to write (default: model.rask).
     #[arg(short, long)]
     output: Option<std::path::PathBuf>,
+    /// No progress spinner or lines.
+    #[arg(long)]
+    no_progress: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -766,7 +769,7 @@ fn fit(args: FitArgs) -> anyhow::Result<()> {
         spec.data.path.display(),
         scheduler.name()
     );
-    let report = rask::with_scheduler(&scheduler, || rask::jobs::fit(&spec, &output))?;
+    let report = rask::with_scheduler(&scheduler, || rask::jobs::fit_with_progress(&spec, &output, !args.no_progress))?;
     println!(
         "fitted {} on {} rows x {} features in {:.2} s{}",
         report.estimator,

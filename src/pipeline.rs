@@ -8,13 +8,10 @@
 //! its [`StepReport`]s as a table.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rask_core::scheduler::Callback;
-use rask_core::{Key, Scheduler};
+use crate::jobs::StepProgress;
+use rask_core::Scheduler;
 use rask_datasets::generators::{make_classification, ClassificationParams};
 use rask_datasets::sink::{OutputFormat, Outputs, WriteOptions};
 use rask_estimators::cluster::{KMeansInit, KMeansParams};
@@ -147,59 +144,6 @@ pub struct PipelineSummary {
     pub plots: Vec<PathBuf>,
 }
 
-/// Counts computations and tasks of a step and draws its progress line.
-struct StepProgress {
-    computations: AtomicU64,
-    tasks: AtomicU64,
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl StepProgress {
-    fn new(label: &str, draw: bool) -> Arc<Self> {
-        let bar = draw.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            // The template is a constant known to be valid.
-            let style =
-                ProgressStyle::with_template("{prefix:>28} {spinner} {msg} ({elapsed})").expect("valid template");
-            bar.set_style(style);
-            bar.set_prefix(label.to_string());
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        Arc::new(StepProgress { computations: AtomicU64::new(0), tasks: AtomicU64::new(0), bar: Mutex::new(bar) })
-    }
-
-    fn update(&self) {
-        if let Some(bar) = &*self.bar.lock().unwrap_or_else(|e| e.into_inner()) {
-            bar.set_message(format!(
-                "{} graphs, {} tasks",
-                self.computations.load(Ordering::Relaxed),
-                self.tasks.load(Ordering::Relaxed)
-            ));
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Callback for StepProgress {
-    fn on_compute_start(&self, _n_tasks: usize) {
-        self.computations.fetch_add(1, Ordering::Relaxed);
-        self.update();
-    }
-
-    fn on_task_finish(&self, _key: &Key, _ok: bool, _elapsed: Duration) {
-        self.tasks.fetch_add(1, Ordering::Relaxed);
-        if self.tasks.load(Ordering::Relaxed).is_multiple_of(64) {
-            self.update();
-        }
-    }
-}
-
 /// Runs the steps, timing each on `scheduler` (with a progress line), and reports them.
 struct Runner<'a> {
     cfg: &'a PipelineConfig,
@@ -219,13 +163,13 @@ impl Runner<'_> {
         let s = self.scheduler.with_callback(progress.clone());
         let t = Instant::now();
         let out = rask_core::with_scheduler(&s, f);
-        progress.finish();
+        progress.finish(out.is_ok());
         let out = out.map_err(|e| e.context(format!("step `{name}`")))?;
         let report = StepReport {
             step: name.to_string(),
             seconds: t.elapsed().as_secs_f64(),
-            computations: progress.computations.load(Ordering::Relaxed),
-            tasks: progress.tasks.load(Ordering::Relaxed),
+            computations: progress.computations(),
+            tasks: progress.tasks(),
             result: describe(&out),
             peak_rss_mb: peak_rss_mb(),
         };

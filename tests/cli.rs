@@ -142,6 +142,57 @@ fn fit_save_predict_round_trip_equals_the_in_memory_pipeline() {
     assert_eq!(file.spec.step_names(), ["standard_scaler", "model"]);
 }
 
+/// Runs a command that must succeed with plain progress lines (standard error is a pipe, and
+/// `RASK_PROGRESS_SECONDS=0` prints one per update); returns its standard error.
+fn progress_lines(args: &[&str], dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rask"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_BACKTRACE")
+        .env("RASK_PROGRESS_SECONDS", "0")
+        .output()
+        .expect("the rask binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "rask {args:?} failed:\n{stderr}");
+    stderr
+}
+
+#[test]
+fn fit_reports_each_step_and_predict_reports_rows_on_a_local_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (x, y) = data(3_000, 11);
+    write_csv(&d.join("train.csv"), &x, Some(&y));
+    let (xt, _) = data(900, 12);
+    write_csv(&d.join("test.csv"), &xt, None);
+    let fit =
+        ["fit", "--data", "train.csv", "--label", "label", "--chunk-rows", "500", "--model", "logistic_regression"];
+    let err = progress_lines(&[&fit[..], &["-o", "m.rask"]].concat(), d);
+    // One line per step, however many graphs the step ran (L-BFGS runs one per evaluation).
+    let done: Vec<&str> = err.lines().filter(|l| l.contains(": done in ")).collect();
+    assert_eq!(done.len(), 2, "{err}");
+    assert!(done[0].starts_with("fit logistic_regression: done in "), "{err}");
+    assert!(done[1].starts_with("score (training data): done in "), "{err}");
+    let graphs: u64 = done[0].split('(').nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    assert!(graphs > 2, "an iterative fit runs several graphs: {err}");
+    // --no-progress silences it.
+    let err = progress_lines(&[&fit[..], &["-o", "m2.rask", "--no-progress"]].concat(), d);
+    assert!(!err.contains("done in"), "{err}");
+
+    // On worker processes, the rows written are reported as each block's file is.
+    let err = progress_lines(
+        &["predict", "m.rask", "test.csv", "-o", "pred", "--chunk-rows", "300", "--local-cluster", "2"],
+        d,
+    );
+    let last =
+        err.lines().filter(|l| l.contains(" rows (")).next_back().unwrap_or_else(|| panic!("no rows line: {err}"));
+    assert!(last.contains("900 / 900 rows (100%)"), "{err}");
+    assert!(err.lines().filter(|l| l.contains(" rows (")).count() >= 3, "a line per block written: {err}");
+    // A file of several blocks is written one output per block.
+    let rows: usize = (0..3).map(|i| read_labels(&d.join(format!("pred/test-{i:04}.npy"))).len()).sum();
+    assert_eq!(rows, 900);
+}
+
 #[test]
 fn predict_over_a_folder_writes_one_output_per_input_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -63,6 +63,62 @@ fn as_completed_yields_in_completion_order() {
     assert_eq!(order, vec![2, 1]);
 }
 
+/// Counts what a callback is told.
+#[derive(Default)]
+struct Counts {
+    starts: std::sync::atomic::AtomicUsize,
+    finished: std::sync::Mutex<Vec<(Key, bool)>>,
+    ends: std::sync::Mutex<Vec<bool>>,
+}
+
+impl rask_core::scheduler::Callback for Counts {
+    fn on_compute_start(&self, _n: usize) {
+        self.starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn on_task_finish(&self, key: &Key, ok: bool, _elapsed: Duration) {
+        self.finished.lock().unwrap().push((key.clone(), ok));
+    }
+    fn on_compute_end(&self, ok: bool) {
+        self.ends.lock().unwrap().push(ok);
+    }
+}
+
+#[test]
+fn callbacks_see_the_start_each_output_and_the_end_on_a_cluster() {
+    let client = cluster().client();
+    let counts = Arc::new(Counts::default());
+    let s = client.scheduler().with_callback(counts.clone());
+    let mut g = Graph::new();
+    let outs: Vec<Key> = (0..6).map(|i| g.task(Slow { k: 100 + i, ms: 5 }, &[]).unwrap()).collect();
+    let values = s.compute(&g, &outs).unwrap();
+    assert_eq!(values.len(), 6);
+    assert_eq!(counts.starts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let mut seen: Vec<Key> = counts
+        .finished
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, ok)| {
+            assert!(ok);
+            k.clone()
+        })
+        .collect();
+    seen.sort();
+    let mut want = outs.clone();
+    want.sort();
+    assert_eq!(seen, want, "each requested output is reported once");
+    assert_eq!(*counts.ends.lock().unwrap(), vec![true]);
+
+    // A failing computation reports its failed output and ends not ok.
+    let counts = Arc::new(Counts::default());
+    let s = client.scheduler().with_callback(counts.clone());
+    let mut g = Graph::new();
+    let bad = g.task(Fail { message: "no".into() }, &[]).unwrap();
+    assert!(s.compute(&g, &[bad.clone()]).is_err());
+    assert_eq!(*counts.finished.lock().unwrap(), vec![(bad, false)]);
+    assert_eq!(*counts.ends.lock().unwrap(), vec![false]);
+}
+
 #[test]
 fn task_errors_reach_the_client_with_the_original_message() {
     let client = cluster().client();

@@ -28,7 +28,7 @@ use rask_ml::{BlockModel, ChunkedArray, ChunkedVector, Method, ModelKind, Predic
 
 pub use data::{format_of, list_folder, load_for_predict, load_training, Features, PredictInput};
 pub use model_file::{ModelFile, MODEL_FILE_MAGIC};
-pub use progress::RowsProgress;
+pub use progress::{run_step, RowsProgress, StepProgress};
 pub use spec::{
     Column, DataFormat, DataSpec, FitSpec, ModelSpec, OutputSpec, SearchMethod, SearchSpec, StepSpec, SweepSpec,
 };
@@ -82,6 +82,7 @@ pub struct FitReport {
 struct FitVisitor<'a> {
     spec: &'a FitSpec,
     output: &'a Path,
+    progress: bool,
 }
 
 impl Visitor for FitVisitor<'_> {
@@ -93,12 +94,17 @@ impl Visitor for FitVisitor<'_> {
         let pipe = build_pipeline(&self.spec.model, estimator)?;
         let (ds, features) = data::load_training::<Y>(&self.spec.data, supervised, name)?;
         let start = Instant::now();
-        let fitted = rask_ml::Fit::fit(&pipe, &ds).with_context(|| format!("fitting {name}"))?;
+        let fitted = run_step(&format!("fit {name}"), self.progress, || {
+            rask_ml::Fit::fit(&pipe, &ds).with_context(|| format!("fitting {name}"))
+        })?;
         let seconds = start.elapsed().as_secs_f64();
         let rows = ds.x().n_rows().unwrap_or(0);
         let score = if supervised {
             let metric = if kind == ModelKind::Classifier { "accuracy" } else { "r2" };
-            Some((metric.to_string(), fitted.score(&ds).context("scoring on the training data")?))
+            let score = run_step("score (training data)", self.progress, || {
+                fitted.score(&ds).context("scoring on the training data")
+            })?;
+            Some((metric.to_string(), score))
         } else {
             None
         };
@@ -118,8 +124,14 @@ impl Visitor for FitVisitor<'_> {
 
 /// Fits the model of `spec` on its data (on the default scheduler) and saves it to `output`.
 pub fn fit(spec: &FitSpec, output: &Path) -> Result<FitReport> {
+    fit_with_progress(spec, output, false)
+}
+
+/// [`fit`], with a progress spinner (or plain periodic lines when standard error is not a
+/// terminal) for each step of the job: the fit, then the training score.
+pub fn fit_with_progress(spec: &FitSpec, output: &Path, progress: bool) -> Result<FitReport> {
     lookup(&spec.model.estimator)?;
-    visit_estimator(&spec.model.estimator, FitVisitor { spec, output })?
+    visit_estimator(&spec.model.estimator, FitVisitor { spec, output, progress })?
 }
 
 /// What [`predict`] should write.

@@ -451,6 +451,21 @@ impl Client {
         Ok(keys.iter().map(|k| values[k].clone()).collect())
     }
 
+    /// Submits `plan` and, when there are callbacks, reports each output's finish to them as
+    /// it happens (returning once every output has finished or failed).
+    fn submit_reporting(&self, plan: &Plan, keys: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Future>> {
+        let futures = self.submit_plan(plan, keys)?;
+        if !callbacks.is_empty() {
+            let start = std::time::Instant::now();
+            for (f, result) in self.as_completed(futures.clone()) {
+                for cb in callbacks {
+                    cb.on_task_finish(f.key(), result.is_ok(), start.elapsed());
+                }
+            }
+        }
+        Ok(futures)
+    }
+
     /// Futures in the order they finish (or fail).
     pub fn as_completed(&self, futures: Vec<Future>) -> AsCompleted {
         AsCompleted { client: self.inner.clone(), pending: futures }
@@ -727,17 +742,20 @@ impl Executor for Client {
         format!("distributed({})", self.inner.address)
     }
 
-    fn execute(&self, plan: &Plan, _callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    /// Callbacks see each requested output finish as it does (the workers' intermediate tasks
+    /// are not reported to the client); the scheduler reports the start and the end.
+    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         let keys: Vec<Key> = plan.outputs.iter().map(|&o| plan.key(o as usize).clone()).collect();
-        let futures = self.submit_plan(plan, &keys)?;
+        let futures = self.submit_reporting(plan, &keys, callbacks)?;
         let outputs = self.gather(&futures)?;
         drop(futures);
         Ok(Executed { outputs, tasks_run: plan.len(), peak_held: 0 })
     }
 
-    fn persist(&self, plan: &Plan, _callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    /// Callbacks as for [`execute`](Executor::execute).
+    fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         let keys: Vec<Key> = plan.outputs.iter().map(|&o| plan.key(o as usize).clone()).collect();
-        let futures = self.submit_plan(plan, &keys)?;
+        let futures = self.submit_reporting(plan, &keys, callbacks)?;
         self.wait(&futures)?;
         Ok(Executed { outputs: futures.into_iter().map(Value::new).collect(), tasks_run: plan.len(), peak_held: 0 })
     }
