@@ -184,8 +184,7 @@ fn fit_reports_each_step_and_predict_reports_rows_on_a_local_cluster() {
         &["predict", "m.rask", "test.csv", "-o", "pred", "--chunk-rows", "300", "--local-cluster", "2"],
         d,
     );
-    let last =
-        err.lines().filter(|l| l.contains(" rows (")).next_back().unwrap_or_else(|| panic!("no rows line: {err}"));
+    let last = err.lines().rfind(|l| l.contains(" rows (")).unwrap_or_else(|| panic!("no rows line: {err}"));
     assert!(last.contains("900 / 900 rows (100%)"), "{err}");
     assert!(err.lines().filter(|l| l.contains(" rows (")).count() >= 3, "a line per block written: {err}");
     // A file of several blocks is written one output per block.
