@@ -122,7 +122,24 @@ pub const ESTIMATORS: &[CatalogEntry] = &[
     entry("pca", ModelKind::Transformer, false, "n_components = 2 (scikit-learn keeps all: set it)"),
     entry("incremental_pca", ModelKind::Transformer, true, "n_components = 2 (scikit-learn keeps all: set it)"),
     entry("truncated_svd", ModelKind::Transformer, false, "n_components = 2, as scikit-learn"),
+    #[cfg(feature = "linfa")]
+    entry("linfa_logistic_regression", ModelKind::Classifier, false, FOREIGN),
+    #[cfg(feature = "linfa")]
+    entry("linfa_decision_tree", ModelKind::Classifier, false, FOREIGN),
+    #[cfg(feature = "linfa")]
+    entry("linfa_kmeans", ModelKind::Clusterer, false, FOREIGN),
+    #[cfg(feature = "smartcore")]
+    entry("smartcore_random_forest_classifier", ModelKind::Classifier, false, FOREIGN),
+    #[cfg(feature = "smartcore")]
+    entry("smartcore_decision_tree_classifier", ModelKind::Classifier, false, FOREIGN),
+    #[cfg(feature = "smartcore")]
+    entry("smartcore_linear_regression", ModelKind::Regressor, false, FOREIGN),
 ];
+
+/// The note of the linfa and smartcore models: how they meet chunked data.
+#[cfg(any(feature = "linfa", feature = "smartcore"))]
+const FOREIGN: &str =
+    "fitted in memory: the training rows are gathered (in a search, one task per fold); predicts block by block";
 
 /// The catalog's spelling of `name`: lower case without `_` or `-`.
 fn normalize(name: &str) -> String {
@@ -224,6 +241,11 @@ pub fn visit_estimator<V: Visitor>(name: &str, visitor: V) -> Result<V::Output, 
     visit_estimator_with_classes(name, None, visitor)
 }
 
+#[cfg(feature = "linfa")]
+use rask_ml::adapters::linfa;
+#[cfg(feature = "smartcore")]
+use rask_ml::adapters::smartcore;
+
 /// [`visit_estimator`] with the class labels set on a classifier with `partial_fit`, which
 /// needs them before its first batch (scikit-learn's `classes` fit parameter). `None`, or an
 /// estimator that takes no classes, leaves the defaults.
@@ -275,6 +297,26 @@ pub fn visit_estimator_with_classes<V: Visitor>(
         "sgd_regressor" => visitor.visit::<f64, _>(entry.name, SgdRegressorParams::new()),
         "kmeans" => visitor.visit::<i64, _>(entry.name, KMeansParams::new(8)),
         "mini_batch_kmeans" => visitor.visit::<i64, _>(entry.name, MiniBatchKMeansParams::new(8)),
+        #[cfg(feature = "linfa")]
+        "linfa_logistic_regression" => {
+            visitor.visit::<i64, _>(entry.name, linfa::LinfaLogisticRegressionParams::default())
+        }
+        #[cfg(feature = "linfa")]
+        "linfa_decision_tree" => visitor.visit::<i64, _>(entry.name, linfa::LinfaDecisionTreeParams::default()),
+        #[cfg(feature = "linfa")]
+        "linfa_kmeans" => visitor.visit::<i64, _>(entry.name, linfa::LinfaKMeansParams::default()),
+        #[cfg(feature = "smartcore")]
+        "smartcore_random_forest_classifier" => {
+            visitor.visit::<i64, _>(entry.name, smartcore::SmartcoreRandomForestClassifierParams::default())
+        }
+        #[cfg(feature = "smartcore")]
+        "smartcore_decision_tree_classifier" => {
+            visitor.visit::<i64, _>(entry.name, smartcore::SmartcoreDecisionTreeClassifierParams::default())
+        }
+        #[cfg(feature = "smartcore")]
+        "smartcore_linear_regression" => {
+            visitor.visit::<f64, _>(entry.name, smartcore::SmartcoreLinearRegressionParams::default())
+        }
         _ => match AnyTransformer::by_name(entry.name)? {
             AnyTransformer::StandardScaler(p) => visitor.visit::<f64, _>(entry.name, p),
             AnyTransformer::MinMaxScaler(p) => visitor.visit::<f64, _>(entry.name, p),

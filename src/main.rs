@@ -853,10 +853,10 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
 }
 
 fn estimators() {
-    println!("{:<22} {:<12} {:<12} notes", "estimator", "kind", "partial_fit");
+    println!("{:<34} {:<12} {:<12} notes", "estimator", "kind", "partial_fit");
     for e in rask::catalog::ESTIMATORS {
         println!(
-            "{:<22} {:<12} {:<12} {}",
+            "{:<34} {:<12} {:<12} {}",
             e.name,
             format!("{:?}", e.kind),
             if e.partial_fit { "yes" } else { "no" },

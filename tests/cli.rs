@@ -526,3 +526,70 @@ fn categorical_csv_columns_fit_and_predict_with_the_training_codes() {
     let e = fails(&["fit", "--data", "train.csv", "--label", "label", "--model", "gaussian_nb"], d);
     assert!(e.contains("column 'color'") && e.contains("as a number"), "{e}");
 }
+
+#[test]
+fn linfa_and_smartcore_models_fit_predict_and_sweep_by_name() {
+    use rask::ml::adapters::smartcore::SmartcoreDecisionTreeClassifierParams;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (x, y) = data(2_000, 21);
+    write_csv(&d.join("train.csv"), &x, Some(&y));
+    let (xt, _) = data(400, 22);
+    write_csv(&d.join("test.csv"), &xt, None);
+    let fit = [
+        "fit",
+        "--data",
+        "train.csv",
+        "--label",
+        "label",
+        "--model",
+        "smartcore_decision_tree_classifier",
+        "--param",
+        "max_depth=6",
+        "--param",
+        "seed=3",
+        "-o",
+        "tree.rask",
+        "--no-progress",
+    ];
+    let out = ok(&fit, d);
+    assert!(out.contains("training accuracy"), "{out}");
+    ok(&["predict", "tree.rask", "test.csv", "-o", "pred", "--no-progress"], d);
+    // The same tree, fitted in memory in a program: the same labels.
+    let tree = SmartcoreDecisionTreeClassifierParams { max_depth: Some(6), seed: 3, ..Default::default() };
+    let train = ChunkedDataset::new(
+        rask::ml::ChunkedArray::from_array(x.view(), 1_000).unwrap(),
+        rask::ml::ChunkedVector::from_array(y.view(), 1_000).unwrap(),
+    )
+    .unwrap();
+    let model = rask::with_scheduler(&Scheduler::threaded(), || tree.fit(&train)).unwrap();
+    assert_eq!(read_labels(&d.join("pred/test.npy")), model.predict(&xt).unwrap().to_vec());
+
+    // A grid sweep over a linfa tree's depth, behind a scaler; its best model predicts.
+    let toml = r#"
+        [data]
+        path = "train.csv"
+        label = "label"
+        chunk_rows = 500
+        [model]
+        estimator = "linfa_decision_tree"
+        [[model.steps]]
+        estimator = "standard_scaler"
+        [search]
+        method = "grid"
+        cv = 3
+        space = { max_depth = [1, 3, 6] }
+        [output]
+        dir = "sweep"
+    "#;
+    std::fs::write(d.join("sweep.toml"), toml).unwrap();
+    let out = ok(&["sweep", "sweep.toml", "--no-progress"], d);
+    assert!(out.contains("3 candidates"), "{out}");
+    let csv = std::fs::read_to_string(d.join("sweep/cv_results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    ok(&["predict", "sweep/best_model.rask", "test.csv", "-o", "pred2", "--no-progress"], d);
+    assert_eq!(read_labels(&d.join("pred2/test.npy")).len(), 400);
+    // Unknown parameters of a foreign model are refused by name.
+    let e = fails(&["fit", "--data", "train.csv", "--label", "label", "--model", "linfa_kmeans", "--param", "k=3"], d);
+    assert!(e.contains("unknown parameter `k`; valid parameters: n_clusters, n_runs"), "{e}");
+}
