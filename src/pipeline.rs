@@ -13,7 +13,6 @@ use std::time::Instant;
 use crate::jobs::StepProgress;
 use rask_core::Scheduler;
 use rask_datasets::generators::{make_classification, ClassificationParams};
-use rask_datasets::sink::{OutputFormat, Outputs, WriteOptions};
 use rask_estimators::cluster::{KMeansInit, KMeansParams};
 use rask_estimators::decomposition::{PcaParams, PcaSolver};
 use rask_estimators::linear_model::sgd::SgdClassifierParams;
@@ -408,6 +407,7 @@ fn parallel_post_fit(
     train: &ChunkedDataset<f64, i64>,
     test: &ChunkedDataset<f64, i64>,
 ) -> anyhow::Result<(f64, Vec<PathBuf>)> {
+    use rask_datasets::sink::{OutputFormat, Outputs, WriteOptions};
     use rask_ml::adapters::smartcore::SmartcoreDecisionTreeClassifierParams;
     use rask_ml::model::ModelParams;
     use rask_ml::wrappers::ParallelPostFit;
