@@ -48,7 +48,7 @@ pub mod jobs;
 pub mod pipeline;
 pub mod plots;
 
-/// The distributed runtime ([`rask_core::distributed`]) with Rask's full registry.
+/// The distributed runtime ([`rask_distributed`]) with Rask's full registry.
 ///
 /// ```no_run
 /// // A user binary with Rask's ops becomes its own cluster: the same executable runs the
@@ -62,7 +62,7 @@ pub mod plots;
 /// }
 /// ```
 pub mod distributed {
-    pub use rask_core::distributed::*;
+    pub use rask_distributed::*;
 
     /// If this process was started as a worker (by a [`LocalCluster`]), runs it with Rask's
     /// registry and exits; otherwise returns at once. Call it first in `main`.

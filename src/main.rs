@@ -422,7 +422,7 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
 
 fn security(args: &SecurityArgs, create_token: bool) -> anyhow::Result<(rask::distributed::Security, String)> {
     use rask::distributed::{load_or_create_token, read_token, Security, TlsConfig, TOKEN_ENV};
-    let path = args.token_file.clone().unwrap_or_else(rask::distributed::conn::default_token_file);
+    let path = args.token_file.clone().unwrap_or_else(rask::distributed::default_token_file);
     let (token, source) = if args.no_auth {
         (String::new(), "authentication off".to_string())
     } else if let Ok(t) = std::env::var(TOKEN_ENV) {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use rask::demo::{DemoConfig, Moments};
 use rask::jobqueue::SlurmJobs;
 use rask::Scheduler;
-use rask_core::distributed::{read_token, Client, Security, TOKEN_ENV};
+use rask_distributed::{read_token, Client, Security, TOKEN_ENV};
 
 const RASK: &str = env!("CARGO_BIN_EXE_rask");
 

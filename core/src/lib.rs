@@ -25,7 +25,6 @@
 #![deny(missing_docs)]
 
 pub mod delayed;
-pub mod distributed;
 mod error;
 pub mod graph;
 mod key;
@@ -34,6 +33,7 @@ mod registry;
 pub mod scheduler;
 mod token;
 pub mod value;
+pub mod wire;
 
 pub use error::{Error, Result};
 pub use graph::{Graph, Node, Task};
@@ -41,8 +41,8 @@ pub use key::Key;
 pub use ops::{DynOp, LocalFn, Op, OpEntry, OpError, TaskOp};
 pub use registry::{Registry, RegistryBuilder};
 pub use scheduler::{
-    compute, default_scheduler, set_default_scheduler, with_scheduler, Callback, ComputeOptions, ComputeStats,
-    Computed, Executor, Scheduler,
+    compute, default_scheduler, set_default_scheduler, with_scheduler, Broadcast, Callback, ComputeOptions,
+    ComputeStats, Computed, Executor, Scheduler,
 };
 pub use token::{tokenize, Token, Tokenizer};
 pub use value::{Codec, CodecError, Value, ValueCodec, ValueTypeError};

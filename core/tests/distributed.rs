@@ -11,14 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rask_core::distributed::protocol::{Hello, HelloReply, Role, MAGIC, PROTOCOL_VERSION};
-use rask_core::distributed::{
-    run_worker, Client, FutureStatus, LocalCluster, SchedulerHandle, SchedulerOptions, Security, StateConfig,
-    TlsConfig, WorkerOptions,
-};
 use rask_core::{Error, Graph, Key, Registry, Value};
+use rask_distributed::{
+    run_worker, Client, FutureStatus, LocalCluster, SchedulerHandle, SchedulerOptions, Security, StateConfig,
+    TlsConfig, WorkerOptions, PROTOCOL_VERSION,
+};
 
-fn own_cluster(n: usize) -> rask_core::distributed::LocalClusterBuilder {
+fn own_cluster(n: usize) -> rask_distributed::LocalClusterBuilder {
     LocalCluster::builder(registry()).workers(n).program(worker_program(), Vec::new())
 }
 
@@ -170,6 +169,38 @@ fn local_closures_are_refused_with_a_clear_error() {
     assert!(matches!(err, Error::LocalTask { .. }), "{err}");
     assert!(err.to_string().contains("distributed scheduler only runs registered ops"), "{err}");
 }
+
+/// The handshake as an outsider writes it: MessagePack maps in length-prefixed frames (the
+/// runtime's own message types are private, and this also pins their wire form).
+#[derive(Clone, Debug, serde::Serialize)]
+struct Hello {
+    magic: String,
+    protocol: u32,
+    role: Role,
+    fingerprint: String,
+    token: String,
+    name: String,
+}
+
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+enum Role {
+    Client,
+    Peer,
+}
+
+#[derive(Debug, serde::Deserialize)]
+enum HelloReply {
+    #[allow(dead_code)] // read through Debug when a test fails
+    Welcome {
+        protocol: u32,
+        id: u64,
+    },
+    Refused {
+        reason: String,
+    },
+}
+
+const MAGIC: &str = "rask";
 
 fn raw_handshake(address: &str, hello: &Hello) -> HelloReply {
     let mut tcp = TcpStream::connect(address).unwrap();
@@ -384,7 +415,7 @@ fn the_status_endpoint_reports_task_counts_during_a_run() {
     std::thread::sleep(Duration::from_millis(250));
     let (head, body) = http_get(&status, "/status.json");
     assert!(head.contains("200 OK") && head.contains("application/json"), "{head}");
-    let snap: rask_core::distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
+    let snap: rask_distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
     assert_eq!(snap.workers.len(), 2);
     let t = snap.tasks;
     assert_eq!(t.total, 12, "{t:?}");
@@ -394,7 +425,7 @@ fn the_status_endpoint_reports_task_counts_during_a_run() {
     let s = c.wait_for_status(|s| s.tasks.memory == 12, Duration::from_secs(5)).unwrap();
     assert_eq!(s.progress.finished, 12);
     let (_, body) = http_get(&status, "/status.json");
-    let snap: rask_core::distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
+    let snap: rask_distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
     assert_eq!((snap.tasks.memory, snap.tasks.processing, snap.tasks.total), (12, 0, 12));
     let (head, body) = http_get(&status, "/");
     assert!(head.contains("text/html") && body.contains("status.json"), "{head}");
@@ -441,4 +472,24 @@ fn tls_between_scheduler_workers_and_client() {
     for w in workers {
         w.join().unwrap().unwrap();
     }
+}
+
+#[test]
+fn options_a_scheduler_or_worker_cannot_run_with_are_refused_by_the_library() {
+    let mut opts = SchedulerOptions::new(Security::new(registry(), "t"));
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    opts.state.poison_limit = 0;
+    let err = SchedulerHandle::start(opts.clone()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("poison_limit must be at least 1"), "{err}");
+    opts.state.poison_limit = 3;
+    opts.heartbeat_timeout = Duration::ZERO;
+    let err = SchedulerHandle::start(opts).unwrap_err();
+    assert!(err.to_string().contains("heartbeat_timeout must be a positive duration"), "{err}");
+
+    let mut w = WorkerOptions::new("127.0.0.1:1", Security::new(registry(), "t"));
+    w.nthreads = 0;
+    let err = run_worker(w).unwrap_err();
+    assert!(err.to_string().contains("nthreads must be at least 1"), "{err}");
 }

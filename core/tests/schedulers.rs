@@ -112,6 +112,89 @@ fn identical_work_is_one_node() {
     assert_ne!(b1, c);
 }
 
+/// Records what a computation reports.
+#[derive(Default)]
+struct Recorder {
+    computes: std::sync::Mutex<Vec<String>>,
+    started: std::sync::Mutex<Vec<Key>>,
+    finished: std::sync::Mutex<Vec<(Key, bool)>>,
+}
+
+impl rask_core::Callback for Recorder {
+    fn on_compute_start(&self, n: usize) {
+        self.computes.lock().unwrap().push(format!("start {n}"));
+    }
+    fn on_task_start(&self, key: &Key) {
+        self.started.lock().unwrap().push(key.clone());
+    }
+    fn on_task_finish(&self, key: &Key, ok: bool, _: std::time::Duration) {
+        self.finished.lock().unwrap().push((key.clone(), ok));
+    }
+    fn on_compute_end(&self, ok: bool) {
+        self.computes.lock().unwrap().push(format!("end {ok}"));
+    }
+}
+
+#[test]
+fn every_executor_keeps_the_executor_contract() {
+    let (g, root) = tree_sum_graph(40, 4);
+    let mut g2 = g.clone();
+    let other = lin(&mut g2, 7, &[]);
+    let keys = [root.clone(), other.clone(), root.clone()];
+    for (name, s) in all_schedulers() {
+        let rec = std::sync::Arc::new(Recorder::default());
+        let out = s.compute_with(&g2, &keys, &ComputeOptions::new().callback(rec.clone())).unwrap();
+        let values: Vec<i64> = out.values.iter().map(|v| *v.get::<i64>().unwrap()).collect();
+        assert_eq!(values, [39 * 40 / 2, 7, 39 * 40 / 2], "{name}: one value per key, in order");
+        let n = out.stats.plan.planned_nodes;
+        assert_eq!(*rec.computes.lock().unwrap(), [format!("start {n}"), "end true".to_string()], "{name}");
+        let finished = rec.finished.lock().unwrap().clone();
+        assert!(finished.iter().all(|(_, ok)| *ok), "{name}");
+        for k in [&root, &other] {
+            assert_eq!(finished.iter().filter(|(f, _)| f == k).count(), 1, "{name}: {k} finishes once");
+        }
+        if name == "distributed" {
+            // A remote executor: outputs only, submitted nodes counted, nothing held here.
+            assert_eq!(finished.len(), 2, "{name}");
+            assert!(rec.started.lock().unwrap().is_empty(), "{name}");
+            assert_eq!((out.stats.tasks_run, out.stats.peak_held), (n, 0), "{name}");
+        } else {
+            // A local executor: every node, started and finished once each, counted exactly.
+            assert_eq!(finished.len(), n, "{name}");
+            assert_eq!(rec.started.lock().unwrap().len(), n, "{name}");
+            assert_eq!(out.stats.tasks_run, n, "{name}");
+            assert!(out.stats.peak_held >= 2 && out.stats.peak_held < n, "{name}: {}", out.stats.peak_held);
+        }
+    }
+}
+
+/// An executor that breaks the contract: one value too few.
+#[derive(Debug)]
+struct Short;
+
+impl rask_core::Executor for Short {
+    fn name(&self) -> String {
+        "short".into()
+    }
+    fn execute(
+        &self,
+        plan: &rask_core::scheduler::Plan,
+        callbacks: &[std::sync::Arc<dyn rask_core::Callback>],
+    ) -> rask_core::Result<rask_core::scheduler::Executed> {
+        let mut ex = rask_core::scheduler::SyncExecutor::new().execute(plan, callbacks)?;
+        ex.outputs.pop();
+        Ok(ex)
+    }
+}
+
+#[test]
+fn an_executor_that_returns_too_few_values_is_an_error_not_a_panic() {
+    let (g, root) = tree_sum_graph(10, 2);
+    let s = Scheduler::custom(std::sync::Arc::new(Short));
+    let err = s.get::<i64>(&g, &root).unwrap_err();
+    assert!(err.to_string().contains("the short executor returned 0 values for 1 keys"), "{err}");
+}
+
 #[test]
 fn results_are_identical_on_every_scheduler() {
     let (g, root) = tree_sum_graph(5000, 7);

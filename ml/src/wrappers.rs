@@ -97,11 +97,13 @@ impl<M: BlockModel> ParallelPostFit<M> {
 
     /// Stores the model on every worker of `client` now, so graphs built afterwards carry only
     /// its key (and each worker holds it once, whatever the number of blocks and computations).
-    pub fn broadcast(mut self, client: &rask_core::distributed::Client) -> Result<Self> {
-        let future = client.broadcast(Value::from_arc(self.model.clone()))?;
-        let key = future.key().clone();
+    ///
+    /// `client` is a distributed client (`rask::distributed::Client`), or anything else that
+    /// implements [`Broadcast`](rask_core::Broadcast).
+    pub fn broadcast(mut self, client: &dyn rask_core::Broadcast) -> Result<Self> {
+        let (key, handle) = client.broadcast_value(Value::from_arc(self.model.clone()))?;
         let mut g = Graph::with_capacity(1);
-        g.insert(key.clone(), Node::Data(Value::new(future)));
+        g.insert(key.clone(), Node::Data(handle));
         self.key = key;
         self.layers = Layers::from_graph(g);
         Ok(self)

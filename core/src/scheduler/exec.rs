@@ -1,95 +1,134 @@
-//! Running one plan node: panics caught, errors attributed, and the serialisation check.
+//! Running one plan node, and what the local executors share: callbacks around each task,
+//! and collecting the outputs once the state machine is done.
+//!
+//! Tasks run through [`crate::wire`]: [`wire::run_task`] catches panics, and with a registry
+//! (the serialisation check) the task and every value take the same encode/decode path as on
+//! a distributed worker.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
 
+use super::diagnostics::Callback;
 use super::plan::{Plan, PlanNode};
+use super::state::SchedulerState;
+use super::Executed;
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::ops::TaskOp;
 use crate::registry::Registry;
 use crate::value::Value;
+use crate::wire;
+
+/// The scheduler name the serialisation check gives in its errors.
+const CHECKED: &str = "serialisation-check";
 
 /// Runs node `i` of `plan` on its input values.
 ///
-/// With `check`, the node runs as it would on a remote worker: op arguments are encoded and the
-/// op rebuilt from the registry by name and version, and every input and the output go through
-/// their codecs. Anything that could not cross a process boundary is an error here.
+/// With `check`, the node runs as it would on a remote worker: the task is encoded with
+/// [`wire::encode_task`] and rebuilt from the registry with [`wire::decode_task`], and every
+/// input and the output cross [`wire::encode_value`] / [`wire::decode_value`]. Anything that
+/// could not cross a process boundary is an error here.
 pub(crate) fn run_node(plan: &Plan, i: usize, inputs: &[Value], check: Option<&Registry>) -> Result<Value> {
     let key = plan.key(i);
     match (plan.node(i), check) {
         (PlanNode::Data(v), None) => Ok(v.clone()),
-        (PlanNode::Data(v), Some(reg)) => round_trip(reg, key, v),
-        (PlanNode::Alias, _) => Ok(inputs[0].clone()),
-        (PlanNode::Task(op), None) => run_caught(op, key, inputs),
+        (PlanNode::Data(v), Some(reg)) => hop(reg, key, v),
+        (PlanNode::Alias, _) => inputs
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::Scheduler(format!("alias {key} has no input: the plan is inconsistent"))),
+        (PlanNode::Task(op), None) => wire::run_task(op, inputs).map_err(|f| f.into_error(key)),
         (PlanNode::Task(op), Some(reg)) => {
-            let rebuilt = rebuild(reg, key, op)?;
+            let sent = wire::encode_task(key, op, CHECKED)?;
+            let rebuilt = wire::decode_task(reg, key, &sent)?;
+            let again = wire::encode_task(key, &rebuilt, CHECKED)?;
+            if let Some((o, _)) = sent.iter().zip(&again).find(|(a, b)| a != b) {
+                return Err(Error::OpArgs {
+                    key: key.clone(),
+                    op: o.name.clone(),
+                    message: "the arguments change when decoded and encoded again".into(),
+                });
+            }
             let inputs: Vec<Value> = plan
                 .inputs(i)
                 .iter()
                 .zip(inputs)
-                .map(|(&d, v)| round_trip(reg, plan.key(d as usize), v))
+                .map(|(&d, v)| hop(reg, plan.key(d as usize), v))
                 .collect::<Result<_>>()?;
-            let out = run_caught(&rebuilt, key, &inputs)?;
-            round_trip(reg, key, &out)
+            let out = wire::run_task(&rebuilt, &inputs).map_err(|f| f.into_error(key))?;
+            hop(reg, key, &out)
         }
     }
 }
 
-fn run_caught(op: &TaskOp, key: &Key, inputs: &[Value]) -> Result<Value> {
-    match catch_unwind(AssertUnwindSafe(|| op.run_traced(inputs))) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err((failed_op, e))) => {
-            Err(Error::TaskFailed { key: key.clone(), op: failed_op, cause: e.message().to_string() })
-        }
-        Err(payload) => Err(Error::TaskFailed {
-            key: key.clone(),
-            op: op.name(),
-            cause: format!("panicked: {}", panic_message(payload.as_ref())),
-        }),
+/// [`run_node`] with the callbacks told of its start and finish (timed only when there are any).
+pub(crate) fn run_observed(
+    plan: &Plan,
+    i: usize,
+    inputs: &[Value],
+    check: Option<&Registry>,
+    callbacks: &[Arc<dyn Callback>],
+) -> Result<Value> {
+    if callbacks.is_empty() {
+        return run_node(plan, i, inputs, check);
     }
+    let key = plan.key(i);
+    callbacks.iter().for_each(|c| c.on_task_start(key));
+    let t0 = Instant::now();
+    let result = run_node(plan, i, inputs, check);
+    let elapsed = t0.elapsed();
+    callbacks.iter().for_each(|c| c.on_task_finish(key, result.is_ok(), elapsed));
+    result
 }
 
-/// The message of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_string()
+/// The inputs of node `i`, which the state machine holds until their last dependent finishes.
+pub(crate) fn gather_inputs(plan: &Plan, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
+    into.clear();
+    for &d in plan.inputs(i) {
+        match &values[d as usize] {
+            Some(v) => into.push(v.clone()),
+            None => {
+                return Err(Error::Scheduler(format!(
+                    "input {} of {} was released before it ran: the scheduler state is inconsistent",
+                    plan.key(d as usize),
+                    plan.key(i)
+                )))
+            }
+        }
     }
+    Ok(())
+}
+
+/// What a local executor returns once the state machine stopped: the outputs, or an error when
+/// work was left or an output is missing.
+pub(crate) fn finished(
+    plan: &Plan,
+    state: &SchedulerState,
+    values: &[Option<Value>],
+    executor: &str,
+) -> Result<Executed> {
+    if !state.is_complete() {
+        return Err(Error::Scheduler(format!(
+            "{executor} executor stopped with {} of {} tasks finished",
+            state.n_finished(),
+            plan.len()
+        )));
+    }
+    let outputs = plan
+        .outputs
+        .iter()
+        .map(|&o| {
+            values[o as usize].clone().ok_or_else(|| {
+                Error::Scheduler(format!(
+                    "output {} was not kept: the scheduler state is inconsistent",
+                    plan.key(o as usize)
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Executed { outputs, tasks_run: state.n_finished(), peak_held: state.peak_held() })
 }
 
 /// Encodes and decodes a value through its codec, as a network hop would.
-pub(crate) fn round_trip(reg: &Registry, key: &Key, v: &Value) -> Result<Value> {
-    let codec =
-        reg.codec_for(v).ok_or_else(|| Error::NoCodec { key: key.clone(), type_name: v.type_name().to_string() })?;
-    let mut buf = Vec::new();
-    codec.encode(v, &mut buf).map_err(|source| Error::Codec { key: key.clone(), source })?;
-    codec.decode(&buf).map_err(|source| Error::Codec { key: key.clone(), source })
-}
-
-/// Rebuilds a task's op from its name, version and argument bytes, as a remote worker would.
-pub(crate) fn rebuild(reg: &Registry, key: &Key, op: &TaskOp) -> Result<TaskOp> {
-    match op {
-        TaskOp::Op(o) => {
-            let args_error = |message: String| Error::OpArgs { key: key.clone(), op: o.name().to_string(), message };
-            let args = o.encode_args().map_err(|e| args_error(e.to_string()))?;
-            let entry = reg.op(o.name(), o.version())?;
-            let rebuilt = entry.decode(&args).map_err(|e| args_error(e.to_string()))?;
-            let again = rebuilt.encode_args().map_err(|e| args_error(e.to_string()))?;
-            if again != args {
-                return Err(args_error("the arguments change when decoded and encoded again".into()));
-            }
-            Ok(TaskOp::Op(rebuilt))
-        }
-        TaskOp::Local(f) => Err(Error::LocalTask {
-            key: key.clone(),
-            name: f.name().to_string(),
-            scheduler: "serialisation-check".into(),
-        }),
-        TaskOp::Fused(chain) => {
-            Ok(TaskOp::Fused(chain.iter().map(|o| rebuild(reg, key, o)).collect::<Result<Vec<_>>>()?.into()))
-        }
-    }
+fn hop(reg: &Registry, key: &Key, v: &Value) -> Result<Value> {
+    wire::decode_value(reg, key, &wire::encode_value(reg, key, v)?)
 }

@@ -24,7 +24,6 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 pub use diagnostics::{Callback, Progress, TaskTimings};
-pub(crate) use exec::panic_message;
 pub use plan::{Plan, PlanNode, PlanStats};
 pub use state::{SchedulerState, TaskState};
 pub use sync::SyncExecutor;
@@ -36,18 +35,38 @@ use crate::key::Key;
 use crate::registry::Registry;
 use crate::value::Value;
 
-/// What an executor hands back for one plan.
+/// What an executor hands back for one plan (see the [`Executor`] contract).
 #[derive(Debug)]
 pub struct Executed {
     /// One value per requested key, in request order.
     pub outputs: Vec<Value>,
-    /// Nodes that ran.
+    /// Nodes that ran (a remote executor: nodes it submitted).
     pub tasks_run: usize,
-    /// The most results held in memory at once.
+    /// The most results held in this process's memory at once.
     pub peak_held: usize,
 }
 
-/// Where tasks run. Implemented by the built-in executors and, later, the distributed client.
+/// Where tasks run. Implemented by the built-in executors and the distributed client
+/// (`rask_distributed::Client`).
+///
+/// # The contract
+///
+/// Every executor, including a third party's:
+/// - returns exactly one value per requested output, in request order (repeats allowed);
+///   [`Scheduler`] checks the count and refuses an executor that breaks it with an error;
+/// - runs every node of the plan at most once per call, and returns the first error when a task
+///   fails;
+/// - reports to the callbacks it is given: `on_task_finish` for every requested output, once,
+///   as it finishes. ([`Scheduler`] itself calls `on_compute_start` and `on_compute_end`.)
+///
+/// What may differ, and where:
+/// - Local executors ([`SyncExecutor`], [`ThreadedExecutor`]) call `on_task_start` and
+///   `on_task_finish` for *every* node they run, in the calling process, and fill
+///   [`Executed::tasks_run`] and [`Executed::peak_held`] exactly.
+/// - A remote executor runs tasks in other processes. The distributed client reports the finish
+///   of each requested output (not of intermediate tasks, and no `on_task_start`), counts as
+///   `tasks_run` the nodes it submitted (the cluster skips those whose results it already
+///   holds), and reports `peak_held` 0: the client process holds no intermediate results.
 pub trait Executor: Send + Sync + fmt::Debug {
     /// A short name for logs and errors.
     fn name(&self) -> String;
@@ -60,6 +79,16 @@ pub trait Executor: Send + Sync + fmt::Debug {
     fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         self.execute(plan, callbacks)
     }
+}
+
+/// Places a value ahead of the graphs that use it, so that they reference it by key instead of
+/// carrying it: a distributed client stores it once on every worker. Implemented by
+/// `rask_distributed::Client`; crates below the runtime (`rask-ml`'s `ParallelPostFit`) take a
+/// `&dyn Broadcast` and need not depend on it.
+pub trait Broadcast {
+    /// Stores `value` everywhere it will be needed. Returns the key graphs should reference it
+    /// by, and the value of that key's data node (a future on the value).
+    fn broadcast_value(&self, value: Value) -> Result<(Key, Value)>;
 }
 
 /// Per-call options.
@@ -214,6 +243,14 @@ impl Scheduler {
             if persist { self.executor.persist(&plan, callbacks) } else { self.executor.execute(&plan, callbacks) };
         callbacks.iter().for_each(|c| c.on_compute_end(result.is_ok()));
         let ex = result?;
+        if ex.outputs.len() != keys.len() {
+            return Err(Error::Scheduler(format!(
+                "the {} executor returned {} values for {} keys: it breaks the Executor contract",
+                self.executor.name(),
+                ex.outputs.len(),
+                keys.len()
+            )));
+        }
         Ok(Computed {
             values: ex.outputs,
             stats: ComputeStats { plan: plan.stats(), tasks_run: ex.tasks_run, peak_held: ex.peak_held },
@@ -222,7 +259,10 @@ impl Scheduler {
 
     /// Computes one key and takes its value as a `T`.
     pub fn get<T: Clone + Send + Sync + 'static>(&self, graph: &Graph, key: &Key) -> Result<T> {
-        let v = self.compute(graph, std::slice::from_ref(key))?.pop().expect("one key asked, one value returned");
+        let v = self
+            .compute(graph, std::slice::from_ref(key))?
+            .pop()
+            .ok_or_else(|| Error::Scheduler(format!("no value was computed for {key}")))?;
         v.take::<T>().map_err(|source| Error::ValueType { key: key.clone(), source })
     }
 

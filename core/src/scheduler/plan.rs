@@ -156,6 +156,21 @@ impl Plan {
         self.ig.deps_of(i)
     }
 
+    /// The requested outputs, as node indices in request order (repeats allowed).
+    pub fn outputs(&self) -> &[u32] {
+        &self.outputs
+    }
+
+    /// The keys of the requested outputs, in request order.
+    pub fn output_keys(&self) -> Vec<Key> {
+        self.outputs.iter().map(|&o| self.keys[o as usize].clone()).collect()
+    }
+
+    /// Node `i`'s rank in the run order: lower runs first.
+    pub fn priority(&self, i: usize) -> u32 {
+        self.priority[i]
+    }
+
     /// Graph sizes before and after optimisation.
     pub fn stats(&self) -> PlanStats {
         self.stats

@@ -1,10 +1,9 @@
 //! The synchronous executor: one task at a time on the calling thread, in priority order.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::diagnostics::Callback;
-use super::exec::run_node;
+use super::exec::{finished, gather_inputs, run_observed};
 use super::plan::Plan;
 use super::state::SchedulerState;
 use super::{Executed, Executor};
@@ -48,21 +47,10 @@ impl Executor for SyncExecutor {
         let check = self.check.as_deref();
         while let Some(i) = state.pop_ready() {
             let iu = i as usize;
-            inputs.clear();
-            // Every input finished before this task became ready, and is held until its last
-            // dependent (at the earliest this one) finishes.
-            inputs.extend(plan.inputs(iu).iter().map(|&d| values[d as usize].clone().expect("input is held")));
-            let started = (!callbacks.is_empty()).then(|| {
-                callbacks.iter().for_each(|c| c.on_task_start(plan.key(iu)));
-                Instant::now()
-            });
-            let result = run_node(plan, iu, &inputs, check);
+            gather_inputs(plan, iu, &values, &mut inputs)?;
+            let result = run_observed(plan, iu, &inputs, check, callbacks);
             // Let go of the inputs now, so released results are freed before the next task.
             inputs.clear();
-            if let Some(t0) = started {
-                let elapsed = t0.elapsed();
-                callbacks.iter().for_each(|c| c.on_task_finish(plan.key(iu), result.is_ok(), elapsed));
-            }
             match result {
                 Ok(v) => {
                     values[iu] = Some(v);
@@ -77,8 +65,6 @@ impl Executor for SyncExecutor {
                 }
             }
         }
-        debug_assert!(state.is_complete(), "sync executor stopped with work left");
-        let outputs = plan.outputs.iter().map(|&o| values[o as usize].clone().expect("outputs are kept")).collect();
-        Ok(Executed { outputs, tasks_run: state.n_finished(), peak_held: state.peak_held() })
+        finished(plan, &state, &values, "sync")
     }
 }

@@ -8,12 +8,11 @@
 //! parallelism) and computations started from inside a task both keep working.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use rayon::ThreadPool;
 
 use super::diagnostics::Callback;
-use super::exec::run_node;
+use super::exec::{finished, gather_inputs, run_observed};
 use super::plan::Plan;
 use super::state::SchedulerState;
 use super::{Executed, Executor};
@@ -107,9 +106,11 @@ fn worker_loop<'s>(sh: &'s Shared<'s>, scope: &rayon::Scope<'s>) {
             return;
         };
         let iu = i as usize;
-        inputs.clear();
-        // Inputs finished before this task became ready and are held until it finishes.
-        inputs.extend(plan.inputs(iu).iter().map(|&d| guard.values[d as usize].clone().expect("input is held")));
+        if let Err(e) = gather_inputs(plan, iu, &guard.values, &mut inputs) {
+            guard.error.get_or_insert(e);
+            guard.active -= 1;
+            return;
+        }
         let extra = guard.state.n_ready().min(sh.n_threads.saturating_sub(guard.active));
         guard.active += extra;
         drop(guard);
@@ -117,15 +118,7 @@ fn worker_loop<'s>(sh: &'s Shared<'s>, scope: &rayon::Scope<'s>) {
             scope.spawn(move |s| worker_loop(sh, s));
         }
 
-        let started = (!sh.callbacks.is_empty()).then(|| {
-            sh.callbacks.iter().for_each(|c| c.on_task_start(plan.key(iu)));
-            Instant::now()
-        });
-        let result = run_node(plan, iu, &inputs, None);
-        if let Some(t0) = started {
-            let elapsed = t0.elapsed();
-            sh.callbacks.iter().for_each(|c| c.on_task_finish(plan.key(iu), result.is_ok(), elapsed));
-        }
+        let result = run_observed(plan, iu, &inputs, None, sh.callbacks);
         inputs.clear();
 
         guard = sh.lock();
@@ -185,15 +178,6 @@ impl Executor for ThreadedExecutor {
         if let Some(e) = inner.error {
             return Err(e);
         }
-        if !inner.state.is_complete() {
-            return Err(Error::Scheduler(format!(
-                "threaded executor stopped with {} of {} tasks finished",
-                inner.state.n_finished(),
-                plan.len()
-            )));
-        }
-        let outputs =
-            plan.outputs.iter().map(|&o| inner.values[o as usize].clone().expect("outputs are kept")).collect();
-        Ok(Executed { outputs, tasks_run: inner.state.n_finished(), peak_held: inner.state.peak_held() })
+        finished(plan, &inner.state, &inner.values, "threaded")
     }
 }

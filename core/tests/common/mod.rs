@@ -157,23 +157,32 @@ pub fn registry() -> Arc<Registry> {
     .clone()
 }
 
-/// The test worker program: `rask-test-worker`, built from `tests/support/worker.rs` with
-/// this registry. Only integration tests know its path.
+/// The test worker program: rask-core's example `rask-test-worker`, built from
+/// `tests/support/worker.rs` with this registry. `cargo test` builds examples into the profile
+/// directory's `examples/`, beside the `deps/` directory that holds this test binary.
 pub fn worker_program() -> &'static str {
-    // Set by cargo for integration tests; the worker program itself (which also includes this
-    // module) never calls this.
-    match option_env!("CARGO_BIN_EXE_rask-test-worker") {
-        Some(path) => path,
-        None => panic!("only integration tests know the test worker's path"),
-    }
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary knows its path");
+        let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("test binaries live in <profile>/deps");
+        let worker = profile_dir.join("examples").join(format!("rask-test-worker{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            worker.is_file(),
+            "the test worker {} is missing: `cargo test` builds it, a run limited to one target \
+             (`--test NAME`) does not; build it with `cargo build -p rask-core --example rask-test-worker` \
+             (with the same profile flags)",
+            worker.display()
+        );
+        worker.display().to_string()
+    })
 }
 
 /// A cluster of this test binary's own: a scheduler in the process and two worker processes
 /// of the test worker program, started on first use and shared by the binary's tests.
-pub fn cluster() -> &'static rask_core::distributed::LocalCluster {
-    static CLUSTER: OnceLock<rask_core::distributed::LocalCluster> = OnceLock::new();
+pub fn cluster() -> &'static rask_distributed::LocalCluster {
+    static CLUSTER: OnceLock<rask_distributed::LocalCluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
-        rask_core::distributed::LocalCluster::builder(registry())
+        rask_distributed::LocalCluster::builder(registry())
             .workers(2)
             .program(worker_program(), Vec::new())
             .start()

@@ -7,10 +7,10 @@
 mod common;
 
 fn main() {
-    rask_core::distributed::maybe_run_worker(common::registry);
+    rask_distributed::maybe_run_worker(common::registry);
     eprintln!(
         "rask-test-worker: a worker for rask-core's tests; it runs when started by a LocalCluster ({} set)",
-        rask_core::distributed::WORKER_ENV
+        rask_distributed::WORKER_ENV
     );
     std::process::exit(2);
 }

@@ -6,22 +6,8 @@
 //! least-recently-used values are written to disk, and a `pause` fraction above which the worker
 //! should stop starting tasks ([`DataStore::is_paused`]).
 //!
-//! ```
-//! use std::sync::Arc;
-//! use rask_core::distributed::spill::{DataStore, MemoryLimits};
-//! use rask_core::{Key, Registry, Value};
-//!
-//! let root = tempfile::tempdir().unwrap();
-//! let limits = MemoryLimits::new(40_000).target(0.5); // spill above 20 000 bytes
-//! let mut store = DataStore::new(Arc::new(Registry::core()), limits, root.path().to_path_buf()).unwrap();
-//! for i in 0..4 {
-//!     store.insert(Key::block("x", i), Value::new(vec![i as f64; 1000])).unwrap(); // 8 000 bytes each
-//! }
-//! assert_eq!(store.memory_bytes(), 16_000); // the two most recent blocks
-//! assert_eq!(store.n_spilled(), 2); // blocks 0 and 1, on disk
-//! let x0 = store.get(&Key::block("x", 0)).unwrap().unwrap(); // read back, and now the most recent
-//! assert_eq!(x0.get::<Vec<f64>>().unwrap(), &vec![0.0; 1000]);
-//! ```
+//! The module test `the_store_spills_the_least_recently_used_blocks` shows it at work: four
+//! 8,000-byte blocks under a 20,000-byte target keep the two most recent in memory.
 //!
 //! What this store does *not* do: it does not measure real allocations (a value is counted by
 //! the size of its encoding), and it cannot free a value that a running task still holds a
@@ -44,9 +30,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::key::Key;
-use crate::registry::Registry;
-use crate::value::{Codec, CodecError, Value};
+use rask_core::value::{Codec, CodecError, Value};
+use rask_core::Key;
+use rask_core::Registry;
 
 /// A worker's memory thresholds, as fractions of `limit`, like Dask's worker memory settings.
 ///
@@ -383,6 +369,7 @@ impl DataStore {
     }
 
     /// Whether `key`'s value is on disk.
+    #[cfg(test)]
     pub fn is_spilled(&self, key: &Key) -> bool {
         self.entries.get(key).is_some_and(|e| matches!(e.place, Place::Disk(_)))
     }
@@ -393,13 +380,9 @@ impl DataStore {
     }
 
     /// Whether the store holds no values.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    /// The keys of all values, in memory and on disk, in no particular order.
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.entries.keys()
     }
 
     /// The size of `key`'s value (the length of its encoding), wherever it is.
@@ -413,6 +396,7 @@ impl DataStore {
     }
 
     /// Bytes of the pinned values held in memory (a subset of [`memory_bytes`](Self::memory_bytes)).
+    #[cfg(test)]
     pub fn pinned_bytes(&self) -> u64 {
         self.pinned_bytes
     }
@@ -423,17 +407,20 @@ impl DataStore {
     }
 
     /// Number of values on disk.
+    #[cfg(test)]
     pub fn n_spilled(&self) -> usize {
         self.n_spilled
     }
 
     /// How many times a value has been written to disk over the store's life (not reset by
     /// [`clear`](Self::clear)).
+    #[cfg(test)]
     pub fn total_spilled(&self) -> u64 {
         self.total_spilled
     }
 
     /// How many spill writes have failed over the store's life; each left its value in memory.
+    #[cfg(test)]
     pub fn spill_failures(&self) -> u64 {
         self.spill_failures
     }
@@ -445,11 +432,6 @@ impl DataStore {
     /// written. Never true without a limit.
     pub fn is_paused(&self) -> bool {
         self.limits.pause_bytes().is_some_and(|pause| self.memory_bytes > pause)
-    }
-
-    /// The store's memory limits.
-    pub fn limits(&self) -> MemoryLimits {
-        self.limits
     }
 
     /// The private directory holding spill files, once the first spill has created it.
@@ -685,6 +667,21 @@ fn remove_spill_file(key: &Key, path: &Path) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_store_spills_the_least_recently_used_blocks() {
+        let root = tempfile::tempdir().unwrap();
+        let limits = MemoryLimits::new(40_000).target(0.5); // spill above 20 000 bytes
+        let mut store = DataStore::new(Arc::new(Registry::core()), limits, root.path().to_path_buf()).unwrap();
+        for i in 0..4 {
+            store.insert(Key::block("x", i), Value::new(vec![i as f64; 1000])).unwrap();
+            // 8 000 bytes each
+        }
+        assert_eq!(store.memory_bytes(), 16_000); // the two most recent blocks
+        assert_eq!(store.n_spilled(), 2); // blocks 0 and 1, on disk
+        let x0 = store.get(&Key::block("x", 0)).unwrap().unwrap(); // read back, and now the most recent
+        assert_eq!(x0.get::<Vec<f64>>().unwrap(), &vec![0.0; 1000]);
+    }
 
     /// A store over the core codecs, spilling into a fresh temporary root.
     fn store(limits: MemoryLimits) -> (tempfile::TempDir, DataStore) {

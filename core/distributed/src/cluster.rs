@@ -16,8 +16,8 @@ use super::spill::MemoryLimits;
 use super::state::StateConfig;
 use super::status::StatusSnapshot;
 use super::worker::{run_worker, WorkerOptions};
-use crate::error::{Error, Result};
-use crate::registry::Registry;
+use rask_core::Registry;
+use rask_core::{Error, Result};
 
 /// Set in a worker process's environment: the scheduler to join.
 pub const WORKER_ENV: &str = "RASK_WORKER_SCHEDULER";

@@ -45,6 +45,27 @@ impl SchedulerOptions {
     }
 }
 
+impl SchedulerOptions {
+    /// Refuses options the scheduler cannot run with, naming the field: a zero heartbeat
+    /// timeout, a poison limit of 0, a bandwidth or backlog that is not a positive number.
+    pub fn check(&self) -> Result<(), String> {
+        if self.heartbeat_timeout.is_zero() {
+            return Err("heartbeat_timeout must be a positive duration".into());
+        }
+        let s = &self.state;
+        if s.poison_limit == 0 {
+            return Err("state.poison_limit must be at least 1 (the times workers may die running one task)".into());
+        }
+        if !(s.bandwidth.is_finite() && s.bandwidth > 0.0) {
+            return Err(format!("state.bandwidth must be a positive number of bytes per second, not {}", s.bandwidth));
+        }
+        if !(s.backlog_seconds.is_finite() && s.backlog_seconds >= 0.0) {
+            return Err(format!("state.backlog_seconds must be a non-negative number, not {}", s.backlog_seconds));
+        }
+        Ok(())
+    }
+}
+
 enum Event {
     WorkerUp(u64, mpsc::UnboundedSender<Vec<ToWorker>>),
     Worker(u64, Vec<ToScheduler>),
@@ -73,8 +94,10 @@ impl std::fmt::Debug for Event {
 }
 
 impl SchedulerHandle {
-    /// Binds the listeners and starts the scheduler on a new thread.
+    /// Binds the listeners and starts the scheduler on a new thread. Options it cannot run
+    /// with are refused first (see [`SchedulerOptions::check`]).
     pub fn start(opts: SchedulerOptions) -> std::io::Result<SchedulerHandle> {
+        opts.check().map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidInput, m))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

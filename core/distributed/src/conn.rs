@@ -20,7 +20,7 @@ use super::protocol::{
     check_hello, decode, decode_batch, encode, frame_codec, Hello, HelloReply, ProtocolError, Role, DEFAULT_MAX_FRAME,
     HANDSHAKE_MAX_FRAME, MAGIC, PROTOCOL_VERSION,
 };
-use crate::registry::Registry;
+use rask_core::Registry;
 
 /// The environment variable holding the shared token.
 pub const TOKEN_ENV: &str = "RASK_TOKEN";
@@ -123,8 +123,8 @@ impl Security {
     /// Security from the environment, as [`Client::connect_from_env`](super::Client::connect_from_env)
     /// documents: `$RASK_TOKEN` or the token file, `RASK_NO_AUTH=1`, and `$RASK_TLS_CERT`,
     /// `$RASK_TLS_KEY`, `$RASK_TLS_CA`, `$RASK_TLS_NAME`.
-    pub fn from_env(registry: Arc<Registry>) -> crate::Result<Self> {
-        let env_err = |m: String| crate::Error::Distributed(m);
+    pub fn from_env(registry: Arc<Registry>) -> rask_core::Result<Self> {
+        let env_err = |m: String| rask_core::Error::Distributed(m);
         let no_auth = std::env::var("RASK_NO_AUTH").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
         let token = if no_auth {
             String::new()
@@ -307,8 +307,6 @@ impl AsyncWrite for Stream {
 #[derive(Debug)]
 pub struct Conn {
     framed: Framed<Stream, tokio_util::codec::LengthDelimitedCodec>,
-    /// The peer's name from its hello (or the address for outgoing connections).
-    pub peer: String,
     /// The id the scheduler assigned (outgoing connections to a scheduler).
     pub id: u64,
 }
@@ -317,11 +315,6 @@ impl Conn {
     /// Sends a batch of messages.
     pub async fn send<T: Serialize>(&mut self, batch: &[T]) -> Result<(), ProtocolError> {
         self.framed.send(encode(&batch)?).await.map_err(ProtocolError::Io)
-    }
-
-    /// Sends an already-encoded frame.
-    pub async fn send_frame(&mut self, frame: Bytes) -> Result<(), ProtocolError> {
-        self.framed.send(frame).await.map_err(ProtocolError::Io)
     }
 
     /// Receives a batch; `Closed` at end of stream.
@@ -352,16 +345,6 @@ impl ConnWriter {
     /// Sends a batch of messages.
     pub async fn send<T: Serialize>(&mut self, batch: &[T]) -> Result<(), ProtocolError> {
         self.sink.send(encode(&batch)?).await.map_err(ProtocolError::Io)
-    }
-
-    /// Queues a batch without flushing (call [`flush`](Self::flush) after a burst).
-    pub async fn feed<T: Serialize>(&mut self, batch: &[T]) -> Result<(), ProtocolError> {
-        self.sink.feed(encode(&batch)?).await.map_err(ProtocolError::Io)
-    }
-
-    /// Flushes queued frames.
-    pub async fn flush(&mut self) -> Result<(), ProtocolError> {
-        self.sink.flush().await.map_err(ProtocolError::Io)
     }
 }
 
@@ -413,7 +396,7 @@ pub async fn connect(address: &str, role: Role, security: &Security) -> Result<C
                 });
             }
             framed.codec_mut().set_max_frame_length(security.max_frame);
-            Ok(Conn { framed, peer: address.to_string(), id })
+            Ok(Conn { framed, id })
         }
         HelloReply::Refused { reason } => Err(ProtocolError::Refused { address: address.into(), reason }),
     }
@@ -453,5 +436,5 @@ pub async fn accept(
     let id = assign_id(hello.role);
     framed.send(encode(&HelloReply::Welcome { protocol: PROTOCOL_VERSION, id })?).await?;
     framed.codec_mut().set_max_frame_length(security.max_frame);
-    Ok((Conn { framed, peer: format!("{} ({peer_addr})", hello.name), id }, hello.role))
+    Ok((Conn { framed, id }, hello.role))
 }

@@ -111,24 +111,7 @@ type SnapshotFn = Arc<dyn Fn() -> StatusSnapshot + Send + Sync>;
 /// and requests in flight are answered; then `serve` returns `Ok(())`.
 /// It returns an error only if the listener's local address cannot be read.
 ///
-/// ```no_run
-/// # async fn demo() -> std::io::Result<()> {
-/// use std::sync::Arc;
-/// use rask_core::distributed::status::{serve, StatusSnapshot};
-///
-/// let (tx, rx) = tokio::sync::watch::channel(StatusSnapshot::default());
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8787").await?;
-/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let server = tokio::spawn(serve(listener, Arc::new(move || rx.borrow().clone()), async move {
-///     let _ = stopped.await;
-/// }));
-/// tx.send_modify(|s| s.clients = 1);
-/// let _ = stop.send(());
-/// server.await.expect("status server task")?;
-/// # Ok(())
-/// # }
-/// ```
-pub async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     snapshot: Arc<dyn Fn() -> StatusSnapshot + Send + Sync>,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -20,10 +20,9 @@ use std::fmt;
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 use tokio_util::codec::LengthDelimitedCodec;
 
-use crate::key::Key;
+use rask_core::Key;
 
 /// The protocol version. Bump it whenever a message changes shape or meaning.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -92,26 +91,9 @@ pub enum HelloReply {
     },
 }
 
-/// One link of a task's op chain as it travels: the op's name, version and argument bytes.
-/// A plain task has one link; a fused chain has several.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireOp {
-    /// The op's registered name.
-    pub name: String,
-    /// Its version.
-    pub version: u32,
-    /// Its MessagePack-encoded arguments.
-    pub args: ByteBuf,
-}
-
-/// An encoded value: its codec tag and bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireValue {
-    /// The codec's tag.
-    pub tag: String,
-    /// The encoding.
-    pub bytes: ByteBuf,
-}
+/// A task's op links and encoded values travel in the core's wire form ([`rask_core::wire`]),
+/// the one path the serialisation-check scheduler also takes.
+pub use rask_core::wire::{WireOp, WireValue};
 
 /// How to produce one key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,6 +365,7 @@ pub enum PeerReply {
 
 /// Everything that can go wrong on the wire.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// The socket failed or a frame exceeded the cap.
     #[error("connection error: {0}")]
@@ -480,6 +463,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_bytes::ByteBuf;
     use tokio_util::codec::Decoder;
 
     fn sample_batches() -> Vec<Vec<u8>> {

@@ -30,7 +30,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::protocol::{TaskError, ToClient, ToWorker, WireNode, WireSpec, WorkerMetrics};
 use super::status::{Progress, StatusSnapshot, TaskCounts, WorkerStatus};
-use crate::key::Key;
+use rask_core::Key;
 
 /// A task's id in the state: never reused.
 type Tid = u64;
@@ -223,11 +223,6 @@ impl ClusterState {
         // Work waiting for a worker (or queued root tasks) can go now; then let it steal.
         self.dispatch_queue();
         self.balance();
-    }
-
-    /// The number of workers.
-    pub fn n_workers(&self) -> usize {
-        self.workers.len()
     }
 
     /// A worker is gone (connection closed or heartbeats stopped): its running tasks are
@@ -1121,6 +1116,7 @@ impl ClusterState {
 
     /// Checks internal invariants (tests): every processing task is listed by its worker and
     /// vice versa, every held result by its holders, every waiting count is right.
+    #[cfg(test)]
     pub fn check_invariants(&self) -> Result<(), String> {
         for (&t, task) in &self.tasks {
             match task.state {
@@ -1171,7 +1167,7 @@ mod tests {
     fn task(key: &str, deps: &[&str], priority: u32) -> WireNode {
         WireNode {
             key: Key::new(key),
-            spec: WireSpec::Task(vec![super::super::protocol::WireOp {
+            spec: WireSpec::Task(vec![crate::protocol::WireOp {
                 name: "test.op".into(),
                 version: 1,
                 args: ByteBuf::new(),

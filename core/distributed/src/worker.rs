@@ -9,25 +9,23 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use serde_bytes::ByteBuf;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::conn::{accept, connect, Conn, Security};
 use super::protocol::{
-    PeerReply, PeerRequest, ProtocolError, Role, ToScheduler, ToWorker, WireOp, WireSpec, WireValue, WorkerMetrics,
+    PeerReply, PeerRequest, ProtocolError, Role, ToScheduler, ToWorker, WireSpec, WireValue, WorkerMetrics,
 };
 use super::spill::{DataStore, MemoryLimits};
-use crate::key::Key;
-use crate::ops::TaskOp;
-use crate::registry::Registry;
-use crate::value::Value;
+use rask_core::value::Value;
+use rask_core::wire;
+use rask_core::Key;
+use rask_core::Registry;
 
 /// How to run a worker.
 #[derive(Clone, Debug)]
@@ -71,8 +69,27 @@ impl WorkerOptions {
     }
 }
 
+impl WorkerOptions {
+    /// Refuses options a worker cannot run with (zero threads, a zero heartbeat or connect
+    /// timeout, inconsistent memory limits), naming the field.
+    pub fn check(&self) -> Result<(), WorkerError> {
+        let bad = |m: String| Err(WorkerError::Setup(m));
+        if self.nthreads == 0 {
+            return bad("nthreads must be at least 1".into());
+        }
+        if self.heartbeat.is_zero() {
+            return bad("heartbeat must be a positive interval".into());
+        }
+        if self.connect_timeout.is_zero() {
+            return bad("connect_timeout must be a positive duration".into());
+        }
+        self.memory.check().map_err(|e| WorkerError::Setup(format!("memory: {e}")))
+    }
+}
+
 /// Why a worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WorkerError {
     /// Setting up failed (runtime, thread pool, listener, store).
     #[error("worker set-up failed: {0}")]
@@ -127,6 +144,7 @@ fn lock(store: &Store) -> MutexGuard<'_, DataStore> {
 
 /// Runs a worker until the scheduler closes the connection or tells it to stop.
 pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
+    opts.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -134,7 +152,7 @@ pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
         .build()
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.nthreads.max(1))
+        .num_threads(opts.nthreads)
         .thread_name(|i| format!("rask-compute-{i}"))
         .build()
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
@@ -457,7 +475,7 @@ impl WorkerLoop {
                     .into_iter()
                     .map(|(key, spec, inputs)| {
                         let t0 = Instant::now();
-                        let result = run_spec(&registry, &spec, &inputs);
+                        let result = run_spec(&registry, &key, &spec, &inputs);
                         drop(inputs);
                         (key, result, t0.elapsed().as_secs_f64())
                     })
@@ -503,55 +521,21 @@ impl WorkerLoop {
     }
 }
 
-/// Rebuilds a task's op chain from the registry.
-pub(crate) fn build_op(registry: &Registry, ops: &[WireOp]) -> Result<TaskOp, (String, String)> {
-    let mut chain = Vec::with_capacity(ops.len());
-    for o in ops {
-        let op = registry.decode_op(&o.name, o.version, &o.args).map_err(|e| (o.name.clone(), e))?;
-        chain.push(TaskOp::Op(op));
-    }
-    match chain.len() {
-        0 => Err(("task".into(), "a task with no op".into())),
-        1 => Ok(chain.pop().expect("one element")),
-        _ => Ok(TaskOp::Fused(chain.into())),
-    }
-}
-
-/// Runs one spec on its inputs, catching panics. Errors are (op, message).
-fn run_spec(registry: &Registry, spec: &WireSpec, inputs: &[Value]) -> Outcome {
+/// Runs one spec on its inputs through the core's wire path (the op rebuilt from the registry,
+/// panics caught). Errors are (op, message).
+fn run_spec(registry: &Registry, key: &Key, spec: &WireSpec, inputs: &[Value]) -> Outcome {
     match spec {
         WireSpec::Task(ops) => {
-            let op = build_op(registry, ops)?;
-            match catch_unwind(AssertUnwindSafe(|| op.run_traced(inputs))) {
-                Ok(Ok(v)) => Ok(v),
-                Ok(Err((name, e))) => Err((name, e.message().to_string())),
-                Err(payload) => {
-                    Err((op.name(), format!("panicked: {}", crate::scheduler::panic_message(payload.as_ref()))))
-                }
-            }
+            let op = wire::decode_task(registry, key, ops).map_err(|e| match e {
+                rask_core::Error::OpArgs { op, message, .. } => (op, message),
+                other => (ops.first().map_or_else(|| "task".to_string(), |o| o.name.clone()), other.to_string()),
+            })?;
+            wire::run_task(&op, inputs).map_err(|f| (f.op, f.message))
         }
         WireSpec::Alias => inputs.first().cloned().ok_or_else(|| ("alias".into(), "an alias with no input".into())),
-        WireSpec::Data(v) => decode_value(registry, v).map_err(|m| ("data".into(), m)),
+        WireSpec::Data(v) => wire::decode_value(registry, key, v).map_err(|e| ("data".into(), e.to_string())),
         WireSpec::Remote => Err(("remote".into(), "a remote key cannot be computed".into())),
     }
-}
-
-/// Decodes a value through the codec its tag names.
-pub(crate) fn decode_value(registry: &Registry, v: &WireValue) -> Result<Value, String> {
-    let codec = registry
-        .codec_by_tag(&v.tag)
-        .ok_or_else(|| format!("no codec for tag `{}` in this process's registry", v.tag))?;
-    codec.decode(&v.bytes).map_err(|e| e.to_string())
-}
-
-/// Encodes a value through its codec.
-pub(crate) fn encode_value(registry: &Registry, key: &Key, v: &Value) -> crate::Result<WireValue> {
-    let codec = registry
-        .codec_for(v)
-        .ok_or_else(|| crate::Error::NoCodec { key: key.clone(), type_name: v.type_name().to_string() })?;
-    let mut bytes = Vec::new();
-    codec.encode(v, &mut bytes).map_err(|source| crate::Error::Codec { key: key.clone(), source })?;
-    Ok(WireValue { tag: codec.tag.to_string(), bytes: ByteBuf::from(bytes) })
 }
 
 /// Fetches missing inputs from their holders into the store. Err names an input no holder had.

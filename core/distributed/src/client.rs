@@ -13,14 +13,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{connect, Security};
 use super::protocol::PeerReply;
-use super::protocol::{FromClient, ProtocolError, Role, TaskError, ToClient, WireNode, WireOp, WireSpec};
-use super::worker::{decode_value, encode_value, PeerPool};
-use crate::error::{Error, Result};
-use crate::graph::{Graph, Node};
-use crate::key::Key;
-use crate::ops::{Op, TaskOp};
-use crate::scheduler::{Callback, Executed, Executor, Plan, PlanNode, Scheduler};
-use crate::value::Value;
+use super::protocol::{FromClient, ProtocolError, Role, TaskError, ToClient, WireNode, WireSpec};
+use super::worker::PeerPool;
+use rask_core::graph::{Graph, Node};
+use rask_core::ops::Op;
+use rask_core::scheduler::{Callback, Executed, Executor, Plan, PlanNode, Scheduler};
+use rask_core::value::Value;
+use rask_core::wire::{decode_value, encode_task, encode_value};
+use rask_core::Key;
+use rask_core::{Error, Result};
 
 /// Where a future's key stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,7 +187,7 @@ impl Client {
     ///   (`$RASK_TLS_NAME`, default `rask`, is the name the certificates are issued for).
     ///
     /// `registry` must be the workers' (the same binary's ops and codecs).
-    pub fn connect_from_env(registry: Arc<crate::Registry>) -> Result<Client> {
+    pub fn connect_from_env(registry: Arc<rask_core::Registry>) -> Result<Client> {
         let address = std::env::var(SCHEDULER_ENV).map_err(|_| {
             Error::Distributed(format!("{SCHEDULER_ENV} is not set: give the scheduler's address, e.g. 127.0.0.1:8786"))
         })?;
@@ -272,7 +273,7 @@ impl Client {
     }
 
     /// A [`Scheduler`] that runs graphs on this cluster: use it with
-    /// [`with_scheduler`](crate::with_scheduler) to run estimators unchanged.
+    /// [`with_scheduler`](rask_core::with_scheduler) to run estimators unchanged.
     pub fn scheduler(&self) -> Scheduler {
         Scheduler::custom(Arc::new(self.clone()))
     }
@@ -423,7 +424,13 @@ impl Client {
                         for r in replies {
                             match r {
                                 PeerReply::Data { key, value } => {
-                                    let v = decode_value(&self.inner.security.registry, &value).map_err(|m| {
+                                    if !ks.contains(&key) {
+                                        return Err(Error::Distributed(format!(
+                                            "{addr} sent {key}, which was not asked for: a peer of another \
+                                             version or a corrupt reply"
+                                        )));
+                                    }
+                                    let v = decode_value(&self.inner.security.registry, &key, &value).map_err(|m| {
                                         Error::Distributed(format!("cannot decode {key} from {addr}: {m}"))
                                     })?;
                                     values.insert(key, v);
@@ -448,7 +455,11 @@ impl Client {
                 wait_keys(&self.inner, &todo, None)?;
             }
         }
-        Ok(keys.iter().map(|k| values[k].clone()).collect())
+        // Every asked key has a value: the loop runs until `values` holds one per unique key,
+        // and only asked keys are inserted.
+        keys.iter()
+            .map(|k| values.get(k).cloned().ok_or_else(|| Error::Distributed(format!("no value was gathered for {k}"))))
+            .collect()
     }
 
     /// Submits `plan` and, when there are callbacks, reports each output's finish to them as
@@ -457,7 +468,10 @@ impl Client {
         let futures = self.submit_plan(plan, keys)?;
         if !callbacks.is_empty() {
             let start = std::time::Instant::now();
-            for (f, result) in self.as_completed(futures.clone()) {
+            // Each output once, however often it was requested.
+            let mut seen: FxHashSet<&Key> = FxHashSet::default();
+            let unique: Vec<Future> = futures.iter().filter(|f| seen.insert(f.key())).cloned().collect();
+            for (f, result) in self.as_completed(unique) {
                 for cb in callbacks {
                     cb.on_task_finish(f.key(), result.is_ok(), start.elapsed());
                 }
@@ -693,7 +707,7 @@ fn plan_nodes(plan: &Plan, security: &Security) -> Result<Vec<WireNode>> {
     for i in 0..plan.len() {
         let key = plan.key(i).clone();
         let deps: Vec<Key> = plan.inputs(i).iter().map(|&d| plan.key(d as usize).clone()).collect();
-        let priority = plan.priority[i];
+        let priority = plan.priority(i);
         let (spec, deps) = match plan.node(i) {
             PlanNode::Data(v) => match v.downcast_ref::<Future>() {
                 Some(f) if *f.key() == key => (WireSpec::Remote, Vec::new()),
@@ -706,7 +720,7 @@ fn plan_nodes(plan: &Plan, security: &Security) -> Result<Vec<WireNode>> {
                 }
                 None => (WireSpec::Data(encode_value(&security.registry, &key, v)?), Vec::new()),
             },
-            PlanNode::Task(op) => (WireSpec::Task(wire_ops(&key, op)?), deps),
+            PlanNode::Task(op) => (WireSpec::Task(encode_task(&key, op, "distributed")?), deps),
             PlanNode::Alias => (WireSpec::Alias, deps),
         };
         nodes.push(WireNode { key, spec, deps, priority });
@@ -714,26 +728,11 @@ fn plan_nodes(plan: &Plan, security: &Security) -> Result<Vec<WireNode>> {
     Ok(nodes)
 }
 
-fn wire_ops(key: &Key, op: &TaskOp) -> Result<Vec<WireOp>> {
-    match op {
-        TaskOp::Op(o) => {
-            let args = o.encode_args().map_err(|e| Error::OpArgs {
-                key: key.clone(),
-                op: o.name().to_string(),
-                message: e.to_string(),
-            })?;
-            Ok(vec![WireOp { name: o.name().to_string(), version: o.version(), args: args.into() }])
-        }
-        TaskOp::Local(f) => {
-            Err(Error::LocalTask { key: key.clone(), name: f.name().to_string(), scheduler: "distributed".into() })
-        }
-        TaskOp::Fused(chain) => {
-            let mut out = Vec::new();
-            for link in chain.iter() {
-                out.extend(wire_ops(key, link)?);
-            }
-            Ok(out)
-        }
+impl rask_core::Broadcast for Client {
+    /// [`Client::broadcast`]: the key is the future's, the node's value the future.
+    fn broadcast_value(&self, value: Value) -> Result<(Key, Value)> {
+        let future = self.broadcast(value)?;
+        Ok((future.key().clone(), Value::new(future)))
     }
 }
 
@@ -744,8 +743,11 @@ impl Executor for Client {
 
     /// Callbacks see each requested output finish as it does (the workers' intermediate tasks
     /// are not reported to the client); the scheduler reports the start and the end.
+    /// `tasks_run` counts the nodes submitted (the cluster skips those whose results it already
+    /// holds); `peak_held` is 0, as this process holds no intermediate results. This is what the
+    /// [`Executor`] contract allows a remote executor.
     fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
-        let keys: Vec<Key> = plan.outputs.iter().map(|&o| plan.key(o as usize).clone()).collect();
+        let keys = plan.output_keys();
         let futures = self.submit_reporting(plan, &keys, callbacks)?;
         let outputs = self.gather(&futures)?;
         drop(futures);
@@ -754,7 +756,7 @@ impl Executor for Client {
 
     /// Callbacks as for [`execute`](Executor::execute).
     fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
-        let keys: Vec<Key> = plan.outputs.iter().map(|&o| plan.key(o as usize).clone()).collect();
+        let keys = plan.output_keys();
         let futures = self.submit_reporting(plan, &keys, callbacks)?;
         self.wait(&futures)?;
         Ok(Executed { outputs: futures.into_iter().map(Value::new).collect(), tasks_run: plan.len(), peak_held: 0 })
