@@ -89,7 +89,7 @@ const SWEEP_EXAMPLES: &str = "Example sweep.toml:
   rask sweep sweep.toml        # run again after an interruption: it resumes from the checkpoint";
 
 /// Where a job runs.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 struct RunArgs {
     /// Threads for the threaded scheduler (default: one per core).
     #[arg(long)]
@@ -100,6 +100,9 @@ struct RunArgs {
     /// Run on a local cluster of this many worker processes.
     #[arg(long, conflicts_with = "threads")]
     local_cluster: Option<usize>,
+    /// How to reach `--scheduler`: the same token and TLS options as `rask worker`.
+    #[command(flatten)]
+    security: SecurityArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -353,6 +356,9 @@ struct SecurityArgs {
     #[arg(long, default_value = "1G", value_parser = parse_bytes)]
     max_frame: u64,
 }
+
+/// `--max-frame`'s default, 1 GiB (keep in step with its `default_value`).
+const DEFAULT_MAX_FRAME: u64 = 1 << 30;
 
 #[derive(Args, Debug, Clone)]
 struct SchedulerArgs {
@@ -640,7 +646,11 @@ fn restore_sigpipe() {
 /// The scheduler a job runs on, and the local cluster that must outlive it.
 fn job_scheduler(run: &RunArgs) -> anyhow::Result<(Scheduler, Option<rask::distributed::LocalCluster>)> {
     if let Some(addr) = &run.scheduler {
-        return Ok((connect(addr)?.scheduler(), None));
+        return Ok((connect(addr, &run.security)?.scheduler(), None));
+    }
+    let sec = &run.security;
+    if sec.token_file.is_some() || sec.no_auth || sec.tls_cert.is_some() || sec.max_frame != DEFAULT_MAX_FRAME {
+        bail!("--token-file, --no-auth, --tls-* and --max-frame apply only with --scheduler");
     }
     if let Some(n) = run.local_cluster {
         if n == 0 {
@@ -657,19 +667,10 @@ fn job_scheduler(run: &RunArgs) -> anyhow::Result<(Scheduler, Option<rask::distr
     Ok((s, None))
 }
 
-fn connect(addr: &str) -> anyhow::Result<rask::distributed::Client> {
-    let (security, _) = security(
-        &SecurityArgs {
-            token_file: None,
-            no_auth: false,
-            tls_cert: None,
-            tls_key: None,
-            tls_ca: None,
-            tls_name: "rask".into(),
-            max_frame: 1 << 30,
-        },
-        false,
-    )?;
+/// A client of the scheduler at `addr`, with the security options `rask worker` takes, built
+/// by the same code.
+fn connect(addr: &str, args: &SecurityArgs) -> anyhow::Result<rask::distributed::Client> {
+    let (security, _) = security(args, false)?;
     rask::distributed::Client::connect(addr, security).with_context(|| format!("connecting to the scheduler at {addr}"))
 }
 

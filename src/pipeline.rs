@@ -155,15 +155,15 @@ impl Runner<'_> {
     fn step<T>(
         &mut self,
         name: &str,
-        f: impl FnOnce() -> anyhow::Result<T>,
+        f: impl FnOnce() -> StepResult<T>,
         describe: impl FnOnce(&T) -> String,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, PipelineError> {
         let progress = StepProgress::new(name, self.cfg.progress);
         let s = self.scheduler.with_callback(progress.clone());
         let t = Instant::now();
         let out = rask_core::with_scheduler(&s, f);
         progress.finish(out.is_ok());
-        let out = out.map_err(|e| e.context(format!("step `{name}`")))?;
+        let out = out.map_err(|source| PipelineError::Step { step: name.to_string(), source })?;
         let report = StepReport {
             step: name.to_string(),
             seconds: t.elapsed().as_secs_f64(),
@@ -178,13 +178,36 @@ impl Runner<'_> {
     }
 }
 
+/// Why a step failed: whatever error its code met (an estimator's, the scheduler's, a file's).
+pub type StepError = Box<dyn std::error::Error + Send + Sync>;
+
+type StepResult<T> = Result<T, StepError>;
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The configuration was refused before anything ran.
+    #[error("invalid pipeline configuration: {0}")]
+    Config(String),
+    /// A step failed; `source` says why.
+    #[error("step `{step}`")]
+    Step {
+        /// The step's name, as in its report.
+        step: String,
+        /// The error the step met.
+        #[source]
+        source: StepError,
+    },
+}
+
 /// Runs the pipeline on `scheduler`, calling `on_step` after each step.
 pub fn run(
     cfg: &PipelineConfig,
     scheduler: &Scheduler,
     on_step: &mut dyn FnMut(&StepReport),
-) -> anyhow::Result<PipelineSummary> {
-    cfg.check().map_err(|e| anyhow::anyhow!("invalid pipeline configuration: {e}"))?;
+) -> Result<PipelineSummary, PipelineError> {
+    cfg.check().map_err(|e| PipelineError::Config(e.to_string()))?;
     let mut r = Runner { cfg, scheduler, steps: Vec::new(), on_step };
 
     // 1. Generate and split. The dataset is generated block by block from per-block seeds; the
@@ -213,7 +236,7 @@ pub fn run(
                 test.y_required("the pipeline")?.block_layer(),
             ];
             let mut done = BlockLayer::persist_together(&layers, &rask_core::default_scheduler())?.into_iter();
-            let mut next = || done.next().ok_or_else(|| anyhow::anyhow!("a persisted layer is missing"));
+            let mut next = || done.next().ok_or_else(|| StepError::from("a persisted layer is missing"));
             let train = ChunkedDataset::new(
                 ChunkedArray::from_block_layer(next()?, cfg.features),
                 ChunkedVector::from_block_layer(next()?),
@@ -295,7 +318,11 @@ pub fn run(
 
     // 7. Batch prediction on the held-out rows: scale, then predict, block by block, streamed
     //    into accuracy counts (nothing but counts is gathered).
-    let scaled_test = ChunkedDataset::new(scaler.transform(test.x())?, test.y_required("the pipeline")?.clone())?;
+    // Lazy: the scaling runs inside the steps that use it.
+    let scaled_test = (|| -> StepResult<_> {
+        Ok(ChunkedDataset::new(scaler.transform(test.x())?, test.y_required("the pipeline")?.clone())?)
+    })()
+    .map_err(|source| PipelineError::Step { step: "batch predict + score (test)".into(), source })?;
     let (logistic_accuracy, naive_bayes_accuracy, predicted_rows) = r.step(
         "batch predict + score (test)",
         || {
@@ -406,7 +433,7 @@ fn parallel_post_fit(
     cfg: &PipelineConfig,
     train: &ChunkedDataset<f64, i64>,
     test: &ChunkedDataset<f64, i64>,
-) -> anyhow::Result<(f64, Vec<PathBuf>)> {
+) -> StepResult<(f64, Vec<PathBuf>)> {
     use rask_datasets::sink::{OutputFormat, Outputs, WriteOptions};
     use rask_ml::adapters::smartcore::SmartcoreDecisionTreeClassifierParams;
     use rask_ml::model::ModelParams;
@@ -444,10 +471,8 @@ fn parallel_post_fit(
     _cfg: &PipelineConfig,
     _train: &ChunkedDataset<f64, i64>,
     _test: &ChunkedDataset<f64, i64>,
-) -> anyhow::Result<(f64, Vec<PathBuf>)> {
-    anyhow::bail!(
-        "the ParallelPostFit step trains a smartcore model: build with the `smartcore` feature (on by default)"
-    )
+) -> StepResult<(f64, Vec<PathBuf>)> {
+    Err("the ParallelPostFit step trains a smartcore model: build with the `smartcore` feature (on by default)".into())
 }
 
 /// The clusters on the first two principal components, the explained variance and the sweep's
@@ -459,7 +484,7 @@ fn draw_plots<S>(
     pca: &rask_estimators::decomposition::Pca,
     kmeans: &rask_estimators::cluster::KMeans,
     sweep: &AdaptiveResult<S>,
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> StepResult<Vec<PathBuf>> {
     use crate::plots;
     std::fs::create_dir_all(dir)?;
     let n = 20_000.min(train.x().n_rows().unwrap_or(0));

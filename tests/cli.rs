@@ -593,3 +593,19 @@ fn linfa_and_smartcore_models_fit_predict_and_sweep_by_name() {
     let e = fails(&["fit", "--data", "train.csv", "--label", "label", "--model", "linfa_kmeans", "--param", "k=3"], d);
     assert!(e.contains("unknown parameter `k`; valid parameters: n_clusters, n_runs"), "{e}");
 }
+
+#[test]
+fn job_commands_take_the_workers_security_options_for_scheduler_and_refuse_them_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The demo reaches --scheduler through the same code as `rask worker`: its TLS files are
+    // read (here, missing) before any connection is tried.
+    let err = fails(
+        &["demo", "--scheduler", "127.0.0.1:1", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"],
+        d,
+    );
+    assert!(err.contains("cannot read c.pem"), "{err}");
+    // Without --scheduler there is nothing to connect to: the options are refused, not ignored.
+    let err = fails(&["demo", "--rows", "1000", "--token-file", "t"], d);
+    assert!(err.contains("apply only with --scheduler"), "{err}");
+}

@@ -352,8 +352,10 @@ fn results_beyond_the_memory_limit_spill_to_disk_and_are_cleaned_up() {
     let blocks: Vec<Key> = (0..30).map(|i| g.task(Fill { n: 100_000, v: i as f64 }, &[]).unwrap()).collect();
     let futures = client.compute(&g, &blocks).unwrap();
     client.wait(&futures).unwrap();
-    let s =
-        c.wait_for_status(|s| s.workers.first().is_some_and(|w| w.spilled_bytes > 0), Duration::from_secs(5)).unwrap();
+    // The status lags the worker by a heartbeat or two: wait for the spilling to show in full.
+    let s = c
+        .wait_for_status(|s| s.workers.first().is_some_and(|w| w.spilled_bytes >= 20_000_000), Duration::from_secs(10))
+        .unwrap();
     let w = &s.workers[0];
     assert!(w.memory_bytes <= limit, "held {} bytes in memory with a {limit}-byte limit", w.memory_bytes);
     assert!(w.spilled_bytes >= 20_000_000, "spilled only {} bytes", w.spilled_bytes);
@@ -407,6 +409,8 @@ fn http_get(address: &str, path: &str) -> (String, String) {
 #[test]
 fn the_status_endpoint_reports_task_counts_during_a_run() {
     let c = own_cluster(2).start().unwrap();
+    // The status snapshot is refreshed 4 times a second: let it see both workers first.
+    c.wait_for_status(|s| s.workers.len() == 2, Duration::from_secs(10)).unwrap();
     let status = c.status_address().unwrap().to_string();
     let client = c.client();
     let mut g = Graph::new();
