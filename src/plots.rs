@@ -26,6 +26,7 @@ const SIZE: (u32, u32) = (960, 680);
 
 /// Why a plot could not be drawn.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlotError {
     /// The data cannot be plotted (empty, mismatched lengths, not finite).
     #[error("cannot plot {what}: {why}")]

@@ -95,6 +95,7 @@ pub struct ValueTypeError {
 
 /// Encoding or decoding a value failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// The value could not be encoded.
     #[error("cannot encode a `{tag}` value: {message}")]
