@@ -21,7 +21,8 @@
 //! - `state`: the scheduler's sans-IO state machine (locality, queuing, stealing, recompute
 //!   of lost results, poison tasks); `server` runs it behind sockets and the status page.
 //! - `worker`: runs tasks on rayon, holds results in a `spill::DataStore` that spills to
-//!   disk above a memory target, serves them to peers.
+//!   disk above a memory target, serves them to peers; its decisions (ready queue, fetches,
+//!   batching, steals, pause) are a sans-IO state machine, `worker::state`.
 //! - `client`: submits graphs, holds futures, gathers results.
 //! - `cluster`: [`LocalCluster`], a scheduler plus worker processes on this machine.
 //!
