@@ -120,6 +120,7 @@ enum Input {
     },
 }
 
+/// The results, shared by the main loop, fetches and the data port.
 type Store = Arc<Mutex<DataStore>>;
 
 fn lock(store: &Store) -> MutexGuard<'_, DataStore> {
@@ -147,6 +148,8 @@ pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
     result
 }
 
+/// The worker's life on the IO runtime: join the scheduler, then run the main loop until told
+/// to stop.
 async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Result<(), WorkerError> {
     let registry = opts.security.registry.clone();
     let store = DataStore::new(registry.clone(), opts.memory, opts.spill_dir.clone())
@@ -280,6 +283,7 @@ struct WorkerLoop {
 }
 
 impl WorkerLoop {
+    /// The load reported with each heartbeat.
     fn metrics(&self) -> WorkerMetrics {
         let s = lock(&self.store);
         WorkerMetrics {
