@@ -19,9 +19,11 @@
 //!   the handshake (protocol version, role, registry fingerprint, token).
 //! - `conn`: TCP and TLS connections, tokens and their files.
 //! - `state`: the scheduler's sans-IO state machine (locality, queuing, stealing, recompute
-//!   of lost results, poison tasks); `server` runs it behind sockets and the status page.
+//!   of lost results, poison tasks), in event handling, `state::transitions` and
+//!   `state::placement`; `server` runs it behind sockets and the status page.
 //! - `worker`: runs tasks on rayon, holds results in a `spill::DataStore` that spills to
-//!   disk above a memory target, serves them to peers.
+//!   disk above a memory target, serves them to peers; its decisions (ready queue, fetches,
+//!   batching, steals, pause) are a sans-IO state machine, `worker::state`.
 //! - `client`: submits graphs, holds futures, gathers results.
 //! - `cluster`: [`LocalCluster`], a scheduler plus worker processes on this machine.
 //!

@@ -21,6 +21,11 @@
 //! - an idle worker steals queued, not yet started tasks from the busiest one;
 //! - a task that was running on workers that died `poison_limit` times fails instead of being
 //!   retried forever.
+//!
+//! In three parts: this module holds [`ClusterState`] and its event handlers (workers and
+//! clients coming and going, submissions, task reports); `transitions` moves tasks between
+//! states (and recomputes lost results, and fails poison tasks); `placement` chooses workers
+//! (locality, queuing, stealing) with rules that are pure functions of worker loads.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,6 +36,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::protocol::{TaskError, ToClient, ToWorker, WireNode, WireSpec, WorkerMetrics};
 use super::status::{Progress, StatusSnapshot, TaskCounts, WorkerStatus};
 use rask_core::Key;
+
+mod placement;
+mod transitions;
 
 /// A task's id in the state: never reused.
 type Tid = u64;
@@ -237,27 +245,8 @@ impl ClusterState {
         for t in held {
             self.lose_replica(t, id);
         }
-        let limit = self.config.poison_limit;
         for t in processing {
-            let Some(task) = self.tasks.get_mut(&t) else { continue };
-            if task.state != St::Processing(id) {
-                continue;
-            }
-            task.suspicious += 1;
-            task.steal_to = None;
-            if task.suspicious >= limit {
-                let err = TaskError {
-                    key: task.key.clone(),
-                    op: "worker".into(),
-                    message: format!(
-                        "{} workers died while running this task (last: {}); it is not retried again",
-                        task.suspicious, w.address
-                    ),
-                };
-                self.set_erred(t, Arc::new(err));
-            } else {
-                self.back_to_waiting(t);
-            }
+            self.died_running(t, id, &w.address);
         }
         // Tasks assigned to no one any more go to the queue; stealing may rebalance them.
         self.dispatch_queue();
@@ -631,407 +620,9 @@ impl ClusterState {
         self.dispatch_queue();
     }
 
-    // ---------------------------------------------------------------- transitions
+    // ---------------------------------------------------------------- notifications
 
-    /// Makes a needed task's result come to exist: released tasks start waiting (and their
-    /// released inputs with them, recursively).
-    fn ensure(&mut self, root: Tid) {
-        let mut stack = vec![root];
-        while let Some(t) = stack.pop() {
-            let Some(task) = self.tasks.get(&t) else { continue };
-            if task.state != St::Released {
-                continue;
-            }
-            if matches!(task.spec, WireSpec::Remote) {
-                // Scattered data cannot be recomputed.
-                let err = TaskError {
-                    key: task.key.clone(),
-                    op: "scatter".into(),
-                    message: "scattered data was lost with its workers and cannot be recomputed".into(),
-                };
-                self.set_erred(t, Arc::new(err));
-                continue;
-            }
-            let deps = task.deps.clone();
-            if let Some(err) = deps.iter().find_map(|d| self.tasks.get(d).and_then(|x| x.error.clone())) {
-                self.set_erred(t, err);
-                continue;
-            }
-            let mut missing = 0;
-            for d in &deps {
-                let dep = self.tasks.get_mut(d).expect("dependencies outlive dependents");
-                dep.waiters += 1;
-                if dep.state != St::Memory {
-                    missing += 1;
-                    if dep.state == St::Released {
-                        stack.push(*d);
-                    }
-                }
-            }
-            let task = self.tasks.get_mut(&t).expect("checked above");
-            task.state = St::Waiting;
-            task.n_missing = missing;
-            if missing == 0 {
-                self.make_ready(t);
-            }
-        }
-    }
-
-    /// A task that was processing (or lost an input) waits again for its inputs.
-    fn back_to_waiting(&mut self, t: Tid) {
-        let deps = self.tasks[&t].deps.clone();
-        let mut missing = 0;
-        for d in &deps {
-            if self.tasks[d].state != St::Memory {
-                missing += 1;
-            }
-        }
-        {
-            let task = self.tasks.get_mut(&t).expect("caller checked");
-            task.state = St::Waiting;
-            task.steal_to = None;
-            task.n_missing = missing;
-        }
-        for d in deps {
-            if self.tasks[&d].state == St::Released {
-                self.ensure(d);
-            }
-        }
-        let task = &self.tasks[&t];
-        if task.state == St::Waiting && task.n_missing == 0 {
-            self.make_ready(t);
-        }
-    }
-
-    /// Worker `w` no longer holds `t` (it died, or a peer could not get the data from it).
-    fn lose_replica(&mut self, t: Tid, w: WorkerId) {
-        let Some(task) = self.tasks.get_mut(&t) else { return };
-        task.who_has.retain(|&h| h != w);
-        if task.state != St::Memory || !task.who_has.is_empty() {
-            return;
-        }
-        task.state = St::Released;
-        let needed = task.wanted > 0 || task.waiters > 0;
-        let dependents = task.dependents.clone();
-        for x in dependents {
-            if let Some(dep) = self.tasks.get_mut(&x) {
-                if dep.state == St::Waiting {
-                    dep.n_missing += dep.deps.iter().filter(|&&d| d == t).count();
-                }
-            }
-        }
-        if needed {
-            tracing::info!(key = %self.tasks[&t].key, "result lost with a worker: recomputing");
-            self.ensure(t);
-        } else {
-            self.maybe_forget(t);
-        }
-    }
-
-    fn add_replica(&mut self, t: Tid, w: WorkerId, nbytes: u64) {
-        let Some(worker) = self.workers.get_mut(&w) else { return };
-        worker.has.insert(t);
-        let task = self.tasks.get_mut(&t).expect("caller checked");
-        task.nbytes = nbytes;
-        if !task.who_has.contains(&w) {
-            task.who_has.push(w);
-        }
-    }
-
-    /// All inputs are in memory: root tasks join the queue, others go to the best worker.
-    fn make_ready(&mut self, t: Tid) {
-        let task = self.tasks.get_mut(&t).expect("caller checked");
-        if task.deps.is_empty() || self.workers.is_empty() {
-            task.state = St::Queued;
-            self.queue.insert((task.priority, t));
-            return;
-        }
-        let w = self.decide_worker(t);
-        self.send_compute(t, w);
-    }
-
-    /// The worker with the lowest estimated start time: bytes it would have to fetch over the
-    /// bandwidth, plus its backlog.
-    fn decide_worker(&self, t: Tid) -> WorkerId {
-        let task = &self.tasks[&t];
-        let mut best: Option<(f64, WorkerId)> = None;
-        for (&wid, w) in &self.workers {
-            let mut missing_bytes = 0u64;
-            for d in &task.deps {
-                let dep = &self.tasks[d];
-                if !dep.who_has.contains(&wid) {
-                    missing_bytes += dep.nbytes;
-                }
-            }
-            let backlog = w.processing.len() as f64 / w.nthreads as f64 * self.avg_duration;
-            let paused = if w.metrics.paused { 1e6 } else { 0.0 };
-            let cost = missing_bytes as f64 / self.config.bandwidth + backlog + paused;
-            if best.is_none_or(|(c, _)| cost < c) {
-                best = Some((cost, wid));
-            }
-        }
-        // make_ready checked that there is a worker.
-        best.expect("at least one worker").1
-    }
-
-    fn send_compute(&mut self, t: Tid, w: WorkerId) {
-        self.tasks.get_mut(&t).expect("caller checked").state = St::Processing(w);
-        let task = &self.tasks[&t];
-        let deps: Vec<(Key, Vec<String>)> = task
-            .deps
-            .iter()
-            .map(|d| {
-                let dep = &self.tasks[d];
-                (
-                    dep.key.clone(),
-                    dep.who_has.iter().filter_map(|h| self.workers.get(h)).map(|w| w.address.clone()).collect(),
-                )
-            })
-            .collect();
-        let task = &self.tasks[&t];
-        let msg = ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority };
-        self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t);
-        self.outbox.push(Out::Worker(w, msg));
-    }
-
-    fn capacity(&self, w: &Worker) -> usize {
-        let by_time = (self.config.backlog_seconds / self.avg_duration.max(1e-6)) as usize;
-        (2 * w.nthreads).max(w.nthreads + by_time.min(10_000))
-    }
-
-    /// Hands queued tasks to workers with room, least loaded first.
-    fn dispatch_queue(&mut self) {
-        while let Some(&(p, t)) = self.queue.first() {
-            let mut best: Option<(f64, WorkerId)> = None;
-            for (&wid, w) in &self.workers {
-                if w.metrics.paused || w.processing.len() >= self.capacity(w) {
-                    continue;
-                }
-                let load = w.processing.len() as f64 / w.nthreads as f64;
-                if best.is_none_or(|(l, _)| load < l) {
-                    best = Some((load, wid));
-                }
-            }
-            let Some((_, w)) = best else { return };
-            self.queue.remove(&(p, t));
-            let w = if self.tasks[&t].deps.is_empty() { w } else { self.decide_worker(t) };
-            self.send_compute(t, w);
-        }
-    }
-
-    /// Work stealing: idle workers take not-yet-started tasks from the most loaded one.
-    pub fn balance(&mut self) {
-        if !self.queue.is_empty() || self.workers.len() < 2 {
-            return;
-        }
-        let idle: Vec<WorkerId> = self
-            .workers
-            .iter()
-            .filter(|(_, w)| !w.metrics.paused && w.processing.len() < w.nthreads)
-            .map(|(&id, _)| id)
-            .collect();
-        for thief in idle {
-            let room = {
-                let w = &self.workers[&thief];
-                w.nthreads - w.processing.len().min(w.nthreads)
-            };
-            let Some((&victim, v)) = self
-                .workers
-                .iter()
-                .filter(|(&id, _)| id != thief)
-                .max_by_key(|(_, w)| w.processing.len().saturating_sub(w.nthreads))
-            else {
-                continue;
-            };
-            let surplus = v.processing.len().saturating_sub(v.nthreads);
-            if surplus == 0 {
-                continue;
-            }
-            // Look at a bounded sample: stealing is a correction, not a scan of every queue.
-            let mut picks: Vec<Tid> =
-                v.processing.iter().copied().filter(|t| self.tasks[t].steal_to.is_none()).take(256).collect();
-            // Steal the tasks the victim would run last, and only what is cheap to move.
-            picks.sort_unstable_by_key(|t| std::cmp::Reverse(self.tasks[t].priority));
-            let bandwidth = self.config.bandwidth;
-            let avg = self.avg_duration;
-            let mut n = 0;
-            for t in picks {
-                if n >= room.max(1).min(surplus.div_ceil(2)) {
-                    break;
-                }
-                let bytes: u64 = self.tasks[&t].deps.iter().map(|d| self.tasks[d].nbytes).sum();
-                if bytes as f64 / bandwidth > 2.0 * avg {
-                    continue;
-                }
-                let task = self.tasks.get_mut(&t).expect("listed by a worker");
-                task.steal_to = Some(thief);
-                self.outbox.push(Out::Worker(victim, ToWorker::Steal { key: task.key.clone() }));
-                n += 1;
-            }
-        }
-    }
-
-    fn set_erred(&mut self, root: Tid, err: Arc<TaskError>) {
-        let mut stack = vec![root];
-        while let Some(t) = stack.pop() {
-            let Some(task) = self.tasks.get_mut(&t) else { continue };
-            let prev = task.state;
-            if prev == St::Erred || prev == St::Memory {
-                continue;
-            }
-            task.state = St::Erred;
-            task.error = Some(err.clone());
-            task.steal_to = None;
-            let priority = task.priority;
-            self.erred += 1;
-            match prev {
-                St::Processing(w) => {
-                    if let Some(wk) = self.workers.get_mut(&w) {
-                        wk.processing.remove(&t);
-                    }
-                    let key = self.tasks[&t].key.clone();
-                    self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key] }));
-                }
-                St::Queued => {
-                    self.queue.remove(&(priority, t));
-                }
-                _ => {}
-            }
-            if matches!(prev, St::Waiting | St::Queued | St::Processing(_)) {
-                let deps = self.tasks[&t].deps.clone();
-                for d in deps {
-                    if let Some(dep) = self.tasks.get_mut(&d) {
-                        dep.waiters = dep.waiters.saturating_sub(1);
-                    }
-                    self.maybe_release(d);
-                }
-            }
-            self.notify_erred(t);
-            for &x in &self.tasks[&t].dependents {
-                if let Some(dep) = self.tasks.get(&x) {
-                    if matches!(dep.state, St::Waiting | St::Queued | St::Processing(_)) {
-                        stack.push(x);
-                    }
-                }
-            }
-            self.maybe_forget(t);
-        }
-    }
-
-    /// Clients lose `n` references to `t`.
-    fn drop_wants(&mut self, t: Tid, n: usize) {
-        let Some(task) = self.tasks.get_mut(&t) else { return };
-        task.wanted = task.wanted.saturating_sub(n);
-        if task.wanted > 0 {
-            return;
-        }
-        match task.state {
-            St::Memory => self.maybe_release(t),
-            St::Waiting | St::Queued | St::Processing(_) if task.waiters == 0 => self.unneed(t),
-            St::Erred | St::Released => self.maybe_forget(t),
-            _ => {}
-        }
-    }
-
-    /// Work nobody needs any more stops: queued and processing tasks are withdrawn, and their
-    /// inputs are released or withdrawn in turn.
-    fn unneed(&mut self, root: Tid) {
-        let mut stack = vec![root];
-        while let Some(t) = stack.pop() {
-            let Some(task) = self.tasks.get_mut(&t) else { continue };
-            if task.wanted > 0 || task.waiters > 0 {
-                continue;
-            }
-            let prev = task.state;
-            if !matches!(prev, St::Waiting | St::Queued | St::Processing(_)) {
-                continue;
-            }
-            task.state = St::Released;
-            task.steal_to = None;
-            let priority = task.priority;
-            match prev {
-                St::Queued => {
-                    self.queue.remove(&(priority, t));
-                }
-                St::Processing(w) => {
-                    if let Some(wk) = self.workers.get_mut(&w) {
-                        wk.processing.remove(&t);
-                    }
-                    let key = self.tasks[&t].key.clone();
-                    self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key] }));
-                }
-                _ => {}
-            }
-            let deps = self.tasks[&t].deps.clone();
-            for d in deps {
-                let Some(dep) = self.tasks.get_mut(&d) else { continue };
-                dep.waiters = dep.waiters.saturating_sub(1);
-                if dep.waiters == 0 && dep.wanted == 0 {
-                    match dep.state {
-                        St::Memory => self.maybe_release(d),
-                        St::Waiting | St::Queued | St::Processing(_) => stack.push(d),
-                        _ => {}
-                    }
-                }
-            }
-            self.maybe_forget(t);
-        }
-    }
-
-    /// Drops a result from the workers once nothing needs it.
-    fn maybe_release(&mut self, t: Tid) {
-        let Some(task) = self.tasks.get_mut(&t) else { return };
-        if task.state != St::Memory || task.waiters > 0 || task.wanted > 0 {
-            return;
-        }
-        if matches!(task.spec, WireSpec::Remote) && task.live_dependents > 0 {
-            // Scattered data cannot be recomputed: keep it while anything may read it again.
-            return;
-        }
-        task.state = St::Released;
-        let holders = std::mem::take(&mut task.who_has);
-        let key = task.key.clone();
-        for w in holders {
-            if let Some(wk) = self.workers.get_mut(&w) {
-                wk.has.remove(&t);
-                self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key.clone()] }));
-            }
-        }
-        self.maybe_forget(t);
-    }
-
-    /// Forgets a task (and, in turn, its inputs) once no client wants it, it holds no result
-    /// and no dependent is left that could need it recomputed.
-    fn maybe_forget(&mut self, root: Tid) {
-        let mut stack = vec![root];
-        while let Some(t) = stack.pop() {
-            let Some(task) = self.tasks.get(&t) else { continue };
-            if task.wanted > 0 || task.live_dependents > 0 || !matches!(task.state, St::Released | St::Erred) {
-                continue;
-            }
-            let task = self.tasks.remove(&t).expect("checked above");
-            self.index.remove(&task.key);
-            for d in unique(&task.deps) {
-                if let Some(dep) = self.tasks.get_mut(&d) {
-                    dep.live_dependents -= 1;
-                    if dep.dependents.len() > 2 * dep.live_dependents + 8 {
-                        let mut list = std::mem::take(&mut dep.dependents);
-                        list.retain(|x| self.tasks.contains_key(x));
-                        self.tasks.get_mut(&d).expect("checked above").dependents = list;
-                    }
-                    let dep = &self.tasks[&d];
-                    if dep.live_dependents == 0 {
-                        if dep.state == St::Memory && dep.waiters == 0 && dep.wanted == 0 {
-                            self.maybe_release(d);
-                        } else {
-                            stack.push(d);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
+    /// Tells the clients that want `t` that it is in memory.
     fn notify_done(&mut self, t: Tid) {
         if self.tasks[&t].wanted == 0 {
             return;
@@ -1044,6 +635,7 @@ impl ClusterState {
         }
     }
 
+    /// Tells the clients that want `t` that it failed, and why.
     fn notify_erred(&mut self, t: Tid) {
         let task = &self.tasks[&t];
         if task.wanted == 0 {
@@ -1057,6 +649,7 @@ impl ClusterState {
         }
     }
 
+    /// The data addresses of these workers (those still connected).
     fn addresses(&self, ids: &[WorkerId]) -> Vec<String> {
         ids.iter().filter_map(|w| self.workers.get(w)).map(|w| w.address.clone()).collect()
     }

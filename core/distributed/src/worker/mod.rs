@@ -1,14 +1,17 @@
 //! The worker process: runs tasks the scheduler assigns, holds their results, serves them to
 //! peers.
 //!
-//! IO runs on a small tokio runtime; numeric work runs on a rayon pool of `nthreads` threads,
-//! so the network loop never runs a kernel and a kernel never blocks on a socket. The main
-//! loop owns the worker's task table and reacts to four event sources: the scheduler's
-//! messages, finished tasks, finished fetches, and the heartbeat timer. Results live in a
-//! [`DataStore`] that spills least-recently-used values to disk above the memory target.
+//! The decisions (which task runs next, what to fetch, what to tell the scheduler) are made by
+//! [`WorkerState`], a state machine free of IO in `worker/state.rs`; this module is its thin IO
+//! shell. IO runs on a small tokio runtime; numeric work runs on a rayon pool of `nthreads`
+//! threads, so the network loop never runs a kernel and a kernel never blocks on a socket. The
+//! main loop feeds the state four event sources (the scheduler's messages, finished tasks,
+//! finished fetches, and the heartbeat timer) and carries out the commands it returns. Results
+//! live in a [`DataStore`] that spills least-recently-used values to disk above the memory
+//! target; the state sees it through [`Holdings`].
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+mod state;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,6 +29,7 @@ use rask_core::value::Value;
 use rask_core::wire;
 use rask_core::Key;
 use rask_core::Registry;
+use state::{Command, Event, Holdings, Job, WorkerState};
 
 /// How to run a worker.
 #[derive(Clone, Debug)]
@@ -99,14 +103,13 @@ pub enum WorkerError {
     Connect(#[from] ProtocolError),
 }
 
-/// A task's outcome: its value, or the failing op and message.
-type Outcome = Result<Value, (String, String)>;
-/// Ready tasks, lowest (priority, arrival) first.
-type ReadyQueue = BinaryHeap<Reverse<((u64, u32), u64, Key)>>;
 /// Keys to fetch with their holders.
 type Wanted = Vec<(Key, Vec<String>)>;
+/// A task's outcome on this worker.
+type Outcome = state::Outcome<Value>;
 
-enum Event {
+/// What the main loop waits for.
+enum Input {
     FromScheduler(Vec<ToWorker>),
     SchedulerGone(String),
     /// A batch of tasks run back to back on one compute thread.
@@ -117,23 +120,7 @@ enum Event {
     },
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Phase {
-    Fetching,
-    Ready,
-    Running,
-}
-
-struct Pending {
-    spec: WireSpec,
-    deps: Vec<Key>,
-    /// The scheduler's priority: lower runs first.
-    priority: (u64, u32),
-    phase: Phase,
-    /// Released by the scheduler while running: drop the result.
-    cancelled: bool,
-}
-
+/// The results, shared by the main loop, fetches and the data port.
 type Store = Arc<Mutex<DataStore>>;
 
 fn lock(store: &Store) -> MutexGuard<'_, DataStore> {
@@ -161,6 +148,8 @@ pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
     result
 }
 
+/// The worker's life on the IO runtime: join the scheduler, then run the main loop until told
+/// to stop.
 async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Result<(), WorkerError> {
     let registry = opts.security.registry.clone();
     let store = DataStore::new(registry.clone(), opts.memory, opts.spill_dir.clone())
@@ -202,19 +191,19 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
         }])
         .await?;
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
     let server = tokio::spawn(serve_data(listener, opts.security.clone(), store.clone()));
     let reader_tx = tx.clone();
     let reader_task = tokio::spawn(async move {
         loop {
             match reader.recv::<ToWorker>().await {
                 Ok(batch) => {
-                    if reader_tx.send(Event::FromScheduler(batch)).is_err() {
+                    if reader_tx.send(Input::FromScheduler(batch)).is_err() {
                         return;
                     }
                 }
                 Err(e) => {
-                    let _ = reader_tx.send(Event::SchedulerGone(e.to_string()));
+                    let _ = reader_tx.send(Input::SchedulerGone(e.to_string()));
                     return;
                 }
             }
@@ -226,13 +215,7 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
         registry,
         store: store.clone(),
         pool,
-        nthreads: opts.nthreads.max(1),
-        tasks: FxHashMap::default(),
-        ready: BinaryHeap::new(),
-        seq: 0,
-        running: 0,
-        avg_seconds: 1e-3,
-        tasks_done: 0,
+        state: WorkerState::new(opts.nthreads.max(1)),
         out: Vec::new(),
         tx: tx.clone(),
         peers,
@@ -287,24 +270,20 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
     Ok(())
 }
 
+/// The IO shell around a [`WorkerState`]: carries out its commands on the rayon pool, the
+/// tokio runtime and the store, and collects the messages for the scheduler.
 struct WorkerLoop {
     registry: Arc<Registry>,
     store: Store,
     pool: Arc<rayon::ThreadPool>,
-    nthreads: usize,
-    tasks: FxHashMap<Key, Pending>,
-    ready: ReadyQueue,
-    seq: u64,
-    running: usize,
-    /// Mean task time, seconds (exponentially weighted): decides batching.
-    avg_seconds: f64,
-    tasks_done: u64,
+    state: WorkerState,
     out: Vec<ToScheduler>,
-    tx: mpsc::UnboundedSender<Event>,
+    tx: mpsc::UnboundedSender<Input>,
     peers: Arc<PeerPool>,
 }
 
 impl WorkerLoop {
+    /// The load reported with each heartbeat.
     fn metrics(&self) -> WorkerMetrics {
         let s = lock(&self.store);
         WorkerMetrics {
@@ -312,212 +291,125 @@ impl WorkerLoop {
             spilled_bytes: s.spilled_bytes(),
             n_keys: s.len(),
             paused: s.is_paused(),
-            tasks_done: self.tasks_done,
+            tasks_done: self.state.tasks_done(),
         }
     }
 
-    /// Handles one event; returns a reason to stop, if any.
-    fn handle(&mut self, ev: Event) -> Option<String> {
-        match ev {
-            Event::FromScheduler(batch) => {
+    /// Handles one input; returns a reason to stop, if any.
+    fn handle(&mut self, input: Input) -> Option<String> {
+        let ev = match input {
+            Input::FromScheduler(batch) => {
                 for msg in batch {
-                    match msg {
-                        ToWorker::Compute { key, spec, deps, priority } => self.compute(key, spec, deps, priority),
-                        ToWorker::Steal { key } => {
-                            let stolen = match self.tasks.get(&key) {
-                                Some(p) if p.phase != Phase::Running => {
-                                    self.tasks.remove(&key);
-                                    true
-                                }
-                                _ => false,
-                            };
-                            self.out.push(ToScheduler::StealReply { key, stolen });
-                        }
-                        ToWorker::Release { keys } => {
-                            for k in keys {
-                                match self.tasks.get_mut(&k) {
-                                    Some(p) if p.phase == Phase::Running => p.cancelled = true,
-                                    Some(_) => {
-                                        self.tasks.remove(&k);
-                                    }
-                                    None => {}
-                                }
-                                lock(&self.store).remove(&k);
-                            }
-                        }
+                    let ev = match msg {
+                        ToWorker::Compute { key, spec, deps, priority } => Event::Compute { key, spec, deps, priority },
+                        ToWorker::Steal { key } => Event::Steal { key },
+                        ToWorker::Release { keys } => Event::Release { keys },
                         ToWorker::Close => return Some("the scheduler closed the cluster".into()),
-                    }
+                    };
+                    self.step(ev);
                 }
-                None
+                return None;
             }
-            Event::SchedulerGone(reason) => Some(format!("lost the scheduler: {reason}")),
-            Event::Finished(batch) => {
-                self.running -= 1;
-                for (key, result, seconds) in batch {
-                    self.finished(key, result, seconds);
-                }
-                None
-            }
-            Event::Fetched { key, result } => {
-                match result {
-                    Ok(added) => {
-                        if !added.is_empty() {
-                            self.out.push(ToScheduler::Added { keys: added });
-                        }
-                        if let Some(p) = self.tasks.get_mut(&key) {
-                            if p.phase == Phase::Fetching {
-                                p.phase = Phase::Ready;
-                                let priority = p.priority;
-                                self.seq += 1;
-                                self.ready.push(Reverse((priority, self.seq, key)));
-                            }
-                        }
-                    }
-                    Err(dependency) => {
-                        if self.tasks.remove(&key).is_some() {
-                            self.out.push(ToScheduler::Missing { key, dependency });
-                        }
-                    }
-                }
-                None
-            }
-        }
-    }
-
-    fn finished(&mut self, key: Key, result: Outcome, seconds: f64) {
-        self.avg_seconds = 0.9 * self.avg_seconds + 0.1 * seconds;
-        let Some(p) = self.tasks.remove(&key) else { return };
-        {
-            let mut s = lock(&self.store);
-            for d in &p.deps {
-                s.unpin(d);
-            }
-        }
-        if p.cancelled {
-            return;
-        }
-        match result {
-            Ok(value) => {
-                let stored = {
-                    let mut s = lock(&self.store);
-                    s.insert(key.clone(), value).map(|()| s.nbytes(&key).unwrap_or(0))
-                };
-                match stored {
-                    Ok(nbytes) => {
-                        self.tasks_done += 1;
-                        self.out.push(ToScheduler::Done { key, nbytes, seconds });
-                    }
-                    Err(e) => self.out.push(ToScheduler::Erred {
-                        key,
-                        op: "store".into(),
-                        message: format!("the result cannot be held: {e}"),
-                    }),
-                }
-            }
-            Err((op, message)) => self.out.push(ToScheduler::Erred { key, op, message }),
-        }
-    }
-
-    fn compute(&mut self, key: Key, spec: WireSpec, deps: Vec<(Key, Vec<String>)>, priority: (u64, u32)) {
-        if self.tasks.contains_key(&key) {
-            return;
-        }
-        let missing: Vec<(Key, Vec<String>)> = {
-            let s = lock(&self.store);
-            deps.iter().filter(|(k, _)| !s.contains(k)).cloned().collect()
+            Input::SchedulerGone(reason) => return Some(format!("lost the scheduler: {reason}")),
+            Input::Finished(batch) => Event::Finished(batch),
+            Input::Fetched { key, result } => Event::Fetched { key, result },
         };
-        let dep_keys: Vec<Key> = deps.into_iter().map(|(k, _)| k).collect();
-        if missing.is_empty() {
-            self.tasks
-                .insert(key.clone(), Pending { spec, deps: dep_keys, priority, phase: Phase::Ready, cancelled: false });
-            self.seq += 1;
-            self.ready.push(Reverse((priority, self.seq, key)));
-            return;
-        }
-        self.tasks
-            .insert(key.clone(), Pending { spec, deps: dep_keys, priority, phase: Phase::Fetching, cancelled: false });
-        let peers = self.peers.clone();
-        let store = self.store.clone();
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let result = fetch_all(&peers, &store, missing).await;
-            let _ = tx.send(Event::Fetched { key, result });
-        });
+        self.step(ev);
+        None
+    }
+
+    /// Feeds one event to the state and carries out its commands.
+    fn step(&mut self, ev: Event<Value>) {
+        let commands = self.state.handle(ev, &mut Held(&self.store));
+        self.execute(commands);
     }
 
     /// Starts ready tasks while threads are free and memory is below the pause threshold.
-    ///
-    /// Tiny tasks (under 200 µs on average) go to a compute thread in batches, so a thread
-    /// wake-up and an event are paid per batch rather than per task; a batch takes at most its
-    /// fair share of the ready queue, so no thread idles while another holds a long batch.
     fn start_ready(&mut self) {
-        while self.running < self.nthreads {
-            if lock(&self.store).is_paused() {
-                return;
-            }
-            let free = self.nthreads - self.running;
-            let batch_size = if self.avg_seconds < 200e-6 { (self.ready.len() / free).clamp(1, 256) } else { 1 };
-            let mut batch = Vec::with_capacity(batch_size);
-            while batch.len() < batch_size {
-                let Some(Reverse((_, _, key))) = self.ready.pop() else { break };
-                if let Some(job) = self.take_job(key) {
-                    batch.push(job);
+        let commands = self.state.start_ready(&mut Held(&self.store));
+        self.execute(commands);
+    }
+
+    /// Carries out the state's commands, in order.
+    fn execute(&mut self, commands: Vec<Command<Vec<Value>>>) {
+        for c in commands {
+            match c {
+                Command::Send(msg) => self.out.push(msg),
+                Command::Fetch { key, missing } => {
+                    let peers = self.peers.clone();
+                    let store = self.store.clone();
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let result = fetch_all(&peers, &store, missing).await;
+                        let _ = tx.send(Input::Fetched { key, result });
+                    });
+                }
+                Command::Run(batch) => {
+                    let registry = self.registry.clone();
+                    let tx = self.tx.clone();
+                    self.pool.spawn(move || {
+                        let results = batch
+                            .into_iter()
+                            .map(|Job { key, spec, inputs }| {
+                                let t0 = Instant::now();
+                                let result = run_spec(&registry, &key, &spec, &inputs);
+                                drop(inputs);
+                                (key, result, t0.elapsed().as_secs_f64())
+                            })
+                            .collect();
+                        let _ = tx.send(Input::Finished(results));
+                    });
                 }
             }
-            if batch.is_empty() {
-                return;
+        }
+    }
+}
+
+/// The shared [`DataStore`] as the state machine's [`Holdings`]: each call takes the lock
+/// for just that call, so peers served from the store wait no longer than before.
+struct Held<'a>(&'a Store);
+
+impl Holdings for Held<'_> {
+    type Value = Value;
+    type Inputs = Vec<Value>;
+
+    fn has(&self, key: &Key) -> bool {
+        lock(self.0).contains(key)
+    }
+
+    fn is_paused(&self) -> bool {
+        lock(self.0).is_paused()
+    }
+
+    fn take_inputs(&mut self, deps: &[Key]) -> Result<Vec<Value>, Key> {
+        let mut s = lock(self.0);
+        let mut inputs = Vec::with_capacity(deps.len());
+        for d in deps {
+            match s.get(d) {
+                Ok(Some(v)) => inputs.push(v),
+                Ok(None) | Err(_) => return Err(d.clone()),
             }
-            self.running += 1;
-            let registry = self.registry.clone();
-            let tx = self.tx.clone();
-            self.pool.spawn(move || {
-                let results = batch
-                    .into_iter()
-                    .map(|(key, spec, inputs)| {
-                        let t0 = Instant::now();
-                        let result = run_spec(&registry, &key, &spec, &inputs);
-                        drop(inputs);
-                        (key, result, t0.elapsed().as_secs_f64())
-                    })
-                    .collect();
-                let _ = tx.send(Event::Finished(results));
-            });
+        }
+        for d in deps {
+            s.pin(d);
+        }
+        Ok(inputs)
+    }
+
+    fn unpin(&mut self, deps: &[Key]) {
+        let mut s = lock(self.0);
+        for d in deps {
+            s.unpin(d);
         }
     }
 
-    /// Takes a ready task out for running: its inputs (pinned in the store) and spec. A task
-    /// whose input vanished is reported missing instead.
-    fn take_job(&mut self, key: Key) -> Option<(Key, WireSpec, Vec<Value>)> {
-        let p = self.tasks.get_mut(&key)?; // released or stolen: gone
-        if p.phase != Phase::Ready {
-            return None;
-        }
-        let mut inputs = Vec::with_capacity(p.deps.len());
-        let mut lost = None;
-        {
-            let mut s = lock(&self.store);
-            for d in &p.deps {
-                match s.get(d) {
-                    Ok(Some(v)) => inputs.push(v),
-                    Ok(None) | Err(_) => {
-                        lost = Some(d.clone());
-                        break;
-                    }
-                }
-            }
-            if lost.is_none() {
-                for d in &p.deps {
-                    s.pin(d);
-                }
-            }
-        }
-        if let Some(dependency) = lost {
-            self.tasks.remove(&key);
-            self.out.push(ToScheduler::Missing { key, dependency });
-            return None;
-        }
-        p.phase = Phase::Running;
-        Some((key, p.spec.clone(), inputs))
+    fn insert(&mut self, key: Key, value: Value) -> Result<u64, String> {
+        let mut s = lock(self.0);
+        s.insert(key.clone(), value).map(|()| s.nbytes(&key).unwrap_or(0)).map_err(|e| e.to_string())
+    }
+
+    fn remove(&mut self, key: &Key) {
+        lock(self.0).remove(key);
     }
 }
 
