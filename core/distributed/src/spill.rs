@@ -37,14 +37,15 @@ use rask_core::Registry;
 /// A worker's memory thresholds, as fractions of `limit`, like Dask's worker memory settings.
 ///
 /// Build with [`MemoryLimits::new`] and the `target`/`pause` setters, then [`check`](Self::check)
-/// (which [`DataStore::new`] does for you).
+/// (which a worker does before it starts).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemoryLimits {
     /// The memory limit in bytes; `None` means no limit: nothing is ever spilled or paused.
     pub limit: Option<u64>,
     /// Spill least-recently-used values while held bytes exceed `target * limit` (default 0.6).
     pub target: f64,
-    /// [`DataStore::is_paused`] while held bytes exceed `pause * limit` after spilling (default 0.8).
+    /// The worker pauses (starts no task) while held bytes exceed `pause * limit` after
+    /// spilling (default 0.8).
     pub pause: f64,
 }
 

@@ -1,7 +1,7 @@
 //! The scheduler's HTTP status endpoint and a small live HTML page.
 //!
 //! The scheduler publishes a [`StatusSnapshot`] (typically the current value of a
-//! `tokio::sync::watch` channel) and [`serve`] exposes it over plain HTTP/1.1:
+//! `tokio::sync::watch` channel) and the crate's status server exposes it over plain HTTP/1.1:
 //!
 //! | Route | Response |
 //! |---|---|
