@@ -51,7 +51,8 @@ impl Default for KMeansInit {
     }
 }
 
-/// The validated hyperparameters of k-means, as produced by [`KMeansParams::check`].
+/// The validated hyperparameters of k-means, as produced by
+/// [`KMeansParams::check`](KMeansParams#method.check).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KMeansValidParams {
     pub(crate) n_clusters: usize,

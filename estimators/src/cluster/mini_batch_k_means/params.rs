@@ -42,7 +42,8 @@ impl ParamType for MiniBatchInit {
     }
 }
 
-/// The validated hyperparameters, as produced by [`MiniBatchKMeansParams::check`].
+/// The validated hyperparameters, as produced by
+/// [`MiniBatchKMeansParams::check`](MiniBatchKMeansParams#method.check).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MiniBatchKMeansValidParams {
     pub(crate) n_clusters: usize,

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The validated hyperparameters, as produced by [`SpectralClusteringParams::check`].
+/// The validated hyperparameters, as produced by
+/// [`SpectralClusteringParams::check`](SpectralClusteringParams#method.check).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpectralClusteringValidParams {
     pub(crate) n_clusters: usize,
