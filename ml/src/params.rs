@@ -10,6 +10,9 @@
 //!   choices get it from [`param_enum!`](crate::param_enum), and estimators implement
 //!   [`SetParams`] in one declaration with [`impl_set_params!`](crate::impl_set_params).
 //!
+//! The builder setters and getters of a params type, its `new` / `Default` and its
+//! [`ParamGuard`](crate::ParamGuard) impl come from [`params!`](crate::params!).
+//!
 //! Setting a value never validates it against the other fields: that stays the job of
 //! [`ParamGuard::check`](crate::ParamGuard::check), which every fit runs, so a bad combination
 //! found by a search is a failed candidate with the estimator's own message.
@@ -19,6 +22,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{MlError, Result};
+
+mod macros;
 
 /// A hyperparameter value.
 ///

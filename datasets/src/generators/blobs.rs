@@ -80,9 +80,10 @@ pub struct BlobsParams {
     pub chunk_rows: usize,
 }
 
-impl Default for BlobsParams {
-    fn default() -> Self {
-        BlobsParams {
+rask_ml::params! {
+    BlobsParams {
+        /// The default parameters.
+        new = BlobsParams {
             n_samples: 100,
             n_features: None,
             centers: Centers::Count(3),
@@ -91,64 +92,29 @@ impl Default for BlobsParams {
             shuffle: true,
             seed: 0,
             chunk_rows: 100,
+        };
+        set {
+            /// Sets the number of rows.
+            n_samples(n: usize);
+            /// Sets the number of columns.
+            n_features(n: usize) => n_features = Some(n);
+            /// Sets the centres: a count (`4`) or explicit centres (an `Array2<f64>`).
+            centers(c: impl Into<Centers>) => centers = c.into();
+            /// Sets the standard deviation: one (`0.5`) or one per centre (`vec![0.5, 2.0, 1.0]`).
+            cluster_std(s: impl Into<ClusterStd>) => cluster_std = s.into();
+            /// Sets the box drawn centres are uniform in.
+            center_box(low: f64, high: f64) => center_box = (low, high);
+            /// Sets whether rows are shuffled within each block.
+            shuffle(on: bool);
+            /// Sets the dataset seed.
+            seed(seed: u64);
+            /// Sets the rows per block.
+            chunk_rows(n: usize);
         }
     }
 }
 
 impl BlobsParams {
-    /// The default parameters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the number of rows.
-    pub fn n_samples(mut self, n: usize) -> Self {
-        self.n_samples = n;
-        self
-    }
-
-    /// Sets the number of columns.
-    pub fn n_features(mut self, n: usize) -> Self {
-        self.n_features = Some(n);
-        self
-    }
-
-    /// Sets the centres: a count (`4`) or explicit centres (an `Array2<f64>`).
-    pub fn centers(mut self, c: impl Into<Centers>) -> Self {
-        self.centers = c.into();
-        self
-    }
-
-    /// Sets the standard deviation: one (`0.5`) or one per centre (`vec![0.5, 2.0, 1.0]`).
-    pub fn cluster_std(mut self, s: impl Into<ClusterStd>) -> Self {
-        self.cluster_std = s.into();
-        self
-    }
-
-    /// Sets the box drawn centres are uniform in.
-    pub fn center_box(mut self, low: f64, high: f64) -> Self {
-        self.center_box = (low, high);
-        self
-    }
-
-    /// Sets whether rows are shuffled within each block.
-    pub fn shuffle(mut self, on: bool) -> Self {
-        self.shuffle = on;
-        self
-    }
-
-    /// Sets the dataset seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Sets the rows per block.
-    pub fn chunk_rows(mut self, n: usize) -> Self {
-        self.chunk_rows = n;
-        self
-    }
-
     /// The number of centres.
     pub fn n_centers(&self) -> usize {
         match &self.centers {

@@ -24,22 +24,6 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{DatasetError, Result};
 
-/// Chained setters `fn field(self, v) -> Self` for parameter structs.
-macro_rules! setters {
-    ($t:ty { $($field:ident: $ty:ty => $doc:literal),* $(,)? }) => {
-        impl $t {
-            $(
-                #[doc = $doc]
-                pub fn $field(mut self, v: $ty) -> Self {
-                    self.$field = v;
-                    self
-                }
-            )*
-        }
-    };
-}
-pub(crate) use setters;
-
 /// How a generated dataset's rows are split into blocks, and the seed they are drawn from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {

@@ -12,7 +12,7 @@ use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
 
 use super::block::{
-    build, global_stream_seed, labels_from_counts, setters, stratified_counts, BlockSpec, GenerateBlock, Layout,
+    build, global_stream_seed, labels_from_counts, stratified_counts, BlockSpec, GenerateBlock, Layout,
 };
 use super::error::{at_least, in_range, DatasetError, Result};
 
@@ -82,9 +82,10 @@ pub struct ClassificationParams {
     pub chunk_rows: usize,
 }
 
-impl Default for ClassificationParams {
-    fn default() -> Self {
-        ClassificationParams {
+rask_ml::params! {
+    ClassificationParams {
+        /// The default parameters.
+        new = ClassificationParams {
             n_samples: 100,
             n_features: 20,
             n_informative: 2,
@@ -101,50 +102,45 @@ impl Default for ClassificationParams {
             shuffle: true,
             seed: 0,
             chunk_rows: 100,
+        };
+        set {
+            /// Sets the number of rows.
+            n_samples(v: usize);
+            /// Sets the number of columns.
+            n_features(v: usize);
+            /// Sets the number of informative features.
+            n_informative(v: usize);
+            /// Sets the number of redundant features.
+            n_redundant(v: usize);
+            /// Sets the number of repeated features.
+            n_repeated(v: usize);
+            /// Sets the number of classes.
+            n_classes(v: usize);
+            /// Sets the number of clusters per class.
+            n_clusters_per_class(v: usize);
+            /// Sets the fraction of labels replaced at random.
+            flip_y(v: f64);
+            /// Sets half the hypercube's side.
+            class_sep(v: f64);
+            /// Sets whether centroids sit on the hypercube's vertices.
+            hypercube(v: bool);
+            /// Sets whether rows (within blocks) and features are shuffled.
+            shuffle(v: bool);
+            /// Sets the dataset seed.
+            seed(v: u64);
+            /// Sets the rows per block.
+            chunk_rows(v: usize);
+            /// Sets the class proportions.
+            weights(w: Vec<f64>) => weights = Some(w);
+            /// Sets the shift: one value (`1.5`), one per feature (`vec![…]`) or [`PerFeature::Random`].
+            shift(s: impl Into<PerFeature>) => shift = s.into();
+            /// Sets the scale: one value (`2.0`), one per feature (`vec![…]`) or [`PerFeature::Random`].
+            scale(s: impl Into<PerFeature>) => scale = s.into();
         }
     }
 }
 
-setters!(ClassificationParams {
-    n_samples: usize => "Sets the number of rows.",
-    n_features: usize => "Sets the number of columns.",
-    n_informative: usize => "Sets the number of informative features.",
-    n_redundant: usize => "Sets the number of redundant features.",
-    n_repeated: usize => "Sets the number of repeated features.",
-    n_classes: usize => "Sets the number of classes.",
-    n_clusters_per_class: usize => "Sets the number of clusters per class.",
-    flip_y: f64 => "Sets the fraction of labels replaced at random.",
-    class_sep: f64 => "Sets half the hypercube's side.",
-    hypercube: bool => "Sets whether centroids sit on the hypercube's vertices.",
-    shuffle: bool => "Sets whether rows (within blocks) and features are shuffled.",
-    seed: u64 => "Sets the dataset seed.",
-    chunk_rows: usize => "Sets the rows per block.",
-});
-
 impl ClassificationParams {
-    /// The default parameters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the class proportions.
-    pub fn weights(mut self, w: Vec<f64>) -> Self {
-        self.weights = Some(w);
-        self
-    }
-
-    /// Sets the shift: one value (`1.5`), one per feature (`vec![…]`) or [`PerFeature::Random`].
-    pub fn shift(mut self, s: impl Into<PerFeature>) -> Self {
-        self.shift = s.into();
-        self
-    }
-
-    /// Sets the scale: one value (`2.0`), one per feature (`vec![…]`) or [`PerFeature::Random`].
-    pub fn scale(mut self, s: impl Into<PerFeature>) -> Self {
-        self.scale = s.into();
-        self
-    }
-
     /// Number of clusters, `n_classes · n_clusters_per_class`.
     pub fn n_clusters(&self) -> usize {
         self.n_classes.saturating_mul(self.n_clusters_per_class)

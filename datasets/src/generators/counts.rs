@@ -9,7 +9,7 @@ use rask_core::OpError;
 use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
 
-use super::block::{build, global_stream_seed, setters, BlockSpec, GenerateBlock, Layout};
+use super::block::{build, global_stream_seed, BlockSpec, GenerateBlock, Layout};
 use super::error::{at_least, in_range, DatasetError, Result};
 use super::regression::dot_in_order;
 
@@ -33,27 +33,28 @@ pub struct CountsParams {
     pub chunk_rows: usize,
 }
 
-impl Default for CountsParams {
-    fn default() -> Self {
-        CountsParams { n_samples: 1000, n_features: 100, n_informative: 2, scale: 1.0, seed: 0, chunk_rows: 100 }
+rask_ml::params! {
+    CountsParams {
+        /// The default parameters.
+        new = CountsParams { n_samples: 1000, n_features: 100, n_informative: 2, scale: 1.0, seed: 0, chunk_rows: 100 };
+        set {
+            /// Sets the number of rows.
+            n_samples(v: usize);
+            /// Sets the number of columns.
+            n_features(v: usize);
+            /// Sets the number of informative features.
+            n_informative(v: usize);
+            /// Sets the scale of the coefficients.
+            scale(v: f64);
+            /// Sets the dataset seed.
+            seed(v: u64);
+            /// Sets the rows per block.
+            chunk_rows(v: usize);
+        }
     }
 }
 
-setters!(CountsParams {
-    n_samples: usize => "Sets the number of rows.",
-    n_features: usize => "Sets the number of columns.",
-    n_informative: usize => "Sets the number of informative features.",
-    scale: f64 => "Sets the scale of the coefficients.",
-    seed: u64 => "Sets the dataset seed.",
-    chunk_rows: usize => "Sets the rows per block.",
-});
-
 impl CountsParams {
-    /// The default parameters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Checks every parameter; the error names the first one refused.
     pub fn check(&self) -> Result<()> {
         at_least("n_samples", self.n_samples, 1)?;

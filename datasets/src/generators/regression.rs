@@ -9,7 +9,7 @@ use rask_core::OpError;
 use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
 
-use super::block::{build, global_stream_seed, setters, BlockSpec, GenerateBlock, Layout};
+use super::block::{build, global_stream_seed, BlockSpec, GenerateBlock, Layout};
 use super::error::{at_least, in_range, DatasetError, Result};
 
 /// The parameters of [`make_regression`], with scikit-learn's defaults.
@@ -39,9 +39,10 @@ pub struct RegressionParams {
     pub chunk_rows: usize,
 }
 
-impl Default for RegressionParams {
-    fn default() -> Self {
-        RegressionParams {
+rask_ml::params! {
+    RegressionParams {
+        /// The default parameters.
+        new = RegressionParams {
             n_samples: 100,
             n_features: 100,
             n_informative: 10,
@@ -52,29 +53,33 @@ impl Default for RegressionParams {
             shuffle: true,
             seed: 0,
             chunk_rows: 100,
+        };
+        set {
+            /// Sets the number of rows.
+            n_samples(v: usize);
+            /// Sets the number of columns.
+            n_features(v: usize);
+            /// Sets the number of informative features.
+            n_informative(v: usize);
+            /// Sets the number of targets (only 1 is supported).
+            n_targets(v: usize);
+            /// Sets the bias added to every target.
+            bias(v: f64);
+            /// Sets the effective rank (only `None` is supported).
+            effective_rank(v: Option<usize>);
+            /// Sets the standard deviation of the noise.
+            noise(v: f64);
+            /// Sets whether the features are permuted.
+            shuffle(v: bool);
+            /// Sets the dataset seed.
+            seed(v: u64);
+            /// Sets the rows per block.
+            chunk_rows(v: usize);
         }
     }
 }
 
-setters!(RegressionParams {
-    n_samples: usize => "Sets the number of rows.",
-    n_features: usize => "Sets the number of columns.",
-    n_informative: usize => "Sets the number of informative features.",
-    n_targets: usize => "Sets the number of targets (only 1 is supported).",
-    bias: f64 => "Sets the bias added to every target.",
-    effective_rank: Option<usize> => "Sets the effective rank (only `None` is supported).",
-    noise: f64 => "Sets the standard deviation of the noise.",
-    shuffle: bool => "Sets whether the features are permuted.",
-    seed: u64 => "Sets the dataset seed.",
-    chunk_rows: usize => "Sets the rows per block.",
-});
-
 impl RegressionParams {
-    /// The default parameters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Checks every parameter; the error names the first one refused.
     pub fn check(&self) -> Result<()> {
         at_least("n_samples", self.n_samples, 1)?;

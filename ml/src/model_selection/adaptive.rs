@@ -477,35 +477,22 @@ const CHECKPOINT_MAGIC: &str = "rask-adaptive-search-1";
 /// field.
 macro_rules! settings_setters {
     () => {
-        /// Share of rows held out for scoring (default 0.15).
-        pub fn test_size(mut self, f: f64) -> Self {
-            self.settings.test_size = f;
-            self
-        }
-
-        /// The seed of the split and the block order (default 0). Candidates come from the
-        /// sampler's own seed.
-        pub fn seed(mut self, seed: u64) -> Self {
-            self.settings.seed = seed;
-            self
-        }
-
-        /// The scorer by name (default: the model's own score).
-        pub fn scoring(mut self, name: &str) -> Self {
-            self.settings.scoring = Some(name.to_string());
-            self
-        }
-
-        /// Writes a checkpoint to `path` after every round, and resumes from it when it exists.
-        pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-            self.settings.checkpoint = Some(path.into());
-            self
-        }
-
-        /// Writes checkpoints at most every `seconds` (default: after every round).
-        pub fn checkpoint_every(mut self, seconds: f64) -> Self {
-            self.settings.checkpoint_every = seconds;
-            self
+        $crate::params! {
+            Self {
+                set {
+                    /// Share of rows held out for scoring (default 0.15).
+                    test_size(f: f64) => settings.test_size;
+                    /// The seed of the split and the block order (default 0). Candidates come from the
+                    /// sampler's own seed.
+                    seed(seed: u64) => settings.seed;
+                    /// The scorer by name (default: the model's own score).
+                    scoring(name: &str) => settings.scoring = Some(name.to_string());
+                    /// Writes a checkpoint to `path` after every round, and resumes from it when it exists.
+                    checkpoint(path: impl Into<PathBuf>) => settings.checkpoint = Some(path.into());
+                    /// Writes checkpoints at most every `seconds` (default: after every round).
+                    checkpoint_every(seconds: f64) => settings.checkpoint_every;
+                }
+            }
         }
     };
 }

@@ -2,7 +2,6 @@
 
 use ndarray::Array2;
 use rask_ml::params::{ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use crate::by_name::{not_by_name, set_params_by_hand};
@@ -52,7 +51,8 @@ impl Default for KMeansInit {
     }
 }
 
-/// The validated hyperparameters of k-means, as produced by [`KMeansParams::check`].
+/// The validated hyperparameters of k-means, as produced by
+/// [`KMeansParams::check`](KMeansParams#method.check).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KMeansValidParams {
     pub(crate) n_clusters: usize,
@@ -62,37 +62,6 @@ pub struct KMeansValidParams {
     pub(crate) tol: f64,
     pub(crate) seed: u64,
     pub(crate) split_every: usize,
-}
-
-impl KMeansValidParams {
-    /// Number of clusters.
-    pub fn n_clusters(&self) -> usize {
-        self.n_clusters
-    }
-    /// The initialisation.
-    pub fn init(&self) -> &KMeansInit {
-        &self.init
-    }
-    /// Number of initialisations; the fit with the lowest inertia is kept.
-    pub fn n_init(&self) -> usize {
-        self.n_init
-    }
-    /// Maximum Lloyd iterations per initialisation.
-    pub fn max_iter(&self) -> usize {
-        self.max_iter
-    }
-    /// Relative tolerance on the centre shift.
-    pub fn tol(&self) -> f64 {
-        self.tol
-    }
-    /// The seed of every random choice.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-    /// Fan-in of the tree reductions.
-    pub fn split_every(&self) -> usize {
-        self.split_every
-    }
 }
 
 /// The hyperparameters of k-means (Lloyd's algorithm on chunked data), with these defaults:
@@ -252,15 +221,86 @@ set_params_by_hand!(KMeansParams, |p, name, value| {
     "split_every" => field (p.0.split_every),
 });
 
+rask_ml::params! {
+    KMeansParams(KMeansValidParams) {
+        set {
+            /// Sets the number of clusters.
+            n_clusters(n: usize);
+            /// Sets the number of initialisations.
+            n_init(n: usize);
+            /// Sets the maximum number of Lloyd iterations.
+            max_iter(n: usize);
+            /// Sets the relative tolerance (0 runs until the centres stop moving or `max_iter`).
+            tol(tol: f64);
+            /// Sets the seed.
+            seed(seed: u64);
+            /// Sets the fan-in of the tree reductions.
+            split_every(n: usize);
+        }
+        get {
+            /// Number of clusters.
+            n_clusters: usize;
+            /// The initialisation.
+            init: &KMeansInit;
+            /// Number of initialisations; the fit with the lowest inertia is kept.
+            n_init: usize;
+            /// Maximum Lloyd iterations per initialisation.
+            max_iter: usize;
+            /// Relative tolerance on the centre shift.
+            tol: f64;
+            /// The seed of every random choice.
+            seed: u64;
+            /// Fan-in of the tree reductions.
+            split_every: usize;
+        }
+        check_ref(&self) -> KMeansParamsError {
+            let p = &self.0;
+            if p.n_clusters == 0 {
+                return Err(KMeansParamsError::NClusters);
+            }
+            if p.n_init == 0 {
+                return Err(KMeansParamsError::NInit);
+            }
+            if p.max_iter == 0 {
+                return Err(KMeansParamsError::MaxIter);
+            }
+            if !(p.tol.is_finite() && p.tol >= 0.0) {
+                return Err(KMeansParamsError::Tol(p.tol));
+            }
+            if p.split_every < 2 {
+                return Err(KMeansParamsError::SplitEvery(p.split_every));
+            }
+            match &p.init {
+                KMeansInit::KMeansParallel { oversampling_factor, n_rounds } => {
+                    if !(oversampling_factor.is_finite() && *oversampling_factor > 0.0) {
+                        return Err(KMeansParamsError::OversamplingFactor(*oversampling_factor));
+                    }
+                    if *n_rounds == 0 {
+                        return Err(KMeansParamsError::NRounds);
+                    }
+                }
+                KMeansInit::Given(c) => {
+                    if c.nrows() != p.n_clusters {
+                        return Err(KMeansParamsError::GivenRows { expected: p.n_clusters, found: c.nrows() });
+                    }
+                    if c.iter().any(|v| !v.is_finite()) {
+                        return Err(KMeansParamsError::GivenNonFinite);
+                    }
+                    if p.n_init != 1 {
+                        return Err(KMeansParamsError::NInitWithGiven(p.n_init));
+                    }
+                }
+                KMeansInit::KMeansPlusPlus | KMeansInit::Random => {}
+            }
+            Ok(p)
+        }
+    }
+}
+
 impl KMeansParams {
     /// Defaults with `n_clusters` clusters.
     pub fn new(n_clusters: usize) -> Self {
         Self::default().n_clusters(n_clusters)
-    }
-    /// Sets the number of clusters.
-    pub fn n_clusters(mut self, n: usize) -> Self {
-        self.0.n_clusters = n;
-        self
     }
     /// Sets the initialisation.
     pub fn init(mut self, init: KMeansInit) -> Self {
@@ -268,31 +308,6 @@ impl KMeansParams {
             self.1 = ParallelSettings { oversampling_factor, n_rounds };
         }
         self.0.init = init;
-        self
-    }
-    /// Sets the number of initialisations.
-    pub fn n_init(mut self, n: usize) -> Self {
-        self.0.n_init = n;
-        self
-    }
-    /// Sets the maximum number of Lloyd iterations.
-    pub fn max_iter(mut self, n: usize) -> Self {
-        self.0.max_iter = n;
-        self
-    }
-    /// Sets the relative tolerance (0 runs until the centres stop moving or `max_iter`).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.0.tol = tol;
-        self
-    }
-    /// Sets the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.0.seed = seed;
-        self
-    }
-    /// Sets the fan-in of the tree reductions.
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
         self
     }
 }
@@ -336,56 +351,4 @@ pub enum KMeansParamsError {
     /// Several initialisations with given centres would all be the same.
     #[error("n_init must be 1 with given initial centres, got {0}")]
     NInitWithGiven(usize),
-}
-
-impl ParamGuard for KMeansParams {
-    type Checked = KMeansValidParams;
-    type Error = KMeansParamsError;
-
-    fn check_ref(&self) -> Result<&KMeansValidParams, KMeansParamsError> {
-        let p = &self.0;
-        if p.n_clusters == 0 {
-            return Err(KMeansParamsError::NClusters);
-        }
-        if p.n_init == 0 {
-            return Err(KMeansParamsError::NInit);
-        }
-        if p.max_iter == 0 {
-            return Err(KMeansParamsError::MaxIter);
-        }
-        if !(p.tol.is_finite() && p.tol >= 0.0) {
-            return Err(KMeansParamsError::Tol(p.tol));
-        }
-        if p.split_every < 2 {
-            return Err(KMeansParamsError::SplitEvery(p.split_every));
-        }
-        match &p.init {
-            KMeansInit::KMeansParallel { oversampling_factor, n_rounds } => {
-                if !(oversampling_factor.is_finite() && *oversampling_factor > 0.0) {
-                    return Err(KMeansParamsError::OversamplingFactor(*oversampling_factor));
-                }
-                if *n_rounds == 0 {
-                    return Err(KMeansParamsError::NRounds);
-                }
-            }
-            KMeansInit::Given(c) => {
-                if c.nrows() != p.n_clusters {
-                    return Err(KMeansParamsError::GivenRows { expected: p.n_clusters, found: c.nrows() });
-                }
-                if c.iter().any(|v| !v.is_finite()) {
-                    return Err(KMeansParamsError::GivenNonFinite);
-                }
-                if p.n_init != 1 {
-                    return Err(KMeansParamsError::NInitWithGiven(p.n_init));
-                }
-            }
-            KMeansInit::KMeansPlusPlus | KMeansInit::Random => {}
-        }
-        Ok(p)
-    }
-
-    fn check(self) -> Result<KMeansValidParams, KMeansParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
-    }
 }

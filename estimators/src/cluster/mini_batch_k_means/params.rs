@@ -2,7 +2,6 @@
 
 use ndarray::Array2;
 use rask_ml::params::{ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use crate::by_name::not_by_name;
@@ -43,7 +42,8 @@ impl ParamType for MiniBatchInit {
     }
 }
 
-/// The validated hyperparameters, as produced by [`MiniBatchKMeansParams::check`].
+/// The validated hyperparameters, as produced by
+/// [`MiniBatchKMeansParams::check`](MiniBatchKMeansParams#method.check).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MiniBatchKMeansValidParams {
     pub(crate) n_clusters: usize,
@@ -52,33 +52,6 @@ pub struct MiniBatchKMeansValidParams {
     pub(crate) max_iter: usize,
     pub(crate) tol: f64,
     pub(crate) seed: u64,
-}
-
-impl MiniBatchKMeansValidParams {
-    /// Number of clusters.
-    pub fn n_clusters(&self) -> usize {
-        self.n_clusters
-    }
-    /// The initialisation.
-    pub fn init(&self) -> &MiniBatchInit {
-        &self.init
-    }
-    /// Rows per mini-batch.
-    pub fn batch_size(&self) -> usize {
-        self.batch_size
-    }
-    /// Maximum passes over the data.
-    pub fn max_iter(&self) -> usize {
-        self.max_iter
-    }
-    /// Relative tolerance on the centre shift over one pass.
-    pub fn tol(&self) -> f64 {
-        self.tol
-    }
-    /// The seed of the initialisation.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
 }
 
 /// The hyperparameters of mini-batch k-means, with these defaults:
@@ -153,40 +126,67 @@ impl Default for MiniBatchKMeansParams {
     }
 }
 
+rask_ml::params! {
+    MiniBatchKMeansParams(MiniBatchKMeansValidParams) {
+        set {
+            /// Sets the number of clusters.
+            n_clusters(n: usize);
+            /// Sets the initialisation.
+            init(init: MiniBatchInit);
+            /// Sets the rows per mini-batch.
+            batch_size(n: usize);
+            /// Sets the maximum number of passes of `fit`.
+            max_iter(n: usize);
+            /// Sets the relative tolerance of `fit`.
+            tol(tol: f64);
+            /// Sets the seed.
+            seed(seed: u64);
+        }
+        get {
+            /// Number of clusters.
+            n_clusters: usize;
+            /// The initialisation.
+            init: &MiniBatchInit;
+            /// Rows per mini-batch.
+            batch_size: usize;
+            /// Maximum passes over the data.
+            max_iter: usize;
+            /// Relative tolerance on the centre shift over one pass.
+            tol: f64;
+            /// The seed of the initialisation.
+            seed: u64;
+        }
+        check_ref(&self) -> MiniBatchKMeansParamsError {
+            let p = &self.0;
+            if p.n_clusters == 0 {
+                return Err(MiniBatchKMeansParamsError::NClusters);
+            }
+            if p.batch_size == 0 {
+                return Err(MiniBatchKMeansParamsError::BatchSize);
+            }
+            if p.max_iter == 0 {
+                return Err(MiniBatchKMeansParamsError::MaxIter);
+            }
+            if !(p.tol.is_finite() && p.tol >= 0.0) {
+                return Err(MiniBatchKMeansParamsError::Tol(p.tol));
+            }
+            if let MiniBatchInit::Given(c) = &p.init {
+                if c.nrows() != p.n_clusters {
+                    return Err(MiniBatchKMeansParamsError::GivenRows { expected: p.n_clusters, found: c.nrows() });
+                }
+                if c.iter().any(|v| !v.is_finite()) {
+                    return Err(MiniBatchKMeansParamsError::GivenNonFinite);
+                }
+            }
+            Ok(p)
+        }
+    }
+}
+
 impl MiniBatchKMeansParams {
     /// Defaults with `n_clusters` clusters.
     pub fn new(n_clusters: usize) -> Self {
         Self::default().n_clusters(n_clusters)
-    }
-    /// Sets the number of clusters.
-    pub fn n_clusters(mut self, n: usize) -> Self {
-        self.0.n_clusters = n;
-        self
-    }
-    /// Sets the initialisation.
-    pub fn init(mut self, init: MiniBatchInit) -> Self {
-        self.0.init = init;
-        self
-    }
-    /// Sets the rows per mini-batch.
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.0.batch_size = n;
-        self
-    }
-    /// Sets the maximum number of passes of `fit`.
-    pub fn max_iter(mut self, n: usize) -> Self {
-        self.0.max_iter = n;
-        self
-    }
-    /// Sets the relative tolerance of `fit`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.0.tol = tol;
-        self
-    }
-    /// Sets the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.0.seed = seed;
-        self
     }
 }
 
@@ -217,39 +217,4 @@ pub enum MiniBatchKMeansParamsError {
     /// Given centres hold NaN or infinite values.
     #[error("the given initial centres hold NaN or infinite values")]
     GivenNonFinite,
-}
-
-impl ParamGuard for MiniBatchKMeansParams {
-    type Checked = MiniBatchKMeansValidParams;
-    type Error = MiniBatchKMeansParamsError;
-
-    fn check_ref(&self) -> Result<&MiniBatchKMeansValidParams, MiniBatchKMeansParamsError> {
-        let p = &self.0;
-        if p.n_clusters == 0 {
-            return Err(MiniBatchKMeansParamsError::NClusters);
-        }
-        if p.batch_size == 0 {
-            return Err(MiniBatchKMeansParamsError::BatchSize);
-        }
-        if p.max_iter == 0 {
-            return Err(MiniBatchKMeansParamsError::MaxIter);
-        }
-        if !(p.tol.is_finite() && p.tol >= 0.0) {
-            return Err(MiniBatchKMeansParamsError::Tol(p.tol));
-        }
-        if let MiniBatchInit::Given(c) = &p.init {
-            if c.nrows() != p.n_clusters {
-                return Err(MiniBatchKMeansParamsError::GivenRows { expected: p.n_clusters, found: c.nrows() });
-            }
-            if c.iter().any(|v| !v.is_finite()) {
-                return Err(MiniBatchKMeansParamsError::GivenNonFinite);
-            }
-        }
-        Ok(p)
-    }
-
-    fn check(self) -> Result<MiniBatchKMeansValidParams, MiniBatchKMeansParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
-    }
 }

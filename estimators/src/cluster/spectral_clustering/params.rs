@@ -1,9 +1,9 @@
 //! Hyperparameters of [`SpectralClustering`](super::SpectralClustering).
 
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
-/// The validated hyperparameters, as produced by [`SpectralClusteringParams::check`].
+/// The validated hyperparameters, as produced by
+/// [`SpectralClusteringParams::check`](SpectralClusteringParams#method.check).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpectralClusteringValidParams {
     pub(crate) n_clusters: usize,
@@ -11,29 +11,6 @@ pub struct SpectralClusteringValidParams {
     pub(crate) gamma: f64,
     pub(crate) n_init: usize,
     pub(crate) seed: u64,
-}
-
-impl SpectralClusteringValidParams {
-    /// Number of clusters.
-    pub fn n_clusters(&self) -> usize {
-        self.n_clusters
-    }
-    /// Number of landmark rows of the Nyström approximation.
-    pub fn n_components(&self) -> usize {
-        self.n_components
-    }
-    /// The RBF kernel's `gamma`.
-    pub fn gamma(&self) -> f64 {
-        self.gamma
-    }
-    /// Initialisations of the k-means step.
-    pub fn n_init(&self) -> usize {
-        self.n_init
-    }
-    /// The seed of the landmarks and of the k-means step.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
 }
 
 /// The hyperparameters of spectral clustering with the Nyström approximation (dask-ml's
@@ -103,35 +80,58 @@ impl Default for SpectralClusteringParams {
     }
 }
 
+rask_ml::params! {
+    SpectralClusteringParams(SpectralClusteringValidParams) {
+        set {
+            /// Sets the number of clusters.
+            n_clusters(n: usize);
+            /// Sets the number of landmarks.
+            n_components(n: usize);
+            /// Sets the RBF kernel's `gamma`.
+            gamma(gamma: f64);
+            /// Sets the initialisations of the k-means step.
+            n_init(n: usize);
+            /// Sets the seed.
+            seed(seed: u64);
+        }
+        get {
+            /// Number of clusters.
+            n_clusters: usize;
+            /// Number of landmark rows of the Nyström approximation.
+            n_components: usize;
+            /// The RBF kernel's `gamma`.
+            gamma: f64;
+            /// Initialisations of the k-means step.
+            n_init: usize;
+            /// The seed of the landmarks and of the k-means step.
+            seed: u64;
+        }
+        check_ref(&self) -> SpectralClusteringParamsError {
+            let p = &self.0;
+            if p.n_clusters == 0 {
+                return Err(SpectralClusteringParamsError::NClusters);
+            }
+            if p.n_components < p.n_clusters {
+                return Err(SpectralClusteringParamsError::NComponents {
+                    n_components: p.n_components,
+                    n_clusters: p.n_clusters,
+                });
+            }
+            if !(p.gamma.is_finite() && p.gamma > 0.0) {
+                return Err(SpectralClusteringParamsError::Gamma(p.gamma));
+            }
+            if p.n_init == 0 {
+                return Err(SpectralClusteringParamsError::NInit);
+            }
+            Ok(p)
+        }
+    }
+}
+
 impl SpectralClusteringParams {
     /// Defaults with `n_clusters` clusters.
     pub fn new(n_clusters: usize) -> Self {
         Self::default().n_clusters(n_clusters)
-    }
-    /// Sets the number of clusters.
-    pub fn n_clusters(mut self, n: usize) -> Self {
-        self.0.n_clusters = n;
-        self
-    }
-    /// Sets the number of landmarks.
-    pub fn n_components(mut self, n: usize) -> Self {
-        self.0.n_components = n;
-        self
-    }
-    /// Sets the RBF kernel's `gamma`.
-    pub fn gamma(mut self, gamma: f64) -> Self {
-        self.0.gamma = gamma;
-        self
-    }
-    /// Sets the initialisations of the k-means step.
-    pub fn n_init(mut self, n: usize) -> Self {
-        self.0.n_init = n;
-        self
-    }
-    /// Sets the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.0.seed = seed;
-        self
     }
 }
 
@@ -156,34 +156,4 @@ pub enum SpectralClusteringParamsError {
     /// `n_init` is 0.
     #[error("n_init must be at least 1")]
     NInit,
-}
-
-impl ParamGuard for SpectralClusteringParams {
-    type Checked = SpectralClusteringValidParams;
-    type Error = SpectralClusteringParamsError;
-
-    fn check_ref(&self) -> Result<&SpectralClusteringValidParams, SpectralClusteringParamsError> {
-        let p = &self.0;
-        if p.n_clusters == 0 {
-            return Err(SpectralClusteringParamsError::NClusters);
-        }
-        if p.n_components < p.n_clusters {
-            return Err(SpectralClusteringParamsError::NComponents {
-                n_components: p.n_components,
-                n_clusters: p.n_clusters,
-            });
-        }
-        if !(p.gamma.is_finite() && p.gamma > 0.0) {
-            return Err(SpectralClusteringParamsError::Gamma(p.gamma));
-        }
-        if p.n_init == 0 {
-            return Err(SpectralClusteringParamsError::NInit);
-        }
-        Ok(p)
-    }
-
-    fn check(self) -> Result<SpectralClusteringValidParams, SpectralClusteringParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
-    }
 }

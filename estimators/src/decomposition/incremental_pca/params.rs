@@ -1,6 +1,5 @@
 //! The hyperparameters of [`IncrementalPca`](super::IncrementalPca).
 
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 /// Validated incremental PCA hyperparameters.
@@ -11,8 +10,8 @@ pub struct IncrementalPcaValidParams {
     batch_size: Option<usize>,
 }
 
-/// Unchecked incremental PCA hyperparameters (a builder); [`ParamGuard::check`] validates
-/// them.
+/// Unchecked incremental PCA hyperparameters (a builder);
+/// [`ParamGuard::check`](rask_ml::ParamGuard::check) validates them.
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_components`, `whiten`
 /// and `batch_size` (an integer, or none for one batch per block).
@@ -61,68 +60,43 @@ pub enum IncrementalPcaParamsError {
     ZeroBatchSize,
 }
 
+rask_ml::params! {
+    IncrementalPcaParams(IncrementalPcaValidParams) {
+        set {
+            /// The number of components.
+            n_components(n: usize);
+            /// Whether `transform` scales the projections to unit variance.
+            whiten(whiten: bool);
+            /// Rows per batch in `fit`: `None` (the default) makes every block a batch; `Some(b)`
+            /// cuts the rows into batches of `b` exactly as scikit-learn's `gen_batches(n, b,
+            /// min_batch_size=n_components)` does (a short last batch is merged into the one before
+            /// it), whatever the blocks. `partial_fit` always takes its data as one batch.
+            batch_size(batch_size: Option<usize>);
+        }
+        get {
+            /// The number of components.
+            n_components: usize;
+            /// Whether `transform` whitens.
+            whiten: bool;
+            /// Rows per batch in `fit`.
+            batch_size: Option<usize>;
+        }
+        check_ref(&self) -> IncrementalPcaParamsError {
+            let p = &self.0;
+            if p.n_components == 0 {
+                return Err(IncrementalPcaParamsError::ZeroComponents);
+            }
+            if p.batch_size == Some(0) {
+                return Err(IncrementalPcaParamsError::ZeroBatchSize);
+            }
+            Ok(p)
+        }
+    }
+}
+
 impl IncrementalPcaParams {
     /// `n_components` components, no whitening, one batch per block.
     pub fn new(n_components: usize) -> Self {
         IncrementalPcaParams(IncrementalPcaValidParams { n_components, whiten: false, batch_size: None })
-    }
-
-    /// The number of components.
-    pub fn n_components(mut self, n: usize) -> Self {
-        self.0.n_components = n;
-        self
-    }
-
-    /// Whether `transform` scales the projections to unit variance.
-    pub fn whiten(mut self, whiten: bool) -> Self {
-        self.0.whiten = whiten;
-        self
-    }
-
-    /// Rows per batch in `fit`: `None` (the default) makes every block a batch; `Some(b)`
-    /// cuts the rows into batches of `b` exactly as scikit-learn's `gen_batches(n, b,
-    /// min_batch_size=n_components)` does (a short last batch is merged into the one before
-    /// it), whatever the blocks. `partial_fit` always takes its data as one batch.
-    pub fn batch_size(mut self, batch_size: Option<usize>) -> Self {
-        self.0.batch_size = batch_size;
-        self
-    }
-}
-
-impl IncrementalPcaValidParams {
-    /// The number of components.
-    pub fn n_components(&self) -> usize {
-        self.n_components
-    }
-
-    /// Whether `transform` whitens.
-    pub fn whiten(&self) -> bool {
-        self.whiten
-    }
-
-    /// Rows per batch in `fit`.
-    pub fn batch_size(&self) -> Option<usize> {
-        self.batch_size
-    }
-}
-
-impl ParamGuard for IncrementalPcaParams {
-    type Checked = IncrementalPcaValidParams;
-    type Error = IncrementalPcaParamsError;
-
-    fn check_ref(&self) -> Result<&IncrementalPcaValidParams, IncrementalPcaParamsError> {
-        let p = &self.0;
-        if p.n_components == 0 {
-            return Err(IncrementalPcaParamsError::ZeroComponents);
-        }
-        if p.batch_size == Some(0) {
-            return Err(IncrementalPcaParamsError::ZeroBatchSize);
-        }
-        Ok(p)
-    }
-
-    fn check(self) -> Result<IncrementalPcaValidParams, IncrementalPcaParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

@@ -1,7 +1,6 @@
 //! The hyperparameters of [`Pca`](super::Pca).
 
 use rask_ml::params::{wrong_type, ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use crate::by_name::set_params_by_hand;
@@ -84,7 +83,8 @@ impl PcaSolver {
     }
 }
 
-/// Unchecked PCA hyperparameters (a builder); [`ParamGuard::check`] validates them.
+/// Unchecked PCA hyperparameters (a builder); [`ParamGuard::check`](rask_ml::ParamGuard::check)
+/// validates them.
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's: `n_components` (see
 /// [`NComponents`]), `svd_solver` (`"auto"`, `"covariance_eigh"` for
@@ -244,6 +244,46 @@ pub enum PcaParamsError {
     ZeroOversamples,
 }
 
+rask_ml::params! {
+    PcaParams(PcaValidParams) {
+        set {
+            /// How many components to keep.
+            n_components(n: NComponents);
+            /// Whether `transform` scales the projections to unit variance.
+            whiten(whiten: bool);
+            /// The seed of the randomized solver's random directions (the other solvers draw nothing).
+            seed(seed: u64);
+        }
+        get {
+            /// How many components to keep.
+            n_components: NComponents;
+            /// The solver.
+            solver: PcaSolver;
+            /// Whether `transform` whitens.
+            whiten: bool;
+            /// The seed.
+            seed: u64;
+        }
+        check_ref(&self) -> PcaParamsError {
+            let p = &self.0;
+            match p.n_components {
+                NComponents::Count(0) => return Err(PcaParamsError::ZeroComponents),
+                NComponents::VarianceFraction(f) if !(f > 0.0 && f < 1.0) => {
+                    return Err(PcaParamsError::BadVarianceFraction(f))
+                }
+                NComponents::VarianceFraction(_) if matches!(p.solver, PcaSolver::Randomized { .. }) => {
+                    return Err(PcaParamsError::FractionNeedsExactSolver)
+                }
+                _ => {}
+            }
+            if let PcaSolver::Randomized { n_oversamples: 0, .. } = p.solver {
+                return Err(PcaParamsError::ZeroOversamples);
+            }
+            Ok(p)
+        }
+    }
+}
+
 impl PcaParams {
     /// `n_components` components, the [`Auto`](PcaSolver::Auto) solver, no whitening,
     /// seed 0.
@@ -259,12 +299,6 @@ impl PcaParams {
         )
     }
 
-    /// How many components to keep.
-    pub fn n_components(mut self, n: NComponents) -> Self {
-        self.0.n_components = n;
-        self
-    }
-
     /// The solver.
     pub fn solver(mut self, solver: PcaSolver) -> Self {
         if let PcaSolver::Randomized { n_oversamples, n_power_iter } = solver {
@@ -272,67 +306,5 @@ impl PcaParams {
         }
         self.0.solver = solver;
         self
-    }
-
-    /// Whether `transform` scales the projections to unit variance.
-    pub fn whiten(mut self, whiten: bool) -> Self {
-        self.0.whiten = whiten;
-        self
-    }
-
-    /// The seed of the randomized solver's random directions (the other solvers draw nothing).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.0.seed = seed;
-        self
-    }
-}
-
-impl PcaValidParams {
-    /// How many components to keep.
-    pub fn n_components(&self) -> NComponents {
-        self.n_components
-    }
-
-    /// The solver.
-    pub fn solver(&self) -> PcaSolver {
-        self.solver
-    }
-
-    /// Whether `transform` whitens.
-    pub fn whiten(&self) -> bool {
-        self.whiten
-    }
-
-    /// The seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-}
-
-impl ParamGuard for PcaParams {
-    type Checked = PcaValidParams;
-    type Error = PcaParamsError;
-
-    fn check_ref(&self) -> Result<&PcaValidParams, PcaParamsError> {
-        let p = &self.0;
-        match p.n_components {
-            NComponents::Count(0) => return Err(PcaParamsError::ZeroComponents),
-            NComponents::VarianceFraction(f) if !(f > 0.0 && f < 1.0) => {
-                return Err(PcaParamsError::BadVarianceFraction(f))
-            }
-            NComponents::VarianceFraction(_) if matches!(p.solver, PcaSolver::Randomized { .. }) => {
-                return Err(PcaParamsError::FractionNeedsExactSolver)
-            }
-            _ => {}
-        }
-        if let PcaSolver::Randomized { n_oversamples: 0, .. } = p.solver {
-            return Err(PcaParamsError::ZeroOversamples);
-        }
-        Ok(p)
-    }
-
-    fn check(self) -> Result<PcaValidParams, PcaParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

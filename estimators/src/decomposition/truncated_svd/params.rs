@@ -1,7 +1,6 @@
 //! The hyperparameters of [`TruncatedSvd`](super::TruncatedSvd).
 
 use rask_ml::params::{ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use crate::by_name::set_params_by_hand;
@@ -28,7 +27,8 @@ pub struct TruncatedSvdValidParams {
     seed: u64,
 }
 
-/// Unchecked truncated SVD hyperparameters (a builder); [`ParamGuard::check`] validates them.
+/// Unchecked truncated SVD hyperparameters (a builder);
+/// [`ParamGuard::check`](rask_ml::ParamGuard::check) validates them.
 ///
 /// By name ([`SetParams`](rask_ml::SetParams)), as scikit-learn's and dask-ml's:
 /// `n_components`, `algorithm` (`"randomized"` or `"tsqr"`), `n_oversamples` and `n_iter` (the
@@ -132,6 +132,35 @@ pub enum TruncatedSvdParamsError {
     ZeroOversamples,
 }
 
+rask_ml::params! {
+    TruncatedSvdParams(TruncatedSvdValidParams) {
+        set {
+            /// The number of components.
+            n_components(n: usize);
+            /// The seed of the randomized solver (the TSQR solver draws nothing).
+            seed(seed: u64);
+        }
+        get {
+            /// The number of components.
+            n_components: usize;
+            /// The solver.
+            solver: SvdSolver;
+            /// The seed.
+            seed: u64;
+        }
+        check_ref(&self) -> TruncatedSvdParamsError {
+            let p = &self.0;
+            if p.n_components == 0 {
+                return Err(TruncatedSvdParamsError::ZeroComponents);
+            }
+            if let SvdSolver::Randomized { n_oversamples: 0, .. } = p.solver {
+                return Err(TruncatedSvdParamsError::ZeroOversamples);
+            }
+            Ok(p)
+        }
+    }
+}
+
 impl TruncatedSvdParams {
     /// `n_components` components with scikit-learn's defaults: the randomized solver with 10
     /// oversamples and 5 power iterations, seed 0.
@@ -146,12 +175,6 @@ impl TruncatedSvdParams {
         )
     }
 
-    /// The number of components.
-    pub fn n_components(mut self, n: usize) -> Self {
-        self.0.n_components = n;
-        self
-    }
-
     /// The solver.
     pub fn solver(mut self, solver: SvdSolver) -> Self {
         if let SvdSolver::Randomized { n_oversamples, n_power_iter } = solver {
@@ -159,49 +182,5 @@ impl TruncatedSvdParams {
         }
         self.0.solver = solver;
         self
-    }
-
-    /// The seed of the randomized solver (the TSQR solver draws nothing).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.0.seed = seed;
-        self
-    }
-}
-
-impl TruncatedSvdValidParams {
-    /// The number of components.
-    pub fn n_components(&self) -> usize {
-        self.n_components
-    }
-
-    /// The solver.
-    pub fn solver(&self) -> SvdSolver {
-        self.solver
-    }
-
-    /// The seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-}
-
-impl ParamGuard for TruncatedSvdParams {
-    type Checked = TruncatedSvdValidParams;
-    type Error = TruncatedSvdParamsError;
-
-    fn check_ref(&self) -> Result<&TruncatedSvdValidParams, TruncatedSvdParamsError> {
-        let p = &self.0;
-        if p.n_components == 0 {
-            return Err(TruncatedSvdParamsError::ZeroComponents);
-        }
-        if let SvdSolver::Randomized { n_oversamples: 0, .. } = p.solver {
-            return Err(TruncatedSvdParamsError::ZeroOversamples);
-        }
-        Ok(p)
-    }
-
-    fn check(self) -> Result<TruncatedSvdValidParams, TruncatedSvdParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

@@ -213,48 +213,35 @@ impl GlmSettings {
     }
 }
 
-/// Setters for the [`GlmSettings`] field `settings` of a params type.
+/// Setters for the [`GlmSettings`] field `settings` of a params newtype `Params(ValidParams)`,
+/// and its `settings()` getter.
 macro_rules! glm_setters {
-    ($t:ty, $inner:tt) => {
+    ($t:ident($v:ty)) => {
+        rask_ml::params! {
+            $t($v) {
+                set {
+                    /// Sets the penalty.
+                    penalty(penalty: $crate::linear_model::Penalty) => settings.penalty;
+                    /// Sets the elastic-net mixing in `[0, 1]` (used with `Penalty::ElasticNet`).
+                    l1_ratio(l1_ratio: f64) => settings.l1_ratio;
+                    /// Sets the solver.
+                    solver(solver: $crate::linear_model::Solver) => settings.solver;
+                    /// Sets the iteration budget (at least 1).
+                    max_iter(max_iter: usize) => settings.max_iter;
+                    /// Sets the convergence tolerance (positive).
+                    tol(tol: f64) => settings.tol;
+                    /// Sets whether intercepts are fitted.
+                    fit_intercept(fit_intercept: bool) => settings.fit_intercept;
+                    /// Sets ADMM's augmented-Lagrangian parameter (positive).
+                    rho(rho: f64) => settings.rho;
+                }
+            }
+        }
+
         impl $t {
-            /// Sets the penalty.
-            pub fn penalty(mut self, penalty: $crate::linear_model::Penalty) -> Self {
-                self.$inner.settings.penalty = penalty;
-                self
-            }
-            /// Sets the elastic-net mixing in `[0, 1]` (used with `Penalty::ElasticNet`).
-            pub fn l1_ratio(mut self, l1_ratio: f64) -> Self {
-                self.$inner.settings.l1_ratio = l1_ratio;
-                self
-            }
-            /// Sets the solver.
-            pub fn solver(mut self, solver: $crate::linear_model::Solver) -> Self {
-                self.$inner.settings.solver = solver;
-                self
-            }
-            /// Sets the iteration budget (at least 1).
-            pub fn max_iter(mut self, max_iter: usize) -> Self {
-                self.$inner.settings.max_iter = max_iter;
-                self
-            }
-            /// Sets the convergence tolerance (positive).
-            pub fn tol(mut self, tol: f64) -> Self {
-                self.$inner.settings.tol = tol;
-                self
-            }
-            /// Sets whether intercepts are fitted.
-            pub fn fit_intercept(mut self, fit_intercept: bool) -> Self {
-                self.$inner.settings.fit_intercept = fit_intercept;
-                self
-            }
-            /// Sets ADMM's augmented-Lagrangian parameter (positive).
-            pub fn rho(mut self, rho: f64) -> Self {
-                self.$inner.settings.rho = rho;
-                self
-            }
             /// The shared solver settings.
             pub fn settings(&self) -> &$crate::linear_model::glm::GlmSettings {
-                &self.$inner.settings
+                &self.0.settings
             }
         }
     };

@@ -1,6 +1,5 @@
 //! Hyperparameters of [`LinearRegression`](super::LinearRegression).
 
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::LinearRegressionParamsError;
@@ -23,16 +22,6 @@ pub struct LinearRegressionValidParams {
 }
 
 impl LinearRegressionValidParams {
-    /// The penalty strength.
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-
-    /// The shared solver settings.
-    pub fn settings(&self) -> &GlmSettings {
-        &self.settings
-    }
-
     fn validate(&self) -> Result<(), LinearRegressionParamsError> {
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return Err(LinearRegressionParamsError::Alpha(self.alpha));
@@ -81,9 +70,10 @@ impl LinearRegressionValidParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinearRegressionParams(pub(crate) LinearRegressionValidParams);
 
-impl Default for LinearRegressionParams {
-    fn default() -> Self {
-        LinearRegressionParams(LinearRegressionValidParams {
+rask_ml::params! {
+    LinearRegressionParams(LinearRegressionValidParams) {
+        /// The defaults.
+        new = LinearRegressionParams(LinearRegressionValidParams {
             settings: GlmSettings {
                 penalty: Penalty::None,
                 l1_ratio: 0.5,
@@ -94,24 +84,25 @@ impl Default for LinearRegressionParams {
                 rho: 1.0,
             },
             alpha: 1.0,
-        })
+        });
+        set {
+            /// Sets the penalty strength `alpha` (non-negative).
+            alpha(alpha: f64);
+        }
+        get {
+            /// The penalty strength.
+            alpha: f64;
+            /// The shared solver settings.
+            settings: &GlmSettings;
+        }
+        check_ref(&self) -> LinearRegressionParamsError {
+            self.0.validate()?;
+            Ok(&self.0)
+        }
     }
 }
 
-impl LinearRegressionParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the penalty strength `alpha` (non-negative).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.0.alpha = alpha;
-        self
-    }
-}
-
-glm_setters!(LinearRegressionParams, 0);
+glm_setters!(LinearRegressionParams(LinearRegressionValidParams));
 
 rask_ml::impl_set_params!(LinearRegressionParams, |p| {
     "alpha" => p.0.alpha,
@@ -123,18 +114,3 @@ rask_ml::impl_set_params!(LinearRegressionParams, |p| {
     "fit_intercept" => p.0.settings.fit_intercept,
     "rho" => p.0.settings.rho,
 });
-
-impl ParamGuard for LinearRegressionParams {
-    type Checked = LinearRegressionValidParams;
-    type Error = LinearRegressionParamsError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        self.0.validate()?;
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.0.validate()?;
-        Ok(self.0)
-    }
-}

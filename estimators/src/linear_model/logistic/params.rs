@@ -1,6 +1,5 @@
 //! Hyperparameters of [`LogisticRegression`](super::LogisticRegression).
 
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::LogisticRegressionParamsError;
@@ -21,16 +20,6 @@ pub struct LogisticRegressionValidParams {
 }
 
 impl LogisticRegressionValidParams {
-    /// The inverse regularisation strength.
-    pub fn c(&self) -> f64 {
-        self.c
-    }
-
-    /// The shared solver settings.
-    pub fn settings(&self) -> &GlmSettings {
-        &self.settings
-    }
-
     fn validate(&self) -> Result<(), LogisticRegressionParamsError> {
         if !(self.c.is_finite() && self.c > 0.0) {
             return Err(LogisticRegressionParamsError::C(self.c));
@@ -79,9 +68,10 @@ impl LogisticRegressionValidParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegressionParams(pub(crate) LogisticRegressionValidParams);
 
-impl Default for LogisticRegressionParams {
-    fn default() -> Self {
-        LogisticRegressionParams(LogisticRegressionValidParams {
+rask_ml::params! {
+    LogisticRegressionParams(LogisticRegressionValidParams) {
+        /// The defaults.
+        new = LogisticRegressionParams(LogisticRegressionValidParams {
             settings: GlmSettings {
                 penalty: Penalty::L2,
                 l1_ratio: 0.5,
@@ -92,24 +82,25 @@ impl Default for LogisticRegressionParams {
                 rho: 1.0,
             },
             c: 1.0,
-        })
+        });
+        set {
+            /// Sets the inverse regularisation strength `C` (positive; larger means less penalty).
+            c(c: f64);
+        }
+        get {
+            /// The inverse regularisation strength.
+            c: f64;
+            /// The shared solver settings.
+            settings: &GlmSettings;
+        }
+        check_ref(&self) -> LogisticRegressionParamsError {
+            self.0.validate()?;
+            Ok(&self.0)
+        }
     }
 }
 
-impl LogisticRegressionParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the inverse regularisation strength `C` (positive; larger means less penalty).
-    pub fn c(mut self, c: f64) -> Self {
-        self.0.c = c;
-        self
-    }
-}
-
-glm_setters!(LogisticRegressionParams, 0);
+glm_setters!(LogisticRegressionParams(LogisticRegressionValidParams));
 
 // scikit-learn's `C` is `"c"`.
 rask_ml::impl_set_params!(LogisticRegressionParams, |p| {
@@ -122,18 +113,3 @@ rask_ml::impl_set_params!(LogisticRegressionParams, |p| {
     "fit_intercept" => p.0.settings.fit_intercept,
     "rho" => p.0.settings.rho,
 });
-
-impl ParamGuard for LogisticRegressionParams {
-    type Checked = LogisticRegressionValidParams;
-    type Error = LogisticRegressionParamsError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        self.0.validate()?;
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.0.validate()?;
-        Ok(self.0)
-    }
-}

@@ -1,6 +1,5 @@
 //! Hyperparameters of [`PoissonRegression`](super::PoissonRegression).
 
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::PoissonRegressionParamsError;
@@ -23,16 +22,6 @@ pub struct PoissonRegressionValidParams {
 }
 
 impl PoissonRegressionValidParams {
-    /// The penalty strength.
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-
-    /// The shared solver settings.
-    pub fn settings(&self) -> &GlmSettings {
-        &self.settings
-    }
-
     fn validate(&self) -> Result<(), PoissonRegressionParamsError> {
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return Err(PoissonRegressionParamsError::Alpha(self.alpha));
@@ -75,9 +64,10 @@ impl PoissonRegressionValidParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoissonRegressionParams(pub(crate) PoissonRegressionValidParams);
 
-impl Default for PoissonRegressionParams {
-    fn default() -> Self {
-        PoissonRegressionParams(PoissonRegressionValidParams {
+rask_ml::params! {
+    PoissonRegressionParams(PoissonRegressionValidParams) {
+        /// The defaults.
+        new = PoissonRegressionParams(PoissonRegressionValidParams {
             settings: GlmSettings {
                 penalty: Penalty::L2,
                 l1_ratio: 0.5,
@@ -88,24 +78,25 @@ impl Default for PoissonRegressionParams {
                 rho: 1.0,
             },
             alpha: 1.0,
-        })
+        });
+        set {
+            /// Sets the penalty strength `alpha` (non-negative).
+            alpha(alpha: f64);
+        }
+        get {
+            /// The penalty strength.
+            alpha: f64;
+            /// The shared solver settings.
+            settings: &GlmSettings;
+        }
+        check_ref(&self) -> PoissonRegressionParamsError {
+            self.0.validate()?;
+            Ok(&self.0)
+        }
     }
 }
 
-impl PoissonRegressionParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the penalty strength `alpha` (non-negative).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.0.alpha = alpha;
-        self
-    }
-}
-
-glm_setters!(PoissonRegressionParams, 0);
+glm_setters!(PoissonRegressionParams(PoissonRegressionValidParams));
 
 rask_ml::impl_set_params!(PoissonRegressionParams, |p| {
     "alpha" => p.0.alpha,
@@ -117,18 +108,3 @@ rask_ml::impl_set_params!(PoissonRegressionParams, |p| {
     "fit_intercept" => p.0.settings.fit_intercept,
     "rho" => p.0.settings.rho,
 });
-
-impl ParamGuard for PoissonRegressionParams {
-    type Checked = PoissonRegressionValidParams;
-    type Error = PoissonRegressionParamsError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        self.0.validate()?;
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.0.validate()?;
-        Ok(self.0)
-    }
-}

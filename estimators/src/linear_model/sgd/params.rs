@@ -1,5 +1,4 @@
 use rask_ml::params::{ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::SgdParamsError;
@@ -107,68 +106,36 @@ impl SgdCommon {
 }
 
 macro_rules! common_setters {
-    ($t:ty) => {
-        impl $t {
-            /// The regularisation term.
-            pub fn penalty(mut self, penalty: SgdPenalty) -> Self {
-                self.0.common.penalty = penalty;
-                self
-            }
-            /// The regularisation strength `α` (default 1e-4).
-            pub fn alpha(mut self, alpha: f64) -> Self {
-                self.0.common.alpha = alpha;
-                self
-            }
-            /// The elastic-net mixing, `0` = L2, `1` = L1 (default 0.15; used by `ElasticNet` only).
-            pub fn l1_ratio(mut self, l1_ratio: f64) -> Self {
-                self.0.common.l1_ratio = l1_ratio;
-                self
-            }
-            /// Whether to fit an intercept (default true).
-            pub fn fit_intercept(mut self, on: bool) -> Self {
-                self.0.common.fit_intercept = on;
-                self
-            }
-            /// The most epochs `fit` runs (default 1000).
-            pub fn max_iter(mut self, n: usize) -> Self {
-                self.0.common.max_iter = n;
-                self
-            }
-            /// Stop when the epoch's training loss has not improved by `tol · n_samples` for
-            /// `n_iter_no_change` epochs (default `Some(1e-3)`; `None` runs `max_iter` epochs).
-            pub fn tol(mut self, tol: Option<f64>) -> Self {
-                self.0.common.tol = tol;
-                self
-            }
-            /// Whether to shuffle blocks and rows each epoch (default true; see the module docs).
-            pub fn shuffle(mut self, on: bool) -> Self {
-                self.0.common.shuffle = on;
-                self
-            }
-            /// The seed of the shuffles.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.0.common.seed = seed;
-                self
-            }
-            /// The step-size schedule.
-            pub fn learning_rate(mut self, lr: LearningRate) -> Self {
-                self.0.common.learning_rate = lr;
-                self
-            }
-            /// The initial step size (unused by `Optimal`).
-            pub fn eta0(mut self, eta0: f64) -> Self {
-                self.0.common.eta0 = eta0;
-                self
-            }
-            /// The exponent of `InvScaling`.
-            pub fn power_t(mut self, power_t: f64) -> Self {
-                self.0.common.power_t = power_t;
-                self
-            }
-            /// Epochs without improvement before stopping (default 5).
-            pub fn n_iter_no_change(mut self, n: usize) -> Self {
-                self.0.common.n_iter_no_change = n;
-                self
+    ($t:ident($v:ty)) => {
+        rask_ml::params! {
+            $t($v) {
+                set {
+                    /// The regularisation term.
+                    penalty(penalty: SgdPenalty) => common.penalty;
+                    /// The regularisation strength `α` (default 1e-4).
+                    alpha(alpha: f64) => common.alpha;
+                    /// The elastic-net mixing, `0` = L2, `1` = L1 (default 0.15; used by `ElasticNet` only).
+                    l1_ratio(l1_ratio: f64) => common.l1_ratio;
+                    /// Whether to fit an intercept (default true).
+                    fit_intercept(on: bool) => common.fit_intercept;
+                    /// The most epochs `fit` runs (default 1000).
+                    max_iter(n: usize) => common.max_iter;
+                    /// Stop when the epoch's training loss has not improved by `tol · n_samples` for
+                    /// `n_iter_no_change` epochs (default `Some(1e-3)`; `None` runs `max_iter` epochs).
+                    tol(tol: Option<f64>) => common.tol;
+                    /// Whether to shuffle blocks and rows each epoch (default true; see the module docs).
+                    shuffle(on: bool) => common.shuffle;
+                    /// The seed of the shuffles.
+                    seed(seed: u64) => common.seed;
+                    /// The step-size schedule.
+                    learning_rate(lr: LearningRate) => common.learning_rate;
+                    /// The initial step size (unused by `Optimal`).
+                    eta0(eta0: f64) => common.eta0;
+                    /// The exponent of `InvScaling`.
+                    power_t(power_t: f64) => common.power_t;
+                    /// Epochs without improvement before stopping (default 5).
+                    n_iter_no_change(n: usize) => common.n_iter_no_change;
+                }
             }
         }
     };
@@ -180,17 +147,6 @@ pub struct SgdClassifierValidParams {
     pub(crate) loss: SgdClassifierLoss,
     pub(crate) common: SgdCommon,
     pub(crate) classes: Option<Vec<i64>>,
-}
-
-impl SgdClassifierValidParams {
-    /// The loss.
-    pub fn loss(&self) -> SgdClassifierLoss {
-        self.loss
-    }
-    /// The declared classes, if any.
-    pub fn classes(&self) -> Option<&[i64]> {
-        self.classes.as_deref()
-    }
 }
 
 /// Hyperparameters of an [`super::SgdClassifier`], with scikit-learn's defaults: hinge loss,
@@ -247,9 +203,10 @@ impl SgdClassifierValidParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SgdClassifierParams(pub(crate) SgdClassifierValidParams);
 
-impl Default for SgdClassifierParams {
-    fn default() -> Self {
-        SgdClassifierParams(SgdClassifierValidParams {
+rask_ml::params! {
+    SgdClassifierParams(SgdClassifierValidParams) {
+        /// scikit-learn's defaults.
+        new = SgdClassifierParams(SgdClassifierValidParams {
             loss: SgdClassifierLoss::Hinge,
             common: SgdCommon {
                 penalty: SgdPenalty::L2,
@@ -266,28 +223,35 @@ impl Default for SgdClassifierParams {
                 n_iter_no_change: 5,
             },
             classes: None,
-        })
+        });
+        set {
+            /// The loss.
+            loss(loss: SgdClassifierLoss);
+            /// The full list of class labels.
+            classes(classes: Vec<i64>) => classes = Some(classes);
+        }
+        get {
+            /// The loss.
+            loss: SgdClassifierLoss;
+            /// The declared classes, if any.
+            classes: Option<&[i64]> = |p| p.classes.as_deref();
+        }
+        check_ref(&self) -> SgdParamsError {
+            self.0.common.check()?;
+            if let Some(c) = &self.0.classes {
+                let mut s = c.clone();
+                s.sort_unstable();
+                s.dedup();
+                if s.len() != c.len() || s.len() < 2 {
+                    return Err(SgdParamsError::Classes(c.clone()));
+                }
+            }
+            Ok(&self.0)
+        }
     }
 }
 
-impl SgdClassifierParams {
-    /// scikit-learn's defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// The loss.
-    pub fn loss(mut self, loss: SgdClassifierLoss) -> Self {
-        self.0.loss = loss;
-        self
-    }
-    /// The full list of class labels.
-    pub fn classes(mut self, classes: Vec<i64>) -> Self {
-        self.0.classes = Some(classes);
-        self
-    }
-}
-
-common_setters!(SgdClassifierParams);
+common_setters!(SgdClassifierParams(SgdClassifierValidParams));
 
 rask_ml::impl_set_params!(SgdClassifierParams, |p| {
     "loss" => p.0.loss,
@@ -305,41 +269,11 @@ rask_ml::impl_set_params!(SgdClassifierParams, |p| {
     "n_iter_no_change" => p.0.common.n_iter_no_change,
 });
 
-impl ParamGuard for SgdClassifierParams {
-    type Checked = SgdClassifierValidParams;
-    type Error = SgdParamsError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        self.0.common.check()?;
-        if let Some(c) = &self.0.classes {
-            let mut s = c.clone();
-            s.sort_unstable();
-            s.dedup();
-            if s.len() != c.len() || s.len() < 2 {
-                return Err(SgdParamsError::Classes(c.clone()));
-            }
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
-    }
-}
-
 /// Validated [`SgdRegressorParams`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SgdRegressorValidParams {
     pub(crate) loss: SgdRegressorLoss,
     pub(crate) common: SgdCommon,
-}
-
-impl SgdRegressorValidParams {
-    /// The loss.
-    pub fn loss(&self) -> SgdRegressorLoss {
-        self.loss
-    }
 }
 
 /// Hyperparameters of an [`super::SgdRegressor`], with scikit-learn's defaults: squared error,
@@ -380,9 +314,10 @@ impl SgdRegressorValidParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SgdRegressorParams(pub(crate) SgdRegressorValidParams, f64);
 
-impl Default for SgdRegressorParams {
-    fn default() -> Self {
-        SgdRegressorParams(
+rask_ml::params! {
+    SgdRegressorParams(SgdRegressorValidParams) {
+        /// scikit-learn's defaults.
+        new = SgdRegressorParams(
             SgdRegressorValidParams {
                 loss: SgdRegressorLoss::SquaredError,
                 common: SgdCommon {
@@ -401,15 +336,29 @@ impl Default for SgdRegressorParams {
                 },
             },
             0.1,
-        )
+        );
+        get {
+            /// The loss.
+            loss: SgdRegressorLoss;
+        }
+        check_ref(&self) -> SgdParamsError {
+            self.0.common.check()?;
+            match self.0.loss {
+                SgdRegressorLoss::SquaredError => {}
+                SgdRegressorLoss::Huber { epsilon }
+                | SgdRegressorLoss::EpsilonInsensitive { epsilon }
+                | SgdRegressorLoss::SquaredEpsilonInsensitive { epsilon } => {
+                    if !(epsilon.is_finite() && epsilon >= 0.0) {
+                        return Err(SgdParamsError::Epsilon(epsilon));
+                    }
+                }
+            }
+            Ok(&self.0)
+        }
     }
 }
 
 impl SgdRegressorParams {
-    /// scikit-learn's defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
     /// The loss.
     pub fn loss(mut self, loss: SgdRegressorLoss) -> Self {
         if let Some(epsilon) = loss.epsilon() {
@@ -420,7 +369,7 @@ impl SgdRegressorParams {
     }
 }
 
-common_setters!(SgdRegressorParams);
+common_setters!(SgdRegressorParams(SgdRegressorValidParams));
 
 impl SgdRegressorParams {
     fn set_loss_by_name(&mut self, name: &str, value: &ParamValue) -> rask_ml::Result<()> {
@@ -451,28 +400,3 @@ set_params_by_hand!(SgdRegressorParams, |p, name, value| {
     "power_t" => field (p.0.common.power_t),
     "n_iter_no_change" => field (p.0.common.n_iter_no_change),
 });
-
-impl ParamGuard for SgdRegressorParams {
-    type Checked = SgdRegressorValidParams;
-    type Error = SgdParamsError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        self.0.common.check()?;
-        match self.0.loss {
-            SgdRegressorLoss::SquaredError => {}
-            SgdRegressorLoss::Huber { epsilon }
-            | SgdRegressorLoss::EpsilonInsensitive { epsilon }
-            | SgdRegressorLoss::SquaredEpsilonInsensitive { epsilon } => {
-                if !(epsilon.is_finite() && epsilon >= 0.0) {
-                    return Err(SgdParamsError::Epsilon(epsilon));
-                }
-            }
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
-    }
-}

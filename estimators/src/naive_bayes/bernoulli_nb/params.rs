@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::BernoulliNBError;
@@ -9,17 +8,6 @@ use crate::naive_bayes::count_nb::CountParams;
 pub struct BernoulliNBValidParams {
     pub(crate) common: CountParams,
     pub(crate) binarize: Option<f64>,
-}
-
-impl BernoulliNBValidParams {
-    /// The params shared with MultinomialNB (`alpha`, `fit_prior`, `class_prior`, `classes`).
-    pub fn common(&self) -> &CountParams {
-        &self.common
-    }
-    /// The binarisation threshold (`None`: features are used as they are).
-    pub fn binarize(&self) -> Option<f64> {
-        self.binarize
-    }
 }
 
 /// Hyperparameters of a [`super::BernoulliNB`], as scikit-learn's: `alpha` (additive
@@ -74,65 +62,38 @@ rask_ml::impl_set_params!(BernoulliNBParams, |p| {
     "split_every" => p.0.common.split_every,
 });
 
-impl Default for BernoulliNBParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BernoulliNBParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        BernoulliNBParams(BernoulliNBValidParams { common: CountParams::default(), binarize: Some(0.0) })
-    }
-    /// The additive (Laplace/Lidstone) smoothing.
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.0.common.alpha = alpha;
-        self
-    }
-    /// Whether to learn the class priors (else uniform).
-    pub fn fit_prior(mut self, on: bool) -> Self {
-        self.0.common.fit_prior = on;
-        self
-    }
-    /// Fixed class priors, in the order of the sorted classes.
-    pub fn class_prior(mut self, prior: Vec<f64>) -> Self {
-        self.0.common.class_prior = Some(prior);
-        self
-    }
-    /// The full list of class labels.
-    pub fn classes(mut self, classes: Vec<i64>) -> Self {
-        self.0.common.classes = Some(classes);
-        self
-    }
-    /// The binarisation threshold, or `None` to use the features as given.
-    pub fn binarize(mut self, threshold: Option<f64>) -> Self {
-        self.0.binarize = threshold;
-        self
-    }
-    /// The fan-in of the reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.common.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for BernoulliNBParams {
-    type Checked = BernoulliNBValidParams;
-    type Error = BernoulliNBError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if let Some(t) = self.0.binarize {
-            if !t.is_finite() {
-                return Err(BernoulliNBError::Binarize(t));
-            }
+rask_ml::params! {
+    BernoulliNBParams(BernoulliNBValidParams) {
+        /// The defaults.
+        new = BernoulliNBParams(BernoulliNBValidParams { common: CountParams::default(), binarize: Some(0.0) });
+        set {
+            /// The additive (Laplace/Lidstone) smoothing.
+            alpha(alpha: f64) => common.alpha;
+            /// Whether to learn the class priors (else uniform).
+            fit_prior(on: bool) => common.fit_prior;
+            /// Fixed class priors, in the order of the sorted classes.
+            class_prior(prior: Vec<f64>) => common.class_prior = Some(prior);
+            /// The full list of class labels.
+            classes(classes: Vec<i64>) => common.classes = Some(classes);
+            /// The binarisation threshold, or `None` to use the features as given.
+            binarize(threshold: Option<f64>);
+            /// The fan-in of the reduction (at least 2).
+            split_every(n: usize) => common.split_every;
         }
-        self.0.common.check()?;
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+        get {
+            /// The params shared with MultinomialNB (`alpha`, `fit_prior`, `class_prior`, `classes`).
+            common: &CountParams;
+            /// The binarisation threshold (`None`: features are used as they are).
+            binarize: Option<f64>;
+        }
+        check_ref(&self) -> BernoulliNBError {
+            if let Some(t) = self.0.binarize {
+                if !t.is_finite() {
+                    return Err(BernoulliNBError::Binarize(t));
+                }
+            }
+            self.0.common.check()?;
+            Ok(&self.0)
+        }
     }
 }

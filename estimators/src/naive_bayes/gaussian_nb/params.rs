@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::GaussianNBError;
@@ -10,21 +9,6 @@ pub struct GaussianNBValidParams {
     pub(crate) var_smoothing: f64,
     pub(crate) classes: Option<Vec<i64>>,
     pub(crate) split_every: usize,
-}
-
-impl GaussianNBValidParams {
-    /// The class priors, if fixed.
-    pub fn priors(&self) -> Option<&[f64]> {
-        self.priors.as_deref()
-    }
-    /// The share of the largest feature variance added to every variance.
-    pub fn var_smoothing(&self) -> f64 {
-        self.var_smoothing
-    }
-    /// The declared classes, if any.
-    pub fn classes(&self) -> Option<&[i64]> {
-        self.classes.as_deref()
-    }
 }
 
 /// Hyperparameters of a [`super::GaussianNB`], as scikit-learn's: fixed class `priors`
@@ -75,75 +59,61 @@ rask_ml::impl_set_params!(GaussianNBParams, |p| {
     "split_every" => p.0.split_every,
 });
 
-impl Default for GaussianNBParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl GaussianNBParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        GaussianNBParams(GaussianNBValidParams { priors: None, var_smoothing: 1e-9, classes: None, split_every: 8 })
-    }
-    /// Fixed class priors, in the order of the sorted classes.
-    pub fn priors(mut self, priors: Vec<f64>) -> Self {
-        self.0.priors = Some(priors);
-        self
-    }
-    /// The share of the largest variance added to every variance.
-    pub fn var_smoothing(mut self, v: f64) -> Self {
-        self.0.var_smoothing = v;
-        self
-    }
-    /// The full list of class labels (sorted by the model).
-    pub fn classes(mut self, classes: Vec<i64>) -> Self {
-        self.0.classes = Some(classes);
-        self
-    }
-    /// The fan-in of the reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for GaussianNBParams {
-    type Checked = GaussianNBValidParams;
-    type Error = GaussianNBError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        let p = &self.0;
-        if !(p.var_smoothing.is_finite() && p.var_smoothing >= 0.0) {
-            return Err(GaussianNBError::VarSmoothing(p.var_smoothing));
+rask_ml::params! {
+    GaussianNBParams(GaussianNBValidParams) {
+        /// The defaults.
+        new = GaussianNBParams(GaussianNBValidParams {
+            priors: None,
+            var_smoothing: 1e-9,
+            classes: None,
+            split_every: 8,
+        });
+        set {
+            /// Fixed class priors, in the order of the sorted classes.
+            priors(priors: Vec<f64>) => priors = Some(priors);
+            /// The share of the largest variance added to every variance.
+            var_smoothing(v: f64);
+            /// The full list of class labels (sorted by the model).
+            classes(classes: Vec<i64>) => classes = Some(classes);
+            /// The fan-in of the reduction (at least 2).
+            split_every(n: usize);
         }
-        if let Some(pr) = &p.priors {
-            let sum: f64 = pr.iter().sum();
-            if pr.iter().any(|v| !v.is_finite() || *v < 0.0) || (sum - 1.0).abs() > 1e-8 {
-                return Err(GaussianNBError::Priors(pr.clone()));
-            }
+        get {
+            /// The class priors, if fixed.
+            priors: Option<&[f64]> = |p| p.priors.as_deref();
+            /// The share of the largest feature variance added to every variance.
+            var_smoothing: f64;
+            /// The declared classes, if any.
+            classes: Option<&[i64]> = |p| p.classes.as_deref();
         }
-        if let Some(c) = &p.classes {
-            let mut s = c.clone();
-            s.sort_unstable();
-            s.dedup();
-            if s.len() != c.len() || s.len() < 2 {
-                return Err(GaussianNBError::Classes(c.clone()));
+        check_ref(&self) -> GaussianNBError {
+            let p = &self.0;
+            if !(p.var_smoothing.is_finite() && p.var_smoothing >= 0.0) {
+                return Err(GaussianNBError::VarSmoothing(p.var_smoothing));
             }
             if let Some(pr) = &p.priors {
-                if pr.len() != c.len() {
-                    return Err(GaussianNBError::PriorsLength { priors: pr.len(), classes: c.len() });
+                let sum: f64 = pr.iter().sum();
+                if pr.iter().any(|v| !v.is_finite() || *v < 0.0) || (sum - 1.0).abs() > 1e-8 {
+                    return Err(GaussianNBError::Priors(pr.clone()));
                 }
             }
+            if let Some(c) = &p.classes {
+                let mut s = c.clone();
+                s.sort_unstable();
+                s.dedup();
+                if s.len() != c.len() || s.len() < 2 {
+                    return Err(GaussianNBError::Classes(c.clone()));
+                }
+                if let Some(pr) = &p.priors {
+                    if pr.len() != c.len() {
+                        return Err(GaussianNBError::PriorsLength { priors: pr.len(), classes: c.len() });
+                    }
+                }
+            }
+            if p.split_every < 2 {
+                return Err(GaussianNBError::SplitEvery(p.split_every));
+            }
+            Ok(&self.0)
         }
-        if p.split_every < 2 {
-            return Err(GaussianNBError::SplitEvery(p.split_every));
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::MultinomialNBError;
@@ -8,13 +7,6 @@ use crate::naive_bayes::count_nb::CountParams;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MultinomialNBValidParams {
     pub(crate) common: CountParams,
-}
-
-impl MultinomialNBValidParams {
-    /// The params shared with BernoulliNB (`alpha`, `fit_prior`, `class_prior`, `classes`).
-    pub fn common(&self) -> &CountParams {
-        &self.common
-    }
 }
 
 /// Hyperparameters of a [`super::MultinomialNB`], as scikit-learn's: `alpha` (additive
@@ -65,55 +57,29 @@ rask_ml::impl_set_params!(MultinomialNBParams, |p| {
     "split_every" => p.0.common.split_every,
 });
 
-impl Default for MultinomialNBParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl MultinomialNBParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        MultinomialNBParams(MultinomialNBValidParams { common: CountParams::default() })
-    }
-    /// The additive (Laplace/Lidstone) smoothing.
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.0.common.alpha = alpha;
-        self
-    }
-    /// Whether to learn the class priors (else uniform).
-    pub fn fit_prior(mut self, on: bool) -> Self {
-        self.0.common.fit_prior = on;
-        self
-    }
-    /// Fixed class priors, in the order of the sorted classes.
-    pub fn class_prior(mut self, prior: Vec<f64>) -> Self {
-        self.0.common.class_prior = Some(prior);
-        self
-    }
-    /// The full list of class labels.
-    pub fn classes(mut self, classes: Vec<i64>) -> Self {
-        self.0.common.classes = Some(classes);
-        self
-    }
-    /// The fan-in of the reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.common.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for MultinomialNBParams {
-    type Checked = MultinomialNBValidParams;
-    type Error = MultinomialNBError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        self.0.common.check()?;
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+rask_ml::params! {
+    MultinomialNBParams(MultinomialNBValidParams) {
+        /// The defaults.
+        new = MultinomialNBParams(MultinomialNBValidParams { common: CountParams::default() });
+        set {
+            /// The additive (Laplace/Lidstone) smoothing.
+            alpha(alpha: f64) => common.alpha;
+            /// Whether to learn the class priors (else uniform).
+            fit_prior(on: bool) => common.fit_prior;
+            /// Fixed class priors, in the order of the sorted classes.
+            class_prior(prior: Vec<f64>) => common.class_prior = Some(prior);
+            /// The full list of class labels.
+            classes(classes: Vec<i64>) => common.classes = Some(classes);
+            /// The fan-in of the reduction (at least 2).
+            split_every(n: usize) => common.split_every;
+        }
+        get {
+            /// The params shared with BernoulliNB (`alpha`, `fit_prior`, `class_prior`, `classes`).
+            common: &CountParams;
+        }
+        check_ref(&self) -> MultinomialNBError {
+            self.0.common.check()?;
+            Ok(&self.0)
+        }
     }
 }

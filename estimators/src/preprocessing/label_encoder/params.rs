@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::LabelEncoderError;
@@ -37,37 +36,19 @@ pub struct LabelEncoderValidParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelEncoderParams(LabelEncoderValidParams);
 
-impl Default for LabelEncoderParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl LabelEncoderParams {
-    /// The defaults.
-    pub fn new() -> Self {
-        LabelEncoderParams(LabelEncoderValidParams { split_every: 8 })
-    }
-    /// The fan-in of the class reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for LabelEncoderParams {
-    type Checked = LabelEncoderValidParams;
-    type Error = LabelEncoderError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if self.0.split_every < 2 {
-            return Err(LabelEncoderError::SplitEvery(self.0.split_every));
+rask_ml::params! {
+    LabelEncoderParams(LabelEncoderValidParams) {
+        /// The defaults.
+        new = LabelEncoderParams(LabelEncoderValidParams { split_every: 8 });
+        set {
+            /// The fan-in of the class reduction (at least 2).
+            split_every(n: usize);
         }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+        check_ref(&self) -> LabelEncoderError {
+            if self.0.split_every < 2 {
+                return Err(LabelEncoderError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
+        }
     }
 }

@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::MinMaxScalerError;
@@ -9,17 +8,6 @@ pub struct MinMaxScalerValidParams {
     pub(crate) feature_range: (f64, f64),
     pub(crate) clip: bool,
     pub(crate) split_every: usize,
-}
-
-impl MinMaxScalerValidParams {
-    /// The target range.
-    pub fn feature_range(&self) -> (f64, f64) {
-        self.feature_range
-    }
-    /// Whether `transform` clips to the range.
-    pub fn clip(&self) -> bool {
-        self.clip
-    }
 }
 
 /// Hyperparameters of a [`super::MinMaxScaler`], as scikit-learn's: the target
@@ -59,51 +47,33 @@ rask_ml::impl_set_params!(MinMaxScalerParams, |p| {
     "split_every" => p.0.split_every,
 });
 
-impl Default for MinMaxScalerParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl MinMaxScalerParams {
-    /// The defaults: range `(0, 1)`, no clipping.
-    pub fn new() -> Self {
-        MinMaxScalerParams(MinMaxScalerValidParams { feature_range: (0.0, 1.0), clip: false, split_every: 8 })
-    }
-    /// The target range.
-    pub fn feature_range(mut self, min: f64, max: f64) -> Self {
-        self.0.feature_range = (min, max);
-        self
-    }
-    /// Whether to clip transformed values to the range.
-    pub fn clip(mut self, on: bool) -> Self {
-        self.0.clip = on;
-        self
-    }
-    /// The fan-in of the statistics reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for MinMaxScalerParams {
-    type Checked = MinMaxScalerValidParams;
-    type Error = MinMaxScalerError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        let (lo, hi) = self.0.feature_range;
-        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(MinMaxScalerError::FeatureRange(lo, hi));
+rask_ml::params! {
+    MinMaxScalerParams(MinMaxScalerValidParams) {
+        /// The defaults: range `(0, 1)`, no clipping.
+        new = MinMaxScalerParams(MinMaxScalerValidParams { feature_range: (0.0, 1.0), clip: false, split_every: 8 });
+        set {
+            /// The target range.
+            feature_range(min: f64, max: f64) => feature_range = (min, max);
+            /// Whether to clip transformed values to the range.
+            clip(on: bool);
+            /// The fan-in of the statistics reduction (at least 2).
+            split_every(n: usize);
         }
-        if self.0.split_every < 2 {
-            return Err(MinMaxScalerError::SplitEvery(self.0.split_every));
+        get {
+            /// The target range.
+            feature_range: (f64, f64);
+            /// Whether `transform` clips to the range.
+            clip: bool;
         }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+        check_ref(&self) -> MinMaxScalerError {
+            let (lo, hi) = self.0.feature_range;
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                return Err(MinMaxScalerError::FeatureRange(lo, hi));
+            }
+            if self.0.split_every < 2 {
+                return Err(MinMaxScalerError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
+        }
     }
 }

@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::OneHotEncoderError;
@@ -34,17 +33,6 @@ pub struct OneHotEncoderValidParams {
     pub(crate) handle_unknown: OneHotUnknown,
     pub(crate) drop: OneHotDrop,
     pub(crate) split_every: usize,
-}
-
-impl OneHotEncoderValidParams {
-    /// What happens to unknown categories.
-    pub fn handle_unknown(&self) -> OneHotUnknown {
-        self.handle_unknown
-    }
-    /// Which indicators are dropped.
-    pub fn drop(&self) -> OneHotDrop {
-        self.drop
-    }
 }
 
 /// Hyperparameters of a [`super::OneHotEncoder`], as scikit-learn's with
@@ -89,51 +77,33 @@ rask_ml::impl_set_params!(OneHotEncoderParams, |p| {
     "split_every" => p.0.split_every,
 });
 
-impl Default for OneHotEncoderParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OneHotEncoderParams {
-    /// The defaults: unknown categories are an error, nothing dropped.
-    pub fn new() -> Self {
-        OneHotEncoderParams(OneHotEncoderValidParams {
+rask_ml::params! {
+    OneHotEncoderParams(OneHotEncoderValidParams) {
+        /// The defaults: unknown categories are an error, nothing dropped.
+        new = OneHotEncoderParams(OneHotEncoderValidParams {
             handle_unknown: OneHotUnknown::Error,
             drop: OneHotDrop::None,
             split_every: 8,
-        })
-    }
-    /// What `transform` does with unknown categories.
-    pub fn handle_unknown(mut self, h: OneHotUnknown) -> Self {
-        self.0.handle_unknown = h;
-        self
-    }
-    /// Which indicators to drop.
-    pub fn drop(mut self, d: OneHotDrop) -> Self {
-        self.0.drop = d;
-        self
-    }
-    /// The fan-in of the category reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for OneHotEncoderParams {
-    type Checked = OneHotEncoderValidParams;
-    type Error = OneHotEncoderError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if self.0.split_every < 2 {
-            return Err(OneHotEncoderError::SplitEvery(self.0.split_every));
+        });
+        set {
+            /// What `transform` does with unknown categories.
+            handle_unknown(h: OneHotUnknown);
+            /// Which indicators to drop.
+            drop(d: OneHotDrop);
+            /// The fan-in of the category reduction (at least 2).
+            split_every(n: usize);
         }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+        get {
+            /// What happens to unknown categories.
+            handle_unknown: OneHotUnknown;
+            /// Which indicators are dropped.
+            drop: OneHotDrop;
+        }
+        check_ref(&self) -> OneHotEncoderError {
+            if self.0.split_every < 2 {
+                return Err(OneHotEncoderError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
+        }
     }
 }

@@ -1,5 +1,4 @@
 use rask_ml::params::{ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::OrdinalEncoderError;
@@ -20,13 +19,6 @@ pub enum OrdinalUnknown {
 pub struct OrdinalEncoderValidParams {
     pub(crate) handle_unknown: OrdinalUnknown,
     pub(crate) split_every: usize,
-}
-
-impl OrdinalEncoderValidParams {
-    /// What happens to unknown categories.
-    pub fn handle_unknown(&self) -> OrdinalUnknown {
-        self.handle_unknown
-    }
 }
 
 /// Hyperparameters of an [`super::OrdinalEncoder`], as scikit-learn's with `categories="auto"`:
@@ -103,17 +95,36 @@ set_params_by_hand!(OrdinalEncoderParams, |p, name, value| {
     "split_every" => field (p.0.split_every),
 });
 
-impl Default for OrdinalEncoderParams {
-    fn default() -> Self {
-        Self::new()
+rask_ml::params! {
+    OrdinalEncoderParams(OrdinalEncoderValidParams) {
+        /// The defaults: unknown categories are an error.
+        new = OrdinalEncoderParams(
+            OrdinalEncoderValidParams { handle_unknown: OrdinalUnknown::Error, split_every: 8 },
+            None,
+        );
+        set {
+            /// The fan-in of the category reduction (at least 2).
+            split_every(n: usize);
+        }
+        get {
+            /// What happens to unknown categories.
+            handle_unknown: OrdinalUnknown;
+        }
+        check_ref(&self) -> OrdinalEncoderError {
+            if let OrdinalUnknown::UseEncodedValue(v) = self.0.handle_unknown {
+                if !(v.is_nan() || (v.is_finite() && v.fract() == 0.0)) {
+                    return Err(OrdinalEncoderError::UnknownValue(v));
+                }
+            }
+            if self.0.split_every < 2 {
+                return Err(OrdinalEncoderError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
+        }
     }
 }
 
 impl OrdinalEncoderParams {
-    /// The defaults: unknown categories are an error.
-    pub fn new() -> Self {
-        OrdinalEncoderParams(OrdinalEncoderValidParams { handle_unknown: OrdinalUnknown::Error, split_every: 8 }, None)
-    }
     /// What `transform` does with unknown categories.
     pub fn handle_unknown(mut self, h: OrdinalUnknown) -> Self {
         if let OrdinalUnknown::UseEncodedValue(v) = h {
@@ -122,32 +133,5 @@ impl OrdinalEncoderParams {
         }
         self.0.handle_unknown = h;
         self
-    }
-    /// The fan-in of the category reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for OrdinalEncoderParams {
-    type Checked = OrdinalEncoderValidParams;
-    type Error = OrdinalEncoderError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if let OrdinalUnknown::UseEncodedValue(v) = self.0.handle_unknown {
-            if !(v.is_nan() || (v.is_finite() && v.fract() == 0.0)) {
-                return Err(OrdinalEncoderError::UnknownValue(v));
-            }
-        }
-        if self.0.split_every < 2 {
-            return Err(OrdinalEncoderError::SplitEvery(self.0.split_every));
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

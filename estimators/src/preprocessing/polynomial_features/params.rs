@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::PolynomialFeaturesError;
@@ -12,19 +11,6 @@ pub struct PolynomialFeaturesValidParams {
 }
 
 impl PolynomialFeaturesValidParams {
-    /// The largest degree.
-    pub fn degree(&self) -> usize {
-        self.degree
-    }
-    /// Whether only products of distinct columns are output.
-    pub fn interaction_only(&self) -> bool {
-        self.interaction_only
-    }
-    /// Whether the first output column is the constant 1.
-    pub fn include_bias(&self) -> bool {
-        self.include_bias
-    }
-
     /// The input column indices multiplied into each output column, in scikit-learn's order:
     /// the bias (no index), then each degree from 1 up, its index tuples in lexicographic order
     /// (with repetition unless `interaction_only`).
@@ -49,7 +35,6 @@ impl PolynomialFeaturesValidParams {
         }
         out
     }
-
     /// The number of output columns for `n_features_in` input columns.
     pub fn n_features_out(&self, n_features_in: usize) -> usize {
         // Σ over degrees of C(n + d − 1, d) (with repetition) or C(n, d), plus the bias.
@@ -106,51 +91,35 @@ rask_ml::impl_set_params!(PolynomialFeaturesParams, |p| {
     "include_bias" => p.0.include_bias,
 });
 
-impl Default for PolynomialFeaturesParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl PolynomialFeaturesParams {
-    /// The defaults: degree 2, all products, with the bias column.
-    pub fn new() -> Self {
-        PolynomialFeaturesParams(PolynomialFeaturesValidParams {
+rask_ml::params! {
+    PolynomialFeaturesParams(PolynomialFeaturesValidParams) {
+        /// The defaults: degree 2, all products, with the bias column.
+        new = PolynomialFeaturesParams(PolynomialFeaturesValidParams {
             degree: 2,
             interaction_only: false,
             include_bias: true,
-        })
-    }
-    /// The largest degree.
-    pub fn degree(mut self, d: usize) -> Self {
-        self.0.degree = d;
-        self
-    }
-    /// Only products of distinct columns (no powers).
-    pub fn interaction_only(mut self, on: bool) -> Self {
-        self.0.interaction_only = on;
-        self
-    }
-    /// Whether to output the constant column first.
-    pub fn include_bias(mut self, on: bool) -> Self {
-        self.0.include_bias = on;
-        self
-    }
-}
-
-impl ParamGuard for PolynomialFeaturesParams {
-    type Checked = PolynomialFeaturesValidParams;
-    type Error = PolynomialFeaturesError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if self.0.degree == 0 && !self.0.include_bias {
-            return Err(PolynomialFeaturesError::EmptyOutput);
+        });
+        set {
+            /// The largest degree.
+            degree(d: usize);
+            /// Only products of distinct columns (no powers).
+            interaction_only(on: bool);
+            /// Whether to output the constant column first.
+            include_bias(on: bool);
         }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+        get {
+            /// The largest degree.
+            degree: usize;
+            /// Whether only products of distinct columns are output.
+            interaction_only: bool;
+            /// Whether the first output column is the constant 1.
+            include_bias: bool;
+        }
+        check_ref(&self) -> PolynomialFeaturesError {
+            if self.0.degree == 0 && !self.0.include_bias {
+                return Err(PolynomialFeaturesError::EmptyOutput);
+            }
+            Ok(&self.0)
+        }
     }
 }

@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::QuantileTransformerError;
@@ -23,21 +22,6 @@ pub struct QuantileTransformerValidParams {
     pub(crate) output_distribution: OutputDistribution,
     pub(crate) sketch_capacity: Option<usize>,
     pub(crate) split_every: usize,
-}
-
-impl QuantileTransformerValidParams {
-    /// The number of quantiles asked for (capped by the number of rows when fitting).
-    pub fn n_quantiles(&self) -> usize {
-        self.n_quantiles
-    }
-    /// The output distribution.
-    pub fn output_distribution(&self) -> OutputDistribution {
-        self.output_distribution
-    }
-    /// The most values the quantile sketch keeps per column (`None`: exact).
-    pub fn sketch_capacity(&self) -> Option<usize> {
-        self.sketch_capacity
-    }
 }
 
 /// Hyperparameters of a [`super::QuantileTransformer`], as scikit-learn's: `n_quantiles`
@@ -95,66 +79,47 @@ rask_ml::impl_set_params!(QuantileTransformerParams, |p| {
     "split_every" => p.0.split_every,
 });
 
-impl Default for QuantileTransformerParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl QuantileTransformerParams {
-    /// The defaults: 1000 quantiles, uniform output, exact quantiles.
-    pub fn new() -> Self {
-        QuantileTransformerParams(QuantileTransformerValidParams {
+rask_ml::params! {
+    QuantileTransformerParams(QuantileTransformerValidParams) {
+        /// The defaults: 1000 quantiles, uniform output, exact quantiles.
+        new = QuantileTransformerParams(QuantileTransformerValidParams {
             n_quantiles: 1000,
             output_distribution: OutputDistribution::Uniform,
             sketch_capacity: None,
             split_every: 8,
-        })
-    }
-    /// The number of quantiles (landmarks of the distribution function).
-    pub fn n_quantiles(mut self, n: usize) -> Self {
-        self.0.n_quantiles = n;
-        self
-    }
-    /// The output distribution.
-    pub fn output_distribution(mut self, d: OutputDistribution) -> Self {
-        self.0.output_distribution = d;
-        self
-    }
-    /// Approximate quantiles with a sketch of at most `capacity` values per column (`None`,
-    /// the default: exact).
-    pub fn sketch_capacity(mut self, capacity: Option<usize>) -> Self {
-        self.0.sketch_capacity = capacity;
-        self
-    }
-    /// The fan-in of the summary reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for QuantileTransformerParams {
-    type Checked = QuantileTransformerValidParams;
-    type Error = QuantileTransformerError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if self.0.n_quantiles == 0 {
-            return Err(QuantileTransformerError::NQuantiles(0));
+        });
+        set {
+            /// The number of quantiles (landmarks of the distribution function).
+            n_quantiles(n: usize);
+            /// The output distribution.
+            output_distribution(d: OutputDistribution);
+            /// Approximate quantiles with a sketch of at most `capacity` values per column (`None`,
+            /// the default: exact).
+            sketch_capacity(capacity: Option<usize>);
+            /// The fan-in of the summary reduction (at least 2).
+            split_every(n: usize);
         }
-        if let Some(c) = self.0.sketch_capacity {
-            if c < 2 {
-                return Err(QuantileTransformerError::SketchCapacity(c));
+        get {
+            /// The number of quantiles asked for (capped by the number of rows when fitting).
+            n_quantiles: usize;
+            /// The output distribution.
+            output_distribution: OutputDistribution;
+            /// The most values the quantile sketch keeps per column (`None`: exact).
+            sketch_capacity: Option<usize>;
+        }
+        check_ref(&self) -> QuantileTransformerError {
+            if self.0.n_quantiles == 0 {
+                return Err(QuantileTransformerError::NQuantiles(0));
             }
+            if let Some(c) = self.0.sketch_capacity {
+                if c < 2 {
+                    return Err(QuantileTransformerError::SketchCapacity(c));
+                }
+            }
+            if self.0.split_every < 2 {
+                return Err(QuantileTransformerError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
         }
-        if self.0.split_every < 2 {
-            return Err(QuantileTransformerError::SplitEvery(self.0.split_every));
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

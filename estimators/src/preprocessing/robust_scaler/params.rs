@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::RobustScalerError;
@@ -11,25 +10,6 @@ pub struct RobustScalerValidParams {
     pub(crate) quantile_range: (f64, f64),
     pub(crate) sketch_capacity: Option<usize>,
     pub(crate) split_every: usize,
-}
-
-impl RobustScalerValidParams {
-    /// Whether `transform` subtracts the median.
-    pub fn with_centering(&self) -> bool {
-        self.with_centering
-    }
-    /// Whether `transform` divides by the interquantile range.
-    pub fn with_scaling(&self) -> bool {
-        self.with_scaling
-    }
-    /// The quantiles (in percent) whose difference is the scale.
-    pub fn quantile_range(&self) -> (f64, f64) {
-        self.quantile_range
-    }
-    /// The most values the quantile sketch keeps per column (`None`: exact).
-    pub fn sketch_capacity(&self) -> Option<usize> {
-        self.sketch_capacity
-    }
 }
 
 /// Hyperparameters of a [`super::RobustScaler`], as scikit-learn's: `with_centering` (default
@@ -86,73 +66,53 @@ rask_ml::impl_set_params!(RobustScalerParams, |p| {
     "split_every" => p.0.split_every,
 });
 
-impl Default for RobustScalerParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl RobustScalerParams {
-    /// The defaults: centre, scale by the interquartile range, exact quantiles.
-    pub fn new() -> Self {
-        RobustScalerParams(RobustScalerValidParams {
+rask_ml::params! {
+    RobustScalerParams(RobustScalerValidParams) {
+        /// The defaults: centre, scale by the interquartile range, exact quantiles.
+        new = RobustScalerParams(RobustScalerValidParams {
             with_centering: true,
             with_scaling: true,
             quantile_range: (25.0, 75.0),
             sketch_capacity: None,
             split_every: 8,
-        })
-    }
-    /// Whether to subtract the median.
-    pub fn with_centering(mut self, on: bool) -> Self {
-        self.0.with_centering = on;
-        self
-    }
-    /// Whether to divide by the interquantile range.
-    pub fn with_scaling(mut self, on: bool) -> Self {
-        self.0.with_scaling = on;
-        self
-    }
-    /// The quantiles in percent, `0 ≤ low ≤ high ≤ 100`.
-    pub fn quantile_range(mut self, low: f64, high: f64) -> Self {
-        self.0.quantile_range = (low, high);
-        self
-    }
-    /// Approximate quantiles with a sketch of at most `capacity` values per column (`None`,
-    /// the default: exact).
-    pub fn sketch_capacity(mut self, capacity: Option<usize>) -> Self {
-        self.0.sketch_capacity = capacity;
-        self
-    }
-    /// The fan-in of the summary reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for RobustScalerParams {
-    type Checked = RobustScalerValidParams;
-    type Error = RobustScalerError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        let (lo, hi) = self.0.quantile_range;
-        if !(0.0 <= lo && lo <= hi && hi <= 100.0) {
-            return Err(RobustScalerError::QuantileRange(lo, hi));
+        });
+        set {
+            /// Whether to subtract the median.
+            with_centering(on: bool);
+            /// Whether to divide by the interquantile range.
+            with_scaling(on: bool);
+            /// The quantiles in percent, `0 ≤ low ≤ high ≤ 100`.
+            quantile_range(low: f64, high: f64) => quantile_range = (low, high);
+            /// Approximate quantiles with a sketch of at most `capacity` values per column (`None`,
+            /// the default: exact).
+            sketch_capacity(capacity: Option<usize>);
+            /// The fan-in of the summary reduction (at least 2).
+            split_every(n: usize);
         }
-        if let Some(c) = self.0.sketch_capacity {
-            if c < 2 {
-                return Err(RobustScalerError::SketchCapacity(c));
+        get {
+            /// Whether `transform` subtracts the median.
+            with_centering: bool;
+            /// Whether `transform` divides by the interquantile range.
+            with_scaling: bool;
+            /// The quantiles (in percent) whose difference is the scale.
+            quantile_range: (f64, f64);
+            /// The most values the quantile sketch keeps per column (`None`: exact).
+            sketch_capacity: Option<usize>;
+        }
+        check_ref(&self) -> RobustScalerError {
+            let (lo, hi) = self.0.quantile_range;
+            if !(0.0 <= lo && lo <= hi && hi <= 100.0) {
+                return Err(RobustScalerError::QuantileRange(lo, hi));
             }
+            if let Some(c) = self.0.sketch_capacity {
+                if c < 2 {
+                    return Err(RobustScalerError::SketchCapacity(c));
+                }
+            }
+            if self.0.split_every < 2 {
+                return Err(RobustScalerError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
         }
-        if self.0.split_every < 2 {
-            return Err(RobustScalerError::SplitEvery(self.0.split_every));
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

@@ -1,5 +1,4 @@
 use rask_ml::params::{ParamType, ParamValue};
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::SimpleImputerError;
@@ -26,21 +25,6 @@ pub struct SimpleImputerValidParams {
     pub(crate) keep_empty_features: bool,
     pub(crate) sketch_capacity: Option<usize>,
     pub(crate) split_every: usize,
-}
-
-impl SimpleImputerValidParams {
-    /// The strategy.
-    pub fn strategy(&self) -> ImputeStrategy {
-        self.strategy
-    }
-    /// Whether columns without any observed value are kept (filled with 0) or dropped.
-    pub fn keep_empty_features(&self) -> bool {
-        self.keep_empty_features
-    }
-    /// The most values the median's quantile sketch keeps per column (`None`: exact).
-    pub fn sketch_capacity(&self) -> Option<usize> {
-        self.sketch_capacity
-    }
 }
 
 /// Hyperparameters of a [`super::SimpleImputer`], as scikit-learn's with `missing_values=NaN`:
@@ -138,16 +122,10 @@ set_params_by_hand!(SimpleImputerParams, |p, name, value| {
     "split_every" => field (p.0.split_every),
 });
 
-impl Default for SimpleImputerParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SimpleImputerParams {
-    /// The defaults: the mean, empty columns dropped.
-    pub fn new() -> Self {
-        SimpleImputerParams(
+rask_ml::params! {
+    SimpleImputerParams(SimpleImputerValidParams) {
+        /// The defaults: the mean, empty columns dropped.
+        new = SimpleImputerParams(
             SimpleImputerValidParams {
                 strategy: ImputeStrategy::Mean,
                 keep_empty_features: false,
@@ -155,8 +133,44 @@ impl SimpleImputerParams {
                 split_every: 8,
             },
             0.0,
-        )
+        );
+        set {
+            /// Whether to keep columns with no observed value.
+            keep_empty_features(on: bool);
+            /// Approximate the median with a sketch of at most `capacity` values per column (`None`,
+            /// the default: exact).
+            sketch_capacity(capacity: Option<usize>);
+            /// The fan-in of the statistics reduction (at least 2).
+            split_every(n: usize);
+        }
+        get {
+            /// The strategy.
+            strategy: ImputeStrategy;
+            /// Whether columns without any observed value are kept (filled with 0) or dropped.
+            keep_empty_features: bool;
+            /// The most values the median's quantile sketch keeps per column (`None`: exact).
+            sketch_capacity: Option<usize>;
+        }
+        check_ref(&self) -> SimpleImputerError {
+            if let ImputeStrategy::Constant(v) = self.0.strategy {
+                if !v.is_finite() {
+                    return Err(SimpleImputerError::FillValue(v));
+                }
+            }
+            if let Some(c) = self.0.sketch_capacity {
+                if c < 2 {
+                    return Err(SimpleImputerError::SketchCapacity(c));
+                }
+            }
+            if self.0.split_every < 2 {
+                return Err(SimpleImputerError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
+        }
     }
+}
+
+impl SimpleImputerParams {
     /// The statistic that replaces missing values.
     pub fn strategy(mut self, strategy: ImputeStrategy) -> Self {
         if let ImputeStrategy::Constant(v) = strategy {
@@ -164,48 +178,5 @@ impl SimpleImputerParams {
         }
         self.0.strategy = strategy;
         self
-    }
-    /// Whether to keep columns with no observed value.
-    pub fn keep_empty_features(mut self, on: bool) -> Self {
-        self.0.keep_empty_features = on;
-        self
-    }
-    /// Approximate the median with a sketch of at most `capacity` values per column (`None`,
-    /// the default: exact).
-    pub fn sketch_capacity(mut self, capacity: Option<usize>) -> Self {
-        self.0.sketch_capacity = capacity;
-        self
-    }
-    /// The fan-in of the statistics reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for SimpleImputerParams {
-    type Checked = SimpleImputerValidParams;
-    type Error = SimpleImputerError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if let ImputeStrategy::Constant(v) = self.0.strategy {
-            if !v.is_finite() {
-                return Err(SimpleImputerError::FillValue(v));
-            }
-        }
-        if let Some(c) = self.0.sketch_capacity {
-            if c < 2 {
-                return Err(SimpleImputerError::SketchCapacity(c));
-            }
-        }
-        if self.0.split_every < 2 {
-            return Err(SimpleImputerError::SplitEvery(self.0.split_every));
-        }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
     }
 }

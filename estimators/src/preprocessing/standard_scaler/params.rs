@@ -1,4 +1,3 @@
-use rask_ml::ParamGuard;
 use serde::{Deserialize, Serialize};
 
 use super::errors::StandardScalerError;
@@ -9,21 +8,6 @@ pub struct StandardScalerValidParams {
     pub(crate) with_mean: bool,
     pub(crate) with_std: bool,
     pub(crate) split_every: usize,
-}
-
-impl StandardScalerValidParams {
-    /// Whether `transform` subtracts the mean.
-    pub fn with_mean(&self) -> bool {
-        self.with_mean
-    }
-    /// Whether `transform` divides by the standard deviation.
-    pub fn with_std(&self) -> bool {
-        self.with_std
-    }
-    /// The fan-in of the statistics reduction.
-    pub fn split_every(&self) -> usize {
-        self.split_every
-    }
 }
 
 /// Hyperparameters of a [`super::StandardScaler`], as scikit-learn's: centre (`with_mean`,
@@ -67,47 +51,31 @@ rask_ml::impl_set_params!(StandardScalerParams, |p| {
     "split_every" => p.0.split_every,
 });
 
-impl Default for StandardScalerParams {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl StandardScalerParams {
-    /// The defaults: centre and scale.
-    pub fn new() -> Self {
-        StandardScalerParams(StandardScalerValidParams { with_mean: true, with_std: true, split_every: 8 })
-    }
-    /// Whether to subtract the mean.
-    pub fn with_mean(mut self, on: bool) -> Self {
-        self.0.with_mean = on;
-        self
-    }
-    /// Whether to divide by the standard deviation.
-    pub fn with_std(mut self, on: bool) -> Self {
-        self.0.with_std = on;
-        self
-    }
-    /// The fan-in of the statistics reduction (at least 2).
-    pub fn split_every(mut self, n: usize) -> Self {
-        self.0.split_every = n;
-        self
-    }
-}
-
-impl ParamGuard for StandardScalerParams {
-    type Checked = StandardScalerValidParams;
-    type Error = StandardScalerError;
-
-    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
-        if self.0.split_every < 2 {
-            return Err(StandardScalerError::SplitEvery(self.0.split_every));
+rask_ml::params! {
+    StandardScalerParams(StandardScalerValidParams) {
+        /// The defaults: centre and scale.
+        new = StandardScalerParams(StandardScalerValidParams { with_mean: true, with_std: true, split_every: 8 });
+        set {
+            /// Whether to subtract the mean.
+            with_mean(on: bool);
+            /// Whether to divide by the standard deviation.
+            with_std(on: bool);
+            /// The fan-in of the statistics reduction (at least 2).
+            split_every(n: usize);
         }
-        Ok(&self.0)
-    }
-
-    fn check(self) -> Result<Self::Checked, Self::Error> {
-        self.check_ref()?;
-        Ok(self.0)
+        get {
+            /// Whether `transform` subtracts the mean.
+            with_mean: bool;
+            /// Whether `transform` divides by the standard deviation.
+            with_std: bool;
+            /// The fan-in of the statistics reduction.
+            split_every: usize;
+        }
+        check_ref(&self) -> StandardScalerError {
+            if self.0.split_every < 2 {
+                return Err(StandardScalerError::SplitEvery(self.0.split_every));
+            }
+            Ok(&self.0)
+        }
     }
 }
