@@ -600,8 +600,21 @@ fn job_commands_take_the_workers_security_options_for_scheduler_and_refuse_them_
     let d = dir.path();
     // The demo reaches --scheduler through the same code as `rask worker`: its TLS files are
     // read (here, missing) before any connection is tried.
+    std::fs::write(d.join("tok"), "0123456789abcdef0123456789abcdef").unwrap();
     let err = fails(
-        &["demo", "--scheduler", "127.0.0.1:1", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"],
+        &[
+            "demo",
+            "--scheduler",
+            "127.0.0.1:1",
+            "--token-file",
+            "tok",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-ca",
+            "ca.pem",
+        ],
         d,
     );
     assert!(err.contains("cannot read c.pem"), "{err}");

@@ -487,6 +487,8 @@ fn options_a_scheduler_or_worker_cannot_run_with_are_refused_by_the_library() {
     let err = SchedulerHandle::start(opts.clone()).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("poison_limit must be at least 1"), "{err}");
+    let err = rask_distributed::run_scheduler(opts.clone()).unwrap_err();
+    assert!(err.to_string().contains("poison_limit must be at least 1"), "{err}");
     opts.state.poison_limit = 3;
     opts.heartbeat_timeout = Duration::ZERO;
     let err = SchedulerHandle::start(opts).unwrap_err();

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The public surface is small: [`Client`] and its [`Future`]s, [`LocalCluster`],
-//! [`run_worker`], [`SchedulerHandle`] (a scheduler in this process), the security options
+//! [`run_worker`], [`run_scheduler`] and [`SchedulerHandle`] (a scheduler in this process), the security options
 //! ([`Security`], [`TlsConfig`], tokens) and the [`status`] document. Everything else is
 //! private, in these modules:
 //!
@@ -46,7 +46,7 @@ pub use client::{AsCompleted, Client, ClientOptions, Future, FutureStatus, SCHED
 pub use cluster::{init_logging, maybe_run_worker, LocalCluster, LocalClusterBuilder, WORKER_ENV};
 pub use conn::{default_token_file, generate_token, load_or_create_token, read_token, Security, TlsConfig, TOKEN_ENV};
 pub use protocol::{ProtocolError, TaskError, PROTOCOL_VERSION};
-pub use server::{SchedulerHandle, SchedulerOptions};
+pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions};
 pub use spill::{MemoryLimits, StoreError};
 pub use state::StateConfig;
 pub use worker::{run_worker, WorkerError, WorkerOptions};

@@ -45,6 +45,14 @@ impl SchedulerOptions {
     }
 }
 
+/// Runs a scheduler in this process until it stops: [`SchedulerHandle::start`], then
+/// [`SchedulerHandle::wait`]. Use the handle instead to learn the bound address (port 0) or to
+/// stop it from code.
+pub fn run_scheduler(opts: SchedulerOptions) -> std::io::Result<()> {
+    SchedulerHandle::start(opts)?.wait();
+    Ok(())
+}
+
 impl SchedulerOptions {
     /// Refuses options the scheduler cannot run with, naming the field: a zero heartbeat
     /// timeout, a poison limit of 0, a bandwidth or backlog that is not a positive number.
