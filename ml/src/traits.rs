@@ -16,6 +16,7 @@
 //! - Every params type and fitted model is `Serialize + Deserialize`; [`save`] / [`load`]
 //!   write and read them in a small self-describing envelope.
 
+use rask_core::op_bail;
 use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayView2};
@@ -287,7 +288,7 @@ impl<M: BlockModel> Op for ApplyModel<M> {
         } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
             apply_to(model, self.method, a)
         } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
+            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
         };
         out.map_err(|e| OpError::new(format!("{}: {e}", short_type_name::<M>())))
     }

@@ -7,6 +7,7 @@
 //! [`ChunkedArray`] of `Array2<f64>` blocks and the targets a [`ChunkedVector`] of `Array1`
 //! blocks, aligned block for block.
 
+use rask_core::{op_bail, op_ensure};
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -134,25 +135,24 @@ impl<S: BlockSpec> GenerateBlock<S> {
     pub fn generate(&self) -> Result<XyBlock<S::Y>, OpError> {
         let layout = self.spec.layout();
         let Some(rows) = layout.block_rows(self.block) else {
-            return Err(OpError::new(format!(
+            op_bail!(
                 "{}: block {} does not exist; the dataset has {} block(s)",
                 S::OP_NAME,
                 self.block,
                 layout.n_blocks()
-            )));
+            );
         };
         let mut rng = ChaCha8Rng::seed_from_u64(block_stream_seed(S::OP_NAME, layout.seed, self.block));
         let (x, y) = self.spec.generate(rows, &mut rng)?;
-        if x.nrows() != rows || y.len() != rows || x.ncols() != self.spec.n_features() {
-            return Err(OpError::new(format!(
-                "{}: generated a {}x{} block with {} targets, expected {rows}x{}",
-                S::OP_NAME,
-                x.nrows(),
-                x.ncols(),
-                y.len(),
-                self.spec.n_features()
-            )));
-        }
+        op_ensure!(
+            x.nrows() == rows && y.len() == rows && x.ncols() == self.spec.n_features(),
+            "{}: generated a {}x{} block with {} targets, expected {rows}x{}",
+            S::OP_NAME,
+            x.nrows(),
+            x.ncols(),
+            y.len(),
+            self.spec.n_features()
+        );
         Ok(XyBlock { x: Arc::new(x), y: Arc::new(y) })
     }
 }

@@ -9,6 +9,7 @@
 
 use ndarray::{s, Array1, Array2};
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -113,19 +114,17 @@ pub struct ApplyQ {
 impl Op for ApplyQ {
     const NAME: &'static str = "rask.ml.apply_q";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            return Err(OpError::new(format!("{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len())));
-        }
+        op_ensure!(inputs.len() == 2 || inputs.len() == 3, "{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len());
         let qi = inputs[0].get::<Array2<f64>>()?;
         let q2 = inputs[1].get::<Array2<f64>>()?;
         if self.offset + self.rows > q2.nrows() || qi.ncols() != self.rows {
-            return Err(OpError::new(format!(
+            op_bail!(
                 "block factor {:?} does not fit rows {}..{} of a {:?} stacked factor",
                 qi.shape(),
                 self.offset,
                 self.offset + self.rows,
                 q2.shape()
-            )));
+            );
         }
         let mut q = qi.dot(&q2.slice(s![self.offset..self.offset + self.rows, ..]));
         if let Some(right) = inputs.get(2) {

@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -45,16 +46,14 @@ impl RowSelection {
         match *self {
             RowSelection::Range { start, end } => {
                 if start > end || end > n_rows {
-                    return Err(OpError::new(format!("rows {start}..{end} of a {n_rows}-row block")));
+                    op_bail!("rows {start}..{end} of a {n_rows}-row block");
                 }
                 Ok((start..end).collect())
             }
             RowSelection::Permuted { stream, n_rows: expected, start, end } => {
-                if expected != n_rows {
-                    return Err(OpError::new(format!("block has {n_rows} rows, the split expected {expected}")));
-                }
+                op_ensure!(expected == n_rows, "block has {n_rows} rows, the split expected {expected}");
                 if start > end || end > n_rows {
-                    return Err(OpError::new(format!("positions {start}..{end} of a {n_rows}-row block")));
+                    op_bail!("positions {start}..{end} of a {n_rows}-row block");
                 }
                 let mut perm: Vec<usize> = (0..n_rows).collect();
                 perm.shuffle(&mut ChaCha8Rng::seed_from_u64(stream));
@@ -93,7 +92,7 @@ impl Op for GatherRows {
     const NAME: &'static str = "rask.ml.gather_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         if inputs.len() != self.pieces.len() || inputs.is_empty() {
-            return Err(OpError::new(format!("{} inputs for {} pieces", inputs.len(), self.pieces.len())));
+            op_bail!("{} inputs for {} pieces", inputs.len(), self.pieces.len());
         }
         macro_rules! gather_as {
             ($t:ty) => {
@@ -103,7 +102,7 @@ impl Op for GatherRows {
                         let a = v.get::<$t>()?;
                         let n = a.len_of(Axis(0));
                         if start > end || end > n {
-                            return Err(OpError::new(format!("rows {start}..{end} of a {n}-row block")));
+                            op_bail!("rows {start}..{end} of a {n}-row block");
                         }
                         parts.push(a.slice_axis(Axis(0), ndarray::Slice::from(start..end)));
                     }
@@ -246,7 +245,7 @@ impl Op for CheckFinite {
         } else if v.downcast_ref::<Array2<i64>>().is_some() || v.downcast_ref::<Array1<i64>>().is_some() {
             None
         } else {
-            return Err(OpError::new(format!("expected an array block, found `{}`", v.type_name())));
+            op_bail!("expected an array block, found `{}`", v.type_name());
         };
         match found {
             None => Ok(v.clone()),
@@ -334,9 +333,7 @@ impl ScatterPart {
     }
 
     fn indices(&self, n_rows: usize) -> Result<Vec<usize>, OpError> {
-        if n_rows != self.n_rows {
-            return Err(OpError::new(format!("block has {n_rows} rows, the shuffle expected {}", self.n_rows)));
-        }
+        op_ensure!(n_rows == self.n_rows, "block has {n_rows} rows, the shuffle expected {}", self.n_rows);
         let mut perm: Vec<usize> = (0..n_rows).collect();
         perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
         let offset = self.offset();

@@ -4,6 +4,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use rask_ml::chunked::kernels::AssignPartials;
 use rask_ml::Float;
@@ -118,7 +119,7 @@ impl Op for UpdateMinDist {
     const NAME: &'static str = "rask.estimators.kmeans.update_min_dist";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         if inputs.is_empty() || inputs.len() > 2 {
-            return Err(OpError::new(format!("{} takes 1 or 2 inputs, got {}", Self::NAME, inputs.len())));
+            op_bail!("{} takes 1 or 2 inputs, got {}", Self::NAME, inputs.len());
         }
         let prev = inputs.get(1).map(|v| v.get::<MinDist>()).transpose()?;
         let prepared = PreparedCentres::new(self.centres.view());
@@ -127,9 +128,7 @@ impl Op for UpdateMinDist {
             let n = a.nrows();
             let mut out = match prev {
                 Some(p) => {
-                    if p.d2.len() != n {
-                        return Err(OpError::new(format!("{} distances for a {n}-row block", p.d2.len())));
-                    }
+                    op_ensure!(p.d2.len() == n, "{} distances for a {n}-row block", p.d2.len());
                     p.clone()
                 }
                 None => MinDist { d2: vec![f64::INFINITY; n], idx: vec![0; n], sum: 0.0 },
@@ -164,9 +163,7 @@ impl Op for SampleCandidates {
         expect_inputs(inputs, 2, Self::NAME)?;
         let md = inputs[1].get::<MinDist>()?;
         with_float_block!(&inputs[0], |a| {
-            if md.d2.len() != a.nrows() {
-                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
-            }
+            op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
             // One draw per row, always, so the stream does not depend on the distances.
             let keep: Vec<usize> = md
@@ -196,9 +193,7 @@ impl Op for PickByWeight {
         expect_inputs(inputs, 2, Self::NAME)?;
         let md = inputs[1].get::<MinDist>()?;
         with_float_block!(&inputs[0], |a| {
-            if md.d2.len() != a.nrows() {
-                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
-            }
+            op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut acc = 0.0;
             let mut pick = None;
             for (i, &d2) in md.d2.iter().enumerate() {
@@ -229,7 +224,7 @@ impl Op for TakeRowsAt {
         expect_inputs(inputs, 1, Self::NAME)?;
         with_float_block!(&inputs[0], |a| {
             if let Some(&r) = self.rows.iter().find(|&&r| r >= a.nrows()) {
-                return Err(OpError::new(format!("row {r} of a {}-row block", a.nrows())));
+                op_bail!("row {r} of a {}-row block", a.nrows());
             }
             Ok(Value::new(a.select(Axis(0), &self.rows).mapv(|v| v.widen())))
         })
@@ -254,9 +249,7 @@ impl Op for TrialPotentials {
         let trials: Vec<f64> = self.trials.iter().copied().collect();
         with_float_block!(&inputs[0], |a| {
             check_width(a.ncols(), d)?;
-            if md.d2.len() != a.nrows() {
-                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
-            }
+            op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut out = vec![0.0; t];
             let mut row = vec![0.0; d];
             for (r, &d2) in a.rows().into_iter().zip(&md.d2) {
@@ -283,9 +276,7 @@ impl Op for SumVecs {
         let mut acc = first.get::<Vec<f64>>()?.clone();
         for v in rest {
             let v = v.get::<Vec<f64>>()?;
-            if v.len() != acc.len() {
-                return Err(OpError::new(format!("cannot add vectors of lengths {} and {}", acc.len(), v.len())));
-            }
+            op_ensure!(v.len() == acc.len(), "cannot add vectors of lengths {} and {}", acc.len(), v.len());
             for (a, b) in acc.iter_mut().zip(v) {
                 *a += b;
             }

@@ -3,6 +3,7 @@
 //! Inputs are always `[x block, y block]` or `[x block, y block, weight block]`.
 
 use ndarray::{Array1, Array2};
+use rask_core::op_ensure;
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -216,9 +217,7 @@ impl Op for AdmmLocal {
         let y = targets(&y, self.family, &self.classes)?;
         let w = weights(w.as_ref())?;
         let len = self.layout.len();
-        if self.target.len() != len || self.start.len() != len {
-            return Err(OpError::new(format!("ADMM local step: {len} coefficients expected")));
-        }
+        op_ensure!(self.target.len() == len && self.start.len() == len, "ADMM local step: {len} coefficients expected");
         with_x(&x, |x| {
             let eval = |beta: &[f64], want: Want| -> Result<Partials, OpError> {
                 let mut p =
