@@ -74,17 +74,17 @@ impl Layout {
 }
 
 /// The seed of the stream a generator draws its shared quantities from (centres, centroids,
-/// covariance transforms, coefficients, feature permutation): a token of the generator's op
-/// name, `"global"` and the dataset seed. It is drawn from once, when the graph is built, and
+/// covariance transforms, coefficients, feature permutation): [`rask_ml::stream_seed`] of the
+/// generator's op name and `"global"`, with the dataset seed. It is drawn from once, when the graph is built, and
 /// the draws travel to every block in the op arguments, so all blocks agree.
 pub fn global_stream_seed(op_name: &str, seed: u64) -> u64 {
-    Tokenizer::new().str(op_name).str("global").u64(seed).finish().0 as u64
+    rask_ml::stream_seed(&[op_name, "global"], seed, &[])
 }
 
-/// The seed of block `block`'s own stream: a token of (op name, seed, block), never
+/// The seed of block `block`'s own stream: [`rask_ml::stream_seed`] of (op name; seed; block), never
 /// `seed + block`, whose neighbouring seeds would share streams shifted by one block.
 pub fn block_stream_seed(op_name: &str, seed: u64, block: u64) -> u64 {
-    Tokenizer::new().str(op_name).u64(seed).u64(block).finish().0 as u64
+    rask_ml::stream_seed(&[op_name], seed, &[block])
 }
 
 /// The drawn parameters of one generated dataset, which every block task carries.

@@ -90,8 +90,7 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
     /// Shuffles rows across blocks (see [`super::rows::shuffle_rows`]), keeping `x`, `y` and
     /// the weights aligned; the result has `n_out` blocks (fewer if there are fewer rows).
     pub fn shuffle(&self, seed: u64, n_out: usize) -> Result<Self> {
-        let stream =
-            |k: usize| rask_core::Tokenizer::new().str("rask.ml.shuffle").u64(seed).u64(k as u64).finish().0 as u64;
+        let stream = |k: usize| crate::stream_seed(&["rask.ml.shuffle"], seed, &[k as u64]);
         self.map_rows(|l| super::rows::shuffle_rows(l, n_out, stream))
     }
 

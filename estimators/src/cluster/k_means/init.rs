@@ -4,20 +4,16 @@
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rask_core::{Graph, Key, Scheduler, Tokenizer, Value};
+use rask_core::{Graph, Key, Scheduler, Value};
 use rask_ml::{BlockLayer, ChunkedArray, Float, Lazy, MlError};
 
 use super::ops::{MinDist, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist};
 
-/// A stream seed derived from the user's seed and a path of indices, so that different uses
-/// (rounds, blocks, initialisations) never share a random stream.
+/// A stream seed of the k-means family (k-means, mini-batch k-means, spectral clustering):
+/// [`rask_ml::stream_seed`] in the domain `["rask.estimators.kmeans", what]`, so different
+/// uses (rounds, blocks, initialisations) never share a random stream.
 pub(crate) fn stream(what: &str, seed: u64, path: &[u64]) -> u64 {
-    let mut t = Tokenizer::new();
-    t.str("rask.estimators.kmeans").str(what).u64(seed);
-    for &p in path {
-        t.u64(p);
-    }
-    t.finish().0 as u64
+    rask_ml::stream_seed(&["rask.estimators.kmeans", what], seed, path)
 }
 
 pub(crate) fn value_as<'a, T: std::any::Any>(v: &'a Value, key: &Key) -> Result<&'a T, MlError> {
