@@ -6,6 +6,7 @@
 //! ([`regression_partials`], [`confusion_partials`]), so scoring a prediction over data larger
 //! than memory streams block by block. Formulas and edge cases follow scikit-learn's.
 
+use crate::with_block;
 use rask_core::{op_bail, op_ensure};
 use std::collections::BTreeMap;
 
@@ -641,13 +642,7 @@ impl Op for ArgminMinBlock {
     fn run(&self, inputs: &[Value]) -> std::result::Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
-        let r = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            argmin_min(a.view(), self.b.view(), self.distance)
-        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            argmin_min(a.view(), self.b.view(), self.distance)
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        };
+        let r = with_block!(v, |a| argmin_min(a.view(), self.b.view(), self.distance));
         let (idx, min) = r.map_err(|e| OpError::new(e.to_string()))?;
         let mut out = Array2::zeros((idx.len(), 2));
         for i in 0..idx.len() {

@@ -90,13 +90,7 @@ impl Op for AssignNearest {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
-        let p = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            assign(a, self)?
-        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            assign(a, self)?
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        };
+        let p = with_block!(v, |a| assign(a, self)?);
         Ok(Value::new(p))
     }
 }

@@ -48,13 +48,7 @@ pub fn thin_svd(a: &Array2<f64>) -> Result<DenseSvd, OpError> {
 pub struct BlockQr;
 
 fn widened(v: &Value) -> Result<Array2<f64>, OpError> {
-    if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-        Ok(a.clone())
-    } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-        Ok(a.mapv(Float::widen))
-    } else {
-        Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())))
-    }
+    with_block!(v, |a| Ok(a.mapv(Float::widen)))
 }
 
 impl Op for BlockQr {

@@ -4,26 +4,12 @@
 //! the registry does not grow with every element type. Reductions accumulate in `f64`.
 
 use ndarray::{Array1, Array2, ArrayView1};
+use rask_core::op_ensure;
 use rask_core::ops::expect_inputs;
-use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::float::Float;
-
-/// Runs `$body` with `$a` bound to the input block as `&Array2<f64>` or `&Array2<f32>`.
-macro_rules! with_block {
-    ($v:expr, |$a:ident| $body:expr) => {{
-        let v: &Value = $v;
-        if let Some($a) = v.downcast_ref::<Array2<f64>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array2<f32>>() {
-            $body
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        }
-    }};
-}
 
 /// An elementwise arithmetic operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,7 +343,7 @@ impl Op for BlockRows {
     const NAME: &'static str = "rask.ml.block_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| Ok(Value::new(a.len_of(ndarray::Axis(0)) as u64)))
+        with_block!(&inputs[0], any | a | Ok(Value::new(a.len_of(ndarray::Axis(0)) as u64)))
     }
 }
 

@@ -74,10 +74,13 @@ impl Op for TakeRows {
     const NAME: &'static str = "rask.ml.take_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| {
-            let idx = self.rows.indices(a.len_of(Axis(0)))?;
-            Ok(Value::new(a.select(Axis(0), &idx)))
-        })
+        with_block!(
+            &inputs[0],
+            any | a | {
+                let idx = self.rows.indices(a.len_of(Axis(0)))?;
+                Ok(Value::new(a.select(Axis(0), &idx)))
+            }
+        )
     }
 }
 
@@ -292,11 +295,14 @@ impl Op for SampleRows {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         use rand::Rng;
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| {
-            let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
-            let keep: Vec<usize> = (0..a.len_of(Axis(0))).filter(|_| rng.gen::<f64>() < self.fraction).collect();
-            Ok(Value::new(a.select(Axis(0), &keep)))
-        })
+        with_block!(
+            &inputs[0],
+            any | a | {
+                let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
+                let keep: Vec<usize> = (0..a.len_of(Axis(0))).filter(|_| rng.gen::<f64>() < self.fraction).collect();
+                Ok(Value::new(a.select(Axis(0), &keep)))
+            }
+        )
     }
 }
 
@@ -350,10 +356,13 @@ impl Op for ScatterPart {
     const NAME: &'static str = "rask.ml.scatter_part";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| {
-            let idx = self.indices(a.len_of(Axis(0)))?;
-            Ok(Value::new(a.select(Axis(0), &idx)))
-        })
+        with_block!(
+            &inputs[0],
+            any | a | {
+                let idx = self.indices(a.len_of(Axis(0)))?;
+                Ok(Value::new(a.select(Axis(0), &idx)))
+            }
+        )
     }
 }
 
@@ -371,15 +380,18 @@ impl Op for GatherShuffled {
         let all = GatherRows {
             pieces: inputs
                 .iter()
-                .map(|v| with_any_block!(v, |a| Ok::<_, OpError>((0, a.len_of(Axis(0))))))
+                .map(|v| with_block!(v, any | a | Ok::<_, OpError>((0, a.len_of(Axis(0))))))
                 .collect::<Result<_, _>>()?,
         }
         .run(inputs)?;
-        with_any_block!(&all, |a| {
-            let mut perm: Vec<usize> = (0..a.len_of(Axis(0))).collect();
-            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
-            Ok(Value::new(a.select(Axis(0), &perm)))
-        })
+        with_block!(
+            &all,
+            any | a | {
+                let mut perm: Vec<usize> = (0..a.len_of(Axis(0))).collect();
+                perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
+                Ok(Value::new(a.select(Axis(0), &perm)))
+            }
+        )
     }
 }
 

@@ -7,27 +7,11 @@ use rask_core::ops::expect_inputs;
 use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use rask_ml::chunked::kernels::AssignPartials;
+use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
 use super::kernel::{assign_labels, assign_rows, PreparedCentres};
-
-/// Runs `$body` with `$a` bound to an `ArrayView2` of the `f64` or `f32` block in `$v`.
-macro_rules! with_float_block {
-    ($v:expr, |$a:ident| $body:expr) => {{
-        let v: &::rask_core::Value = $v;
-        if let Some(b) = v.downcast_ref::<::ndarray::Array2<f64>>() {
-            let $a = b.view();
-            $body
-        } else if let Some(b) = v.downcast_ref::<::ndarray::Array2<f32>>() {
-            let $a = b.view();
-            $body
-        } else {
-            return Err(::rask_core::OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        }
-    }};
-}
-pub(crate) use with_float_block;
 
 fn check_width(a: usize, d: usize) -> Result<(), OpError> {
     if a == d {
@@ -88,7 +72,10 @@ impl Op for LloydPartials {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let prepared = PreparedCentres::new(self.centres.view());
-        with_float_block!(&inputs[0], |a| Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?)))
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
+            Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?))
+        })
     }
 }
 
@@ -123,7 +110,8 @@ impl Op for UpdateMinDist {
         }
         let prev = inputs.get(1).map(|v| v.get::<MinDist>()).transpose()?;
         let prepared = PreparedCentres::new(self.centres.view());
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             check_width(a.ncols(), prepared.d())?;
             let n = a.nrows();
             let mut out = match prev {
@@ -162,7 +150,8 @@ impl Op for SampleCandidates {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 2, Self::NAME)?;
         let md = inputs[1].get::<MinDist>()?;
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
             // One draw per row, always, so the stream does not depend on the distances.
@@ -192,7 +181,8 @@ impl Op for PickByWeight {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 2, Self::NAME)?;
         let md = inputs[1].get::<MinDist>()?;
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut acc = 0.0;
             let mut pick = None;
@@ -222,7 +212,8 @@ impl Op for TakeRowsAt {
     const NAME: &'static str = "rask.estimators.kmeans.take_rows_at";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             if let Some(&r) = self.rows.iter().find(|&&r| r >= a.nrows()) {
                 op_bail!("row {r} of a {}-row block", a.nrows());
             }
@@ -247,7 +238,8 @@ impl Op for TrialPotentials {
         let md = inputs[1].get::<MinDist>()?;
         let (t, d) = self.trials.dim();
         let trials: Vec<f64> = self.trials.iter().copied().collect();
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             check_width(a.ncols(), d)?;
             op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut out = vec![0.0; t];

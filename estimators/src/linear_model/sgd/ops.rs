@@ -6,6 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
+use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
@@ -297,13 +298,7 @@ impl Op for SgdStep {
             op_ensure!(rows == n, "x block has {rows} rows, y block {n}");
         }
         let v = &inputs[1];
-        let out = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            self.run_block(states, x, labels, values.as_deref(), weights)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            self.run_block(states, x, labels, values.as_deref(), weights)?
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        };
+        let out = with_block!(v, |x| self.run_block(states, x, labels, values.as_deref(), weights)?);
         Ok(Value::new(out))
     }
 }

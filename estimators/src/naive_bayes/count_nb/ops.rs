@@ -2,6 +2,7 @@
 //! merged in block order. BernoulliNB uses them too, on binarised features.
 
 use rask_core::{op_bail, op_ensure};
+use rask_ml::with_block;
 use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
@@ -109,13 +110,7 @@ impl Op for BlockClassCounts {
         let y = inputs[1].get::<Array1<i64>>()?;
         let w = inputs.get(2).map(|w| w.get::<Array1<f64>>()).transpose()?;
         let v = &inputs[0];
-        let s = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            block_counts(self, x, y, w)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            block_counts(self, x, y, w)?
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        };
+        let s = with_block!(v, |x| block_counts(self, x, y, w)?);
         Ok(Value::new(s))
     }
 }

@@ -1,6 +1,7 @@
 //! The block ops of Gaussian naive Bayes: per-class weighted moments, merged in block order.
 
-use rask_core::{op_bail, op_ensure};
+use rask_core::op_ensure;
+use rask_ml::with_block;
 use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
@@ -126,13 +127,7 @@ impl Op for BlockClassStats {
         let y = inputs[1].get::<Array1<i64>>()?;
         let w = inputs.get(2).map(|w| w.get::<Array1<f64>>()).transpose()?;
         let v = &inputs[0];
-        let s = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            block_stats(x, y, w)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            block_stats(x, y, w)?
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        };
+        let s = with_block!(v, |x| block_stats(x, y, w)?);
         Ok(Value::new(s))
     }
 }

@@ -1,6 +1,7 @@
 //! The per-column summaries and the block ops that build and merge them.
 
 use rask_core::{op_bail, op_ensure};
+use rask_ml::with_block;
 use std::cmp::Ordering;
 
 use ndarray::Array2;
@@ -322,13 +323,7 @@ impl Op for BlockSketch {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         rask_core::ops::expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
-        let s = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            block_sketches(x, self)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            block_sketches(x, self)?
-        } else {
-            op_bail!("expected an f64 or f32 block, found `{}`", v.type_name());
-        };
+        let s = with_block!(v, |x| block_sketches(x, self)?);
         Ok(Value::new(s))
     }
 }
