@@ -200,8 +200,11 @@ impl SgdStep {
             }
             for (j, (dst, &v)) in row.iter_mut().zip(x.row(i).iter()).enumerate() {
                 *dst = v.widen();
-                op_ensure!(dst.is_finite(), "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); SGD \
-                         needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows");
+                op_ensure!(
+                    dst.is_finite(),
+                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); SGD \
+                     needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
+                );
             }
             let sample_weight = weights.map_or(1.0, |w| w[i]);
             let label = labels.map(|l| l[i]);
