@@ -8,6 +8,7 @@
 //! is `f64` or an `i64` class label, and may not be empty. A value that does not parse is an error naming the file,
 //! line and column.
 
+use rask_core::{op_bail, op_ensure};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
@@ -170,9 +171,11 @@ impl Op for CsvBlock {
         expect_inputs(inputs, 0, Self::NAME)?;
         let path = Path::new(&self.path);
         let (len, modified) = crate::npy::fingerprint(path).map_err(|e| OpError::new(e.to_string()))?;
-        if (len, modified) != (self.file_len, self.modified) {
-            return Err(OpError::new(format!("{}: the file changed after the graph was built", self.path)));
-        }
+        op_ensure!(
+            (len, modified) == (self.file_len, self.modified),
+            "{}: the file changed after the graph was built",
+            self.path
+        );
         let mut f = File::open(path).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
         f.seek(SeekFrom::Start(self.offset)).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
         let mut rdr =
@@ -186,18 +189,15 @@ impl Op for CsvBlock {
             let line = self.first_line + k as u64;
             let more =
                 rdr.read_byte_record(&mut rec).map_err(|e| OpError::new(format!("{}: line {line}: {e}", self.path)))?;
-            if !more {
-                return Err(OpError::new(format!("{}: ended before line {line}", self.path)));
-            }
+            op_ensure!(more, "{}: ended before line {line}", self.path);
             let line = rec.position().map(|p| self.first_line + p.line() - 1).unwrap_or(line);
-            if rec.len() != self.n_fields {
-                return Err(OpError::new(format!(
-                    "{}: line {line} has {} fields, expected {}",
-                    self.path,
-                    rec.len(),
-                    self.n_fields
-                )));
-            }
+            op_ensure!(
+                rec.len() == self.n_fields,
+                "{}: line {line} has {} fields, expected {}",
+                self.path,
+                rec.len(),
+                self.n_fields
+            );
             let bad = |col: usize, what: &str| {
                 OpError::new(format!(
                     "{}: line {line}, column '{}': cannot read {:?} as {what}",
@@ -218,13 +218,13 @@ impl Op for CsvBlock {
                         } else if let Some(code) = cats.iter().position(|s| s == v) {
                             x.push(code as f64);
                         } else {
-                            return Err(OpError::new(format!(
+                            op_bail!(
                                 "{}: line {line}, column '{}': {v:?} is not one of its {} categories ({})",
                                 self.path,
                                 self.names[c],
                                 cats.len(),
                                 cats.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-                            )));
+                            );
                         }
                     }
                 }

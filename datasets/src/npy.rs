@@ -7,6 +7,7 @@
 //! and modification time are part of the task's arguments: workers must see the same file
 //! system, and a file that changes after the graph was built is reported, not misread.
 
+use rask_core::{op_bail, op_ensure};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -419,19 +420,16 @@ impl NpyBlock {
     fn read_bytes(&self) -> Result<Vec<u8>, OpError> {
         let path = Path::new(&self.path);
         let (len, modified) = fingerprint(path).map_err(|e| OpError::new(e.to_string()))?;
-        if (len, modified) != (self.file_len, self.modified) {
-            return Err(OpError::new(format!("{}: the file changed after the graph was built", self.path)));
-        }
+        op_ensure!(
+            (len, modified) == (self.file_len, self.modified),
+            "{}: the file changed after the graph was built",
+            self.path
+        );
         let h = &self.header;
         let size = h.dtype.size();
         let (n_rows, n_cols) = (h.rows(), h.cols());
         if self.row_start + self.rows > n_rows {
-            return Err(OpError::new(format!(
-                "{}: rows {}..{} of {n_rows}",
-                self.path,
-                self.row_start,
-                self.row_start + self.rows
-            )));
+            op_bail!("{}: rows {}..{} of {n_rows}", self.path, self.row_start, self.row_start + self.rows);
         }
         let mut f = File::open(path).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
         let mut out = vec![0u8; self.rows * n_cols * size];
@@ -486,11 +484,7 @@ impl Op for NpyBlock {
             (NpyDtype::F32, false) => Value::new(Array1::from(decode(&bytes, size, big, f32_of))),
             (NpyDtype::I64, false) => Value::new(Array1::from(decode(&bytes, size, big, i64_of))),
             (other, _) => {
-                return Err(OpError::new(format!(
-                    "{}: {} values need a conversion to f64, f32 or i64",
-                    self.path,
-                    other.name()
-                )))
+                op_bail!("{}: {} values need a conversion to f64, f32 or i64", self.path, other.name())
             }
         })
     }
@@ -534,7 +528,7 @@ impl NpyBlock {
                     Value::new(Array1::from(v))
                 }
             }
-            other => return Err(OpError::new(format!("cannot convert .npy values to {}", other.name()))),
+            other => op_bail!("cannot convert .npy values to {}", other.name()),
         })
     }
 }

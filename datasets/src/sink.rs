@@ -23,6 +23,7 @@
 //! assert_eq!(summary.files.len(), 4); // part-00000.label.npy, part-00000.x.npy, …
 //! ```
 
+use rask_core::op_ensure;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -317,24 +318,22 @@ impl WriteBlock {
                 PartKind::Values => Block::Values(v.downcast_ref().ok_or_else(|| wrong("f64 values"))?),
                 PartKind::MatrixF64(k) => {
                     let a: &Array2<f64> = v.downcast_ref().ok_or_else(|| wrong("an f64 matrix"))?;
-                    if a.ncols() != k {
-                        return Err(OpError::new(format!(
-                            "block {}: output '{name}' has {} columns, expected {k}",
-                            self.block,
-                            a.ncols()
-                        )));
-                    }
+                    op_ensure!(
+                        a.ncols() == k,
+                        "block {}: output '{name}' has {} columns, expected {k}",
+                        self.block,
+                        a.ncols()
+                    );
                     Block::F64(a)
                 }
                 PartKind::MatrixF32(k) => {
                     let a: &Array2<f32> = v.downcast_ref().ok_or_else(|| wrong("an f32 matrix"))?;
-                    if a.ncols() != k {
-                        return Err(OpError::new(format!(
-                            "block {}: output '{name}' has {} columns, expected {k}",
-                            self.block,
-                            a.ncols()
-                        )));
-                    }
+                    op_ensure!(
+                        a.ncols() == k,
+                        "block {}: output '{name}' has {} columns, expected {k}",
+                        self.block,
+                        a.ncols()
+                    );
                     Block::F32(a)
                 }
             };
@@ -462,14 +461,13 @@ impl Op for WriteBlock {
         let blocks = self.blocks(inputs)?;
         let rows = blocks.first().map_or(0, Block::rows);
         for ((name, _), b) in self.parts.iter().zip(&blocks) {
-            if b.rows() != rows {
-                return Err(OpError::new(format!(
-                    "block {}: output '{name}' has {} rows, '{}' has {rows}",
-                    self.block,
-                    b.rows(),
-                    self.parts[0].0
-                )));
-            }
+            op_ensure!(
+                b.rows() == rows,
+                "block {}: output '{name}' has {} rows, '{}' has {rows}",
+                self.block,
+                b.rows(),
+                self.parts[0].0
+            );
         }
         let paths = self.paths();
         match self.format {

@@ -30,6 +30,7 @@ pub mod model;
 pub mod model_selection;
 pub mod params;
 pub mod pipeline;
+mod seed;
 pub mod split;
 pub mod traits;
 pub mod wrappers;
@@ -46,6 +47,7 @@ pub use float::Float;
 pub use ndarray;
 pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
 pub use pipeline::{FittedPipeline, FittedSteps, Pipeline, PipelineError, Steps};
+pub use seed::stream_seed;
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use traits::{
     from_bytes, load, model_codec, save, to_bytes, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method,

@@ -6,6 +6,8 @@
 //! ([`regression_partials`], [`confusion_partials`]), so scoring a prediction over data larger
 //! than memory streams block by block. Formulas and edge cases follow scikit-learn's.
 
+use crate::with_block;
+use rask_core::{op_bail, op_ensure};
 use std::collections::BTreeMap;
 
 use ndarray::parallel::prelude::{IntoParallelIterator, ParallelIterator};
@@ -450,20 +452,14 @@ fn as_f64_vec(v: &Value, what: &str) -> std::result::Result<Vec<f64>, OpError> {
 impl Op for BlockRegressionPartials {
     const NAME: &'static str = "rask.ml.metrics.regression_partials";
     fn run(&self, inputs: &[Value]) -> std::result::Result<Value, OpError> {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            return Err(OpError::new(format!("{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len())));
-        }
+        op_ensure!(inputs.len() == 2 || inputs.len() == 3, "{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len());
         let t = as_f64_vec(&inputs[0], "y_true")?;
         let p = as_f64_vec(&inputs[1], "y_pred")?;
         let w = inputs.get(2).map(|w| as_f64_vec(w, "weights")).transpose()?;
         // Only per-row rules here: a block may be empty, or weigh nothing, while the data as a
         // whole does not; `RegressionPartials::check` judges the merged sums.
         if t.len() != p.len() || w.as_ref().is_some_and(|w| w.len() != t.len()) {
-            return Err(OpError::new(format!(
-                "y_true, y_pred and weight blocks differ in length ({}, {})",
-                t.len(),
-                p.len()
-            )));
+            op_bail!("y_true, y_pred and weight blocks differ in length ({}, {})", t.len(), p.len());
         }
         let mut s = RegressionPartials::default();
         for i in 0..t.len() {
@@ -471,9 +467,7 @@ impl Op for BlockRegressionPartials {
             if !t[i].is_finite() || !p[i].is_finite() {
                 return Err(OpError::new("y_true or y_pred contains NaN or infinite values"));
             }
-            if !(wi.is_finite() && wi >= 0.0) {
-                return Err(OpError::new(format!("sample weight {wi} is negative or not finite")));
-            }
+            op_ensure!(wi.is_finite() && wi >= 0.0, "sample weight {wi} is negative or not finite");
             s.push(t[i], p[i], wi);
         }
         Ok(Value::new(s))
@@ -505,9 +499,7 @@ impl Op for BlockConfusion {
         expect_inputs(inputs, 2, Self::NAME)?;
         let t = inputs[0].get::<Array1<i64>>()?;
         let p = inputs[1].get::<Array1<i64>>()?;
-        if t.len() != p.len() {
-            return Err(OpError::new(format!("y_true block has {} rows, y_pred block {}", t.len(), p.len())));
-        }
+        op_ensure!(t.len() == p.len(), "y_true block has {} rows, y_pred block {}", t.len(), p.len());
         let mut c = ConfusionCounts::default();
         for (&a, &b) in t.iter().zip(p.iter()) {
             c.add(a, b);
@@ -650,13 +642,7 @@ impl Op for ArgminMinBlock {
     fn run(&self, inputs: &[Value]) -> std::result::Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
-        let r = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            argmin_min(a.view(), self.b.view(), self.distance)
-        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            argmin_min(a.view(), self.b.view(), self.distance)
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let r = with_block!(v, |a| argmin_min(a.view(), self.b.view(), self.distance));
         let (idx, min) = r.map_err(|e| OpError::new(e.to_string()))?;
         let mut out = Array2::zeros((idx.len(), 2));
         for i in 0..idx.len() {

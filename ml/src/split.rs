@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use ndarray::ArrayView1;
-use rask_core::{default_scheduler, Scheduler, Tokenizer};
+use rask_core::{default_scheduler, Scheduler};
+
+use crate::stream_seed;
 
 use crate::chunked::rows::{GatherRows, RowSelection, TakeRows};
 use crate::chunked::{BlockLayer, ChunkedDataset, Chunks, Element};
@@ -27,10 +29,6 @@ pub enum TestSize {
     Fraction(f64),
     /// An exact number of rows.
     Rows(usize),
-}
-
-fn stream(splitter: &str, seed: u64, split: u64, block: usize) -> u64 {
-    Tokenizer::new().str(splitter).u64(seed).u64(split).u64(block as u64).finish().0 as u64
 }
 
 /// Test rows per block: `total_test` rows spread in proportion to block sizes, by largest
@@ -125,7 +123,7 @@ fn split_once<F: Float, Y: Element>(
         .to_vec();
     let n: usize = sizes.iter().sum();
     let test = spread(&sizes, resolve_test_rows(test_size, n)?);
-    let streams: Vec<u64> = (0..sizes.len()).map(|i| stream(splitter, seed, split, i)).collect();
+    let streams: Vec<u64> = (0..sizes.len()).map(|i| stream_seed(&[splitter], seed, &[split, i as u64])).collect();
     let train_ds = ds.map_rows(|l| select_permuted(l, &sizes, &streams, |i| (test[i], sizes[i])))?;
     let test_ds = ds.map_rows(|l| select_permuted(l, &sizes, &streams, |i| (0, test[i])))?;
     Ok((train_ds, test_ds))
@@ -216,7 +214,8 @@ impl KFold {
         }
         let base = match self.shuffle_within_blocks {
             Some(seed) => {
-                let streams: Vec<u64> = (0..sizes.len()).map(|i| stream("rask.ml.kfold", seed, 0, i)).collect();
+                let streams: Vec<u64> =
+                    (0..sizes.len()).map(|i| stream_seed(&["rask.ml.kfold"], seed, &[0, i as u64])).collect();
                 ds.map_rows(|l| select_permuted(l, &sizes, &streams, |i| (0, sizes[i])))?
             }
             None => ds.clone(),

@@ -16,6 +16,7 @@
 //! - Every params type and fitted model is `Serialize + Deserialize`; [`save`] / [`load`]
 //!   write and read them in a small self-describing envelope.
 
+use crate::with_block;
 use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayView2};
@@ -282,13 +283,7 @@ impl<M: BlockModel> Op for ApplyModel<M> {
                 (m, &inputs[1])
             }
         };
-        let out = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            apply_to(model, self.method, a)
-        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            apply_to(model, self.method, a)
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let out = with_block!(v, |a| apply_to(model, self.method, a));
         out.map_err(|e| OpError::new(format!("{}: {e}", short_type_name::<M>())))
     }
 }

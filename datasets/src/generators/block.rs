@@ -7,6 +7,7 @@
 //! [`ChunkedArray`] of `Array2<f64>` blocks and the targets a [`ChunkedVector`] of `Array1`
 //! blocks, aligned block for block.
 
+use rask_core::{op_bail, op_ensure};
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -57,17 +58,17 @@ impl Layout {
 }
 
 /// The seed of the stream a generator draws its shared quantities from (centres, centroids,
-/// covariance transforms, coefficients, feature permutation): a token of the generator's op
-/// name, `"global"` and the dataset seed. It is drawn from once, when the graph is built, and
+/// covariance transforms, coefficients, feature permutation): [`rask_ml::stream_seed`] of the
+/// generator's op name and `"global"`, with the dataset seed. It is drawn from once, when the graph is built, and
 /// the draws travel to every block in the op arguments, so all blocks agree.
 pub fn global_stream_seed(op_name: &str, seed: u64) -> u64 {
-    Tokenizer::new().str(op_name).str("global").u64(seed).finish().0 as u64
+    rask_ml::stream_seed(&[op_name, "global"], seed, &[])
 }
 
-/// The seed of block `block`'s own stream: a token of (op name, seed, block), never
+/// The seed of block `block`'s own stream: [`rask_ml::stream_seed`] of (op name; seed; block), never
 /// `seed + block`, whose neighbouring seeds would share streams shifted by one block.
 pub fn block_stream_seed(op_name: &str, seed: u64, block: u64) -> u64 {
-    Tokenizer::new().str(op_name).u64(seed).u64(block).finish().0 as u64
+    rask_ml::stream_seed(&[op_name], seed, &[block])
 }
 
 /// The drawn parameters of one generated dataset, which every block task carries.
@@ -118,25 +119,24 @@ impl<S: BlockSpec> GenerateBlock<S> {
     pub fn generate(&self) -> Result<XyBlock<S::Y>, OpError> {
         let layout = self.spec.layout();
         let Some(rows) = layout.block_rows(self.block) else {
-            return Err(OpError::new(format!(
+            op_bail!(
                 "{}: block {} does not exist; the dataset has {} block(s)",
                 S::OP_NAME,
                 self.block,
                 layout.n_blocks()
-            )));
+            );
         };
         let mut rng = ChaCha8Rng::seed_from_u64(block_stream_seed(S::OP_NAME, layout.seed, self.block));
         let (x, y) = self.spec.generate(rows, &mut rng)?;
-        if x.nrows() != rows || y.len() != rows || x.ncols() != self.spec.n_features() {
-            return Err(OpError::new(format!(
-                "{}: generated a {}x{} block with {} targets, expected {rows}x{}",
-                S::OP_NAME,
-                x.nrows(),
-                x.ncols(),
-                y.len(),
-                self.spec.n_features()
-            )));
-        }
+        op_ensure!(
+            x.nrows() == rows && y.len() == rows && x.ncols() == self.spec.n_features(),
+            "{}: generated a {}x{} block with {} targets, expected {rows}x{}",
+            S::OP_NAME,
+            x.nrows(),
+            x.ncols(),
+            y.len(),
+            self.spec.n_features()
+        );
         Ok(XyBlock { x: Arc::new(x), y: Arc::new(y) })
     }
 }

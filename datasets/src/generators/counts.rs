@@ -5,6 +5,7 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
+use rask_core::op_bail;
 use rask_core::OpError;
 use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
@@ -116,10 +117,7 @@ impl BlockSpec for CountsSpec {
             row.iter_mut().for_each(|v| *v = rng.sample(StandardNormal));
             let rate = dot_in_order(row.iter().copied(), &self.coef).exp();
             if rate.is_nan() || rate > MAX_RATE {
-                return Err(OpError::new(format!(
-                    "{}: row {i} has Poisson rate {rate}, above 2^53; lower `scale`",
-                    Self::OP_NAME
-                )));
+                op_bail!("{}: row {i} has Poisson rate {rate}, above 2^53; lower `scale`", Self::OP_NAME);
             }
             // A rate that underflowed to 0 draws 0, the limit of Poisson(λ) as λ → 0.
             *t = match Poisson::new(rate) {

@@ -18,6 +18,7 @@
 
 use ndarray::{concatenate, s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -47,11 +48,7 @@ pub enum Scatter {
 fn check_finite(a: ArrayView2<'_, f64>) -> Result<(), OpError> {
     if let Some((k, x)) = a.iter().enumerate().find(|(_, x)| !x.is_finite()) {
         let d = a.ncols().max(1);
-        return Err(OpError::new(format!(
-            "row {} of a block, column {}, holds {x}; finite values are required",
-            k / d,
-            k % d
-        )));
+        op_bail!("row {} of a block, column {}, holds {x}; finite values are required", k / d, k % d);
     }
     Ok(())
 }
@@ -401,14 +398,13 @@ impl SmallMatrix {
 }
 
 fn check_widths(a: ArrayView2<'_, f64>, shift: &[f64], w: &Array2<f64>, what: &str) -> Result<(), OpError> {
-    if a.ncols() != shift.len() || w.nrows() != shift.len() {
-        return Err(OpError::new(format!(
-            "{what}: block has {} columns, the shift {} and W {} rows",
-            a.ncols(),
-            shift.len(),
-            w.nrows()
-        )));
-    }
+    op_ensure!(
+        a.ncols() == shift.len() && w.nrows() == shift.len(),
+        "{what}: block has {} columns, the shift {} and W {} rows",
+        a.ncols(),
+        shift.len(),
+        w.nrows()
+    );
     Ok(())
 }
 

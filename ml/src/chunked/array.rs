@@ -475,7 +475,7 @@ impl<F: Float> ChunkedArray<F> {
         let ops = (0..self.n_blocks())
             .map(|i| super::rows::SampleRows {
                 fraction,
-                stream: Tokenizer::new().str("rask.ml.sample_rows").u64(seed).u64(i as u64).finish().0 as u64,
+                stream: crate::stream_seed(&["rask.ml.sample_rows"], seed, &[i as u64]),
             })
             .collect();
         let unknown = Chunks::Unknown { n_blocks: self.n_blocks() };

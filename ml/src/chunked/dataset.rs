@@ -90,8 +90,7 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
     /// Shuffles rows across blocks (see [`super::rows::shuffle_rows`]), keeping `x`, `y` and
     /// the weights aligned; the result has `n_out` blocks (fewer if there are fewer rows).
     pub fn shuffle(&self, seed: u64, n_out: usize) -> Result<Self> {
-        let stream =
-            |k: usize| rask_core::Tokenizer::new().str("rask.ml.shuffle").u64(seed).u64(k as u64).finish().0 as u64;
+        let stream = |k: usize| crate::stream_seed(&["rask.ml.shuffle"], seed, &[k as u64]);
         self.map_rows(|l| super::rows::shuffle_rows(l, n_out, stream))
     }
 
@@ -101,11 +100,22 @@ impl<F: Float, Y: Element> ChunkedDataset<F, Y> {
         let mut layers = vec![self.x.block_layer()];
         layers.extend(self.y.as_ref().map(|y| y.block_layer()));
         layers.extend(self.w.as_ref().map(|w| w.block_layer()));
-        let mut done = BlockLayer::persist_together(&layers, scheduler)?.into_iter();
-        // One persisted layer per input layer, in order.
-        let x = ChunkedArray::from_block_layer(done.next().expect("x was persisted"), self.x.n_cols());
-        let y = self.y.as_ref().map(|_| ChunkedVector::from_block_layer(done.next().expect("y was persisted")));
-        let w = self.w.as_ref().map(|_| ChunkedVector::from_block_layer(done.next().expect("w was persisted")));
+        let done = BlockLayer::persist_together(&layers, scheduler)?;
+        // One persisted layer per input layer, in order; anything else is an error, not a panic.
+        let (expected, found) = (layers.len(), done.len());
+        let missing = || MlError::ShapeMismatch { what: "layers returned by persist_together".into(), expected, found };
+        let mut done = done.into_iter();
+        let x = ChunkedArray::from_block_layer(done.next().ok_or_else(missing)?, self.x.n_cols());
+        let y = self
+            .y
+            .as_ref()
+            .map(|_| done.next().ok_or_else(missing).map(ChunkedVector::from_block_layer))
+            .transpose()?;
+        let w = self
+            .w
+            .as_ref()
+            .map(|_| done.next().ok_or_else(missing).map(ChunkedVector::from_block_layer))
+            .transpose()?;
         Ok(ChunkedDataset { x, y, w })
     }
 

@@ -2,6 +2,7 @@
 
 use ndarray::Array2;
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -28,13 +29,12 @@ impl AssignPartials {
 
     /// Adds `other` (same shape).
     pub fn merge(&mut self, other: &AssignPartials) -> Result<(), OpError> {
-        if self.sums.shape() != other.sums.shape() {
-            return Err(OpError::new(format!(
-                "cannot merge partial sums of shapes {:?} and {:?}",
-                self.sums.shape(),
-                other.sums.shape()
-            )));
-        }
+        op_ensure!(
+            self.sums.shape() == other.sums.shape(),
+            "cannot merge partial sums of shapes {:?} and {:?}",
+            self.sums.shape(),
+            other.sums.shape()
+        );
         self.sums += &other.sums;
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
@@ -58,11 +58,9 @@ pub struct AssignNearest {
 
 fn assign<F: Float>(a: &Array2<F>, op: &AssignNearest) -> Result<AssignPartials, OpError> {
     let (k, d) = (op.k, op.d);
-    if a.ncols() != d {
-        return Err(OpError::new(format!("block has {} columns, the centres have {d}", a.ncols())));
-    }
+    op_ensure!(a.ncols() == d, "block has {} columns, the centres have {d}", a.ncols());
     if op.centres.len() != k * d || k == 0 {
-        return Err(OpError::new(format!("{} centre values for k = {k}, d = {d}", op.centres.len())));
+        op_bail!("{} centre values for k = {k}, d = {d}", op.centres.len());
     }
     let mut out = AssignPartials::zeros(k, d);
     let mut row = vec![0.0f64; d];
@@ -92,13 +90,7 @@ impl Op for AssignNearest {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
-        let p = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            assign(a, self)?
-        } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            assign(a, self)?
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let p = with_block!(v, |a| assign(a, self)?);
         Ok(Value::new(p))
     }
 }

@@ -9,6 +9,7 @@
 
 use ndarray::{s, Array1, Array2};
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -47,13 +48,7 @@ pub fn thin_svd(a: &Array2<f64>) -> Result<DenseSvd, OpError> {
 pub struct BlockQr;
 
 fn widened(v: &Value) -> Result<Array2<f64>, OpError> {
-    if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-        Ok(a.clone())
-    } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-        Ok(a.mapv(Float::widen))
-    } else {
-        Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())))
-    }
+    with_block!(v, |a| Ok(a.mapv(Float::widen)))
 }
 
 impl Op for BlockQr {
@@ -113,19 +108,17 @@ pub struct ApplyQ {
 impl Op for ApplyQ {
     const NAME: &'static str = "rask.ml.apply_q";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            return Err(OpError::new(format!("{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len())));
-        }
+        op_ensure!(inputs.len() == 2 || inputs.len() == 3, "{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len());
         let qi = inputs[0].get::<Array2<f64>>()?;
         let q2 = inputs[1].get::<Array2<f64>>()?;
         if self.offset + self.rows > q2.nrows() || qi.ncols() != self.rows {
-            return Err(OpError::new(format!(
+            op_bail!(
                 "block factor {:?} does not fit rows {}..{} of a {:?} stacked factor",
                 qi.shape(),
                 self.offset,
                 self.offset + self.rows,
                 q2.shape()
-            )));
+            );
         }
         let mut q = qi.dot(&q2.slice(s![self.offset..self.offset + self.rows, ..]));
         if let Some(right) = inputs.get(2) {

@@ -4,25 +4,12 @@
 //! the registry does not grow with every element type. Reductions accumulate in `f64`.
 
 use ndarray::{Array1, Array2, ArrayView1};
+use rask_core::op_ensure;
 use rask_core::ops::expect_inputs;
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::float::Float;
-
-/// Runs `$body` with `$a` bound to the input block as `&Array2<f64>` or `&Array2<f32>`.
-macro_rules! with_block {
-    ($v:expr, |$a:ident| $body:expr) => {{
-        let v: &Value = $v;
-        if let Some($a) = v.downcast_ref::<Array2<f64>>() {
-            $body
-        } else if let Some($a) = v.downcast_ref::<Array2<f32>>() {
-            $body
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        }
-    }};
-}
 
 /// An elementwise arithmetic operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,9 +60,7 @@ fn elementwise<F: Float>(a: &Array2<F>, op: BinOp, rhs: &Operand) -> Result<Arra
             Ok(a.mapv(|x| op.apply(x, s)))
         }
         Operand::Row(r) => {
-            if r.len() != a.ncols() {
-                return Err(OpError::new(format!("row operand has {} values for {} columns", r.len(), a.ncols())));
-            }
+            op_ensure!(r.len() == a.ncols(), "row operand has {} values for {} columns", r.len(), a.ncols());
             let row: Vec<F> = r.iter().map(|&x| F::narrow(x)).collect();
             let mut out = a.to_owned();
             for mut line in out.rows_mut() {
@@ -277,13 +262,12 @@ impl Op for MergeColumnStats {
         let mut acc = first.get::<ColumnStats>()?.clone();
         for v in rest {
             let s = v.get::<ColumnStats>()?;
-            if s.count.len() != acc.count.len() {
-                return Err(OpError::new(format!(
-                    "cannot merge statistics of {} and {} columns",
-                    acc.count.len(),
-                    s.count.len()
-                )));
-            }
+            op_ensure!(
+                s.count.len() == acc.count.len(),
+                "cannot merge statistics of {} and {} columns",
+                acc.count.len(),
+                s.count.len()
+            );
             acc.merge(s);
         }
         Ok(Value::new(acc))
@@ -359,7 +343,7 @@ impl Op for BlockRows {
     const NAME: &'static str = "rask.ml.block_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| Ok(Value::new(a.len_of(ndarray::Axis(0)) as u64)))
+        with_block!(&inputs[0], any | a | Ok(Value::new(a.len_of(ndarray::Axis(0)) as u64)))
     }
 }
 
@@ -408,9 +392,7 @@ impl Op for Xty {
         expect_inputs(inputs, 2, Self::NAME)?;
         let y = target_column(&inputs[1])?;
         with_block!(&inputs[0], |a| {
-            if a.nrows() != y.len() {
-                return Err(OpError::new(format!("x block has {} rows but y block has {}", a.nrows(), y.len())));
-            }
+            op_ensure!(a.nrows() == y.len(), "x block has {} rows but y block has {}", a.nrows(), y.len());
             let xty = widen_block(a).t().dot(&y);
             Ok(Value::new(xty.insert_axis(ndarray::Axis(1))))
         })
@@ -428,9 +410,7 @@ impl Op for SumMatrices {
         let mut acc = first.get::<Array2<f64>>()?.clone();
         for v in rest {
             let m = v.get::<Array2<f64>>()?;
-            if m.shape() != acc.shape() {
-                return Err(OpError::new(format!("cannot add a {:?} matrix to a {:?} one", m.shape(), acc.shape())));
-            }
+            op_ensure!(m.shape() == acc.shape(), "cannot add a {:?} matrix to a {:?} one", m.shape(), acc.shape());
             acc += m;
         }
         Ok(Value::new(acc))
@@ -462,9 +442,7 @@ impl Op for MatMul {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         with_block!(&inputs[0], |a| {
-            if a.ncols() != self.rows {
-                return Err(OpError::new(format!("block has {} columns but W has {} rows", a.ncols(), self.rows)));
-            }
+            op_ensure!(a.ncols() == self.rows, "block has {} columns but W has {} rows", a.ncols(), self.rows);
             Ok(Value::new(a.dot(&self.matrix()?)))
         })
     }

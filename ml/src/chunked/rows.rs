@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
@@ -45,16 +46,14 @@ impl RowSelection {
         match *self {
             RowSelection::Range { start, end } => {
                 if start > end || end > n_rows {
-                    return Err(OpError::new(format!("rows {start}..{end} of a {n_rows}-row block")));
+                    op_bail!("rows {start}..{end} of a {n_rows}-row block");
                 }
                 Ok((start..end).collect())
             }
             RowSelection::Permuted { stream, n_rows: expected, start, end } => {
-                if expected != n_rows {
-                    return Err(OpError::new(format!("block has {n_rows} rows, the split expected {expected}")));
-                }
+                op_ensure!(expected == n_rows, "block has {n_rows} rows, the split expected {expected}");
                 if start > end || end > n_rows {
-                    return Err(OpError::new(format!("positions {start}..{end} of a {n_rows}-row block")));
+                    op_bail!("positions {start}..{end} of a {n_rows}-row block");
                 }
                 let mut perm: Vec<usize> = (0..n_rows).collect();
                 perm.shuffle(&mut ChaCha8Rng::seed_from_u64(stream));
@@ -75,10 +74,13 @@ impl Op for TakeRows {
     const NAME: &'static str = "rask.ml.take_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| {
-            let idx = self.rows.indices(a.len_of(Axis(0)))?;
-            Ok(Value::new(a.select(Axis(0), &idx)))
-        })
+        with_block!(
+            &inputs[0],
+            any | a | {
+                let idx = self.rows.indices(a.len_of(Axis(0)))?;
+                Ok(Value::new(a.select(Axis(0), &idx)))
+            }
+        )
     }
 }
 
@@ -93,7 +95,7 @@ impl Op for GatherRows {
     const NAME: &'static str = "rask.ml.gather_rows";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         if inputs.len() != self.pieces.len() || inputs.is_empty() {
-            return Err(OpError::new(format!("{} inputs for {} pieces", inputs.len(), self.pieces.len())));
+            op_bail!("{} inputs for {} pieces", inputs.len(), self.pieces.len());
         }
         macro_rules! gather_as {
             ($t:ty) => {
@@ -103,7 +105,7 @@ impl Op for GatherRows {
                         let a = v.get::<$t>()?;
                         let n = a.len_of(Axis(0));
                         if start > end || end > n {
-                            return Err(OpError::new(format!("rows {start}..{end} of a {n}-row block")));
+                            op_bail!("rows {start}..{end} of a {n}-row block");
                         }
                         parts.push(a.slice_axis(Axis(0), ndarray::Slice::from(start..end)));
                     }
@@ -246,7 +248,7 @@ impl Op for CheckFinite {
         } else if v.downcast_ref::<Array2<i64>>().is_some() || v.downcast_ref::<Array1<i64>>().is_some() {
             None
         } else {
-            return Err(OpError::new(format!("expected an array block, found `{}`", v.type_name())));
+            op_bail!("expected an array block, found `{}`", v.type_name());
         };
         match found {
             None => Ok(v.clone()),
@@ -293,11 +295,14 @@ impl Op for SampleRows {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         use rand::Rng;
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| {
-            let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
-            let keep: Vec<usize> = (0..a.len_of(Axis(0))).filter(|_| rng.gen::<f64>() < self.fraction).collect();
-            Ok(Value::new(a.select(Axis(0), &keep)))
-        })
+        with_block!(
+            &inputs[0],
+            any | a | {
+                let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
+                let keep: Vec<usize> = (0..a.len_of(Axis(0))).filter(|_| rng.gen::<f64>() < self.fraction).collect();
+                Ok(Value::new(a.select(Axis(0), &keep)))
+            }
+        )
     }
 }
 
@@ -334,9 +339,7 @@ impl ScatterPart {
     }
 
     fn indices(&self, n_rows: usize) -> Result<Vec<usize>, OpError> {
-        if n_rows != self.n_rows {
-            return Err(OpError::new(format!("block has {n_rows} rows, the shuffle expected {}", self.n_rows)));
-        }
+        op_ensure!(n_rows == self.n_rows, "block has {n_rows} rows, the shuffle expected {}", self.n_rows);
         let mut perm: Vec<usize> = (0..n_rows).collect();
         perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
         let offset = self.offset();
@@ -353,10 +356,13 @@ impl Op for ScatterPart {
     const NAME: &'static str = "rask.ml.scatter_part";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_any_block!(&inputs[0], |a| {
-            let idx = self.indices(a.len_of(Axis(0)))?;
-            Ok(Value::new(a.select(Axis(0), &idx)))
-        })
+        with_block!(
+            &inputs[0],
+            any | a | {
+                let idx = self.indices(a.len_of(Axis(0)))?;
+                Ok(Value::new(a.select(Axis(0), &idx)))
+            }
+        )
     }
 }
 
@@ -374,15 +380,18 @@ impl Op for GatherShuffled {
         let all = GatherRows {
             pieces: inputs
                 .iter()
-                .map(|v| with_any_block!(v, |a| Ok::<_, OpError>((0, a.len_of(Axis(0))))))
+                .map(|v| with_block!(v, any | a | Ok::<_, OpError>((0, a.len_of(Axis(0))))))
                 .collect::<Result<_, _>>()?,
         }
         .run(inputs)?;
-        with_any_block!(&all, |a| {
-            let mut perm: Vec<usize> = (0..a.len_of(Axis(0))).collect();
-            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
-            Ok(Value::new(a.select(Axis(0), &perm)))
-        })
+        with_block!(
+            &all,
+            any | a | {
+                let mut perm: Vec<usize> = (0..a.len_of(Axis(0))).collect();
+                perm.shuffle(&mut ChaCha8Rng::seed_from_u64(self.stream));
+                Ok(Value::new(a.select(Axis(0), &perm)))
+            }
+        )
     }
 }
 

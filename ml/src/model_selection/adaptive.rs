@@ -631,8 +631,7 @@ impl<E: Estimator> AdaptiveSearch<E> {
         // from its own stream, so the order needs no state to resume.
         let order = |c: u64| -> usize {
             let epoch = c / n_blocks as u64;
-            let seed =
-                Tokenizer::new().str("rask.ml.adaptive.order").u64(self.settings.seed).u64(epoch).finish().0 as u64;
+            let seed = crate::stream_seed(&["rask.ml.adaptive.order"], self.settings.seed, &[epoch]);
             let mut perm: Vec<usize> = (0..n_blocks).collect();
             perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
             perm[(c % n_blocks as u64) as usize]

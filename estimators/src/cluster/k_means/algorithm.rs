@@ -63,7 +63,7 @@ impl KMeans {
     /// nearest centre. One pass over the data.
     pub fn inertia_of<F: Float>(&self, x: &ChunkedArray<F>) -> Result<f64, KMeansError> {
         check_n_features(self.n_features_in(), x.n_cols())?;
-        Ok(lloyd_pass(x, &self.cluster_centers, 8, true, &default_scheduler())?.inertia)
+        Ok(lloyd_pass(x, &self.cluster_centers, PassOptions::SCORE, &default_scheduler())?.inertia)
     }
 
     /// Minus the inertia of `x`, as scikit-learn's `KMeans.score` (higher is better).
@@ -124,16 +124,49 @@ impl BlockModel for KMeans {
     }
 }
 
-/// One assignment pass over every block, tree-reduced (with the inertia if `inertia`).
+/// Whether an assignment pass also sums the squared distances (the inertia).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Inertia {
+    /// Sums and counts only (the inertia is left at 0): the Lloyd updates.
+    Skip,
+    /// Sums, counts and the exact inertia.
+    Compute,
+}
+
+/// The settings of one [`lloyd_pass`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PassOptions {
+    /// Fan-in of the tree reduction of the per-block partials.
+    pub(crate) split_every: usize,
+    /// Whether the pass computes the inertia.
+    pub(crate) inertia: Inertia,
+}
+
+impl PassOptions {
+    /// Scoring a fitted model (`inertia_of`, `score`): the inertia, reduced with the default
+    /// fan-in of 8 (the model does not keep the `split_every` it was fitted with).
+    pub(crate) const SCORE: PassOptions = PassOptions { split_every: 8, inertia: Inertia::Compute };
+
+    /// A Lloyd update: sums and counts, no inertia.
+    pub(crate) fn update(split_every: usize) -> PassOptions {
+        PassOptions { split_every, inertia: Inertia::Skip }
+    }
+
+    /// The last pass of a fit: sums, counts and the inertia.
+    pub(crate) fn with_inertia(split_every: usize) -> PassOptions {
+        PassOptions { split_every, inertia: Inertia::Compute }
+    }
+}
+
+/// One assignment pass over every block, tree-reduced as `options` say.
 pub(crate) fn lloyd_pass<F: Float>(
     x: &ChunkedArray<F>,
     centres: &Array2<f64>,
-    split_every: usize,
-    inertia: bool,
+    options: PassOptions,
     sched: &Scheduler,
 ) -> Result<AssignPartials, MlError> {
-    let op = LloydPartials { centres: centres.clone(), inertia };
-    let (layers, key) = x.block_layer().reduce(&[], op, MergeAssignPartials, split_every)?;
+    let op = LloydPartials { centres: centres.clone(), inertia: options.inertia == Inertia::Compute };
+    let (layers, key) = x.block_layer().reduce(&[], op, MergeAssignPartials, options.split_every)?;
     Lazy::<AssignPartials>::new(layers, key).compute_on(sched)
 }
 
@@ -149,7 +182,7 @@ pub fn lloyd_step<F: Float>(
     if split_every < 2 {
         return Err(KMeansParamsError::SplitEvery(split_every).into());
     }
-    Ok(lloyd_pass(x, centres, split_every, false, &default_scheduler())?)
+    Ok(lloyd_pass(x, centres, PassOptions::update(split_every), &default_scheduler())?)
 }
 
 /// The result of Lloyd iterations from one start.
@@ -173,7 +206,7 @@ fn lloyd<F: Float>(
 ) -> Result<Run, MlError> {
     let mut n_iter = 0;
     for _ in 0..max_iter {
-        let p = lloyd_pass(x, &centres, split_every, false, sched)?;
+        let p = lloyd_pass(x, &centres, PassOptions::update(split_every), sched)?;
         let mut new = centres.clone();
         for (c, &n) in p.counts.iter().enumerate() {
             if n > 0 {
@@ -188,7 +221,7 @@ fn lloyd<F: Float>(
             break;
         }
     }
-    let inertia = lloyd_pass(x, &centres, split_every, true, sched)?.inertia;
+    let inertia = lloyd_pass(x, &centres, PassOptions::with_inertia(split_every), sched)?.inertia;
     Ok(Run { centres, inertia, n_iter })
 }
 

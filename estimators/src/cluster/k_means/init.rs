@@ -4,20 +4,23 @@
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rask_core::{Graph, Key, Scheduler, Tokenizer, Value};
+use rask_core::{Graph, Key, Scheduler, Value};
 use rask_ml::{BlockLayer, ChunkedArray, Float, Lazy, MlError};
 
 use super::ops::{MinDist, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist};
 
-/// A stream seed derived from the user's seed and a path of indices, so that different uses
-/// (rounds, blocks, initialisations) never share a random stream.
+/// A stream seed of the k-means family (k-means, mini-batch k-means, spectral clustering):
+/// [`rask_ml::stream_seed`] in the domain `["rask.estimators.kmeans", what]`, so different
+/// uses (rounds, blocks, initialisations) never share a random stream.
 pub(crate) fn stream(what: &str, seed: u64, path: &[u64]) -> u64 {
-    let mut t = Tokenizer::new();
-    t.str("rask.estimators.kmeans").str(what).u64(seed);
-    for &p in path {
-        t.u64(p);
-    }
-    t.finish().0 as u64
+    rask_ml::stream_seed(&["rask.estimators.kmeans", what], seed, path)
+}
+
+/// Stacks rows that block tasks returned. They have the data's width unless a task (or a
+/// worker) misbehaved, which is an error rather than a panic.
+fn stack_rows(what: &'static str, views: &[ArrayView2<'_, f64>]) -> Result<Array2<f64>, MlError> {
+    concatenate(Axis(0), views)
+        .map_err(|e| MlError::InvalidParameter { name: what, message: format!("cannot stack {what}: {e}") })
 }
 
 pub(crate) fn value_as<'a, T: std::any::Any>(v: &'a Value, key: &Key) -> Result<&'a T, MlError> {
@@ -155,12 +158,9 @@ pub(crate) fn k_means_parallel<F: Float>(
         if views.is_empty() {
             continue;
         }
-        let new = concatenate(Axis(0), &views).map_err(|e| MlError::InvalidParameter {
-            name: "candidates",
-            message: format!("cannot stack candidates: {e}"),
-        })?;
+        let new = stack_rows("candidates", &views)?;
         md = MinDistLayer::update(x, Some(&md), &new, cands.nrows(), sched)?;
-        cands = concatenate(Axis(0), &[cands.view(), new.view()]).expect("same width");
+        cands = stack_rows("candidates", &[cands.view(), new.view()])?;
     }
     let weights = md.counts(cands.nrows())?;
     Ok(reduce_candidates(cands.view(), &weights, k, &mut rng))
@@ -239,7 +239,7 @@ pub(crate) fn k_means_plus_plus<F: Float>(
             let rows: Vec<&Array2<f64>> =
                 values.iter().zip(&keys).map(|(v, k)| value_as::<Array2<f64>>(v, k)).collect::<Result<_, _>>()?;
             let views: Vec<ArrayView2<'_, f64>> = rows.iter().map(|r| r.view()).collect();
-            let trials = concatenate(Axis(0), &views).expect("rows of the same width");
+            let trials = stack_rows("trial centres", &views)?;
             let (layers, key) = x.block_layer().reduce(
                 &[&md.layer],
                 TrialPotentials { trials: trials.clone() },
@@ -262,7 +262,7 @@ pub(crate) fn k_means_plus_plus<F: Float>(
         centres.push(row);
     }
     let views: Vec<ArrayView2<'_, f64>> = centres.iter().map(|c| c.view()).collect();
-    Ok(concatenate(Axis(0), &views).expect("rows of the same width"))
+    stack_rows("centres", &views)
 }
 
 /// `k` distinct rows drawn uniformly.

@@ -11,7 +11,12 @@
 //!
 //! On x86-64 CPUs with AVX2 and FMA the tile product is compiled a second time with those
 //! features enabled and chosen at run time; elsewhere the portable version runs. Both give the
-//! same assignments except, possibly, for rows almost exactly between two centres.
+//! same assignments except, possibly, for rows almost exactly between two centres, and the same
+//! exact distances (only the products that rank the centres use fused multiply-adds).
+//!
+//! Setting the environment variable `RASK_KERNEL=portable` forces the portable version on every
+//! CPU (read once, at the first assignment of the process), so the code that runs on other
+//! architectures can be exercised on x86-64 too; any other value, or none, chooses at run time.
 
 use std::any::TypeId;
 
@@ -134,22 +139,93 @@ pub fn assign_labels<F: Float>(
     dispatch::<F, _, false>(x, centres, |i, c, _, row| visit(i, c, row))
 }
 
+/// Which implementation of the tile loop runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// The fastest one this CPU supports (AVX2 and FMA on x86-64 CPUs that have them), unless
+    /// `RASK_KERNEL=portable` is set.
+    Auto,
+    /// The portable one, compiled for the target's baseline: what runs on other architectures.
+    Portable,
+}
+
+impl Kernel {
+    /// The kernel [`assign_rows`] and [`assign_labels`] use: [`Kernel::Portable`] when the
+    /// environment variable `RASK_KERNEL` is `portable` (read once per process), else
+    /// [`Kernel::Auto`].
+    pub fn from_env() -> Kernel {
+        static CHOICE: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *CHOICE.get_or_init(|| match std::env::var("RASK_KERNEL") {
+            Ok(v) if v.trim().eq_ignore_ascii_case("portable") => Kernel::Portable,
+            _ => Kernel::Auto,
+        })
+    }
+
+    /// Whether the AVX2/FMA version runs for this choice on this CPU.
+    pub fn uses_fma(self) -> bool {
+        match self {
+            Kernel::Portable => false,
+            Kernel::Auto => fma_available(),
+        }
+    }
+}
+
+/// [`assign_rows`] with an explicit [`Kernel`] (the environment variable is not read), so a
+/// test can compare the portable kernel with the one this CPU would otherwise use.
+pub fn assign_rows_with<F: Float>(
+    kernel: Kernel,
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    visit: impl FnMut(usize, usize, f64, &[f64]),
+) -> Result<(), NonFiniteRow> {
+    dispatch_with::<F, _, true>(kernel, x, centres, visit)
+}
+
+/// [`assign_labels`] with an explicit [`Kernel`] (the environment variable is not read).
+pub fn assign_labels_with<F: Float>(
+    kernel: Kernel,
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    mut visit: impl FnMut(usize, usize, &[f64]),
+) -> Result<(), NonFiniteRow> {
+    dispatch_with::<F, _, false>(kernel, x, centres, |i, c, _, row| visit(i, c, row))
+}
+
 #[inline(always)]
 fn dispatch<F: Float, V: FnMut(usize, usize, f64, &[f64]), const EXACT: bool>(
     x: ArrayView2<'_, F>,
     centres: &PreparedCentres,
     visit: V,
 ) -> Result<(), NonFiniteRow> {
+    dispatch_with::<F, V, EXACT>(Kernel::from_env(), x, centres, visit)
+}
+
+#[inline(always)]
+fn dispatch_with<F: Float, V: FnMut(usize, usize, f64, &[f64]), const EXACT: bool>(
+    kernel: Kernel,
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    visit: V,
+) -> Result<(), NonFiniteRow> {
     #[cfg(target_arch = "x86_64")]
-    if fma_available() {
-        // SAFETY: AVX2 and FMA were just detected on this CPU.
+    if kernel.uses_fma() {
+        // SAFETY: `uses_fma` is true only when AVX2 and FMA were detected on this CPU.
         return unsafe { assign_rows_fma::<F, V, EXACT>(x, centres, visit) };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = kernel;
     assign_rows_body::<F, V, false, EXACT>(x, centres, visit)
 }
 
 /// The tile loop compiled with AVX2 and FMA: all of it (products, argmin, exact distances and
 /// the caller's accumulation) is inlined here, so all of it uses those instructions.
+///
+/// # Safety
+///
+/// The CPU must support AVX2 and FMA (`is_x86_feature_detected!("avx2")` and `("fma")` are
+/// both true); otherwise the process may stop with an illegal instruction. Nothing else is
+/// required: the body is safe code.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn assign_rows_fma<F: Float, V: FnMut(usize, usize, f64, &[f64]), const EXACT: bool>(
@@ -219,7 +295,6 @@ fn assign_rows_body<F: Float, V: FnMut(usize, usize, f64, &[f64]), const FMA: bo
     Ok(())
 }
 
-#[cfg(target_arch = "x86_64")]
 /// Widens a tile into `buf`, row-major.
 #[inline(always)]
 fn widen_tile<F: Float>(tile: ArrayView2<'_, F>, buf: &mut [f64], d: usize) {
@@ -239,9 +314,16 @@ fn widen_tile<F: Float>(tile: ArrayView2<'_, F>, buf: &mut [f64], d: usize) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+/// Whether this CPU runs the AVX2/FMA kernel (x86-64 only; `false` elsewhere).
 fn fma_available() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 #[inline(always)]
@@ -308,6 +390,63 @@ mod tests {
             let m = d.iter().cloned().fold(f64::INFINITY, f64::min);
             assert!((d[got[i].0] - m).abs() <= 1e-9 * (1.0 + m), "row {i}");
             assert!((got[i].1 - m).abs() <= 1e-9 * (1.0 + m));
+        }
+    }
+
+    /// Deterministic values in `[-4, 4)` without exact ties (a 64-bit LCG's high bits).
+    fn noise(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0
+            })
+            .collect()
+    }
+
+    /// Runs both kernels on `x` and checks they agree: same labels (the data has no near
+    /// ties), exact distances equal within a tight tolerance, the same widened rows, and the
+    /// portable kernel's choice is the naive argmin.
+    fn compare<F: Float>(x: ArrayView2<'_, F>, c: &Array2<f64>) {
+        let p = PreparedCentres::new(c.view());
+        let run = |kernel| {
+            let mut out = Vec::new();
+            assign_rows_with(kernel, x, &p, |i, b, d2, row| out.push((i, b, d2, row.to_vec()))).unwrap();
+            let mut labels = Vec::new();
+            assign_labels_with(kernel, x, &p, |i, b, _| labels.push((i, b))).unwrap();
+            assert_eq!(labels, out.iter().map(|o| (o.0, o.1)).collect::<Vec<_>>());
+            out
+        };
+        let (portable, auto) = (run(Kernel::Portable), run(Kernel::Auto));
+        assert_eq!(portable.len(), x.nrows());
+        assert_eq!(auto.len(), x.nrows());
+        for (i, (a, b)) in portable.iter().zip(&auto).enumerate() {
+            assert_eq!((a.0, a.1), (i, b.1), "row {i}: portable and {:?} kernels disagree", Kernel::Auto);
+            assert!((a.2 - b.2).abs() <= 1e-12 * (1.0 + b.2), "row {i}: {} vs {}", a.2, b.2);
+            assert_eq!(a.3, b.3, "row {i}");
+            let naive: Vec<f64> = c.rows().into_iter().map(|cr| sq_dist(&a.3, cr.as_slice().unwrap())).collect();
+            let m = naive.iter().cloned().fold(f64::INFINITY, f64::min);
+            assert_eq!(naive[a.1], m, "row {i}");
+            assert!((a.2 - m).abs() <= 1e-12 * (1.0 + m));
+        }
+    }
+
+    #[test]
+    fn portable_kernel_matches_the_dispatched_one() {
+        assert!(!Kernel::Portable.uses_fma());
+        // Odd sizes: rows not a multiple of the 4-row block nor of the tile, centres not a
+        // multiple of the 8 lanes, widths not a multiple of the 4 accumulators.
+        for &(n, d, k) in &[(1, 1, 1), (3, 2, 1), (7, 3, 9), (259, 5, 11), (517, 7, 17), (TILE * 2 + 3, 13, 8)] {
+            let x = Array2::from_shape_vec((n, d), noise(n * d, (n * 31 + d) as u64)).unwrap();
+            let c = Array2::from_shape_vec((k, d), noise(k * d, (k * 17 + d) as u64)).unwrap();
+            // f64 in standard layout (read in place), f64 transposed (widened per row), f32.
+            compare(x.view(), &c);
+            let xt = x.t().to_owned();
+            compare(xt.t(), &c);
+            let x32 = x.mapv(|v| v as f32);
+            compare(x32.view(), &c);
+            let x32t = x32.t().to_owned();
+            compare(x32t.t(), &c);
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod kernel;
 pub mod ops;
 mod params;
 
-pub(crate) use algorithm::{distances, lloyd_pass, predict_labels};
+pub(crate) use algorithm::{distances, lloyd_pass, predict_labels, PassOptions};
 pub use algorithm::{lloyd_step, KMeans};
 pub use errors::KMeansError;
 pub use params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};

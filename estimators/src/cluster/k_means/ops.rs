@@ -4,29 +4,14 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use rask_ml::chunked::kernels::AssignPartials;
+use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
 use super::kernel::{assign_labels, assign_rows, PreparedCentres};
-
-/// Runs `$body` with `$a` bound to an `ArrayView2` of the `f64` or `f32` block in `$v`.
-macro_rules! with_float_block {
-    ($v:expr, |$a:ident| $body:expr) => {{
-        let v: &::rask_core::Value = $v;
-        if let Some(b) = v.downcast_ref::<::ndarray::Array2<f64>>() {
-            let $a = b.view();
-            $body
-        } else if let Some(b) = v.downcast_ref::<::ndarray::Array2<f32>>() {
-            let $a = b.view();
-            $body
-        } else {
-            return Err(::rask_core::OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        }
-    }};
-}
-pub(crate) use with_float_block;
 
 fn check_width(a: usize, d: usize) -> Result<(), OpError> {
     if a == d {
@@ -87,7 +72,10 @@ impl Op for LloydPartials {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let prepared = PreparedCentres::new(self.centres.view());
-        with_float_block!(&inputs[0], |a| Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?)))
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
+            Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?))
+        })
     }
 }
 
@@ -118,18 +106,17 @@ impl Op for UpdateMinDist {
     const NAME: &'static str = "rask.estimators.kmeans.update_min_dist";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         if inputs.is_empty() || inputs.len() > 2 {
-            return Err(OpError::new(format!("{} takes 1 or 2 inputs, got {}", Self::NAME, inputs.len())));
+            op_bail!("{} takes 1 or 2 inputs, got {}", Self::NAME, inputs.len());
         }
         let prev = inputs.get(1).map(|v| v.get::<MinDist>()).transpose()?;
         let prepared = PreparedCentres::new(self.centres.view());
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             check_width(a.ncols(), prepared.d())?;
             let n = a.nrows();
             let mut out = match prev {
                 Some(p) => {
-                    if p.d2.len() != n {
-                        return Err(OpError::new(format!("{} distances for a {n}-row block", p.d2.len())));
-                    }
+                    op_ensure!(p.d2.len() == n, "{} distances for a {n}-row block", p.d2.len());
                     p.clone()
                 }
                 None => MinDist { d2: vec![f64::INFINITY; n], idx: vec![0; n], sum: 0.0 },
@@ -163,10 +150,9 @@ impl Op for SampleCandidates {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 2, Self::NAME)?;
         let md = inputs[1].get::<MinDist>()?;
-        with_float_block!(&inputs[0], |a| {
-            if md.d2.len() != a.nrows() {
-                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
-            }
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
+            op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
             // One draw per row, always, so the stream does not depend on the distances.
             let keep: Vec<usize> = md
@@ -195,10 +181,9 @@ impl Op for PickByWeight {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 2, Self::NAME)?;
         let md = inputs[1].get::<MinDist>()?;
-        with_float_block!(&inputs[0], |a| {
-            if md.d2.len() != a.nrows() {
-                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
-            }
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
+            op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut acc = 0.0;
             let mut pick = None;
             for (i, &d2) in md.d2.iter().enumerate() {
@@ -227,9 +212,10 @@ impl Op for TakeRowsAt {
     const NAME: &'static str = "rask.estimators.kmeans.take_rows_at";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             if let Some(&r) = self.rows.iter().find(|&&r| r >= a.nrows()) {
-                return Err(OpError::new(format!("row {r} of a {}-row block", a.nrows())));
+                op_bail!("row {r} of a {}-row block", a.nrows());
             }
             Ok(Value::new(a.select(Axis(0), &self.rows).mapv(|v| v.widen())))
         })
@@ -252,11 +238,10 @@ impl Op for TrialPotentials {
         let md = inputs[1].get::<MinDist>()?;
         let (t, d) = self.trials.dim();
         let trials: Vec<f64> = self.trials.iter().copied().collect();
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             check_width(a.ncols(), d)?;
-            if md.d2.len() != a.nrows() {
-                return Err(OpError::new(format!("{} distances for a {}-row block", md.d2.len(), a.nrows())));
-            }
+            op_ensure!(md.d2.len() == a.nrows(), "{} distances for a {}-row block", md.d2.len(), a.nrows());
             let mut out = vec![0.0; t];
             let mut row = vec![0.0; d];
             for (r, &d2) in a.rows().into_iter().zip(&md.d2) {
@@ -283,9 +268,7 @@ impl Op for SumVecs {
         let mut acc = first.get::<Vec<f64>>()?.clone();
         for v in rest {
             let v = v.get::<Vec<f64>>()?;
-            if v.len() != acc.len() {
-                return Err(OpError::new(format!("cannot add vectors of lengths {} and {}", acc.len(), v.len())));
-            }
+            op_ensure!(v.len() == acc.len(), "cannot add vectors of lengths {} and {}", acc.len(), v.len());
             for (a, b) in acc.iter_mut().zip(v) {
                 *a += b;
             }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::MiniBatchKMeansError;
 use super::ops::{InitKind, MiniBatchInitOp, MiniBatchState, MiniBatchStep};
 use super::params::{MiniBatchInit, MiniBatchKMeansParams, MiniBatchKMeansValidParams};
-use crate::cluster::k_means::{distances, init::stream, lloyd_pass, predict_labels};
+use crate::cluster::k_means::{distances, init::stream, lloyd_pass, predict_labels, PassOptions};
 
 /// A fitted mini-batch k-means model.
 ///
@@ -55,7 +55,7 @@ impl MiniBatchKMeans {
     /// The inertia of `x` for these centres (one parallel pass).
     pub fn inertia_of<F: Float>(&self, x: &ChunkedArray<F>) -> Result<f64, MiniBatchKMeansError> {
         check_n_features(self.n_features_in(), x.n_cols())?;
-        Ok(lloyd_pass(x, &self.cluster_centers, 8, true, &default_scheduler())?.inertia)
+        Ok(lloyd_pass(x, &self.cluster_centers, PassOptions::SCORE, &default_scheduler())?.inertia)
     }
 
     /// Minus the inertia of `x`, as scikit-learn's `score`.

@@ -5,7 +5,9 @@ use ndarray::{s, Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
+use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
@@ -46,9 +48,10 @@ impl Op for MiniBatchInitOp {
     const NAME: &'static str = "rask.estimators.mini_batch_kmeans.init";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        crate::cluster::k_means::ops::with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             if a.nrows() < self.k {
-                return Err(OpError::new(format!("the block has {} rows, fewer than k = {}", a.nrows(), self.k)));
+                op_bail!("the block has {} rows, fewer than k = {}", a.nrows(), self.k);
             }
             let x = a.mapv(|v| v.widen());
             if x.iter().any(|v| !v.is_finite()) {
@@ -86,10 +89,9 @@ impl Op for MiniBatchStep {
         expect_inputs(inputs, 2, Self::NAME)?;
         let mut state = inputs[0].get::<MiniBatchState>()?.clone();
         let (k, d) = state.centres.dim();
-        crate::cluster::k_means::ops::with_float_block!(&inputs[1], |a| {
-            if a.ncols() != d {
-                return Err(OpError::new(format!("block has {} columns, the centres have {d}", a.ncols())));
-            }
+        with_block!(&inputs[1], |a| {
+            let a = a.view();
+            op_ensure!(a.ncols() == d, "block has {} columns, the centres have {d}", a.ncols());
             let batch = self.batch_size.max(1);
             let mut start = 0;
             while start < a.nrows() {

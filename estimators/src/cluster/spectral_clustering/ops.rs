@@ -3,11 +3,11 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use rask_core::ops::expect_inputs;
 use rask_core::{Op, OpError, Value};
+use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::k_means::kernel::sq_dist;
-use crate::cluster::k_means::ops::with_float_block;
 
 /// The RBF affinities of each row of `x` to the landmarks (`rows × m`), widened to `f64`;
 /// fails on the first row that is not finite.
@@ -86,7 +86,8 @@ impl Op for AffinitySums {
     const NAME: &'static str = "rask.estimators.spectral.affinity_sums";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             let c = affinities(a, &self.landmarks, self.gamma).map_err(OpError::new)?;
             Ok(Value::new(c.sum_axis(ndarray::Axis(0)).to_vec()))
         })
@@ -111,7 +112,8 @@ impl Op for NystromGram {
     const NAME: &'static str = "rask.estimators.spectral.nystrom_gram";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_float_block!(&inputs[0], |a| {
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
             let c = affinities(a, &self.landmarks, self.gamma).map_err(OpError::new)?;
             let mut g = c.dot(&self.a_inv_sqrt);
             for (mut gr, cr) in g.rows_mut().into_iter().zip(c.rows()) {
@@ -134,6 +136,9 @@ impl Op for EmbedBlock {
     const NAME: &'static str = "rask.estimators.spectral.embed";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        with_float_block!(&inputs[0], |a| Ok(Value::new(self.embedding.embed(a).map_err(OpError::new)?)))
+        with_block!(&inputs[0], |a| {
+            let a = a.view();
+            Ok(Value::new(self.embedding.embed(a).map_err(OpError::new)?))
+        })
     }
 }

@@ -6,6 +6,7 @@ use super::params::IncrementalPcaParamsError;
 
 /// A failed incremental PCA fit or update.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IncrementalPcaError {
     /// The parameters are invalid.
     #[error(transparent)]

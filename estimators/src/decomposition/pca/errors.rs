@@ -6,6 +6,7 @@ use super::params::PcaParamsError;
 
 /// A failed PCA fit.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PcaError {
     /// The parameters are invalid.
     #[error(transparent)]

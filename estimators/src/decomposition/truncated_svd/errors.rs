@@ -6,6 +6,7 @@ use super::params::TruncatedSvdParamsError;
 
 /// A failed truncated SVD fit.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TruncatedSvdError {
     /// The parameters are invalid.
     #[error(transparent)]

@@ -5,6 +5,7 @@
 //! entries: row `r` is `[w_r0, …, w_r(d-1), b_r]` (the intercept last, when fitted). `k` is 1
 //! for every family except the multinomial one, where it is the number of classes.
 
+use rask_core::{op_bail, op_ensure};
 use std::borrow::Cow;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -312,23 +313,18 @@ pub fn block_partials(
     want: Want,
 ) -> Result<Partials, OpError> {
     let n = x.nrows();
-    if y.len() != n {
-        return Err(OpError::new(format!("x block has {n} rows but y block has {}", y.len())));
-    }
+    op_ensure!(y.len() == n, "x block has {n} rows but y block has {}", y.len());
     if let Some(s) = &s {
-        if s.len() != n {
-            return Err(OpError::new(format!("x block has {n} rows but the weight block has {}", s.len())));
-        }
+        op_ensure!(s.len() == n, "x block has {n} rows but the weight block has {}", s.len());
     }
-    if x.ncols() != layout.d || coef.len() != layout.len() {
-        return Err(OpError::new(format!(
-            "x block has {} columns and {} coefficients were given; expected {} and {}",
-            x.ncols(),
-            coef.len(),
-            layout.d,
-            layout.len()
-        )));
-    }
+    op_ensure!(
+        x.ncols() == layout.d && coef.len() == layout.len(),
+        "x block has {} columns and {} coefficients were given; expected {} and {}",
+        x.ncols(),
+        coef.len(),
+        layout.d,
+        layout.len()
+    );
     let (w, b) = layout.split(coef);
     let mut eta = linear_predictor(x, &w, &b);
     let sw = |i: usize| s.as_ref().map_or(1.0, |s| s[i]);
@@ -391,7 +387,7 @@ pub fn block_partials(
                 h[i] = si * mu;
             }
         }
-        _ => return Err(OpError::new(format!("targets of the wrong kind for the {family:?} family"))),
+        _ => op_bail!("targets of the wrong kind for the {family:?} family"),
     }
     if want == Want::Loss {
         return Ok(Partials { loss, grad: Vec::new(), hess: Vec::new() });

@@ -122,6 +122,7 @@ rask_ml::param_enum!(Solver {
 
 /// Invalid solver settings, one variant per field.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GlmParamsError {
     /// `tol` is not positive and finite.
     #[error("tol must be positive and finite, got {0}")]
@@ -155,6 +156,7 @@ pub enum GlmParamsError {
 
 /// What a GLM fit can fail with besides bad parameters.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GlmError {
     /// Chunked data or the graph failed.
     #[error(transparent)]

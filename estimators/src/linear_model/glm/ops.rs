@@ -3,7 +3,9 @@
 //! Inputs are always `[x block, y block]` or `[x block, y block, weight block]`.
 
 use ndarray::{Array1, Array2};
+use rask_core::op_ensure;
 use rask_core::{Op, OpError, Value};
+use rask_ml::with_block;
 use serde::{Deserialize, Serialize};
 
 use super::family::{block_partials, targets, weights, widened, Family, Layout, Partials, Want};
@@ -19,13 +21,7 @@ fn split_inputs(inputs: &[Value], name: &str) -> Result<(Value, Value, Option<Va
 
 /// Runs `f` on the feature block as `f64` (widened from `f32` if needed).
 fn with_x<T>(v: &Value, f: impl FnOnce(&Array2<f64>) -> Result<T, OpError>) -> Result<T, OpError> {
-    if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-        f(&widened(a))
-    } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-        f(&widened(a))
-    } else {
-        Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())))
-    }
+    with_block!(v, |a| f(&widened(a)))
 }
 
 /// What one pass over the data learns before fitting: sizes, the weight sum, the classes and
@@ -216,9 +212,7 @@ impl Op for AdmmLocal {
         let y = targets(&y, self.family, &self.classes)?;
         let w = weights(w.as_ref())?;
         let len = self.layout.len();
-        if self.target.len() != len || self.start.len() != len {
-            return Err(OpError::new(format!("ADMM local step: {len} coefficients expected")));
-        }
+        op_ensure!(self.target.len() == len && self.start.len() == len, "ADMM local step: {len} coefficients expected");
         with_x(&x, |x| {
             let eval = |beta: &[f64], want: Want| -> Result<Partials, OpError> {
                 let mut p =

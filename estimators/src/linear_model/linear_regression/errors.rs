@@ -6,6 +6,7 @@ use crate::linear_model::glm::{GlmError, GlmParamsError};
 
 /// An invalid hyperparameter, one variant per field.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinearRegressionParamsError {
     /// `alpha` is negative or not finite.
     #[error("alpha must be non-negative and finite, got {0}")]
@@ -17,6 +18,7 @@ pub enum LinearRegressionParamsError {
 
 /// What a linear-regression fit can fail with.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinearRegressionError {
     /// Invalid hyperparameters.
     #[error(transparent)]

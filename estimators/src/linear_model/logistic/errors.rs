@@ -6,6 +6,7 @@ use crate::linear_model::glm::{GlmError, GlmParamsError};
 
 /// An invalid hyperparameter, one variant per field.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogisticRegressionParamsError {
     /// `C` is not positive and finite.
     #[error("C must be positive and finite, got {0}")]
@@ -17,6 +18,7 @@ pub enum LogisticRegressionParamsError {
 
 /// What a logistic-regression fit can fail with.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogisticRegressionError {
     /// Invalid hyperparameters.
     #[error(transparent)]

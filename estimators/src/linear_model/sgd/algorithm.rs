@@ -1,5 +1,5 @@
 use ndarray::{Array1, Array2, ArrayView2};
-use rask_core::{Graph, Tokenizer};
+use rask_core::Graph;
 use rask_ml::{
     BlockModel, ChunkedDataset, Element, Fit, Float, Lazy, Method, MlError, ModelKind, ParamGuard, PartialFit,
 };
@@ -59,8 +59,10 @@ fn optimal_init(loss: Loss, alpha: f64) -> f64 {
     1.0 / (initial_eta0 * alpha)
 }
 
-fn stream(seed: u64, what: &str, a: u64, b: u64) -> u64 {
-    Tokenizer::new().str("rask.estimators.sgd").str(what).u64(seed).u64(a).u64(b).finish().0 as u64
+/// An SGD stream seed: [`rask_ml::stream_seed`] in the domain `["rask.estimators.sgd", what]`
+/// with the path `[clock, block]`.
+fn stream(what: &str, seed: u64, clock: u64, block: u64) -> u64 {
+    rask_ml::stream_seed(&["rask.estimators.sgd", what], seed, &[clock, block])
 }
 
 /// Runs up to `epochs` epochs over `data`, each a chain of one task per block.
@@ -102,7 +104,7 @@ fn run_epochs<F: Float, Y: Element>(
         if common.shuffle {
             use rand::seq::SliceRandom;
             use rand::SeedableRng;
-            order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(stream(common.seed, "blocks", clock, 0)));
+            order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(stream("blocks", common.seed, clock, 0)));
         }
         let mut g: Graph = base.clone();
         let mut prev = g.task(SgdInitial { states: states.clone() }, &[]).map_err(MlError::from)?;
@@ -111,7 +113,7 @@ fn run_epochs<F: Float, Y: Element>(
                 settings: settings.clone(),
                 active: active.clone(),
                 eta: eta.clone(),
-                row_seed: common.shuffle.then(|| stream(common.seed, "rows", clock, b as u64)),
+                row_seed: common.shuffle.then(|| stream("rows", common.seed, clock, b as u64)),
             };
             let mut inputs = vec![prev, x.block_key(b), y.block_key(b)];
             if let Some(w) = data.weights() {

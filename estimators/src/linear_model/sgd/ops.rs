@@ -4,7 +4,9 @@ use ndarray::{Array1, Array2};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
+use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
@@ -164,15 +166,13 @@ impl SgdStep {
         let n = x.nrows();
         let d = x.ncols();
         if let Some(w) = weights {
-            if w.len() != n {
-                return Err(OpError::new(format!("x block has {n} rows, weight block {}", w.len())));
-            }
+            op_ensure!(w.len() == n, "x block has {n} rows, weight block {}", w.len());
         }
         if states.problems.len() != s.targets.len() || self.active.len() != s.targets.len() {
             return Err(OpError::new("SGD state and settings disagree on the number of problems"));
         }
         if let Some(p) = states.problems.iter().find(|p| p.w.len() != d) {
-            return Err(OpError::new(format!("x block has {d} columns, the model {}", p.w.len())));
+            op_bail!("x block has {d} columns, the model {}", p.w.len());
         }
         let mut order: Vec<usize> = (0..n).collect();
         if let Some(seed) = self.row_seed {
@@ -200,18 +200,17 @@ impl SgdStep {
             }
             for (j, (dst, &v)) in row.iter_mut().zip(x.row(i).iter()).enumerate() {
                 *dst = v.widen();
-                if !dst.is_finite() {
-                    return Err(OpError::new(format!(
-                        "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); SGD \
-                         needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
-                    )));
-                }
+                op_ensure!(
+                    dst.is_finite(),
+                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); SGD \
+                     needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
+                );
             }
             let sample_weight = weights.map_or(1.0, |w| w[i]);
             let label = labels.map(|l| l[i]);
             if let (Some(label), Some(classes)) = (label, &s.classes) {
                 if classes.binary_search(&label).is_err() {
-                    return Err(OpError::new(format!("label {label} is not among the classes {classes:?}")));
+                    op_bail!("label {label} is not among the classes {classes:?}");
                 }
             }
             for (k, st) in states.problems.iter_mut().enumerate() {
@@ -283,9 +282,7 @@ impl SgdStep {
 impl Op for SgdStep {
     const NAME: &'static str = "rask.estimators.sgd.step";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        if inputs.len() != 3 && inputs.len() != 4 {
-            return Err(OpError::new(format!("{} takes 3 or 4 inputs, got {}", Self::NAME, inputs.len())));
-        }
+        op_ensure!(inputs.len() == 3 || inputs.len() == 4, "{} takes 3 or 4 inputs, got {}", Self::NAME, inputs.len());
         let states = inputs[0].get::<SgdStates>()?.clone();
         let (labels, values) = if self.settings.targets.iter().all(|t| matches!(t, Target::Value)) {
             (None, Some(targets_of(&inputs[2])?))
@@ -301,18 +298,10 @@ impl Op for SgdStep {
             } else {
                 n
             };
-            if rows != n {
-                return Err(OpError::new(format!("x block has {rows} rows, y block {n}")));
-            }
+            op_ensure!(rows == n, "x block has {rows} rows, y block {n}");
         }
         let v = &inputs[1];
-        let out = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            self.run_block(states, x, labels, values.as_deref(), weights)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            self.run_block(states, x, labels, values.as_deref(), weights)?
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let out = with_block!(v, |x| self.run_block(states, x, labels, values.as_deref(), weights)?);
         Ok(Value::new(out))
     }
 }

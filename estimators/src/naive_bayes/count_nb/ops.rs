@@ -1,6 +1,8 @@
 //! The block ops of the count-based naive Bayes classifiers: per-class weighted feature sums,
 //! merged in block order. BernoulliNB uses them too, on binarised features.
 
+use rask_core::{op_bail, op_ensure};
+use rask_ml::with_block;
 use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
@@ -28,12 +30,12 @@ pub struct ClassCounts {
 
 impl ClassCounts {
     pub(crate) fn merge(&mut self, o: &ClassCounts) -> Result<(), OpError> {
-        if o.n_features != self.n_features {
-            return Err(OpError::new(format!(
-                "cannot merge class counts of {} and {} features",
-                self.n_features, o.n_features
-            )));
-        }
+        op_ensure!(
+            o.n_features == self.n_features,
+            "cannot merge class counts of {} and {} features",
+            self.n_features,
+            o.n_features
+        );
         for (c, m) in &o.classes {
             let e = self
                 .classes
@@ -74,33 +76,26 @@ fn block_counts<F: Float>(
     w: Option<&Array1<f64>>,
 ) -> Result<ClassCounts, OpError> {
     let d = x.ncols();
-    if y.len() != x.nrows() {
-        return Err(OpError::new(format!("x block has {} rows, y block {}", x.nrows(), y.len())));
-    }
+    op_ensure!(y.len() == x.nrows(), "x block has {} rows, y block {}", x.nrows(), y.len());
     if let Some(w) = w {
-        if w.len() != x.nrows() {
-            return Err(OpError::new(format!("x block has {} rows, weight block {}", x.nrows(), w.len())));
-        }
+        op_ensure!(w.len() == x.nrows(), "x block has {} rows, weight block {}", x.nrows(), w.len());
     }
     let mut out = ClassCounts { n_features: d, classes: BTreeMap::new() };
     for (i, r) in x.rows().into_iter().enumerate() {
         let wi = w.map_or(1.0, |w| w[i]);
-        if !(wi.is_finite() && wi >= 0.0) {
-            return Err(OpError::new(format!("sample weight {wi} is negative or not finite")));
-        }
+        op_ensure!(wi.is_finite() && wi >= 0.0, "sample weight {wi} is negative or not finite");
         let e = out.classes.entry(y[i]).or_insert_with(|| ClassCount { weight: 0.0, counts: vec![0.0; d] });
         e.weight += wi;
         for (j, (c, &v)) in e.counts.iter_mut().zip(r.iter()).enumerate() {
             let v = v.widen();
-            if !v.is_finite() {
-                return Err(OpError::new(format!(
-                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {v}); {} needs \
+            op_ensure!(
+                v.is_finite(),
+                "x contains NaN or infinite values (row {i} of the block, column {j} holds {v}); {} needs \
                      finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows",
-                    op.who
-                )));
-            }
+                op.who
+            );
             if op.non_negative && v < 0.0 {
-                return Err(OpError::new(format!("negative values in x; {} needs counts (x >= 0)", op.who)));
+                op_bail!("negative values in x; {} needs counts (x >= 0)", op.who);
             }
             *c += wi * binarize(v, op.binarize);
         }
@@ -111,19 +106,11 @@ fn block_counts<F: Float>(
 impl Op for BlockClassCounts {
     const NAME: &'static str = "rask.estimators.count_nb.class_counts";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            return Err(OpError::new(format!("{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len())));
-        }
+        op_ensure!(inputs.len() == 2 || inputs.len() == 3, "{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len());
         let y = inputs[1].get::<Array1<i64>>()?;
         let w = inputs.get(2).map(|w| w.get::<Array1<f64>>()).transpose()?;
         let v = &inputs[0];
-        let s = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            block_counts(self, x, y, w)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            block_counts(self, x, y, w)?
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let s = with_block!(v, |x| block_counts(self, x, y, w)?);
         Ok(Value::new(s))
     }
 }

@@ -1,5 +1,7 @@
 //! The block ops of Gaussian naive Bayes: per-class weighted moments, merged in block order.
 
+use rask_core::op_ensure;
+use rask_ml::with_block;
 use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
@@ -75,12 +77,12 @@ pub struct ClassStats {
 
 impl ClassStats {
     pub(crate) fn merge(&mut self, o: &ClassStats) -> Result<(), OpError> {
-        if o.n_features != self.n_features {
-            return Err(OpError::new(format!(
-                "cannot merge class statistics of {} and {} features",
-                self.n_features, o.n_features
-            )));
-        }
+        op_ensure!(
+            o.n_features == self.n_features,
+            "cannot merge class statistics of {} and {} features",
+            self.n_features,
+            o.n_features
+        );
         for (c, m) in &o.classes {
             self.classes.entry(*c).or_insert_with(|| Moments::new(self.n_features)).merge(m);
         }
@@ -91,30 +93,23 @@ impl ClassStats {
 
 fn block_stats<F: Float>(x: &Array2<F>, y: &Array1<i64>, w: Option<&Array1<f64>>) -> Result<ClassStats, OpError> {
     let d = x.ncols();
-    if y.len() != x.nrows() {
-        return Err(OpError::new(format!("x block has {} rows, y block {}", x.nrows(), y.len())));
-    }
+    op_ensure!(y.len() == x.nrows(), "x block has {} rows, y block {}", x.nrows(), y.len());
     if let Some(w) = w {
-        if w.len() != x.nrows() {
-            return Err(OpError::new(format!("x block has {} rows, weight block {}", x.nrows(), w.len())));
-        }
+        op_ensure!(w.len() == x.nrows(), "x block has {} rows, weight block {}", x.nrows(), w.len());
     }
     let mut out = ClassStats { n_features: d, classes: BTreeMap::new(), all: Moments::new(d) };
     let mut row = vec![0.0; d];
     for (i, r) in x.rows().into_iter().enumerate() {
         for (j, (dst, &v)) in row.iter_mut().zip(r.iter()).enumerate() {
             *dst = v.widen();
-            if !dst.is_finite() {
-                return Err(OpError::new(format!(
-                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); GaussianNB \
+            op_ensure!(
+                dst.is_finite(),
+                "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); GaussianNB \
                      needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
-                )));
-            }
+            );
         }
         let wi = w.map_or(1.0, |w| w[i]);
-        if !(wi.is_finite() && wi >= 0.0) {
-            return Err(OpError::new(format!("sample weight {wi} is negative or not finite")));
-        }
+        op_ensure!(wi.is_finite() && wi >= 0.0, "sample weight {wi} is negative or not finite");
         out.classes.entry(y[i]).or_insert_with(|| Moments::new(d)).push(&row, wi);
         out.all.push(&row, 1.0);
     }
@@ -128,19 +123,11 @@ pub struct BlockClassStats;
 impl Op for BlockClassStats {
     const NAME: &'static str = "rask.estimators.gaussian_nb.class_stats";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            return Err(OpError::new(format!("{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len())));
-        }
+        op_ensure!(inputs.len() == 2 || inputs.len() == 3, "{} takes 2 or 3 inputs, got {}", Self::NAME, inputs.len());
         let y = inputs[1].get::<Array1<i64>>()?;
         let w = inputs.get(2).map(|w| w.get::<Array1<f64>>()).transpose()?;
         let v = &inputs[0];
-        let s = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            block_stats(x, y, w)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            block_stats(x, y, w)?
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let s = with_block!(v, |x| block_stats(x, y, w)?);
         Ok(Value::new(s))
     }
 }

@@ -1,5 +1,7 @@
 //! The per-column summaries and the block ops that build and merge them.
 
+use rask_core::{op_bail, op_ensure};
+use rask_ml::with_block;
 use std::cmp::Ordering;
 
 use ndarray::Array2;
@@ -258,13 +260,12 @@ pub struct Sketches {
 impl Sketches {
     /// Merges `o` into `self`, column by column, without pruning.
     pub fn merge(&mut self, o: &Sketches) -> Result<(), OpError> {
-        if o.columns.len() != self.columns.len() {
-            return Err(OpError::new(format!(
-                "cannot merge summaries of {} and {} columns",
-                self.columns.len(),
-                o.columns.len()
-            )));
-        }
+        op_ensure!(
+            o.columns.len() == self.columns.len(),
+            "cannot merge summaries of {} and {} columns",
+            self.columns.len(),
+            o.columns.len()
+        );
         for (a, b) in self.columns.iter_mut().zip(&o.columns) {
             *a = a.merge(b);
         }
@@ -289,12 +290,10 @@ fn block_sketches<F: Float>(x: &Array2<F>, op: &BlockSketch) -> Result<Sketches,
         for &v in col {
             let v = v.widen();
             if v.is_nan() {
-                if !op.allow_nan {
-                    return Err(OpError::new(format!("column {j} of x contains NaN; {} needs finite values", op.who)));
-                }
+                op_ensure!(op.allow_nan, "column {j} of x contains NaN; {} needs finite values", op.who);
                 n_nan += 1;
             } else if v.is_infinite() {
-                return Err(OpError::new(format!("column {j} of x contains infinite values")));
+                op_bail!("column {j} of x contains infinite values");
             } else {
                 values.push(v);
             }
@@ -324,13 +323,7 @@ impl Op for BlockSketch {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         rask_core::ops::expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
-        let s = if let Some(x) = v.downcast_ref::<Array2<f64>>() {
-            block_sketches(x, self)?
-        } else if let Some(x) = v.downcast_ref::<Array2<f32>>() {
-            block_sketches(x, self)?
-        } else {
-            return Err(OpError::new(format!("expected an f64 or f32 block, found `{}`", v.type_name())));
-        };
+        let s = with_block!(v, |x| block_sketches(x, self)?);
         Ok(Value::new(s))
     }
 }
