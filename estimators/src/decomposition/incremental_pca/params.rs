@@ -51,6 +51,7 @@ rask_ml::impl_set_params!(IncrementalPcaParams, |p| {
 
 /// An invalid incremental PCA parameter.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IncrementalPcaParamsError {
     /// `n_components == 0`.
     #[error("n_components must be at least 1")]

@@ -229,6 +229,7 @@ pub struct PcaValidParams {
 
 /// An invalid PCA parameter.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PcaParamsError {
     /// `NComponents::Count(0)`.
     #[error("n_components must be at least 1")]

@@ -123,6 +123,7 @@ set_params_by_hand!(TruncatedSvdParams, |p, name, value| {
 
 /// An invalid truncated SVD parameter.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TruncatedSvdParamsError {
     /// `n_components == 0`.
     #[error("n_components must be at least 1")]
