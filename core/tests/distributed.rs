@@ -499,3 +499,56 @@ fn options_a_scheduler_or_worker_cannot_run_with_are_refused_by_the_library() {
     let err = run_worker(w).unwrap_err();
     assert!(err.to_string().contains("nthreads must be at least 1"), "{err}");
 }
+
+/// A PID that belonged to a process that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// A directory as a process killed with SIGKILL leaves it: a spill file and the owner file.
+fn left_behind(root: &std::path::Path, name: &str, owner: u32) -> std::path::PathBuf {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("0000000000000001.spill"), vec![1u8; 4096]).unwrap();
+    std::fs::write(d.join("owner.pid"), format!("{owner}\n")).unwrap();
+    d
+}
+
+#[test]
+fn a_starting_worker_removes_spill_directories_of_dead_workers_only() {
+    let root = std::env::temp_dir().join(format!("rask-test-worker-sweep-{}", std::process::id()));
+    let dead = left_behind(&root, "rask-spill-killed", dead_pid());
+    let live = left_behind(&root, "rask-spill-running", std::process::id());
+    let mut w = WorkerOptions::new("127.0.0.1:1", Security::new(registry(), "t"));
+    w.nthreads = 1;
+    w.spill_dir = root.clone();
+    w.connect_timeout = Duration::from_millis(200);
+    // No scheduler there: the worker gives up, but only after its start-up sweep.
+    assert!(run_worker(w).is_err());
+    assert!(!dead.exists(), "the dead worker's spill directory is removed");
+    assert!(live.exists(), "a live process's spill directory is kept");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_starting_local_cluster_removes_directories_of_killed_clusters_and_uses_a_private_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = rask_distributed::default_spill_root();
+    let tag = format!("test{}", std::process::id());
+    let dead = left_behind(&root, &format!("rask-cluster-{tag}-killed"), dead_pid());
+    left_behind(&dead, "rask-spill-of-a-killed-worker", dead_pid());
+    let live = left_behind(&root, &format!("rask-cluster-{tag}-running"), std::process::id());
+    let c = own_cluster(1).start().unwrap();
+    assert!(!dead.exists(), "a killed cluster's directory is removed");
+    assert!(live.exists(), "a live process's cluster directory is kept");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert!(c.spill_root().starts_with(&root), "{}", c.spill_root().display());
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(c.spill_root()), 0o700);
+    drop(c);
+    std::fs::remove_dir_all(&live).unwrap();
+}

@@ -47,6 +47,6 @@ pub use cluster::{init_logging, maybe_run_worker, LocalCluster, LocalClusterBuil
 pub use conn::{default_token_file, generate_token, load_or_create_token, read_token, Security, TlsConfig, TOKEN_ENV};
 pub use protocol::{ProtocolError, TaskError, PROTOCOL_VERSION};
 pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions};
-pub use spill::{MemoryLimits, StoreError};
+pub use spill::{default_spill_root, MemoryLimits, StoreError};
 pub use state::StateConfig;
 pub use worker::{run_worker, WorkerError, WorkerOptions};
