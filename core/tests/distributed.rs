@@ -552,3 +552,66 @@ fn a_starting_local_cluster_removes_directories_of_killed_clusters_and_uses_a_pr
     drop(c);
     std::fs::remove_dir_all(&live).unwrap();
 }
+
+/// A scheduler (no workers) serving its status page on `status`, with short status timeouts.
+fn scheduler_with_status(status: &str, token: &str) -> SchedulerHandle {
+    let mut opts = SchedulerOptions::new(Security::new(registry(), token));
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = Some(status.into());
+    opts.status_limits.idle_timeout = Duration::from_secs(1);
+    opts.status_limits.header_read_timeout = Duration::from_secs(1);
+    SchedulerHandle::start(opts).unwrap()
+}
+
+#[test]
+fn idle_connections_to_the_status_port_cannot_starve_workers_or_the_page() {
+    let scheduler = scheduler_with_status("127.0.0.1:0", "t");
+    let status = scheduler.status_address().unwrap().to_string();
+    let security = Security::new(registry(), "t");
+    // 300 connections that never send a byte: the status server holds at most its cap.
+    let idle: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&status).unwrap()).collect();
+    let mut w = WorkerOptions::new(scheduler.address(), security.clone());
+    w.nthreads = 1;
+    let worker = std::thread::spawn(move || run_worker(w));
+    let client = Client::connect(scheduler.address(), security).unwrap();
+    client.wait_for_workers(1, Duration::from_secs(20)).unwrap();
+    // The idle connections are closed by the server (refused over the cap, or idle), after
+    // which the page answers again.
+    for mut c in idle {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut rest = Vec::new();
+        assert!(c.read_to_end(&mut rest).is_ok(), "an idle status connection was not closed");
+    }
+    let (head, body) = http_get(&status, "/status.json");
+    assert!(head.contains("200 OK"), "{head}");
+    let snap: rask_distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
+    assert_eq!(snap.protocol, PROTOCOL_VERSION);
+    drop(client);
+    scheduler.stop();
+    worker.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_status_page_beyond_loopback_needs_the_token() {
+    let scheduler = scheduler_with_status("0.0.0.0:0", "status-token");
+    let port = scheduler.status_address().unwrap().rsplit(':').next().unwrap().to_string();
+    let status = format!("127.0.0.1:{port}");
+    for path in ["/status.json", "/"] {
+        let (head, body) = http_get(&status, path);
+        assert!(head.starts_with("HTTP/1.1 401"), "{path}: {head}");
+        assert!(body.contains("?token=") && body.contains("Authorization: Bearer"), "{body}");
+        let (head, _) = http_get(&status, &format!("{path}?token=status-token"));
+        assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+    }
+    let mut tcp = TcpStream::connect(&status).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "GET /status.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer status-token\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    scheduler.stop();
+}
