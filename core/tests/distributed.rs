@@ -615,3 +615,40 @@ fn a_status_page_beyond_loopback_needs_the_token() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     scheduler.stop();
 }
+
+#[test]
+fn a_frame_over_the_schedulers_max_frame_is_answered_with_the_reason_not_a_reset() {
+    let mut opts = SchedulerOptions::new(Security::new(registry(), "t").with_max_frame(64 * 1024));
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    let scheduler = SchedulerHandle::start(opts).unwrap();
+    let address = scheduler.address().to_string();
+    // On the wire: after the handshake, a frame announcing 1 MiB.
+    let mut tcp = TcpStream::connect(&address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let hello = Hello {
+        magic: MAGIC.into(),
+        protocol: PROTOCOL_VERSION,
+        role: Role::Client,
+        fingerprint: registry().fingerprint_hex(),
+        token: "t".into(),
+        name: "big-sender".into(),
+    };
+    let body = rmp_serde::to_vec_named(&hello).unwrap();
+    tcp.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    tcp.write_all(&body).unwrap();
+    tcp.write_all(&(1u32 << 20).to_be_bytes()).unwrap();
+    tcp.write_all(&[0x90; 4096]).unwrap();
+    let mut answer = Vec::new();
+    let read = tcp.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let reason = "a frame of 1048576 bytes is over the limit of 65536 bytes (--max-frame)";
+    assert!(text.contains(reason), "read {read:?}, got {text:?}");
+    // The library's client, allowed larger frames itself, fails with the scheduler's reason.
+    let client = Client::connect(&address, Security::new(registry(), "t")).unwrap();
+    let (g, r) = tree_sum_graph(20_000, 4);
+    let err = client.scheduler().get::<i64>(&g, &r).unwrap_err();
+    assert!(err.to_string().contains("over the limit of 65536 bytes (--max-frame)"), "{err}");
+    drop(client);
+    scheduler.stop();
+}

@@ -340,7 +340,7 @@ impl AsyncWrite for Stream {
 /// A framed connection after a successful handshake.
 #[derive(Debug)]
 pub struct Conn {
-    framed: Framed<Stream, tokio_util::codec::LengthDelimitedCodec>,
+    framed: Framed<Stream, super::protocol::FrameCodec>,
     /// The id the scheduler assigned (outgoing connections to a scheduler).
     pub id: u64,
 }
@@ -367,7 +367,7 @@ impl Conn {
     }
 }
 
-type FramedConn = Framed<Stream, tokio_util::codec::LengthDelimitedCodec>;
+type FramedConn = Framed<Stream, super::protocol::FrameCodec>;
 
 /// The writing half of a [`Conn`].
 #[derive(Debug)]

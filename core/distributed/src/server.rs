@@ -248,6 +248,7 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                         tracing::warn!(peer = %addr, "worker did not register first; dropping it");
                         return;
                     }
+                    let closing = tx.clone();
                     if events.send(Event::WorkerUp(id, tx)).is_err() {
                         return;
                     }
@@ -271,13 +272,19 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                                 }
                             }
                             Err(ProtocolError::Closed) => break "connection closed".to_string(),
-                            Err(e) => break e.to_string(),
+                            Err(e) => {
+                                tell_before_closing(&e, |reason| closing.send(vec![ToWorker::Closing { reason }]))
+                                    .await;
+                                break e.to_string();
+                            }
                         }
                     };
+                    drop(closing);
                     let _ = events.send(Event::WorkerDown(id, reason));
                 }
                 Role::Client => {
                     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<ToClient>>();
+                    let closing = tx.clone();
                     if events.send(Event::ClientUp(id, tx)).is_err() {
                         return;
                     }
@@ -301,16 +308,41 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                             Err(e) => {
                                 if !matches!(e, ProtocolError::Closed) {
                                     tracing::warn!(client = id, error = %e, "dropping a client connection");
+                                    tell_before_closing(&e, |reason| closing.send(vec![ToClient::Closing { reason }]))
+                                        .await;
                                 }
                                 break;
                             }
                         }
                     }
+                    drop(closing);
                     let _ = events.send(Event::ClientDown(id));
                 }
                 Role::Peer => {}
             }
         });
+    }
+}
+
+/// How long a connection the scheduler drops for what the peer sent stays open after the
+/// reason is sent, so that the peer reads it before the close (closing with the peer's
+/// unread bytes pending resets the connection, which can discard the reason in flight).
+const CLOSING_GRACE: Duration = Duration::from_millis(500);
+
+/// Before dropping a connection for a frame over the cap or a malformed frame, sends the
+/// peer the reason through `send` (its writer task) and waits [`CLOSING_GRACE`]. Other
+/// errors (the socket failed) are not the peer's to hear about.
+async fn tell_before_closing<E>(error: &ProtocolError, send: impl FnOnce(String) -> Result<(), E>) {
+    let reason = match error {
+        ProtocolError::Io(e) => match super::protocol::FrameTooBig::find(e) {
+            Some(too_big) => too_big.to_string(),
+            None => return,
+        },
+        ProtocolError::Malformed(m) => format!("malformed frame: {m}"),
+        _ => return,
+    };
+    if send(reason).is_ok() {
+        tokio::time::sleep(CLOSING_GRACE).await;
     }
 }
 

@@ -317,6 +317,9 @@ impl WorkerLoop {
                         ToWorker::Steal { key } => Event::Steal { key },
                         ToWorker::Release { keys } => Event::Release { keys },
                         ToWorker::Close => return Some("the scheduler closed the cluster".into()),
+                        ToWorker::Closing { reason } => {
+                            return Some(format!("the scheduler closed the connection: {reason}"))
+                        }
                     };
                     self.step(ev);
                 }
