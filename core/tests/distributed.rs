@@ -416,7 +416,10 @@ fn the_status_endpoint_reports_task_counts_during_a_run() {
     let mut g = Graph::new();
     let keys: Vec<Key> = (0..12).map(|i| g.task(Slow { k: i, ms: 150 }, &[]).unwrap()).collect();
     let futures = client.compute(&g, &keys).unwrap();
-    std::thread::sleep(Duration::from_millis(250));
+    // The snapshot is refreshed at most four times a second, checked on the scheduler's 100 ms
+    // tick: a fixed 250 ms sleep could read the snapshot from before the submission (it did,
+    // every time, on a loaded machine). Wait until the scheduler has published it instead.
+    c.wait_for_status(|s| s.tasks.total == 12, Duration::from_secs(5)).unwrap();
     let (head, body) = http_get(&status, "/status.json");
     assert!(head.contains("200 OK") && head.contains("application/json"), "{head}");
     let snap: rask_distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
