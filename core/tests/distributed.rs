@@ -508,3 +508,156 @@ fn options_a_scheduler_or_worker_cannot_run_with_are_refused_by_the_library() {
     let err = run_worker(w).unwrap_err();
     assert!(err.to_string().contains("nthreads must be at least 1"), "{err}");
 }
+
+/// A PID that belonged to a process that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// A directory as a process killed with SIGKILL leaves it: a spill file and the owner file.
+fn left_behind(root: &std::path::Path, name: &str, owner: u32) -> std::path::PathBuf {
+    let d = root.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("0000000000000001.spill"), vec![1u8; 4096]).unwrap();
+    std::fs::write(d.join("owner.pid"), format!("{owner}\n")).unwrap();
+    d
+}
+
+#[test]
+fn a_starting_worker_removes_spill_directories_of_dead_workers_only() {
+    let root = std::env::temp_dir().join(format!("rask-test-worker-sweep-{}", std::process::id()));
+    let dead = left_behind(&root, "rask-spill-killed", dead_pid());
+    let live = left_behind(&root, "rask-spill-running", std::process::id());
+    let mut w = WorkerOptions::new("127.0.0.1:1", Security::new(registry(), "t"));
+    w.nthreads = 1;
+    w.spill_dir = root.clone();
+    w.connect_timeout = Duration::from_millis(200);
+    // No scheduler there: the worker gives up, but only after its start-up sweep.
+    assert!(run_worker(w).is_err());
+    assert!(!dead.exists(), "the dead worker's spill directory is removed");
+    assert!(live.exists(), "a live process's spill directory is kept");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_starting_local_cluster_removes_directories_of_killed_clusters_and_uses_a_private_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = rask_distributed::default_spill_root();
+    let tag = format!("test{}", std::process::id());
+    let dead = left_behind(&root, &format!("rask-cluster-{tag}-killed"), dead_pid());
+    left_behind(&dead, "rask-spill-of-a-killed-worker", dead_pid());
+    let live = left_behind(&root, &format!("rask-cluster-{tag}-running"), std::process::id());
+    let c = own_cluster(1).start().unwrap();
+    assert!(!dead.exists(), "a killed cluster's directory is removed");
+    assert!(live.exists(), "a live process's cluster directory is kept");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert!(c.spill_root().starts_with(&root), "{}", c.spill_root().display());
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(c.spill_root()), 0o700);
+    drop(c);
+    std::fs::remove_dir_all(&live).unwrap();
+}
+
+/// A scheduler (no workers) serving its status page on `status`, with short status timeouts.
+fn scheduler_with_status(status: &str, token: &str) -> SchedulerHandle {
+    let mut opts = SchedulerOptions::new(Security::new(registry(), token));
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = Some(status.into());
+    opts.status_limits.idle_timeout = Duration::from_secs(1);
+    opts.status_limits.header_read_timeout = Duration::from_secs(1);
+    SchedulerHandle::start(opts).unwrap()
+}
+
+#[test]
+fn idle_connections_to_the_status_port_cannot_starve_workers_or_the_page() {
+    let scheduler = scheduler_with_status("127.0.0.1:0", "t");
+    let status = scheduler.status_address().unwrap().to_string();
+    let security = Security::new(registry(), "t");
+    // 300 connections that never send a byte: the status server holds at most its cap.
+    let idle: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&status).unwrap()).collect();
+    let mut w = WorkerOptions::new(scheduler.address(), security.clone());
+    w.nthreads = 1;
+    let worker = std::thread::spawn(move || run_worker(w));
+    let client = Client::connect(scheduler.address(), security).unwrap();
+    client.wait_for_workers(1, Duration::from_secs(20)).unwrap();
+    // The idle connections are closed by the server (refused over the cap, or idle), after
+    // which the page answers again.
+    for mut c in idle {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut rest = Vec::new();
+        assert!(c.read_to_end(&mut rest).is_ok(), "an idle status connection was not closed");
+    }
+    let (head, body) = http_get(&status, "/status.json");
+    assert!(head.contains("200 OK"), "{head}");
+    let snap: rask_distributed::status::StatusSnapshot = serde_json::from_str(&body).unwrap();
+    assert_eq!(snap.protocol, PROTOCOL_VERSION);
+    drop(client);
+    scheduler.stop();
+    worker.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_status_page_beyond_loopback_needs_the_token() {
+    let scheduler = scheduler_with_status("0.0.0.0:0", "status-token");
+    let port = scheduler.status_address().unwrap().rsplit(':').next().unwrap().to_string();
+    let status = format!("127.0.0.1:{port}");
+    for path in ["/status.json", "/"] {
+        let (head, body) = http_get(&status, path);
+        assert!(head.starts_with("HTTP/1.1 401"), "{path}: {head}");
+        assert!(body.contains("?token=") && body.contains("Authorization: Bearer"), "{body}");
+        let (head, _) = http_get(&status, &format!("{path}?token=status-token"));
+        assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+    }
+    let mut tcp = TcpStream::connect(&status).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "GET /status.json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer status-token\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    scheduler.stop();
+}
+
+#[test]
+fn a_frame_over_the_schedulers_max_frame_is_answered_with_the_reason_not_a_reset() {
+    let mut opts = SchedulerOptions::new(Security::new(registry(), "t").with_max_frame(64 * 1024));
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    let scheduler = SchedulerHandle::start(opts).unwrap();
+    let address = scheduler.address().to_string();
+    // On the wire: after the handshake, a frame announcing 1 MiB.
+    let mut tcp = TcpStream::connect(&address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let hello = Hello {
+        magic: MAGIC.into(),
+        protocol: PROTOCOL_VERSION,
+        role: Role::Client,
+        fingerprint: registry().fingerprint_hex(),
+        token: "t".into(),
+        name: "big-sender".into(),
+    };
+    let body = rmp_serde::to_vec_named(&hello).unwrap();
+    tcp.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    tcp.write_all(&body).unwrap();
+    tcp.write_all(&(1u32 << 20).to_be_bytes()).unwrap();
+    tcp.write_all(&[0x90; 4096]).unwrap();
+    let mut answer = Vec::new();
+    let read = tcp.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let reason = "a frame of 1048576 bytes is over the limit of 65536 bytes (--max-frame)";
+    assert!(text.contains(reason), "read {read:?}, got {text:?}");
+    // The library's client, allowed larger frames itself, fails with the scheduler's reason.
+    let client = Client::connect(&address, Security::new(registry(), "t")).unwrap();
+    let (g, r) = tree_sum_graph(20_000, 4);
+    let err = client.scheduler().get::<i64>(&g, &r).unwrap_err();
+    assert!(err.to_string().contains("over the limit of 65536 bytes (--max-frame)"), "{err}");
+    drop(client);
+    scheduler.stop();
+}

@@ -662,6 +662,11 @@ fn on_messages(shared: &Shared, batch: Vec<ToClient>) {
                     }
                 }
             }
+            ToClient::Closing { reason } => {
+                tracing::warn!(%reason, "the scheduler is closing the connection");
+                st.closed.get_or_insert(format!("the scheduler closed the connection: {reason}"));
+                st.requests.clear();
+            }
             reply @ (ToClient::WhoHas { .. } | ToClient::Workers { .. }) => {
                 let id = match &reply {
                     ToClient::WhoHas { id, .. } | ToClient::Workers { id, .. } => *id,

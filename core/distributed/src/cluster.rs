@@ -153,10 +153,7 @@ impl LocalClusterBuilder {
         opts.heartbeat_timeout = self.heartbeat_timeout;
         opts.state = self.state;
         let scheduler = SchedulerHandle::start(opts).map_err(|e| Error::Distributed(e.to_string()))?;
-        let spill = tempfile::Builder::new()
-            .prefix("rask-cluster-")
-            .tempdir()
-            .map_err(|e| Error::Distributed(format!("cannot make a spill directory: {e}")))?;
+        let spill = cluster_spill_dir(&crate::spill::default_spill_root())?;
         let program = match &self.program {
             Some(p) => p.clone(),
             None => std::env::current_exe().map_err(|e| Error::Distributed(e.to_string()))?,
@@ -183,6 +180,23 @@ impl LocalClusterBuilder {
         cluster.client = Some(client);
         Ok(cluster)
     }
+}
+
+/// The prefix of a [`LocalCluster`]'s spill directory inside the spill root.
+const CLUSTER_DIR_PREFIX: &str = "rask-cluster-";
+
+/// Makes a cluster's spill directory in `root` (created 0700 if missing): `rask-cluster-*`,
+/// mode 0700, with an owner file naming this process. First removes the cluster and spill
+/// directories in `root` whose owning processes are gone (clusters and workers killed with
+/// SIGKILL), never one that a live process owns or that holds a live worker's directory.
+fn cluster_spill_dir(root: &std::path::Path) -> Result<tempfile::TempDir> {
+    let fail =
+        |e: std::io::Error| Error::Distributed(format!("cannot make a spill directory in {}: {e}", root.display()));
+    crate::spill::prepare_spill_root(root).map_err(fail)?;
+    if let Err(e) = crate::spill::remove_stale_dirs(root, &[CLUSTER_DIR_PREFIX, crate::spill::SPILL_DIR_PREFIX]) {
+        tracing::warn!(root = %root.display(), error = %e, "cannot look for stale spill directories");
+    }
+    crate::spill::create_owned_dir(root, CLUSTER_DIR_PREFIX).map_err(fail)
 }
 
 /// A scheduler in this process and worker processes on this machine, all on 127.0.0.1.

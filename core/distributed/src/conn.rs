@@ -204,10 +204,42 @@ pub fn default_token_file() -> PathBuf {
     home.join(".config").join("rask").join("token")
 }
 
+/// The warning a token file deserves when its permissions let other users read it (any of
+/// the group or other bits of mode 0o077 set, e.g. 0644), as ssh warns about private keys;
+/// `None` when only the owner can read it, when it cannot be inspected, or off Unix.
+/// [`read_token`] and [`load_or_create_token`] log this warning.
+pub fn token_file_permission_warning(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Some(format!(
+                "the token file {} has mode {mode:04o}: other users can read the cluster's token; \
+                 run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
+fn warn_if_token_file_readable(path: &Path) {
+    if let Some(warning) = token_file_permission_warning(path) {
+        tracing::warn!("{warning}");
+    }
+}
+
 /// Reads the token from `path`, or generates one and writes it there, readable by the user only.
+/// An existing file that other users can read is used, with a warning
+/// (see [`token_file_permission_warning`]).
 pub fn load_or_create_token(path: &Path) -> io::Result<String> {
     match std::fs::read_to_string(path) {
         Ok(s) => {
+            warn_if_token_file_readable(path);
             let t = s.trim().to_string();
             if t.is_empty() {
                 return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} is empty", path.display())));
@@ -226,10 +258,12 @@ pub fn load_or_create_token(path: &Path) -> io::Result<String> {
     }
 }
 
-/// Reads an existing token file.
+/// Reads an existing token file, warning if other users can read it
+/// (see [`token_file_permission_warning`]).
 pub fn read_token(path: &Path) -> io::Result<String> {
     let s = std::fs::read_to_string(path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot read the token file {}: {e}", path.display())))?;
+    warn_if_token_file_readable(path);
     Ok(s.trim().to_string())
 }
 
@@ -306,7 +340,7 @@ impl AsyncWrite for Stream {
 /// A framed connection after a successful handshake.
 #[derive(Debug)]
 pub struct Conn {
-    framed: Framed<Stream, tokio_util::codec::LengthDelimitedCodec>,
+    framed: Framed<Stream, super::protocol::FrameCodec>,
     /// The id the scheduler assigned (outgoing connections to a scheduler).
     pub id: u64,
 }
@@ -333,7 +367,7 @@ impl Conn {
     }
 }
 
-type FramedConn = Framed<Stream, tokio_util::codec::LengthDelimitedCodec>;
+type FramedConn = Framed<Stream, super::protocol::FrameCodec>;
 
 /// The writing half of a [`Conn`].
 #[derive(Debug)]
@@ -437,4 +471,30 @@ pub async fn accept(
     framed.send(encode(&HelloReply::Welcome { protocol: PROTOCOL_VERSION, id })?).await?;
     framed.codec_mut().set_max_frame_length(security.max_frame);
     Ok((Conn { framed, id }, hello.role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_other_users_can_read_gets_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "secret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warning = token_file_permission_warning(&path).expect("mode 0644 must be warned about");
+        assert!(warning.contains("0644") && warning.contains("chmod 600"), "{warning}");
+        assert_eq!(read_token(&path).unwrap(), "secret", "the token is still read");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(token_file_permission_warning(&path).is_some(), "group-readable is warned about too");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(token_file_permission_warning(&path), None);
+        // A file load_or_create_token writes is private from the start.
+        let fresh = dir.path().join("sub").join("token");
+        load_or_create_token(&fresh).unwrap();
+        assert_eq!(token_file_permission_warning(&fresh), None);
+    }
 }

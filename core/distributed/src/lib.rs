@@ -44,9 +44,12 @@ mod worker;
 
 pub use client::{AsCompleted, Client, ClientOptions, Future, FutureStatus, SCHEDULER_ENV};
 pub use cluster::{init_logging, maybe_run_worker, LocalCluster, LocalClusterBuilder, WORKER_ENV};
-pub use conn::{default_token_file, generate_token, load_or_create_token, read_token, Security, TlsConfig, TOKEN_ENV};
+pub use conn::{
+    default_token_file, generate_token, load_or_create_token, read_token, token_file_permission_warning, Security,
+    TlsConfig, TOKEN_ENV,
+};
 pub use protocol::{ProtocolError, TaskError, PROTOCOL_VERSION};
 pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions};
-pub use spill::{MemoryLimits, StoreError};
+pub use spill::{default_spill_root, MemoryLimits, StoreError};
 pub use state::StateConfig;
 pub use worker::{run_worker, WorkerError, WorkerOptions};

@@ -14,18 +14,22 @@
 //! Decoding never trusts the peer: a frame over the cap, bytes that are not a message of the
 //! expected type, or a message that breaks the protocol's rules is an error that drops that
 //! one connection (see [`decode_batch`]; the fuzz tests feed it random and truncated frames).
+//! The scheduler first tells a worker or client why ([`ToWorker::Closing`],
+//! [`ToClient::Closing`], e.g. "a frame of N bytes is over the limit of M bytes (--max-frame)",
+//! see [`FrameTooBig`]), so the peer reports the reason rather than a reset connection.
 
 use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio_util::codec::LengthDelimitedCodec;
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 use rask_core::Key;
 
 /// The protocol version. Bump it whenever a message changes shape or meaning.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added [`ToWorker::Closing`] and [`ToClient::Closing`].
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The first field of every [`Hello`]: tells a Rask peer from a stray connection.
 pub const MAGIC: &str = "rask";
@@ -228,6 +232,12 @@ pub enum ToWorker {
     },
     /// Shut down cleanly.
     Close,
+    /// The scheduler is closing this connection because of something the worker sent (a
+    /// frame over its `--max-frame`, a malformed frame); the last message before the close.
+    Closing {
+        /// Why, e.g. "frame size too big: a frame of N bytes is over the limit of M bytes (--max-frame)".
+        reason: String,
+    },
 }
 
 /// Client → scheduler.
@@ -313,6 +323,12 @@ pub enum ToClient {
         /// Why.
         reason: String,
     },
+    /// The scheduler is closing this connection because of something the client sent (a
+    /// frame over its `--max-frame`, a malformed frame); the last message before the close.
+    Closing {
+        /// Why, e.g. "frame size too big: a frame of N bytes is over the limit of M bytes (--max-frame)".
+        reason: String,
+    },
 }
 
 /// Peer → worker data port.
@@ -393,8 +409,85 @@ pub enum ProtocolError {
 }
 
 /// A length-delimited codec (4-byte big-endian length) with this frame cap.
-pub fn frame_codec(max_frame: usize) -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(max_frame).new_codec()
+pub fn frame_codec(max_frame: usize) -> FrameCodec {
+    FrameCodec {
+        inner: LengthDelimitedCodec::builder().length_field_type::<u32>().max_frame_length(max_frame).new_codec(),
+    }
+}
+
+/// A frame over the cap: the error (inside an `io::Error` of kind `InvalidData`) that names
+/// the frame's size and the cap, so the side that refuses it can tell the other why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameTooBig {
+    /// The size of the frame, from its length prefix.
+    pub size: u64,
+    /// The cap it is over.
+    pub max: usize,
+}
+
+impl fmt::Display for FrameTooBig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "frame size too big: a frame of {} bytes is over the limit of {} bytes (--max-frame)",
+            self.size, self.max
+        )
+    }
+}
+
+impl std::error::Error for FrameTooBig {}
+
+impl FrameTooBig {
+    /// The [`FrameTooBig`] inside `error`, if that is what it is.
+    pub fn find(error: &std::io::Error) -> Option<FrameTooBig> {
+        error.get_ref().and_then(|e| e.downcast_ref::<FrameTooBig>()).copied()
+    }
+}
+
+/// [`LengthDelimitedCodec`] with a 4-byte length whose over-the-cap errors are [`FrameTooBig`].
+#[derive(Debug)]
+pub struct FrameCodec {
+    inner: LengthDelimitedCodec,
+}
+
+impl FrameCodec {
+    /// Changes the frame cap (it rises after the handshake).
+    pub fn set_max_frame_length(&mut self, max: usize) {
+        self.inner.set_max_frame_length(max);
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
+        // On a length over the cap the inner codec leaves the length prefix unconsumed.
+        let head = src.get(..4).map(|h| u64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]])));
+        self.inner.decode(src).map_err(|e| self.too_big(e, head))
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, data: Bytes, dst: &mut BytesMut) -> Result<(), std::io::Error> {
+        let size = data.len() as u64;
+        self.inner.encode(data, dst).map_err(|e| self.too_big(e, Some(size)))
+    }
+}
+
+impl FrameCodec {
+    fn too_big(&self, error: std::io::Error, size: Option<u64>) -> std::io::Error {
+        let is_cap = error.get_ref().is_some_and(|e| e.is::<tokio_util::codec::LengthDelimitedCodecError>());
+        match size {
+            Some(size) if is_cap => std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                FrameTooBig { size, max: self.inner.max_frame_length() },
+            ),
+            _ => error,
+        }
+    }
 }
 
 /// Encodes one message.
@@ -535,6 +628,10 @@ mod tests {
         buf.extend_from_slice(&[0; 16]);
         let err = codec.decode(&mut buf).unwrap_err();
         assert!(err.to_string().contains("frame size too big"), "{err}");
+        assert_eq!(FrameTooBig::find(&err), Some(FrameTooBig { size: u64::from(u32::MAX), max: 1024 }));
+        assert!(err.to_string().contains("4294967295 bytes is over the limit of 1024 bytes"), "{err}");
+        let err = codec.encode(Bytes::from(vec![0u8; 2000]), &mut BytesMut::new()).unwrap_err();
+        assert_eq!(FrameTooBig::find(&err), Some(FrameTooBig { size: 2000, max: 1024 }));
     }
 
     proptest! {

@@ -15,15 +15,19 @@ use tokio::sync::{mpsc, watch};
 use super::conn::{accept, Security};
 use super::protocol::{FromClient, ProtocolError, Role, ToClient, ToScheduler, ToWorker};
 use super::state::{ClusterState, Out, StateConfig};
-use super::status::{self, StatusSnapshot};
+use super::status::{self, StatusLimits, StatusSnapshot};
 
 /// How to run a scheduler.
 #[derive(Clone, Debug)]
 pub struct SchedulerOptions {
     /// Where to listen for workers and clients (default `127.0.0.1:8786`; port 0 picks one).
     pub listen: String,
-    /// Where to serve the status page and JSON (`None`: not served).
+    /// Where to serve the status page and JSON (`None`: not served). Bound to anything but a
+    /// loopback address, the page and `/status.json` require the security token, given as
+    /// `?token=TOKEN` or an `Authorization: Bearer TOKEN` header (see [`crate::status`]).
     pub status: Option<String>,
+    /// The status server's own connection cap and timeouts, apart from the cluster port's.
+    pub status_limits: StatusLimits,
     /// Registry, token, TLS.
     pub security: Security,
     /// A worker silent for this long is removed.
@@ -38,6 +42,7 @@ impl SchedulerOptions {
         SchedulerOptions {
             listen: "127.0.0.1:8786".into(),
             status: Some("127.0.0.1:8787".into()),
+            status_limits: StatusLimits::default(),
             security,
             heartbeat_timeout: Duration::from_secs(10),
             state: StateConfig::default(),
@@ -59,6 +64,10 @@ impl SchedulerOptions {
     pub fn check(&self) -> Result<(), String> {
         if self.heartbeat_timeout.is_zero() {
             return Err("heartbeat_timeout must be a positive duration".into());
+        }
+        let l = &self.status_limits;
+        if l.max_connections == 0 || l.idle_timeout.is_zero() || l.header_read_timeout.is_zero() {
+            return Err(format!("status_limits need at least one connection and positive timeouts, not {l:?}"));
         }
         let s = &self.state;
         if s.poison_limit == 0 {
@@ -141,7 +150,8 @@ impl SchedulerHandle {
                     let snap = snap_tx.subscribe();
                     let f: Arc<dyn Fn() -> StatusSnapshot + Send + Sync> = Arc::new(move || snap.borrow().clone());
                     // Runs until the runtime shuts down with the scheduler.
-                    tokio::spawn(status::serve(sl, f, std::future::pending::<()>()));
+                    let token = Some(opts.security.token.clone());
+                    tokio::spawn(status::serve(sl, f, token, opts.status_limits, std::future::pending::<()>()));
                 }
                 tokio::spawn(accept_loop(listener, opts.security.clone(), tx2));
                 run_state(rx, opts, addr2, snap_tx, pids2).await;
@@ -238,6 +248,7 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                         tracing::warn!(peer = %addr, "worker did not register first; dropping it");
                         return;
                     }
+                    let closing = tx.clone();
                     if events.send(Event::WorkerUp(id, tx)).is_err() {
                         return;
                     }
@@ -261,13 +272,19 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                                 }
                             }
                             Err(ProtocolError::Closed) => break "connection closed".to_string(),
-                            Err(e) => break e.to_string(),
+                            Err(e) => {
+                                tell_before_closing(&e, |reason| closing.send(vec![ToWorker::Closing { reason }]))
+                                    .await;
+                                break e.to_string();
+                            }
                         }
                     };
+                    drop(closing);
                     let _ = events.send(Event::WorkerDown(id, reason));
                 }
                 Role::Client => {
                     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<ToClient>>();
+                    let closing = tx.clone();
                     if events.send(Event::ClientUp(id, tx)).is_err() {
                         return;
                     }
@@ -291,16 +308,41 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                             Err(e) => {
                                 if !matches!(e, ProtocolError::Closed) {
                                     tracing::warn!(client = id, error = %e, "dropping a client connection");
+                                    tell_before_closing(&e, |reason| closing.send(vec![ToClient::Closing { reason }]))
+                                        .await;
                                 }
                                 break;
                             }
                         }
                     }
+                    drop(closing);
                     let _ = events.send(Event::ClientDown(id));
                 }
                 Role::Peer => {}
             }
         });
+    }
+}
+
+/// How long a connection the scheduler drops for what the peer sent stays open after the
+/// reason is sent, so that the peer reads it before the close (closing with the peer's
+/// unread bytes pending resets the connection, which can discard the reason in flight).
+const CLOSING_GRACE: Duration = Duration::from_millis(500);
+
+/// Before dropping a connection for a frame over the cap or a malformed frame, sends the
+/// peer the reason through `send` (its writer task) and waits [`CLOSING_GRACE`]. Other
+/// errors (the socket failed) are not the peer's to hear about.
+async fn tell_before_closing<E>(error: &ProtocolError, send: impl FnOnce(String) -> Result<(), E>) {
+    let reason = match error {
+        ProtocolError::Io(e) => match super::protocol::FrameTooBig::find(e) {
+            Some(too_big) => too_big.to_string(),
+            None => return,
+        },
+        ProtocolError::Malformed(m) => format!("malformed frame: {m}"),
+        _ => return,
+    };
+    if send(reason).is_ok() {
+        tokio::time::sleep(CLOSING_GRACE).await;
     }
 }
 

@@ -189,9 +189,11 @@ enum Incoming {
 /// `memory_bytes() <= max(limits().target_bytes(), pinned_bytes())`: everything that could be spilled to
 /// reach the target has been.
 ///
-/// Spill files live in a private directory (`rask-spill-*`, mode 0700 on Unix) created inside
-/// `spill_root` on the first spill. The directory and every file in it are removed by
-/// [`clear`](Self::clear) and when the store is dropped.
+/// Spill files (mode 0600 on Unix) live in a private directory (`rask-spill-*`, mode 0700)
+/// created inside `spill_root` (itself created 0700 if missing) on the first spill. The
+/// directory holds an owner file naming this process, so that a later worker can remove it
+/// if this process dies without cleaning up (see [`remove_stale_dirs`]). The directory and
+/// every file in it are removed by [`clear`](Self::clear) and when the store is dropped.
 pub struct DataStore {
     registry: Arc<Registry>,
     limits: MemoryLimits,
@@ -631,10 +633,8 @@ impl DataStore {
         let dir = match &self.dir {
             Some(dir) => dir.path().to_path_buf(),
             None => {
-                std::fs::create_dir_all(&self.spill_root).map_err(|e| io_error(None, &self.spill_root, &e))?;
-                let dir = tempfile::Builder::new()
-                    .prefix("rask-spill-")
-                    .tempdir_in(&self.spill_root)
+                prepare_spill_root(&self.spill_root).map_err(|e| io_error(None, &self.spill_root, &e))?;
+                let dir = create_owned_dir(&self.spill_root, SPILL_DIR_PREFIX)
                     .map_err(|e| io_error(None, &self.spill_root, &e))?;
                 let path = dir.path().to_path_buf();
                 self.dir = Some(dir);
@@ -643,13 +643,193 @@ impl DataStore {
         };
         self.next_file += 1;
         let path = dir.join(format!("{:016x}.spill", self.next_file));
-        if let Err(e) = std::fs::write(&path, bytes) {
+        if let Err(e) = write_private_file(&path, bytes) {
             // Do not leave a partial file behind.
             let _ = std::fs::remove_file(&path);
             return Err(io_error(Some(key), &path, &e));
         }
         Ok(path)
     }
+}
+
+/// The prefix of a [`DataStore`]'s spill directory inside its spill root.
+pub(crate) const SPILL_DIR_PREFIX: &str = "rask-spill-";
+
+/// The file in every directory made by [`create_owned_dir`] naming the process that owns it
+/// (its PID, in decimal, and a newline).
+pub(crate) const OWNER_FILE: &str = "owner.pid";
+
+/// The default spill root: `rask-<uid>` in the system temporary directory, one per user, so
+/// that spill files never sit in a directory other users can list. It is created with mode
+/// 0700; if it exists but belongs to another user, spilling into it is refused.
+pub fn default_spill_root() -> PathBuf {
+    match current_uid() {
+        Some(uid) => std::env::temp_dir().join(format!("rask-{uid}")),
+        None => std::env::temp_dir().join("rask-spill"),
+    }
+}
+
+/// This process's user id (Unix), learned from the owner of a fresh anonymous file.
+fn current_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        static UID: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+        *UID.get_or_init(|| tempfile::tempfile().and_then(|f| f.metadata()).map(|m| m.uid()).ok())
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Creates `root` (and missing parents) with mode 0700 if it does not exist. The
+/// [default root](default_spill_root), being in a shared directory, must belong to this user
+/// (otherwise this fails: another user could read or plant spill files), and is narrowed to
+/// 0700 with a warning if its mode is wider. A root chosen by the user is taken as it is.
+pub(crate) fn prepare_spill_root(root: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(root)?;
+    #[cfg(unix)]
+    if root == default_spill_root() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::symlink_metadata(root)?;
+        if !meta.is_dir() || Some(meta.uid()) != current_uid() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "the spill root {} is not a directory owned by this user (uid {:?}); \
+                     remove it or choose another spill directory",
+                    root.display(),
+                    current_uid()
+                ),
+            ));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(root = %root.display(), "the spill root had mode {mode:04o}; narrowing it to 0700");
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes a fresh directory `<root>/<prefix>XXXXXX` with mode 0700 and an [`OWNER_FILE`] naming
+/// this process; it is removed when the returned handle is dropped.
+pub(crate) fn create_owned_dir(root: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let dir = builder.tempdir_in(root)?;
+    write_private_file(&dir.path().join(OWNER_FILE), format!("{}\n", std::process::id()).as_bytes())?;
+    Ok(dir)
+}
+
+/// Writes a new file readable and writable by its owner only (mode 0600 on Unix).
+fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(bytes)
+}
+
+/// Whether process `pid` exists (a zombie counts as existing: keeping a directory is safe).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_fs = Path::new("/proc/self");
+    if proc_fs.exists() {
+        return Path::new("/proc").join(pid.to_string()).exists();
+    }
+    // No /proc: ask `kill -0`. If even that cannot run, call the owner alive and keep the directory.
+    match std::process::Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(status) => status.success(),
+        Err(_) => true,
+    }
+}
+
+/// The owner a directory's [`OWNER_FILE`] names, if it has a readable one.
+fn dir_owner(dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(dir.join(OWNER_FILE)).ok()?.trim().parse().ok()
+}
+
+/// Whether `dir` belongs to a live process: its own owner, or (for a cluster's directory that
+/// holds its workers' spill directories) the owner of any directory directly inside it.
+/// A directory without an owner file is treated as live: it may be being created right now.
+fn owned_by_live_process(dir: &Path) -> bool {
+    let Some(owner) = dir_owner(dir) else { return true };
+    if process_alive(owner) {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return true };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        e.file_type().is_ok_and(|t| t.is_dir()) && dir_owner(&p).is_some_and(process_alive)
+    })
+}
+
+/// Removes the directories directly inside `root` whose names start with one of `prefixes`
+/// and whose owning process is gone: left behind by a worker or a
+/// [`LocalCluster`](crate::LocalCluster) killed with SIGKILL. A directory is removed only if
+/// it is a real directory (not a link) owned by this user, with an [`OWNER_FILE`] naming a
+/// process that no longer exists (and, for a cluster's, no directory inside naming a live
+/// one). Returns the directories removed; a missing `root` is not an error.
+pub(crate) fn remove_stale_dirs(root: &Path, prefixes: &[&str]) -> std::io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if !meta.is_dir() {
+            continue;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if Some(meta.uid()) != current_uid() {
+                continue;
+            }
+        }
+        if owned_by_live_process(&path) {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                tracing::info!(dir = %path.display(), "removed a spill directory left by a dead process");
+                removed.push(path);
+            }
+            Err(e) => tracing::warn!(dir = %path.display(), error = %e, "could not remove a stale spill directory"),
+        }
+    }
+    Ok(removed)
 }
 
 fn io_error(key: Option<&Key>, path: &Path, error: &std::io::Error) -> StoreError {
@@ -707,8 +887,9 @@ mod tests {
         s.get(key).unwrap().unwrap().get::<Vec<f64>>().unwrap().clone()
     }
 
+    /// Spill files in `dir` (the owner file is not one).
     fn files_in(dir: &Path) -> usize {
-        std::fs::read_dir(dir).unwrap().count()
+        std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_name() != OWNER_FILE).count()
     }
 
     fn k(i: u64) -> Key {
@@ -725,6 +906,68 @@ mod tests {
         assert_eq!((s.n_spilled(), s.total_spilled(), s.spilled_bytes()), (0, 0, 0));
         assert!(s.spill_dir().is_none(), "the spill directory is created lazily");
         assert!(!s.is_paused());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_spill_root_and_directory_are_0700_and_spill_files_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("a").join("spill-root");
+        let mut s = DataStore::new(Arc::new(Registry::core()), MemoryLimits::new(20_000), root.clone()).unwrap();
+        for i in 0..4 {
+            s.insert(k(i), Value::new(block(i))).unwrap();
+        }
+        assert!(s.n_spilled() > 0);
+        assert_eq!(mode(&root), 0o700, "a missing spill root is created private");
+        let dir = s.spill_dir().unwrap().to_path_buf();
+        assert_eq!(mode(&dir), 0o700, "the spill directory");
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "spill")));
+        for f in &files {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+        assert_eq!(dir_owner(&dir), Some(std::process::id()), "the owner file names this process");
+        let default = default_spill_root();
+        assert!(default.starts_with(std::env::temp_dir()), "{}", default.display());
+        assert!(default.file_name().unwrap().to_str().unwrap().starts_with("rask-"));
+    }
+
+    /// A PID that belonged to a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn stale_spill_directories_of_dead_processes_are_removed_and_live_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let make = |name: &str, owner: Option<u32>| {
+            let d = root.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("0000000000000001.spill"), vec![7u8; 1000]).unwrap();
+            if let Some(pid) = owner {
+                std::fs::write(d.join(OWNER_FILE), format!("{pid}\n")).unwrap();
+            }
+            d
+        };
+        let dead = make("rask-spill-dead", Some(dead_pid()));
+        let live = make("rask-spill-live", Some(std::process::id()));
+        let unowned = make("rask-spill-unowned", None);
+        let other = make("something-else", Some(dead_pid()));
+        // A dead cluster's directory holding a live worker's spill directory is kept.
+        let cluster = make("rask-cluster-dead-with-live-worker", Some(dead_pid()));
+        std::fs::create_dir(cluster.join("rask-spill-w")).unwrap();
+        std::fs::write(cluster.join("rask-spill-w").join(OWNER_FILE), format!("{}\n", std::process::id())).unwrap();
+        let dead_cluster = make("rask-cluster-dead", Some(dead_pid()));
+        let removed = remove_stale_dirs(root.path(), &["rask-spill-", "rask-cluster-"]).unwrap();
+        assert!(!dead.exists() && !dead_cluster.exists());
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(live.exists() && unowned.exists() && other.exists() && cluster.exists());
+        assert_eq!(remove_stale_dirs(&root.path().join("missing"), &["rask-spill-"]).unwrap(), Vec::<PathBuf>::new());
     }
 
     #[test]

@@ -9,6 +9,17 @@
 //! | `GET /` | a self-contained HTML page that polls `/status.json` every 500 ms |
 //! | anything else | `404 Not Found` (or `405 Method Not Allowed` for a known path with another method) |
 //!
+//! **Authentication.** Bound to a loopback address, the server asks for nothing. Bound to any
+//! other address (e.g. `--status 0.0.0.0:8787`), the page and the JSON routes need the cluster's
+//! token (the same one workers and clients present), given either in the URL,
+//! `http://HOST:8787/?token=TOKEN` (the page passes it on to its own polls), or as a header,
+//! `Authorization: Bearer TOKEN`; without it the answer is `401 Unauthorized`.
+//!
+//! **Limits.** The status server has its own connection cap and timeouts ([`StatusLimits`]:
+//! by default 64 connections, 10 s idle, 10 s to send a request), apart from the cluster port,
+//! so idle or slow HTTP clients cannot use up the file descriptors workers and clients need.
+//! A connection over the cap is answered `503 Service Unavailable` and closed.
+//!
 //! The page has no external resources (no CDN, no fonts, no images), so it works on an offline cluster,
 //! and it inserts every string it receives with `textContent`, never as HTML.
 //!
@@ -17,10 +28,18 @@
 //! can at worst cost one snapshot clone per request.
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -105,7 +124,48 @@ pub struct Progress {
 /// The snapshot source [`serve`] calls once per request.
 type SnapshotFn = Arc<dyn Fn() -> StatusSnapshot + Send + Sync>;
 
+/// How many connections the status server holds and for how long: a limit of its own, apart
+/// from the cluster port's, so that clients of the status page can never use up the file
+/// descriptors workers and clients need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusLimits {
+    /// Connections open at once; one more is answered `503 Service Unavailable` and closed.
+    pub max_connections: usize,
+    /// How long a connection may sit without a request: after it is accepted and after each
+    /// response (a keep-alive connection the client does not use), or stalled while a response
+    /// is written to a client that does not read it.
+    pub idle_timeout: Duration,
+    /// How long a client may take to send a whole request once its first byte has arrived
+    /// (a client dripping a request byte by byte is closed after this).
+    pub header_read_timeout: Duration,
+}
+
+impl Default for StatusLimits {
+    /// 64 connections, 10 s idle, 10 s to send a request.
+    fn default() -> Self {
+        StatusLimits {
+            max_connections: 64,
+            idle_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the handlers share: the snapshot source and the token, if one is required.
+#[derive(Clone)]
+struct AppState {
+    snapshot: SnapshotFn,
+    token: Option<Arc<str>>,
+}
+
 /// Serves the status on `listener` until `shutdown` resolves. `snapshot` is called per request (it is cheap: a clone of a watch channel's value).
+///
+/// `token`, if given and not empty, is required for `/status.json`, `/api/status` and the page
+/// when the listener is bound to anything but a loopback address: as `?token=TOKEN` in the URL
+/// (the page passes it on to its own requests) or an `Authorization: Bearer TOKEN` header;
+/// without it the answer is `401 Unauthorized`. On a loopback address no token is asked for.
+///
+/// Connections are held within `limits` (see [`StatusLimits`]).
 ///
 /// After `shutdown` resolves, no new connections are accepted, idle keep-alive connections are closed
 /// and requests in flight are answered; then `serve` returns `Ok(())`.
@@ -114,26 +174,105 @@ type SnapshotFn = Arc<dyn Fn() -> StatusSnapshot + Send + Sync>;
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     snapshot: Arc<dyn Fn() -> StatusSnapshot + Send + Sync>,
+    token: Option<String>,
+    limits: StatusLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
-    tracing::info!(%address, "status page listening on http://{address}/");
-    axum::serve(listener, router(snapshot)).with_graceful_shutdown(shutdown).await
+    let token = match token.filter(|t| !t.is_empty()) {
+        Some(t) if !address.ip().is_loopback() => Some(Arc::<str>::from(t)),
+        None if !address.ip().is_loopback() => {
+            tracing::warn!(%address, "the status page is served beyond loopback without a token");
+            None
+        }
+        _ => None,
+    };
+    tracing::info!(%address, token_required = token.is_some(), "status page listening on http://{address}/");
+    let listener = LimitedListener {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
+        refusing: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
+        limits,
+        refused: 0,
+    };
+    axum::serve(listener, router(AppState { snapshot, token })).with_graceful_shutdown(shutdown).await
 }
 
 /// The routes, separate from [`serve`] so the table in the module docs is the whole story.
-fn router(snapshot: SnapshotFn) -> Router {
+fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/status.json", get(status_json))
         .route("/api/status", get(status_json))
         .fallback(not_found)
-        .with_state(snapshot)
+        .with_state(state)
+}
+
+/// Whether the request carries the token (`?token=` or `Authorization: Bearer`), or none is needed.
+fn authorized(state: &AppState, uri: &Uri, headers: &HeaderMap) -> bool {
+    let Some(token) = &state.token else { return true };
+    let from_query = uri
+        .query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|pair| pair.strip_prefix("token="))
+        .any(|given| constant_time_eq(percent_decode(given).as_bytes(), token.as_bytes()));
+    let from_header = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.strip_prefix("Bearer "))
+        .any(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()));
+    from_query || from_header
+}
+
+/// Decodes `%XX` escapes and `+` (tokens are hex, but a browser may escape what it is given).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                // Two hex digits make at most 0xff.
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal a prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The answer to a request without the token.
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer"), (header::CACHE_CONTROL, "no-store")],
+        "the status page needs the cluster's token: add ?token=TOKEN to the URL or send Authorization: Bearer TOKEN\n",
+    )
+        .into_response()
 }
 
 /// `GET /status.json`: a fresh snapshot as JSON, never cached.
-async fn status_json(State(snapshot): State<SnapshotFn>) -> Response {
-    match serde_json::to_vec(&snapshot()) {
+async fn status_json(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    if !authorized(&state, &uri, &headers) {
+        return unauthorized();
+    }
+    match serde_json::to_vec(&(state.snapshot)()) {
         Ok(body) => {
             ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response()
         }
@@ -143,13 +282,187 @@ async fn status_json(State(snapshot): State<SnapshotFn>) -> Response {
 }
 
 /// `GET /`: the live page.
-async fn page() -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
+async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    if !authorized(&state, &uri, &headers) {
+        return unauthorized();
+    }
+    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE)).into_response()
 }
 
 /// Any unknown path.
 async fn not_found() -> impl IntoResponse {
     (StatusCode::NOT_FOUND, "not found: try / or /status.json\n")
+}
+
+/// The status port's listener: accepts while fewer than `limits.max_connections` connections
+/// are open, answers any more with a 503 and closes them, and wraps each connection in the
+/// [`StatusLimits`] timeouts.
+struct LimitedListener {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Connections being answered 503 (bounded too, so refusing cannot use up descriptors).
+    refusing: Arc<tokio::sync::Semaphore>,
+    limits: StatusLimits,
+    refused: u64,
+}
+
+/// Answers `503 Service Unavailable` on a connection over the cap and closes it.
+async fn refuse(mut tcp: TcpStream, _permit: OwnedSemaphorePermit) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = async {
+        tcp.write_all(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n")
+            .await?;
+        tcp.shutdown().await?;
+        // Drain what the client sent until it closes, so that the close is not a reset.
+        let mut buf = [0u8; 4096];
+        while tcp.read(&mut buf).await? > 0 {}
+        Ok::<_, io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (tcp, addr) = match self.inner.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait for some to be released.
+                    tracing::warn!(error = %e, "status page: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match Arc::clone(&self.permits).try_acquire_owned() {
+                Ok(permit) => return (LimitedStream::new(tcp, permit, self.limits), addr),
+                Err(_) => {
+                    self.refused += 1;
+                    if self.refused.is_power_of_two() {
+                        tracing::warn!(
+                            limit = self.limits.max_connections,
+                            refused = self.refused,
+                            "status page: too many connections; refusing more"
+                        );
+                    }
+                    // Answer 503 and close gracefully (closing with the request unread would reset
+                    // the connection before the client reads the answer), within a second and
+                    // with no more refusals in progress than the cap; past that, just close.
+                    if let Ok(permit) = Arc::clone(&self.refusing).try_acquire_owned() {
+                        tokio::spawn(refuse(tcp, permit));
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A status connection with its place under the connection cap (released on drop) and its
+/// deadline: `idle_timeout` while no request is coming in (from accept, and from each response
+/// written), `header_read_timeout` from the first byte of a request. When the deadline passes,
+/// reads and writes fail with `TimedOut` and the server closes the connection.
+struct LimitedStream {
+    inner: TcpStream,
+    _permit: OwnedSemaphorePermit,
+    limits: StatusLimits,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Bytes of a request have arrived since the last response was written.
+    in_request: bool,
+}
+
+impl LimitedStream {
+    fn new(inner: TcpStream, permit: OwnedSemaphorePermit, limits: StatusLimits) -> Self {
+        let deadline = Box::pin(tokio::time::sleep(limits.idle_timeout));
+        LimitedStream { inner, _permit: permit, limits, deadline, in_request: false }
+    }
+
+    fn restart(&mut self, after: Duration) {
+        let at = tokio::time::Instant::now() + after;
+        self.deadline.as_mut().reset(at);
+    }
+
+    /// Called when the inner stream is not ready: fails once the deadline has passed.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                if self.in_request { "status page: request not received in time" } else { "status page: idle" },
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for LimitedStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before && !this.in_request {
+                    this.in_request = true;
+                    let t = this.limits.header_read_timeout;
+                    this.restart(t);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => this.poll_deadline(cx),
+        }
+    }
+}
+
+impl AsyncWrite for LimitedStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                // A response is going out: the request is complete, the idle clock starts again.
+                this.in_request = false;
+                let t = this.limits.idle_timeout;
+                this.restart(t);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => this.poll_deadline(cx).map(|r| r.map(|()| 0)),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Ok(n)) => {
+                this.in_request = false;
+                let t = this.limits.idle_timeout;
+                this.restart(t);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => this.poll_deadline(cx).map(|r| r.map(|()| 0)),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
 
 /// The live status page: inline CSS and vanilla JS, no external resources.
@@ -210,6 +523,9 @@ const PAGE: &str = r#"<!doctype html>
 <script>
 "use strict";
 const POLL_MS = 500;
+// The token the page was opened with (?token=), passed on to its own requests.
+const TOKEN = new URLSearchParams(location.search).get("token");
+const AUTH = TOKEN ? "?token=" + encodeURIComponent(TOKEN) : "";
 const $ = (id) => document.getElementById(id);
 
 // Builds an element whose content is plain text (textContent), so data is never parsed as HTML.
@@ -292,7 +608,7 @@ function render(s) {
 // Polls one request at a time: the next one starts POLL_MS after the previous one ends.
 async function poll() {
   try {
-    const r = await fetch("/status.json", { cache: "no-store" });
+    const r = await fetch("/status.json" + AUTH, { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
     render(await r.json());
     $("conn").textContent = "live";
@@ -327,13 +643,114 @@ mod tests {
     }
 
     async fn start(snapshot: SnapshotFn) -> Running {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
+        start_with("127.0.0.1:0", snapshot, None, StatusLimits::default()).await
+    }
+
+    /// Like [`start`], bound to `bind` with a token and limits; the address returned is on
+    /// 127.0.0.1 even for a wildcard bind.
+    async fn start_with(bind: &str, snapshot: SnapshotFn, token: Option<&str>, limits: StatusLimits) -> Running {
+        let listener = TcpListener::bind(bind).await.unwrap();
+        let mut address = listener.local_addr().unwrap();
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, snapshot, async move {
+        let task = tokio::spawn(serve(listener, snapshot, token.map(String::from), limits, async move {
             let _ = stopped.await;
         }));
         Running { address, stop, task }
+    }
+
+    /// Reads until the peer closes the connection (true) or `within` passes (false).
+    async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+        let mut buf = Vec::new();
+        tokio::time::timeout(within, stream.read_to_end(&mut buf)).await.is_ok()
+    }
+
+    fn short_limits(max_connections: usize) -> StatusLimits {
+        StatusLimits {
+            max_connections,
+            idle_timeout: Duration::from_millis(600),
+            header_read_timeout: Duration::from_millis(600),
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_cap_get_503_and_idle_ones_are_closed() {
+        let server = start_with("127.0.0.1:0", Arc::new(sample), None, short_limits(4)).await;
+        let mut idle = Vec::new();
+        for _ in 0..4 {
+            idle.push(TcpStream::connect(server.address).await.unwrap());
+        }
+        // Give the server a moment to accept them, then one more is refused at once.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let over = request(server.address, "GET", "/status.json").await;
+        assert_eq!(over.status, 503, "{over:?}");
+        assert_eq!(over.body, "too many connections\n");
+        // Idle connections are closed by the server, which then answers again.
+        for c in &mut idle {
+            assert!(closed_within(c, Duration::from_secs(5)).await, "an idle connection was kept open");
+        }
+        assert_eq!(request(server.address, "GET", "/status.json").await.status, 200);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_dripped_byte_by_byte_is_cut_off_by_the_header_read_timeout() {
+        let limits = StatusLimits { idle_timeout: Duration::from_secs(30), ..short_limits(4) };
+        let server = start_with("127.0.0.1:0", Arc::new(sample), None, limits).await;
+        let mut slow = TcpStream::connect(server.address).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut cut_off = false;
+        for b in b"GET /status.json HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+            if slow.write_all(&[*b]).await.is_err() {
+                cut_off = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if started.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+        }
+        assert!(
+            cut_off || closed_within(&mut slow, Duration::from_secs(1)).await,
+            "a dripping client held its connection"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+        server.stop().await;
+    }
+
+    /// Sends a GET with extra header lines and reads the reply's status.
+    async fn status_of(address: std::net::SocketAddr, path: &str, extra: &str) -> u16 {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        raw.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn beyond_loopback_the_token_is_required_as_a_query_or_a_bearer_header() {
+        let server = start_with("0.0.0.0:0", Arc::new(sample), Some("s3cr/t"), StatusLimits::default()).await;
+        let a = server.address;
+        for path in ["/status.json", "/api/status", "/"] {
+            assert_eq!(status_of(a, path, "").await, 401, "{path} without the token");
+            assert_eq!(status_of(a, &format!("{path}?token=wrong"), "").await, 401, "{path}");
+            assert_eq!(status_of(a, &format!("{path}?token=s3cr%2Ft"), "").await, 200, "{path} with ?token=");
+            assert_eq!(status_of(a, &format!("{path}?x=1&token=s3cr/t"), "").await, 200, "{path}");
+            assert_eq!(status_of(a, path, "Authorization: Bearer s3cr/t\r\n").await, 200, "{path} with a header");
+            assert_eq!(status_of(a, path, "Authorization: Bearer s3cr/x\r\n").await, 401, "{path}");
+        }
+        let reply = request(a, "GET", "/status.json").await;
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        assert!(reply.body.contains("?token="), "{}", reply.body);
+        let reply = request(a, "GET", "/status.json?token=s3cr/t").await;
+        assert_eq!(serde_json::from_str::<StatusSnapshot>(&reply.body).unwrap(), sample());
+        server.stop().await;
+        // On loopback no token is asked for.
+        let server = start_with("127.0.0.1:0", Arc::new(sample), Some("s3cr/t"), StatusLimits::default()).await;
+        assert_eq!(status_of(server.address, "/status.json", "").await, 200);
+        server.stop().await;
     }
 
     impl Running {

@@ -45,7 +45,14 @@ pub struct WorkerOptions {
     pub nthreads: usize,
     /// Memory limit and thresholds.
     pub memory: MemoryLimits,
-    /// Where spill files go (a private subdirectory is made and removed on exit).
+    /// The spill root: where a worker over its memory target writes results to disk
+    /// (`rask worker --spill-dir DIR`; default [`default_spill_root`](crate::default_spill_root),
+    /// `rask-<uid>` in the system temporary directory, created mode 0700 and refused if another
+    /// user owns it). The root is created (mode 0700) if missing. On the first spill the worker
+    /// makes a private subdirectory `rask-spill-*` in it (mode 0700, files 0600, with an owner
+    /// file naming the worker's PID), removed when the worker exits. On start the worker
+    /// removes the `rask-spill-*` directories in the root whose owning process is gone (left by
+    /// workers killed with SIGKILL); a live worker's are never touched.
     pub spill_dir: PathBuf,
     /// Registry, token, TLS.
     pub security: Security,
@@ -57,7 +64,7 @@ pub struct WorkerOptions {
 
 impl WorkerOptions {
     /// Defaults: listen on 127.0.0.1, one thread per core, no memory limit, spill to the
-    /// system temporary directory, heartbeats every 500 ms.
+    /// per-user [`default_spill_root`](crate::default_spill_root), heartbeats every 500 ms.
     pub fn new(scheduler: impl Into<String>, security: Security) -> Self {
         WorkerOptions {
             scheduler: scheduler.into(),
@@ -65,7 +72,7 @@ impl WorkerOptions {
             advertise: None,
             nthreads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             memory: MemoryLimits::default(),
-            spill_dir: std::env::temp_dir(),
+            spill_dir: crate::spill::default_spill_root(),
             security,
             heartbeat: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(20),
@@ -152,6 +159,11 @@ pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
 /// to stop.
 async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Result<(), WorkerError> {
     let registry = opts.security.registry.clone();
+    // Spill directories of workers killed before they could clean up; failing to list the
+    // root is not fatal here (the first spill reports a root it cannot use).
+    if let Err(e) = crate::spill::remove_stale_dirs(&opts.spill_dir, &[crate::spill::SPILL_DIR_PREFIX]) {
+        tracing::warn!(root = %opts.spill_dir.display(), error = %e, "cannot look for stale spill directories");
+    }
     let store = DataStore::new(registry.clone(), opts.memory, opts.spill_dir.clone())
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
     let store: Store = Arc::new(Mutex::new(store));
@@ -305,6 +317,9 @@ impl WorkerLoop {
                         ToWorker::Steal { key } => Event::Steal { key },
                         ToWorker::Release { keys } => Event::Release { keys },
                         ToWorker::Close => return Some("the scheduler closed the cluster".into()),
+                        ToWorker::Closing { reason } => {
+                            return Some(format!("the scheduler closed the connection: {reason}"))
+                        }
                     };
                     self.step(ev);
                 }
