@@ -365,7 +365,8 @@ struct SchedulerArgs {
     /// Address to listen on (use 0.0.0.0:8786 to accept other machines).
     #[arg(long, default_value = "127.0.0.1:8786")]
     listen: String,
-    /// Address of the status page and JSON endpoint.
+    /// Address of the status page and JSON endpoint. Bound to anything but loopback, it asks for
+    /// the cluster token (`?token=TOKEN` or an `Authorization: Bearer TOKEN` header).
     #[arg(long, default_value = "127.0.0.1:8787")]
     status: String,
     /// Do not serve the status page.
@@ -398,7 +399,10 @@ struct WorkerArgs {
     /// Memory limit for held results, in bytes (suffixes k, M, G): spill above 60 %, pause above 80 %.
     #[arg(long, value_parser = parse_bytes)]
     memory_limit: Option<u64>,
-    /// Directory for spill files (default: the system temporary directory).
+    /// Directory for spill files (default: $TMPDIR/rask-<uid>, created mode 0700 and refused if
+    /// another user owns it). The worker spills into a private rask-spill-* subdirectory (0700,
+    /// files 0600) that it removes on exit; on start it removes the rask-spill-* directories
+    /// left there by workers that were killed.
     #[arg(long)]
     spill_dir: Option<std::path::PathBuf>,
     /// Seconds to keep trying to reach the scheduler at start.
@@ -465,7 +469,12 @@ fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
     let handle = rask::distributed::SchedulerHandle::start(opts)?;
     eprintln!("scheduler listening on {} ({source})", handle.address());
     if let Some(s) = handle.status_address() {
-        eprintln!("status page: http://{s}/  (JSON: http://{s}/status.json)");
+        let loopback = s.parse::<std::net::SocketAddr>().is_ok_and(|a| a.ip().is_loopback());
+        let q = if loopback { "" } else { "?token=TOKEN" };
+        eprintln!("status page: http://{s}/{q}  (JSON: http://{s}/status.json{q})");
+        if !loopback {
+            eprintln!("  beyond loopback the page needs the cluster token: ?token=TOKEN or `Authorization: Bearer TOKEN`");
+        }
     }
     handle.wait();
     Ok(())
