@@ -644,6 +644,11 @@ fn identical_rows_explain_no_variance_on_every_solver() {
             assert!(t.iter().all(|v| v.is_finite()), "{what}: {t}");
         }
     }
+    for chunk in [5, 100] {
+        let m = IncrementalPcaParams::new(3).fit(&ds(&x, chunk)).unwrap();
+        assert!(m.explained_variance_ratio.iter().all(|&r| r == 0.0), "chunk {chunk}: {}", m.explained_variance_ratio);
+        assert!(m.explained_variance.iter().all(|&v| v == 0.0), "chunk {chunk}: {}", m.explained_variance);
+    }
     for solver in [SvdSolver::Tsqr, SvdSolver::Randomized { n_oversamples: 10, n_power_iter: 4 }] {
         for chunk in [5, 100] {
             let m = TruncatedSvdParams::new(3).solver(solver).fit(&ds(&x, chunk)).unwrap();
