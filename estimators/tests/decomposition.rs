@@ -620,3 +620,50 @@ fn runs_of_empty_blocks_do_not_break_the_merge() {
         assert_close("mean", &m.mean, &direct.mean, 1e-12, 1e-12);
     }
 }
+
+#[test]
+fn identical_rows_explain_no_variance_on_every_solver() {
+    let row = [1.1, 2.3, -0.7, 5.9, 1e3];
+    let x = Array2::from_shape_fn((12, 5), |(_, j)| row[j]);
+    #[allow(deprecated)]
+    let solvers = [
+        PcaSolver::Full,
+        PcaSolver::CovarianceEigh,
+        PcaSolver::Tsqr,
+        PcaSolver::Randomized { n_oversamples: 10, n_power_iter: Some(4) },
+    ];
+    for solver in solvers {
+        for chunk in [5, 100] {
+            let m = PcaParams::new(3).solver(solver).fit(&ds(&x, chunk)).unwrap();
+            let what = format!("{solver:?}, chunk {chunk}");
+            assert!(m.explained_variance_ratio.iter().all(|&r| r == 0.0), "{what}: {}", m.explained_variance_ratio);
+            assert!(m.explained_variance.iter().all(|&v| v == 0.0), "{what}: {}", m.explained_variance);
+            assert!(m.singular_values.iter().all(|&v| v == 0.0), "{what}: {}", m.singular_values);
+            assert_eq!(m.noise_variance, 0.0, "{what}");
+            let t = m.transform(&x).unwrap();
+            assert!(t.iter().all(|v| v.is_finite()), "{what}: {t}");
+        }
+    }
+    for chunk in [5, 100] {
+        let m = IncrementalPcaParams::new(3).fit(&ds(&x, chunk)).unwrap();
+        assert!(m.explained_variance_ratio.iter().all(|&r| r == 0.0), "chunk {chunk}: {}", m.explained_variance_ratio);
+        assert!(m.explained_variance.iter().all(|&v| v == 0.0), "chunk {chunk}: {}", m.explained_variance);
+    }
+    for solver in [SvdSolver::Tsqr, SvdSolver::Randomized { n_oversamples: 10, n_power_iter: 4 }] {
+        for chunk in [5, 100] {
+            let m = TruncatedSvdParams::new(3).solver(solver).fit(&ds(&x, chunk)).unwrap();
+            let what = format!("{solver:?}, chunk {chunk}");
+            assert!(m.explained_variance_ratio.iter().all(|&r| r == 0.0), "{what}: {}", m.explained_variance_ratio);
+            assert!(m.explained_variance.iter().all(|&v| v == 0.0), "{what}: {}", m.explained_variance);
+        }
+    }
+}
+
+#[test]
+fn truncated_svd_on_no_rows_says_so() {
+    let x = Array2::from_shape_fn((30, 4), |(i, j)| (i * 4 + j) as f64);
+    // A filter that keeps no rows: chunks [0, 0, 0].
+    let empty = ChunkedArray::from_array(x.view(), 10).unwrap().sample_rows(1e-9, 0).unwrap();
+    let err = TruncatedSvdParams::new(1).fit(&empty).unwrap_err().to_string();
+    assert!(err.contains("TruncatedSvd cannot be fitted on 0 rows") && !err.contains("NaN"), "{err}");
+}

@@ -160,10 +160,22 @@ fn nan_values_are_refused() {
 }
 
 #[test]
-fn more_clusters_than_rows_of_the_first_block_is_refused() {
+fn a_first_block_shorter_than_k_initialises_from_the_first_blocks() {
+    // Blocks of 5 rows and k = 6: the centres come from the first two blocks.
     let x = blobs(20);
-    let err = MiniBatchKMeansParams::new(6).fit(&chunked(&x, 5)).unwrap_err();
-    assert_eq!(err, MiniBatchKMeansError::TooFewSamples { n_samples: 5, n_clusters: 6 });
+    for init in [MiniBatchInit::KMeansPlusPlus, MiniBatchInit::Random] {
+        let m = MiniBatchKMeansParams::new(6).init(init.clone()).fit(&chunked(&x, 5)).unwrap();
+        assert_eq!(m.cluster_centers.dim(), (6, x.ncols()));
+        assert!(m.cluster_centers.iter().all(|v| v.is_finite()));
+        let once = MiniBatchKMeansParams::new(6).init(init).partial_fit(None, &ds(&chunked(&x, 5))).unwrap();
+        assert_eq!(once.n_clusters(), 6);
+    }
+    // Rows of one-row blocks: still fine.
+    let m = MiniBatchKMeansParams::new(3).fit(&chunked(&x, 1)).unwrap();
+    assert_eq!(m.n_clusters(), 3);
+    // Only data with fewer rows than clusters is refused.
+    let err = MiniBatchKMeansParams::new(21).fit(&chunked(&x, 5)).unwrap_err();
+    assert_eq!(err, MiniBatchKMeansError::TooFewSamples { n_samples: 20, n_clusters: 21 });
 }
 
 #[test]

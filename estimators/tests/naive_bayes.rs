@@ -181,3 +181,34 @@ fn nan_at_predict_time_is_an_error() {
     assert!(err.to_string().contains("NaN or infinite"), "{err}");
     assert!(m.predict_proba(&array![[1.0, f64::INFINITY, 1.0, 1.0]]).is_err());
 }
+
+#[test]
+fn degenerate_variances_give_defined_probabilities() {
+    // All rows identical (default smoothing: var_smoothing × max variance is 0).
+    let x = Array2::from_elem((6, 3), 2.5);
+    let y = array![0i64, 1, 0, 1, 1, 1];
+    let m = GaussianNBParams::new().fit(&Dataset::new(x.clone(), y.clone())).unwrap();
+    assert!(m.epsilon > 0.0 && m.var.iter().all(|v| *v > 0.0), "a variance floor: {}", m.epsilon);
+    let probe = array![[2.5, 2.5, 2.5], [3.0, -1.0, 7.0]];
+    let p = m.predict_proba(&probe).unwrap();
+    assert!(p.iter().all(|v| v.is_finite()), "{p}");
+    // Identical rows carry no evidence: the probabilities are the priors (to rounding of
+    // log-likelihoods of about 1e9 for the far row).
+    for (row, tol) in p.rows().into_iter().zip([1e-12, 1e-5]) {
+        assert!((row[0] - 2.0 / 6.0).abs() < tol && (row[1] - 4.0 / 6.0).abs() < tol, "{row}");
+    }
+    // A constant column with var_smoothing = 0.
+    let (x, y) = real("iris");
+    let mut xc = x.clone();
+    xc.column_mut(1).fill(3.0);
+    let m = GaussianNBParams::new().var_smoothing(0.0).fit(&Dataset::new(xc.clone(), y)).unwrap();
+    let p = m.predict_proba(&xc).unwrap();
+    assert!(p.iter().all(|v| v.is_finite()), "NaN probabilities");
+    let mut off = xc.slice(s![..5, ..]).to_owned();
+    off.column_mut(1).fill(4.0);
+    let p = m.predict_proba(&off).unwrap();
+    assert!(p.iter().all(|v| v.is_finite()), "{p}");
+    for row in p.rows() {
+        assert!((row.sum() - 1.0).abs() < 1e-12, "{row}");
+    }
+}

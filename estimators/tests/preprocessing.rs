@@ -7,7 +7,7 @@ use ndarray::{array, s, Array2};
 use rask_estimators::preprocessing::{
     MinMaxScalerError, MinMaxScalerParams, StandardScalerError, StandardScalerParams,
 };
-use rask_ml::{ChunkedArray, Dataset, Fit, InverseTransform, ParamGuard, PartialFit, Transform};
+use rask_ml::{ChunkedArray, ChunkedDataset, Dataset, Fit, InverseTransform, ParamGuard, PartialFit, Transform};
 
 fn real(name: &str) -> Array2<f64> {
     match name {
@@ -202,4 +202,99 @@ fn a_near_constant_column_scales_by_one_as_in_scikit_learn() {
     let x = array![[1.0], [1.0 + 4.0 * f64::EPSILON]];
     let m = MinMaxScalerParams::new().fit(&x).unwrap();
     assert_eq!(m.scale[0], 1.0);
+}
+
+/// Data that a filter left without rows (`sample_rows` keeping none gives chunks `[0, 0, 0]`).
+fn no_rows() -> ChunkedArray<f64> {
+    let x = Array2::from_shape_fn((30, 3), |(i, j)| (i * 3 + j) as f64);
+    let empty = ChunkedArray::from_array(x.view(), 10).unwrap().sample_rows(1e-9, 0).unwrap();
+    let empty = empty.compute_chunk_sizes().unwrap();
+    assert_eq!(empty.n_rows(), Some(0), "the filter keeps no rows");
+    empty
+}
+
+#[test]
+fn scalers_refuse_data_without_rows() {
+    let x = no_rows();
+    let err = StandardScalerParams::new().fit(&x).unwrap_err();
+    assert!(err.to_string().contains("StandardScaler cannot be fitted on 0 rows"), "{err}");
+    let err = StandardScalerParams::new().partial_fit(None, &ChunkedDataset::<f64>::unlabelled(x.clone())).unwrap_err();
+    assert!(err.to_string().contains("0 rows"), "{err}");
+    let err = MinMaxScalerParams::new().fit(&x).unwrap_err();
+    assert!(err.to_string().contains("MinMaxScaler cannot be fitted on 0 rows"), "{err}");
+    let err = MinMaxScalerParams::new().partial_fit(None, &ChunkedDataset::<f64>::unlabelled(x.clone())).unwrap_err();
+    assert!(err.to_string().contains("0 rows"), "{err}");
+    // Rows that are all NaN are rows: they still fit (NaN statistics), as in scikit-learn.
+    let nan = ChunkedArray::from_array(Array2::from_elem((4, 2), f64::NAN).view(), 2).unwrap();
+    let m = StandardScalerParams::new().fit(&nan).unwrap();
+    assert!(m.var.iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn standard_scaler_honours_sample_weights_as_frequencies() {
+    let x = real("wine");
+    let n = x.nrows();
+    // Weights 0..3: the same fit as each row repeated 0, 1, 2 or 3 times.
+    let w = ndarray::Array1::from_shape_fn(n, |i| (i % 4) as f64);
+    let rows: Vec<usize> = (0..n).flat_map(|i| std::iter::repeat_n(i, i % 4)).collect();
+    let repeated = StandardScalerParams::new().fit(&x.select(ndarray::Axis(0), &rows)).unwrap();
+    let unweighted = StandardScalerParams::new().fit(&x).unwrap();
+    for chunk in [13, 1000] {
+        let ds: ChunkedDataset<f64> =
+            Dataset::unlabelled(x.clone()).with_weights(w.clone()).with_chunk_rows(chunk).to_chunked().unwrap();
+        let fits = on_every_scheduler(|_| StandardScalerParams::new().fit(&ds).unwrap());
+        let m = &fits[0];
+        assert_close("weighted mean", &m.mean, &repeated.mean, RTOL, 0.0);
+        assert_close("weighted var", &m.var, &repeated.var, 1e-11, 0.0);
+        assert_close("weighted scale", &m.scale, &repeated.scale, 1e-11, 0.0);
+        assert!((&m.mean - &unweighted.mean).iter().any(|d| d.abs() > 1e-6), "the weights change the fit");
+        // A hand computation for column 0: Σ w x / Σ w and Σ w (x − mean)² / Σ w.
+        let col = x.column(0);
+        let sw: f64 = w.sum();
+        let mean = col.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() / sw;
+        let var = col.iter().zip(&w).map(|(a, b)| b * (a - mean).powi(2)).sum::<f64>() / sw;
+        assert!((m.mean[0] - mean).abs() <= 1e-12 * mean.abs(), "{} vs {mean}", m.mean[0]);
+        assert!((m.var[0] - var).abs() <= 1e-11 * var, "{} vs {var}", m.var[0]);
+        let t = m.transform(ds.x()).unwrap().compute().unwrap();
+        assert_close("transform", &t, &repeated.transform(&x).unwrap(), 1e-11, 1e-12);
+    }
+    // NaNs are skipped, with their weights.
+    let mut xn = x.clone();
+    xn[[5, 1]] = f64::NAN;
+    let ds: ChunkedDataset<f64> =
+        Dataset::unlabelled(xn.clone()).with_weights(w.clone()).with_chunk_rows(50).to_chunked().unwrap();
+    let m = StandardScalerParams::new().fit(&ds).unwrap();
+    let rows_nan: Vec<usize> = rows.iter().copied().filter(|&i| i != 5).collect();
+    let want = StandardScalerParams::new().fit(&xn.select(ndarray::Axis(0), &rows_nan)).unwrap();
+    assert!((m.mean[1] - want.mean[1]).abs() <= 1e-12 * want.mean[1].abs());
+    // Bad weights, and weights in partial_fit, are clear errors.
+    let mut bad = w.clone();
+    bad[3] = -1.0;
+    let ds: ChunkedDataset<f64> =
+        Dataset::unlabelled(x.clone()).with_weights(bad).with_chunk_rows(50).to_chunked().unwrap();
+    let err = StandardScalerParams::new().fit(&ds).unwrap_err().to_string();
+    assert!(err.contains("non-negative"), "{err}");
+    let ds: ChunkedDataset<f64> =
+        Dataset::unlabelled(x.clone()).with_weights(w.clone()).with_chunk_rows(50).to_chunked().unwrap();
+    let err = StandardScalerParams::new().partial_fit(None, &ds).unwrap_err().to_string();
+    assert!(err.contains("partial_fit with sample weights"), "{err}");
+    let weighted = StandardScalerParams::new().fit(&ds).unwrap();
+    let plain: ChunkedDataset<f64> = Dataset::unlabelled(x.clone()).with_chunk_rows(50).to_chunked().unwrap();
+    let err = StandardScalerParams::new().partial_fit(Some(weighted), &plain).unwrap_err().to_string();
+    assert!(err.contains("partial_fit with sample weights"), "{err}");
+    let zero: ChunkedDataset<f64> =
+        Dataset::unlabelled(x).with_weights(ndarray::Array1::zeros(n)).with_chunk_rows(50).to_chunked().unwrap();
+    let err = StandardScalerParams::new().fit(&zero).unwrap_err().to_string();
+    assert!(err.contains("sum to 0"), "{err}");
+}
+
+#[test]
+fn min_max_scaler_refuses_sample_weights() {
+    let x = real("iris");
+    let w = ndarray::Array1::from_shape_fn(x.nrows(), |i| (i % 4) as f64);
+    let ds: ChunkedDataset<f64> = Dataset::unlabelled(x).with_weights(w).with_chunk_rows(50).to_chunked().unwrap();
+    let err = MinMaxScalerParams::new().fit(&ds).unwrap_err().to_string();
+    assert!(err.contains("MinMaxScaler with sample weights"), "{err}");
+    let err = MinMaxScalerParams::new().partial_fit(None, &ds).unwrap_err().to_string();
+    assert!(err.contains("MinMaxScaler with sample weights"), "{err}");
 }

@@ -551,3 +551,46 @@ fn models_are_send_sync_and_round_trip() {
     let t32 = q32.transform(&x32).unwrap().mapv(f64::from);
     close("f32", &t32, &qt.transform(&x).unwrap(), 1e-5, 1e-5);
 }
+
+#[test]
+fn fitting_on_no_rows_is_a_clear_error() {
+    let x = Array2::from_shape_fn((30, 3), |(i, j)| ((i + j) % 4) as f64);
+    // A filter that keeps no rows gives chunks [0, 0, 0].
+    let empty = ChunkedArray::from_array(x.view(), 10).unwrap().sample_rows(1e-9, 0).unwrap();
+    let check = |who: &str, err: String| {
+        assert!(err.contains(&format!("{who} cannot be fitted on 0 rows")), "{who}: {err}");
+    };
+    check("RobustScaler", RobustScalerParams::new().fit(&empty).unwrap_err().to_string());
+    check("QuantileTransformer", QuantileTransformerParams::new().fit(&empty).unwrap_err().to_string());
+    check("OneHotEncoder", OneHotEncoderParams::new().fit(&empty).unwrap_err().to_string());
+    check("OrdinalEncoder", OrdinalEncoderParams::new().fit(&empty).unwrap_err().to_string());
+    for (label, strategy) in strategies() {
+        for keep in [false, true] {
+            let params = SimpleImputerParams::new().strategy(strategy).keep_empty_features(keep);
+            let err = params.fit(&empty).unwrap_err().to_string();
+            assert!(err.contains("SimpleImputer cannot be fitted on 0 rows"), "{label}: {err}");
+        }
+    }
+}
+
+#[test]
+fn transformers_that_cannot_use_sample_weights_refuse_them() {
+    let x = Array2::from_shape_fn((30, 3), |(i, j)| ((i + j) % 4) as f64);
+    let w = Array1::from_shape_fn(30, |i| (i % 4) as f64);
+    let ds: rask_ml::ChunkedDataset<f64> =
+        rask_ml::Dataset::unlabelled(x.clone()).with_weights(w).with_chunk_rows(10).to_chunked().unwrap();
+    let check = |who: &str, err: String| {
+        assert!(err.contains(&format!("{who} with sample weights")), "{who}: {err}");
+    };
+    check("RobustScaler", RobustScalerParams::new().fit(&ds).unwrap_err().to_string());
+    check("QuantileTransformer", QuantileTransformerParams::new().fit(&ds).unwrap_err().to_string());
+    check("OneHotEncoder", OneHotEncoderParams::new().fit(&ds).unwrap_err().to_string());
+    check("OrdinalEncoder", OrdinalEncoderParams::new().fit(&ds).unwrap_err().to_string());
+    for (_, strategy) in strategies() {
+        check("SimpleImputer", SimpleImputerParams::new().strategy(strategy).fit(&ds).unwrap_err().to_string());
+    }
+    // PolynomialFeatures reads no data when fitting: weights cannot change it.
+    let weighted = PolynomialFeaturesParams::new().fit(&ds).unwrap();
+    let plain = PolynomialFeaturesParams::new().fit(&x).unwrap();
+    assert_eq!(weighted, plain);
+}

@@ -277,3 +277,24 @@ fn nan_targets_and_nan_rows_at_predict_time_are_errors() {
     let err = SgdRegressorParams::new().fit(&Dataset::new(x, y)).unwrap_err();
     assert!(err.to_string().contains("finite targets"), "{err}");
 }
+
+#[test]
+fn no_rows_and_nan_weights_are_clear_errors() {
+    use rask_ml::chunked::rows::{take_rows, RowSelection};
+    let (x, y) = diabetes();
+    let data: ChunkedDataset<f64, f64> = Dataset::new(x.clone(), y.clone()).with_chunk_rows(150).to_chunked().unwrap();
+    // A filter that keeps no rows: chunks [0, 0, 0].
+    let n = data.n_blocks();
+    let empty = data.map_rows(|l| take_rows(l, vec![RowSelection::Range { start: 0, end: 0 }; n], vec![0; n])).unwrap();
+    let err = SgdRegressorParams::new().fit(&empty).unwrap_err();
+    assert!(err.to_string().contains("SGD cannot be fitted on 0 rows"), "{err}");
+    let err = SgdRegressorParams::new().partial_fit(None, &empty).unwrap_err();
+    assert!(err.to_string().contains("0 rows"), "{err}");
+    // A NaN sample weight is named as such, not reported as an overflow.
+    let mut w = Array1::ones(x.nrows());
+    w[7] = f64::NAN;
+    let weighted: ChunkedDataset<f64, f64> =
+        Dataset::new(x, y).with_weights(w).with_chunk_rows(150).to_chunked().unwrap();
+    let err = SgdRegressorParams::new().fit(&weighted).unwrap_err().to_string();
+    assert!(err.contains("sample weight") && err.contains("NaN") && !err.contains("overflow"), "{err}");
+}

@@ -92,6 +92,15 @@ pub enum MlError {
         /// Where.
         what: String,
     },
+    /// The data has no rows (for example after a filter such as `sample_rows` kept none), and
+    /// the operation needs at least one.
+    #[error(
+        "{who} cannot be fitted on 0 rows; the data is empty (a filter such as sample_rows may have kept no rows)"
+    )]
+    EmptyInput {
+        /// The estimator (or operation).
+        who: String,
+    },
     /// A model file could not be written or read.
     #[error("model file {path}: {message}")]
     ModelFile {

@@ -56,6 +56,8 @@ pub const OPS: &[OpEntry] = &[
     OpEntry::of::<ApplyModel<RobustScaler>>(),
     OpEntry::of::<ApplyModel<QuantileTransformer>>(),
     OpEntry::of::<ApplyModel<PolynomialFeatures>>(),
+    OpEntry::of::<standard_scaler::ops::BlockWeightedMoments>(),
+    OpEntry::of::<standard_scaler::ops::MergeWeightedMoments>(),
     OpEntry::of::<quantile_sketch::ops::BlockSketch>(),
     OpEntry::of::<quantile_sketch::ops::MergeSketches>(),
     OpEntry::of::<label_encoder::ops::BlockLabels>(),
@@ -95,11 +97,31 @@ pub const CODECS: &[Codec] = &[Codec::serde::<quantile_sketch::Sketches>("rask.e
 use rask_ml::chunked::ColumnStats;
 use rask_ml::{ChunkedArray, Float, MlError, ReduceOptions};
 
-/// Column statistics of `x` with NaNs skipped, rejecting infinite values and empty input.
-pub(crate) fn fit_stats<F: Float>(x: &ChunkedArray<F>, split_every: usize) -> Result<ColumnStats, MlError> {
+/// Column statistics of `x` with NaNs skipped, rejecting infinite values and empty input: data
+/// without columns, and data with 0 rows ([`MlError::EmptyInput`] naming `who`).
+pub(crate) fn fit_stats<F: Float>(x: &ChunkedArray<F>, split_every: usize, who: &str) -> Result<ColumnStats, MlError> {
     let stats = x.column_stats(ReduceOptions { split_every, skip_nan: true })?.stats().compute()?;
     check_stats(&stats)?;
+    // Every row adds to each column either a value or a NaN, so no rows shows as a first
+    // column with neither.
+    if stats.count[0] == 0 && !stats.nan[0] {
+        return Err(MlError::EmptyInput { who: who.to_string() });
+    }
     Ok(stats)
+}
+
+/// Refuses sample weights for a transformer that cannot use them (as scikit-learn's takes no
+/// `sample_weight`): an error naming `who`, rather than a fit that silently ignores them.
+pub(crate) fn no_weights<F: Float, Y: rask_ml::Element>(
+    data: &rask_ml::ChunkedDataset<F, Y>,
+    who: &str,
+) -> Result<(), MlError> {
+    match data.weights() {
+        None => Ok(()),
+        Some(_) => Err(MlError::Unsupported {
+            what: format!("{who} with sample weights (it cannot use them, and does not ignore them silently)"),
+        }),
+    }
 }
 
 pub(crate) fn check_stats(stats: &ColumnStats) -> Result<(), MlError> {

@@ -134,13 +134,24 @@ impl MiniBatchKMeansValidParams {
                 return self.pass(x, Some(state), pass, sched);
             }
             (None, init) => {
-                let rows = x.chunks().sizes().map_or(0, |s| s[0]);
+                // The centres are drawn from the first block, or from as many first blocks as it
+                // takes to hold `k` rows when it alone has fewer.
+                let sizes = x.chunks().sizes().unwrap_or(&[]);
+                let mut rows = 0;
+                let mut blocks = Vec::new();
+                for (b, &n) in sizes.iter().enumerate() {
+                    if rows >= self.n_clusters {
+                        break;
+                    }
+                    rows += n;
+                    blocks.push(x.block_key(b));
+                }
                 if rows < self.n_clusters {
                     return Err(MiniBatchKMeansError::TooFewSamples { n_samples: rows, n_clusters: self.n_clusters });
                 }
                 let kind = if *init == MiniBatchInit::Random { InitKind::Random } else { InitKind::KMeansPlusPlus };
                 let op = MiniBatchInitOp { k: self.n_clusters, kind, stream: stream("minibatch.init", self.seed, &[]) };
-                g.task(op, &[x.block_key(0)]).map_err(rask_ml::MlError::from)?
+                g.task(op, &blocks).map_err(rask_ml::MlError::from)?
             }
         };
         for b in 0..x.n_blocks() {

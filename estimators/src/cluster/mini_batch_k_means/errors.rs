@@ -15,10 +15,11 @@ pub enum MiniBatchKMeansError {
     /// The data has no rows.
     #[error("mini-batch k-means needs at least one row, and the data has none")]
     Empty,
-    /// The first block, which the initial centres are drawn from, has fewer rows than clusters.
-    #[error("n_clusters = {n_clusters} is larger than the number of rows of the first block ({n_samples}), which the initial centres are drawn from")]
+    /// The data has fewer rows than clusters (the initial centres are drawn from the first
+    /// blocks, as many as it takes to hold `n_clusters` rows).
+    #[error("n_clusters = {n_clusters} is larger than the number of rows of the data ({n_samples})")]
     TooFewSamples {
-        /// Rows in the first block.
+        /// Rows in the data.
         n_samples: usize,
         /// Requested clusters.
         n_clusters: usize,

@@ -1,4 +1,4 @@
-//! The block ops of mini-batch k-means: the initialisation from the first block and one
+//! The block ops of mini-batch k-means: the initialisation from the first block(s) and one
 //! block's worth of mini-batch updates.
 
 use ndarray::{s, Array2, Axis};
@@ -46,30 +46,38 @@ pub struct MiniBatchInitOp {
 
 impl Op for MiniBatchInitOp {
     const NAME: &'static str = "rask.estimators.mini_batch_kmeans.init";
+    /// Inputs: the first blocks of the data, as many as it takes to hold `k` rows (one when
+    /// the first block is large enough); the centres are drawn from their rows together.
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        expect_inputs(inputs, 1, Self::NAME)?;
-        with_block!(&inputs[0], |a| {
-            let a = a.view();
-            if a.nrows() < self.k {
-                op_bail!("the block has {} rows, fewer than k = {}", a.nrows(), self.k);
+        op_ensure!(!inputs.is_empty(), "{} needs at least one block", Self::NAME);
+        let mut parts: Vec<Array2<f64>> = Vec::with_capacity(inputs.len());
+        for v in inputs {
+            parts.push(with_block!(v, |a| a.mapv(|v| v.widen())));
+        }
+        let x = if parts.len() == 1 {
+            parts.pop().unwrap_or_default()
+        } else {
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            ndarray::concatenate(Axis(0), &views).map_err(|e| OpError::new(format!("cannot stack the blocks: {e}")))?
+        };
+        if x.nrows() < self.k {
+            op_bail!("the first blocks have {} rows, fewer than k = {}", x.nrows(), self.k);
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(OpError::new("the first blocks hold a NaN or infinite value; k-means needs finite data"));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
+        let centres = match self.kind {
+            InitKind::KMeansPlusPlus => {
+                let w = vec![1.0; x.nrows()];
+                crate::cluster::k_means::init::weighted_k_means_pp(x.view(), &w, self.k, &mut rng)
             }
-            let x = a.mapv(|v| v.widen());
-            if x.iter().any(|v| !v.is_finite()) {
-                return Err(OpError::new("the first block holds a NaN or infinite value; k-means needs finite data"));
+            InitKind::Random => {
+                let rows = rand::seq::index::sample(&mut rng, x.nrows(), self.k).into_vec();
+                x.select(Axis(0), &rows)
             }
-            let mut rng = ChaCha8Rng::seed_from_u64(self.stream);
-            let centres = match self.kind {
-                InitKind::KMeansPlusPlus => {
-                    let w = vec![1.0; x.nrows()];
-                    crate::cluster::k_means::init::weighted_k_means_pp(x.view(), &w, self.k, &mut rng)
-                }
-                InitKind::Random => {
-                    let rows = rand::seq::index::sample(&mut rng, x.nrows(), self.k).into_vec();
-                    x.select(Axis(0), &rows)
-                }
-            };
-            Ok(Value::new(MiniBatchState { centres, counts: vec![0.0; self.k], n_steps: 0 }))
-        })
+        };
+        Ok(Value::new(MiniBatchState { centres, counts: vec![0.0; self.k], n_steps: 0 }))
     }
 }
 

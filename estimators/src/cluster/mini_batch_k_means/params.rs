@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::by_name::not_by_name;
 
-/// How the initial centres are chosen; always from the first block of the data.
+/// How the initial centres are chosen; always from the first block of the data (or the first
+/// blocks, as many as it takes to hold `n_clusters` rows, when the first is shorter).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum MiniBatchInit {
     /// Greedy k-means++ (as scikit-learn's) over the rows of the first block.
@@ -59,7 +60,7 @@ pub struct MiniBatchKMeansValidParams {
 /// | field | default | meaning |
 /// |---|---|---|
 /// | `n_clusters` | 8 | clusters to find |
-/// | `init` | k-means++ | see [`MiniBatchInit`]; drawn from the first block |
+/// | `init` | k-means++ | see [`MiniBatchInit`]; drawn from the first block(s) |
 /// | `batch_size` | 1024 | rows per mini-batch: each block is cut into batches of this many rows, in order (as scikit-learn's default) |
 /// | `max_iter` | 100 | passes over the data in `fit` (scikit-learn: also 100) |
 /// | `tol` | 0 | stop `fit` when the squared centre shift over a pass is at most `tol` × the mean feature variance (0 disables, as scikit-learn's default) |
@@ -76,7 +77,8 @@ pub struct MiniBatchKMeansValidParams {
 /// # Algorithm
 ///
 /// Sculley's mini-batch k-means with scikit-learn's update: the centres are drawn from the
-/// first block (greedy k-means++ or random rows) unless given; then each block is cut into
+/// first block (greedy k-means++ or random rows; from the first blocks together when the first
+/// holds fewer than `n_clusters` rows) unless given; then each block is cut into
 /// batches of `batch_size` rows, in order, every batch is assigned to the current centres,
 /// and every centre that received rows moves to the mean of all the rows it has absorbed
 /// (learning rate `1 / count`). `fit` runs up to `max_iter` passes and stops when the

@@ -40,7 +40,8 @@ pub struct IncrementalPca {
     pub components: Array2<f64>,
     /// Variance along each component (`n − 1` denominator).
     pub explained_variance: Array1<f64>,
-    /// Fraction of the total variance along each component.
+    /// Fraction of the total variance along each component; 0 (as are the explained variances)
+    /// where the total variance is at the rounding level of the data's scale, as for `Pca`.
     pub explained_variance_ratio: Array1<f64>,
     /// Singular values along each component.
     pub singular_values: Array1<f64>,
@@ -161,14 +162,20 @@ fn update<F: Float>(
     // (zero up to rounding) when the batch's `R` came from blocks shorter than wide.
     let n_values = n_values.min(s.len());
     let s = s.slice(s![..n_values]).to_owned();
-    let explained_all = s.mapv(|x| x * x / (n_total - 1) as f64);
     let total_scatter: f64 = var.sum() * n_total as f64;
+    // As for `Pca`: a total variance at the rounding level of the data's scale (all rows
+    // identical) explains no variance, so the variances and ratios are 0, not noise or 0/0.
+    // The singular values are kept: `partial_fit` continues from them.
+    let degenerate = crate::decomposition::pca::noise_level_variance(var.sum(), &mean);
+    let explained_all = if degenerate { Array1::zeros(s.len()) } else { s.mapv(|x| x * x / (n_total - 1) as f64) };
     let noise_variance =
         if k != n_b && k != d && k < n_values { explained_all.slice(s![k..]).mean().unwrap_or(0.0) } else { 0.0 };
+    let explained_variance_ratio =
+        if degenerate { Array1::zeros(k) } else { s.slice(s![..k]).mapv(|x| x * x / total_scatter) };
     Ok(IncrementalPca {
         components: top_rows(&vt, k),
         explained_variance: explained_all.slice(s![..k]).to_owned(),
-        explained_variance_ratio: s.slice(s![..k]).mapv(|x| x * x / total_scatter),
+        explained_variance_ratio,
         singular_values: s.slice(s![..k]).to_owned(),
         mean,
         var,

@@ -37,8 +37,14 @@ pub struct Pca {
     /// entry is positive.
     pub components: Array2<f64>,
     /// Variance along each component (sample variance, `n − 1` denominator).
+    ///
+    /// Where the total variance is at the rounding level of the data's scale (at most
+    /// `d · f64::EPSILON · s`, with `s = (total + Σ mean²) / d` the features' mean square; for
+    /// example all rows identical), there is no variance to explain: every explained variance,
+    /// ratio, singular value and the noise variance are 0, on every solver.
     pub explained_variance: Array1<f64>,
-    /// Fraction of the total variance along each component.
+    /// Fraction of the total variance along each component (0 where there is no variance to
+    /// explain; see `explained_variance`).
     pub explained_variance_ratio: Array1<f64>,
     /// Singular values of the centred data along each component.
     pub singular_values: Array1<f64>,
@@ -125,6 +131,32 @@ fn components_for_fraction(ratio: &Array1<f64>, fraction: f64) -> usize {
     (below + 1).min(ratio.len())
 }
 
+/// The total variance a solver found.
+fn total_of(found: &Found) -> f64 {
+    match found {
+        Found::Spectrum(_, total) | Found::Top(_, total, _) => *total,
+    }
+}
+
+/// `v / total`, and 0 where there is no variance to explain (`total` is 0).
+fn ratio(v: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        v / total
+    } else {
+        0.0
+    }
+}
+
+/// Whether a total variance is at the rounding level of the data's scale: at most
+/// `d · ε · s`, where `s = (total + Σ mean²) / d` is the mean square of the features
+/// (`ε = f64::EPSILON`, `d` the number of features). Variances computed from data whose rows
+/// are all identical come out at about `ε²` to `ε` times the squared values, not 0.
+pub(crate) fn noise_level_variance(total: f64, mean: &Array1<f64>) -> bool {
+    let d = mean.len().max(1) as f64;
+    let scale = (total + mean.dot(mean)) / d;
+    total <= d * f64::EPSILON * scale
+}
+
 impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
     type Model = Pca;
     type Error = PcaError;
@@ -206,9 +238,17 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
             }
         };
 
+        // Data whose total variance is at the rounding level of its scale (all rows identical,
+        // up to rounding) has no variance to explain: every variance counts as zero, rather than
+        // ratios built from rounding noise (or 0/0).
+        let degenerate = noise_level_variance(total_of(&found), &mean);
         let (components, explained_variance, total, noise_variance) = match found {
-            Found::Spectrum(sp, total) => {
-                let ratio_all = sp.variance.mapv(|v| v / total);
+            Found::Spectrum(mut sp, mut total) => {
+                if degenerate {
+                    sp.variance.fill(0.0);
+                    total = 0.0;
+                }
+                let ratio_all = sp.variance.mapv(|v| ratio(v, total));
                 let k = match params.n_components() {
                     NComponents::Count(k) => {
                         check_k(k, n)?;
@@ -220,13 +260,17 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for PcaParams {
                 (top_rows(&sp.vt, k), sp.variance.slice(s![..k]).to_owned(), total, noise)
             }
             Found::Top(top, total, k) => {
-                let ev = top.s.mapv(|s| s * s / (n - 1) as f64);
-                let noise = if k < n.min(d) { (total - ev.sum()) / (n.min(d) - k) as f64 } else { 0.0 };
-                (top.vt, ev, total, noise)
+                if degenerate {
+                    (top.vt, Array1::zeros(k), 0.0, 0.0)
+                } else {
+                    let ev = top.s.mapv(|s| s * s / (n - 1) as f64);
+                    let noise = if k < n.min(d) { (total - ev.sum()) / (n.min(d) - k) as f64 } else { 0.0 };
+                    (top.vt, ev, total, noise)
+                }
             }
         };
         let singular_values = explained_variance.mapv(|v| (v * (n - 1) as f64).sqrt());
-        let explained_variance_ratio = explained_variance.mapv(|v| v / total);
+        let explained_variance_ratio = explained_variance.mapv(|v| ratio(v, total));
         Ok(Pca {
             components,
             explained_variance,

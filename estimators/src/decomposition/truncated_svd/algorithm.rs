@@ -31,7 +31,10 @@ pub struct TruncatedSvd {
     /// Variance (`n` denominator) of each column of the transformed training data, as
     /// scikit-learn computes it.
     pub explained_variance: Array1<f64>,
-    /// `explained_variance` over the summed column variances of the training data.
+    /// `explained_variance` over the summed column variances of the training data. Where those
+    /// variances are at the rounding level of the data's scale (as for
+    /// [`Pca`](crate::decomposition::Pca): all rows identical), there is no variance to
+    /// explain and `explained_variance` and this are 0.
     pub explained_variance_ratio: Array1<f64>,
     /// The top singular values.
     pub singular_values: Array1<f64>,
@@ -79,6 +82,9 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for TruncatedSvdParams {
         let d = x.n_cols();
         let stats = x.column_stats(ReduceOptions::default())?.compute()?;
         let n = stats.count.first().copied().unwrap_or(0) as usize;
+        if d > 0 && n == 0 {
+            return Err(MlError::EmptyInput { who: "TruncatedSvd".into() }.into());
+        }
         let full_var: f64 = stats.var(0).sum();
         if !full_var.is_finite() {
             return Err(MlError::NonFinite { what: "X".into() }.into());
@@ -115,8 +121,17 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for TruncatedSvdParams {
         // one more pass.
         let t = model.transform(x)?;
         let tv = t.column_stats(ReduceOptions::default())?.compute()?.var(0);
-        model.explained_variance_ratio = tv.mapv(|v| v / full_var);
-        model.explained_variance = tv;
+        // Data whose variance is at the rounding level of its scale (all rows identical) has
+        // no variance to explain: the explained variances and ratios are 0, not rounding noise
+        // over 0 (NaN or infinite).
+        let mean = Array1::from(stats.mean.clone());
+        if crate::decomposition::pca::noise_level_variance(full_var, &mean) {
+            model.explained_variance_ratio = Array1::zeros(k);
+            model.explained_variance = Array1::zeros(k);
+        } else {
+            model.explained_variance_ratio = tv.mapv(|v| v / full_var);
+            model.explained_variance = tv;
+        }
         Ok(model)
     }
 }

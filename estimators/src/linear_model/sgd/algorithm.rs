@@ -79,6 +79,9 @@ fn run_epochs<F: Float, Y: Element>(
     let n_samples = x
         .n_rows()
         .ok_or_else(|| MlError::UnknownChunkSizes { operation: "SGD (its stopping rule counts rows)".into() })?;
+    if n_samples == 0 {
+        return Err(MlError::EmptyInput { who: "SGD".into() }.into());
+    }
     let k = states.problems.len();
     let mut layers = x.layers().union(y.layers());
     if let Some(w) = data.weights() {

@@ -207,6 +207,10 @@ impl SgdStep {
                 );
             }
             let sample_weight = weights.map_or(1.0, |w| w[i]);
+            op_ensure!(
+                sample_weight.is_finite(),
+                "sample weight of row {i} of the block is {sample_weight}; SGD needs finite sample weights"
+            );
             let label = labels.map(|l| l[i]);
             if let (Some(label), Some(classes)) = (label, &s.classes) {
                 if classes.binary_search(&label).is_err() {

@@ -20,7 +20,11 @@ pub struct GaussianNB {
     /// Per-class feature variances plus `epsilon`, `n_classes × n_features`.
     pub var: Array2<f64>,
     /// The smoothing added to every variance: `var_smoothing` times the largest feature
-    /// variance of the latest batch (of all the data, for `fit`), as scikit-learn does.
+    /// variance of the latest batch (of all the data, for `fit`), as scikit-learn does. Where
+    /// that is 0 (all rows identical, or `var_smoothing = 0`) and some class has a feature of
+    /// zero variance, scikit-learn would divide by zero and give NaN probabilities; this is
+    /// then a floor, `max(var_smoothing, f64::EPSILON) × max(1, largest squared feature
+    /// mean)`, so every probability is defined.
     pub epsilon: f64,
     params: GaussianNBValidParams,
     stats: ClassStats,
@@ -45,6 +49,23 @@ fn batch_stats<F: Float>(
         }
     }
     Ok(stats)
+}
+
+/// Whether some declared (or seen) class has a feature of zero variance, or no weight at all.
+fn has_zero_variance(classes: &[i64], stats: &ClassStats) -> bool {
+    classes.iter().any(|c| match stats.classes.get(c) {
+        Some(m) if m.weight > 0.0 => m.m2.iter().any(|&v| v <= 0.0),
+        _ => true,
+    })
+}
+
+/// The variance floor used when `var_smoothing × max variance` is 0 and a variance is zero:
+/// `max(var_smoothing, f64::EPSILON) × max(1, largest squared feature mean)`, the smoothing
+/// sized from the data's scale instead of its (zero) variance, and at least the rounding level
+/// of that scale. It keeps every log-likelihood finite, so probabilities are never NaN.
+fn variance_floor(var_smoothing: f64, all: &Moments) -> f64 {
+    let scale = all.mean.iter().fold(1.0f64, |a, m| a.max(m * m));
+    var_smoothing.max(f64::EPSILON) * scale
 }
 
 impl GaussianNB {
@@ -73,7 +94,13 @@ impl GaussianNB {
             }
         }
         let (k, d) = (classes.len(), stats.n_features);
-        let epsilon = params.var_smoothing * batch_max_var;
+        let mut epsilon = params.var_smoothing * batch_max_var;
+        if epsilon <= 0.0 && has_zero_variance(&classes, &stats) {
+            // A class with a constant feature and no smoothing (all rows identical, or
+            // `var_smoothing = 0`) would divide by a zero variance: NaN probabilities. Floor the
+            // variances at the rounding level of the data's scale instead.
+            epsilon = variance_floor(params.var_smoothing, &stats.all);
+        }
         let empty = Moments { weight: 0.0, mean: vec![0.0; d], m2: vec![0.0; d] };
         let mut theta = Array2::zeros((k, d));
         let mut var = Array2::zeros((k, d));
@@ -217,9 +244,13 @@ impl BlockModel for GaussianNB {
         check_finite_rows(x)?;
         let mut jll = self.joint_log_likelihood(x);
         for mut r in jll.rows_mut() {
+            // `exp(v − max) / Σ exp(v − max)`: the same as `exp(v − logsumexp)` to rounding, and
+            // still summing to 1 where the log-likelihoods are so large that `max + ln Σ`
+            // rounds back to `max`.
             let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let lse = max + r.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
-            r.mapv_inplace(|v| (v - lse).exp());
+            r.mapv_inplace(|v| (v - max).exp());
+            let sum: f64 = r.sum();
+            r.mapv_inplace(|v| v / sum);
         }
         Ok(jll)
     }

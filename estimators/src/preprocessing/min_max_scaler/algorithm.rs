@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::MinMaxScalerError;
 use super::params::{MinMaxScalerParams, MinMaxScalerValidParams};
+use crate::preprocessing::no_weights;
 use crate::preprocessing::{fit_stats, merge_into};
 
 /// A fitted min-max scaler: `transform` computes `x · scale + min` per column.
@@ -63,7 +64,8 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for MinMaxScalerParams {
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<MinMaxScaler, MinMaxScalerError> {
         let params = self.check_ref()?.clone();
-        let stats = fit_stats(data.x(), params.split_every)?;
+        no_weights(data, "MinMaxScaler")?;
+        let stats = fit_stats(data.x(), params.split_every, "MinMaxScaler")?;
         Ok(MinMaxScaler::from_stats(params, stats))
     }
 }
@@ -78,7 +80,8 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for MinMaxScalerPara
         data: &ChunkedDataset<F, Y>,
     ) -> Result<MinMaxScaler, MinMaxScalerError> {
         let params = self.check_ref()?.clone();
-        let batch = fit_stats(data.x(), params.split_every)?;
+        no_weights(data, "MinMaxScaler")?;
+        let batch = fit_stats(data.x(), params.split_every, "MinMaxScaler")?;
         let stats = merge_into(model.map(|m| m.stats), batch, |expected, found| MinMaxScalerError::FeatureMismatch {
             expected,
             found,

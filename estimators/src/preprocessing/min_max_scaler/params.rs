@@ -39,6 +39,10 @@ pub struct MinMaxScalerValidParams {
 /// - As scikit-learn's (`feature_range`, `clip`, NaNs ignored). Sample weights are ignored.
 /// - dask-ml's computes the same minima and maxima with dask reductions but has no
 ///   `partial_fit`.
+///
+/// Sample weights are refused (an error naming MinMaxScaler): scikit-learn's `fit` takes no
+/// `sample_weight`, and a fit that ignored them would not be the weighted fit asked for. Data
+/// with 0 rows is refused too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MinMaxScalerParams(MinMaxScalerValidParams);
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::OneHotEncoderError;
 use super::params::{OneHotDrop, OneHotEncoderParams, OneHotEncoderValidParams, OneHotUnknown};
+use crate::preprocessing::no_weights;
 use crate::preprocessing::quantile_sketch::{find_category as find, fit_categories, unknown_category as unknown_error};
 
 /// A fitted one-hot encoder: column `j` becomes one 0/1 indicator per category (minus the
@@ -50,6 +51,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for OneHotEncoderParams {
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<OneHotEncoder, OneHotEncoderError> {
         let params = self.check_ref()?.clone();
+        no_weights(data, "OneHotEncoder")?;
         let categories = fit_categories(data.x(), "OneHotEncoder", params.split_every)?;
         let drop_idx: Vec<Option<usize>> = categories
             .iter()

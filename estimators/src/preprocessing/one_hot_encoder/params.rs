@@ -68,6 +68,10 @@ pub struct OneHotEncoderValidParams {
 ///   `handle_unknown="infrequent_if_exist"` and given category lists are not offered.
 /// - dask-ml's encoders work on the categorical columns of DataFrames (its `Categorizer`
 ///   and `DummyEncoder`); here columns are numeric.
+///
+/// Sample weights are refused (an error naming OneHotEncoder): scikit-learn's `fit` takes no
+/// `sample_weight`, and a fit that ignored them would not be the weighted fit asked for. Data
+/// with 0 rows is refused too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OneHotEncoderParams(OneHotEncoderValidParams);
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::OrdinalEncoderError;
 use super::params::{OrdinalEncoderParams, OrdinalEncoderValidParams, OrdinalUnknown};
+use crate::preprocessing::no_weights;
 use crate::preprocessing::quantile_sketch::{find_category as find, fit_categories, unknown_category as unknown_error};
 
 /// A fitted ordinal encoder: `transform` replaces each value by the index of its category.
@@ -30,6 +31,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for OrdinalEncoderParams {
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<OrdinalEncoder, OrdinalEncoderError> {
         let params = self.check_ref()?.clone();
+        no_weights(data, "OrdinalEncoder")?;
         let categories = fit_categories(data.x(), "OrdinalEncoder", params.split_every)?;
         if let OrdinalUnknown::UseEncodedValue(v) = params.handle_unknown {
             let max_code = categories.iter().map(Vec::len).max().unwrap_or(0).saturating_sub(1);

@@ -51,6 +51,10 @@ pub struct OrdinalEncoderValidParams {
 ///   `min_frequency` or `max_categories`); NaN is never a category.
 /// - dask-ml's `OrdinalEncoder` works on the categorical columns of DataFrames; here columns
 ///   are numeric.
+///
+/// Sample weights are refused (an error naming OrdinalEncoder): scikit-learn's `fit` takes no
+/// `sample_weight`, and a fit that ignored them would not be the weighted fit asked for. Data
+/// with 0 rows is refused too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrdinalEncoderParams(OrdinalEncoderValidParams, Option<f64>);
 

@@ -73,7 +73,8 @@ impl PolynomialFeaturesValidParams {
 /// # Algorithm, parallelism and cost
 ///
 /// `fit` reads no data: it records the column count and lists the monomials in
-/// scikit-learn's order. `transform` is one task per block computing every monomial as
+/// scikit-learn's order, so sample weights (and targets) have no effect on it: the fit is the
+/// same with or without them, as repeating rows would leave it unchanged. `transform` is one task per block computing every monomial as
 /// scikit-learn does (so the rounding matches): `O(rows · n_output_features · degree)`
 /// flops and `rows × n_output_features` values out per block (the output width grows as
 /// `C(d + degree, degree)`).

@@ -360,5 +360,10 @@ pub(crate) fn sketch_columns<F: Float>(
     }
     let op = BlockSketch { capacity, allow_nan, who: who.to_string() };
     let (layers, key) = x.block_layer().reduce(&[], op, MergeSketches, split_every)?;
-    Lazy::<Sketches>::new(layers, key).compute()
+    let s = Lazy::<Sketches>::new(layers, key).compute()?;
+    // Every row adds a value or a NaN to each column: none in the first column means no rows.
+    if s.columns.first().is_some_and(|c| c.n + c.n_nan == 0) {
+        return Err(MlError::EmptyInput { who: who.to_string() });
+    }
+    Ok(s)
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::QuantileTransformerError;
 use super::normal::{norm_cdf, norm_ppf};
 use super::params::{OutputDistribution, QuantileTransformerParams, QuantileTransformerValidParams};
+use crate::preprocessing::no_weights;
 use crate::preprocessing::quantile_sketch::ops::sketch_columns;
 
 /// scikit-learn's `BOUNDS_THRESHOLD`: how close to 0 or 1 a probability may get.
@@ -82,6 +83,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for QuantileTransformerPara
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<QuantileTransformer, QuantileTransformerError> {
         let params = self.check_ref()?.clone();
+        no_weights(data, "QuantileTransformer")?;
         let s = sketch_columns(data.x(), params.sketch_capacity, true, "QuantileTransformer", params.split_every)?;
         // Every column summary counts every row (NaN or not).
         let n_rows = s.columns.first().map_or(0, |c| c.n + c.n_nan) as usize;

@@ -69,6 +69,10 @@ pub struct QuantileTransformerValidParams {
 ///   and the quantiles are exact unless `sketch_capacity` is set, so results match
 ///   scikit-learn's `subsample=None`. dask-ml's uses `da.percentile` per column,
 ///   approximate on data of several blocks. Sample weights are ignored.
+///
+/// Sample weights are refused (an error naming QuantileTransformer): scikit-learn's `fit` takes no
+/// `sample_weight`, and a fit that ignored them would not be the weighted fit asked for. Data
+/// with 0 rows is refused too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantileTransformerParams(QuantileTransformerValidParams);
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::RobustScalerError;
 use super::params::{RobustScalerParams, RobustScalerValidParams};
+use crate::preprocessing::no_weights;
 use crate::preprocessing::quantile_sketch::ops::sketch_columns;
 
 /// A fitted robust scaler: `transform` computes `(x − center) / scale` per column (each part
@@ -33,6 +34,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for RobustScalerParams {
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<RobustScaler, RobustScalerError> {
         let params = self.check_ref()?.clone();
+        no_weights(data, "RobustScaler")?;
         let s = sketch_columns(data.x(), params.sketch_capacity, true, "RobustScaler", params.split_every)?;
         let cols = &s.columns;
         let center = params.with_centering.then(|| Array1::from_iter(cols.iter().map(|c| c.median())));

@@ -56,6 +56,10 @@ pub struct RobustScalerValidParams {
 /// - Exact by default, like scikit-learn's; dask-ml's uses `da.percentile`, which is
 ///   approximate on data of several blocks. `unit_variance` is not offered; sample weights
 ///   are ignored.
+///
+/// Sample weights are refused (an error naming RobustScaler): scikit-learn's `fit` takes no
+/// `sample_weight`, and a fit that ignored them would not be the weighted fit asked for. Data
+/// with 0 rows is refused too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RobustScalerParams(RobustScalerValidParams);
 

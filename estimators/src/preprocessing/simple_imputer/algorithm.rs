@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::SimpleImputerError;
 use super::params::{ImputeStrategy, SimpleImputerParams, SimpleImputerValidParams};
 use crate::preprocessing::fit_stats;
+use crate::preprocessing::no_weights;
 use crate::preprocessing::quantile_sketch::ops::sketch_columns;
 
 /// A fitted imputer: `transform` replaces each NaN with its column's statistic and drops the
@@ -44,12 +45,13 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for SimpleImputerParams {
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<SimpleImputer, SimpleImputerError> {
         let params = self.check_ref()?.clone();
+        no_weights(data, "SimpleImputer")?;
         let x = data.x();
         let split_every = params.split_every;
         let mut rank_error = vec![0; x.n_cols()];
         let mut statistics: Array1<f64> = match params.strategy {
             ImputeStrategy::Mean => {
-                let s = fit_stats(x, split_every)?;
+                let s = fit_stats(x, split_every, "SimpleImputer")?;
                 Array1::from_iter(s.mean.iter().zip(&s.count).map(|(&m, &c)| if c > 0 { m } else { f64::NAN }))
             }
             ImputeStrategy::Median => {
@@ -65,7 +67,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for SimpleImputerParams {
             ImputeStrategy::Constant(v) => {
                 // No statistic is needed, but the data is still checked (infinite values are
                 // rejected) and its width recorded.
-                let s = fit_stats(x, split_every)?;
+                let s = fit_stats(x, split_every, "SimpleImputer")?;
                 Array1::from_elem(s.count.len(), v)
             }
         };

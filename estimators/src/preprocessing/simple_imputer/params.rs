@@ -65,6 +65,10 @@ pub struct SimpleImputerValidParams {
 /// - Only `missing_values = NaN`; `add_indicator`, `copy` and string data are not offered;
 ///   ties of the most frequent value go to the smallest, as scikit-learn's. Sample weights
 ///   are ignored.
+///
+/// Sample weights are refused (an error naming SimpleImputer): scikit-learn's `fit` takes no
+/// `sample_weight`, and a fit that ignored them would not be the weighted fit asked for. Data
+/// with 0 rows is refused too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimpleImputerParams(SimpleImputerValidParams, f64);
 

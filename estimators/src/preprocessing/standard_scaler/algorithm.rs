@@ -1,13 +1,24 @@
 use ndarray::{Array1, Array2, ArrayView2, Zip};
 use rask_ml::chunked::ColumnStats;
-use rask_ml::{BlockModel, ChunkedDataset, Element, Fit, Float, ModelKind, ParamGuard, PartialFit};
+use rask_ml::{
+    BlockModel, ChunkedArray, ChunkedDataset, ChunkedVector, Element, Fit, Float, Lazy, MlError, ModelKind, ParamGuard,
+    PartialFit,
+};
 use serde::{Deserialize, Serialize};
 
 use super::errors::StandardScalerError;
+use super::ops::{BlockWeightedMoments, MergeWeightedMoments, COUNT, M2, MAX, MEAN, MIN, NAN, WSUM};
 use super::params::{StandardScalerParams, StandardScalerValidParams};
-use crate::preprocessing::{fit_stats, merge_into};
+use crate::preprocessing::{check_stats, fit_stats, merge_into};
 
 /// A fitted standard scaler: `transform` computes `(x − mean) / scale` per column.
+///
+/// `fit` honours the dataset's sample weights as scikit-learn's `sample_weight` does (weights
+/// as frequencies): `mean` is the weighted mean and `var` the weighted population variance
+/// `Σ w (x − mean)² / Σ w`, NaNs skipped; weights must be finite and non-negative, and each
+/// column's non-NaN values must carry a positive total weight. `n_samples_seen` still counts
+/// the non-NaN values (scikit-learn reports the weight sum). `partial_fit` refuses weights, and
+/// refuses to continue a model fitted with them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StandardScaler {
     /// The per-column mean (NaNs ignored). It is computed even when `with_mean` is off, as in
@@ -22,6 +33,10 @@ pub struct StandardScaler {
     pub n_samples_seen: Array1<u64>,
     params: StandardScalerValidParams,
     stats: ColumnStats,
+    /// Whether `fit` used sample weights (`stats` then holds weighted moments that
+    /// `partial_fit` cannot merge).
+    #[serde(default)]
+    weighted: bool,
 }
 
 impl StandardScaler {
@@ -56,6 +71,7 @@ impl StandardScaler {
             n_samples_seen: Array1::from(stats.count.clone()),
             params,
             stats,
+            weighted: false,
         }
     }
 
@@ -71,8 +87,18 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for StandardScalerParams {
 
     fn fit(&self, data: &ChunkedDataset<F, Y>) -> Result<StandardScaler, StandardScalerError> {
         let params = self.check_ref()?.clone();
-        let stats = fit_stats(data.x(), params.split_every)?;
-        Ok(StandardScaler::from_stats(params, stats))
+        match data.weights() {
+            None => {
+                let stats = fit_stats(data.x(), params.split_every, "StandardScaler")?;
+                Ok(StandardScaler::from_stats(params, stats))
+            }
+            Some(w) => {
+                let stats = weighted_stats(data.x(), w, params.split_every)?;
+                let mut model = StandardScaler::from_stats(params, stats);
+                model.weighted = true;
+                Ok(model)
+            }
+        }
     }
 }
 
@@ -86,12 +112,64 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for StandardScalerPa
         data: &ChunkedDataset<F, Y>,
     ) -> Result<StandardScaler, StandardScalerError> {
         let params = self.check_ref()?.clone();
-        let batch = fit_stats(data.x(), params.split_every)?;
+        if data.weights().is_some() || model.as_ref().is_some_and(|m| m.weighted) {
+            return Err(MlError::Unsupported {
+                what: "StandardScaler partial_fit with sample weights (fit honours them; partial_fit cannot merge \
+                       weighted statistics)"
+                    .into(),
+            }
+            .into());
+        }
+        let batch = fit_stats(data.x(), params.split_every, "StandardScaler")?;
         let stats = merge_into(model.map(|m| m.stats), batch, |expected, found| {
             StandardScalerError::FeatureMismatch { expected, found }
         })?;
         Ok(StandardScaler::from_stats(params, stats))
     }
+}
+
+/// Column statistics whose `mean` is the weighted mean and whose `m2 / count` is the weighted
+/// population variance, for [`StandardScaler::from_stats`]; `count`, `min`, `max` and `nan` are
+/// the unweighted ones.
+fn weighted_stats<F: Float>(
+    x: &ChunkedArray<F>,
+    w: &ChunkedVector<f64>,
+    split_every: usize,
+) -> Result<ColumnStats, StandardScalerError> {
+    x.check_aligned(w.chunks())?;
+    let (layers, key) =
+        x.block_layer().reduce(&[w.block_layer()], BlockWeightedMoments, MergeWeightedMoments, split_every)?;
+    let m = Lazy::<Array2<f64>>::new(layers, key).compute()?;
+    let d = m.ncols();
+    let mut stats = ColumnStats::empty(d);
+    for j in 0..d {
+        stats.count[j] = m[[COUNT, j]] as u64;
+        stats.min[j] = m[[MIN, j]];
+        stats.max[j] = m[[MAX, j]];
+        stats.nan[j] = m[[NAN, j]] > 0.0;
+    }
+    check_stats(&stats)?;
+    if stats.count[0] == 0 && !stats.nan[0] {
+        return Err(MlError::EmptyInput { who: "StandardScaler".into() }.into());
+    }
+    for j in 0..d {
+        let (c, wsum) = (stats.count[j] as f64, m[[WSUM, j]]);
+        if stats.count[j] > 0 && wsum <= 0.0 {
+            return Err(MlError::InvalidParameter {
+                name: "sample weights",
+                message: format!(
+                    "the weights of the non-NaN values of column {j} sum to 0; StandardScaler cannot weigh them"
+                ),
+            }
+            .into());
+        }
+        if stats.count[j] > 0 {
+            stats.mean[j] = m[[MEAN, j]];
+            stats.m2[j] = m[[M2, j]] / wsum * c;
+            stats.sum[j] = m[[MEAN, j]] * c;
+        }
+    }
+    Ok(stats)
 }
 
 impl BlockModel for StandardScaler {

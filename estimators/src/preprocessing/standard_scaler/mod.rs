@@ -2,6 +2,7 @@
 
 mod algorithm;
 mod errors;
+pub mod ops;
 mod params;
 
 pub use algorithm::StandardScaler;
