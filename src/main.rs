@@ -473,7 +473,9 @@ fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
         let q = if loopback { "" } else { "?token=TOKEN" };
         eprintln!("status page: http://{s}/{q}  (JSON: http://{s}/status.json{q})");
         if !loopback {
-            eprintln!("  beyond loopback the page needs the cluster token: ?token=TOKEN or `Authorization: Bearer TOKEN`");
+            eprintln!(
+                "  beyond loopback the page needs the cluster token: ?token=TOKEN or `Authorization: Bearer TOKEN`"
+            );
         }
     }
     handle.wait();
