@@ -418,20 +418,28 @@ impl AsyncRead for LimitedStream {
     }
 }
 
-impl AsyncWrite for LimitedStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+impl LimitedStream {
+    /// What a write returns: once a response is going out the request is complete and the idle
+    /// clock starts again; a pending write still runs against the deadline.
+    fn after_write(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match r {
             Poll::Ready(Ok(n)) => {
-                // A response is going out: the request is complete, the idle clock starts again.
-                this.in_request = false;
-                let t = this.limits.idle_timeout;
-                this.restart(t);
+                self.in_request = false;
+                let t = self.limits.idle_timeout;
+                self.restart(t);
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => this.poll_deadline(cx).map(|r| r.map(|()| 0)),
+            Poll::Pending => self.poll_deadline(cx).map(|r| r.map(|()| 0)),
         }
+    }
+}
+
+impl AsyncWrite for LimitedStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.after_write(cx, r)
     }
 
     fn poll_write_vectored(
@@ -440,16 +448,8 @@ impl AsyncWrite for LimitedStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                this.in_request = false;
-                let t = this.limits.idle_timeout;
-                this.restart(t);
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => this.poll_deadline(cx).map(|r| r.map(|()| 0)),
-        }
+        let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.after_write(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
