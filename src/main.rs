@@ -100,6 +100,10 @@ struct RunArgs {
     /// Run on a local cluster of this many worker processes.
     #[arg(long, conflicts_with = "threads")]
     local_cluster: Option<usize>,
+    /// With --scheduler: seconds of silence from the scheduler (it sends a keepalive every
+    /// second) after which the job fails instead of waiting.
+    #[arg(long, requires = "scheduler", value_parser = parse_seconds)]
+    scheduler_timeout: Option<f64>,
     /// How to reach `--scheduler`: the same token and TLS options as `rask worker`.
     #[command(flatten)]
     security: SecurityArgs,
@@ -378,6 +382,10 @@ struct SchedulerArgs {
     /// Workers that may die running one task before it fails as poison.
     #[arg(long, default_value_t = 3)]
     poison_limit: u32,
+    /// Seconds that ready tasks may wait with no worker connected before they fail with a
+    /// "no workers" error (default: they wait; a warning goes to the log and the clients after 5 s).
+    #[arg(long, value_parser = parse_seconds)]
+    no_workers_timeout: Option<f64>,
     #[command(flatten)]
     security: SecurityArgs,
 }
@@ -405,11 +413,23 @@ struct WorkerArgs {
     /// left there by workers that were killed.
     #[arg(long)]
     spill_dir: Option<std::path::PathBuf>,
-    /// Seconds to keep trying to reach the scheduler at start.
+    /// Seconds to keep trying to reach the scheduler, at start and when joining again.
     #[arg(long, default_value_t = 20.0)]
     connect_timeout: f64,
+    /// Seconds of silence from the scheduler (it sends a keepalive every second) after which the
+    /// worker drops its connection and results and joins again as a fresh worker.
+    #[arg(long, default_value_t = 60.0, value_parser = parse_seconds)]
+    scheduler_timeout: f64,
     #[command(flatten)]
     security: SecurityArgs,
+}
+
+/// Parses a positive, finite number of seconds.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x < 1e9 => Ok(x),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
 }
 
 /// Parses `123`, `64k`, `512M`, `4G` (powers of 1024) or `4GB`.
@@ -465,6 +485,7 @@ fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
         bail!("--poison-limit must be at least 1");
     }
     opts.heartbeat_timeout = std::time::Duration::from_secs_f64(args.heartbeat_timeout);
+    opts.no_workers_timeout = args.no_workers_timeout.map(std::time::Duration::from_secs_f64);
     opts.state.poison_limit = args.poison_limit;
     let handle = rask::distributed::SchedulerHandle::start(opts)?;
     eprintln!("scheduler listening on {} ({source})", handle.address());
@@ -504,6 +525,7 @@ fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         bail!("--connect-timeout must be a non-negative number of seconds");
     }
     opts.connect_timeout = std::time::Duration::from_secs_f64(args.connect_timeout);
+    opts.scheduler_timeout = std::time::Duration::from_secs_f64(args.scheduler_timeout);
     rask::distributed::run_worker(opts)?;
     Ok(())
 }
@@ -657,7 +679,7 @@ fn restore_sigpipe() {
 /// The scheduler a job runs on, and the local cluster that must outlive it.
 fn job_scheduler(run: &RunArgs) -> anyhow::Result<(Scheduler, Option<rask::distributed::LocalCluster>)> {
     if let Some(addr) = &run.scheduler {
-        return Ok((connect(addr, &run.security)?.scheduler(), None));
+        return Ok((connect(addr, &run.security, run.scheduler_timeout)?.scheduler(), None));
     }
     let sec = &run.security;
     if sec.token_file.is_some() || sec.no_auth || sec.tls_cert.is_some() || sec.max_frame != DEFAULT_MAX_FRAME {
@@ -679,10 +701,19 @@ fn job_scheduler(run: &RunArgs) -> anyhow::Result<(Scheduler, Option<rask::distr
 }
 
 /// A client of the scheduler at `addr`, with the security options `rask worker` takes, built
-/// by the same code.
-fn connect(addr: &str, args: &SecurityArgs) -> anyhow::Result<rask::distributed::Client> {
+/// by the same code, and the scheduler silence it tolerates (default 60 s).
+fn connect(
+    addr: &str,
+    args: &SecurityArgs,
+    scheduler_timeout: Option<f64>,
+) -> anyhow::Result<rask::distributed::Client> {
     let (security, _) = security(args, false)?;
-    rask::distributed::Client::connect(addr, security).with_context(|| format!("connecting to the scheduler at {addr}"))
+    let mut opts = rask::distributed::ClientOptions::new(security);
+    if let Some(t) = scheduler_timeout {
+        opts.scheduler_timeout = std::time::Duration::from_secs_f64(t);
+    }
+    rask::distributed::Client::connect_with(addr, opts)
+        .with_context(|| format!("connecting to the scheduler at {addr}"))
 }
 
 fn cwd() -> anyhow::Result<std::path::PathBuf> {

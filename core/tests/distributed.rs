@@ -661,3 +661,24 @@ fn a_frame_over_the_schedulers_max_frame_is_answered_with_the_reason_not_a_reset
     drop(client);
     scheduler.stop();
 }
+
+#[test]
+fn work_submitted_without_workers_is_warned_about_and_fails_after_the_no_workers_timeout() {
+    let c = own_cluster(0).no_workers_timeout(Duration::from_secs(7)).quiet(true).start().unwrap();
+    let client = c.client();
+    let t0 = Instant::now();
+    let fut = client.submit(Lin { k: 3 }, &[]).unwrap();
+    let err = fut.result().unwrap_err().to_string();
+    let waited = t0.elapsed();
+    assert!(err.contains("no workers") && err.contains("no-workers timeout is 7.0 s"), "{err}");
+    assert!(waited >= Duration::from_secs(6) && waited < Duration::from_secs(30), "failed after {waited:?}");
+    let warnings = client.warnings();
+    assert!(
+        warnings.iter().any(|w| w.contains("no worker connected") && w.contains("they fail after 7 s")),
+        "the client was warned before the failure: {warnings:?}"
+    );
+    // A worker joining later gets new work as usual.
+    let mut c = c;
+    c.add_worker().unwrap();
+    assert_eq!(client.submit(Lin { k: 4 }, &[]).unwrap().get::<i64>().unwrap(), 4);
+}

@@ -52,7 +52,12 @@ struct ClientState {
     requests: FxHashMap<u64, oneshot::Sender<ToClient>>,
     closed: Option<String>,
     seq: u64,
+    /// What the scheduler warned about, oldest first (the last [`MAX_WARNINGS`]).
+    warnings: std::collections::VecDeque<String>,
 }
+
+/// How many of the scheduler's warnings a client keeps.
+const MAX_WARNINGS: usize = 64;
 
 #[derive(Debug)]
 struct Shared {
@@ -169,8 +174,20 @@ impl Future {
 pub struct ClientOptions {
     /// Registry, token, TLS.
     pub security: Security,
-    /// How long to keep trying to connect.
+    /// How long to keep trying to connect (default 10 s).
     pub connect_timeout: Duration,
+    /// Silence after which the client gives the scheduler up (default 60 s): every future not
+    /// yet finished, and every later call, fails with an error saying the scheduler fell
+    /// silent. The scheduler sends a keepalive every second, so only a stopped, hung or
+    /// unreachable scheduler is silent this long.
+    pub scheduler_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// The defaults: 10 s to connect, 60 s of scheduler silence.
+    pub fn new(security: Security) -> Self {
+        ClientOptions { security, connect_timeout: Duration::from_secs(10), scheduler_timeout: Duration::from_secs(60) }
+    }
 }
 
 /// The variable [`Client::connect_from_env`] reads the scheduler's address from.
@@ -196,11 +213,14 @@ impl Client {
 
     /// Connects to the scheduler at `address`.
     pub fn connect(address: &str, security: Security) -> Result<Client> {
-        Self::connect_with(address, ClientOptions { security, connect_timeout: Duration::from_secs(10) })
+        Self::connect_with(address, ClientOptions::new(security))
     }
 
     /// Connects with options.
     pub fn connect_with(address: &str, opts: ClientOptions) -> Result<Client> {
+        if opts.scheduler_timeout.is_zero() {
+            return Err(Error::Distributed("ClientOptions::scheduler_timeout must be a positive duration".into()));
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -225,16 +245,24 @@ impl Client {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<FromClient>>();
         let (mut writer, mut reader) = conn.split();
         let sh = shared.clone();
+        let silence = opts.scheduler_timeout;
+        let at = address.to_string();
         rt.spawn(async move {
             loop {
-                let reason = match reader.recv::<ToClient>().await {
-                    Ok(batch) => {
+                let reason = match tokio::time::timeout(silence, reader.recv::<ToClient>()).await {
+                    Ok(Ok(batch)) => {
                         on_messages(&sh, batch);
                         continue;
                     }
-                    Err(ProtocolError::Closed) => "the scheduler closed the connection".to_string(),
-                    Err(e) => format!("lost the connection to the scheduler: {e}"),
+                    Ok(Err(ProtocolError::Closed)) => "the scheduler closed the connection".to_string(),
+                    Ok(Err(e)) => format!("lost the connection to the scheduler: {e}"),
+                    Err(_) => format!(
+                        "the scheduler at {at} sent nothing for {:.1} s (it sends a keepalive every second): it \
+                         is stopped, hung or unreachable; the client gave it up (ClientOptions::scheduler_timeout)",
+                        silence.as_secs_f64()
+                    ),
                 };
+                tracing::warn!(%reason, "client disconnected");
                 let mut st = sh.lock();
                 st.closed.get_or_insert(reason);
                 st.requests.clear();
@@ -297,6 +325,12 @@ impl Client {
                 Err(_) => Err(Error::Distributed("the scheduler did not answer within 60 s".into())),
             }
         })
+    }
+
+    /// The warnings the scheduler sent this client (e.g. that its tasks wait and no worker is
+    /// connected), oldest first; the last 64 are kept. Each is also logged (`RASK_LOG=warn`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.inner.shared.lock().warnings.iter().cloned().collect()
     }
 
     /// The data addresses of the workers.
@@ -667,6 +701,14 @@ fn on_messages(shared: &Shared, batch: Vec<ToClient>) {
                 st.closed.get_or_insert(format!("the scheduler closed the connection: {reason}"));
                 st.requests.clear();
             }
+            ToClient::Warning { message } => {
+                tracing::warn!(scheduler_says = %message, "warning from the scheduler");
+                if st.warnings.len() == MAX_WARNINGS {
+                    st.warnings.pop_front();
+                }
+                st.warnings.push_back(message);
+            }
+            ToClient::Keepalive => {}
             reply @ (ToClient::WhoHas { .. } | ToClient::Workers { .. }) => {
                 let id = match &reply {
                     ToClient::WhoHas { id, .. } | ToClient::Workers { id, .. } => *id,

@@ -87,6 +87,7 @@ pub struct LocalClusterBuilder {
     status: bool,
     heartbeat: Duration,
     heartbeat_timeout: Duration,
+    no_workers_timeout: Option<Duration>,
     state: StateConfig,
     quiet: bool,
 }
@@ -131,6 +132,13 @@ impl LocalClusterBuilder {
         self
     }
 
+    /// Ready tasks fail with a "no workers" error after waiting this long with no worker
+    /// connected (default: they wait; see [`SchedulerOptions::no_workers_timeout`]).
+    pub fn no_workers_timeout(mut self, timeout: Duration) -> Self {
+        self.no_workers_timeout = Some(timeout);
+        self
+    }
+
     /// Scheduler tunables (poison limit, queuing).
     pub fn state_config(mut self, config: StateConfig) -> Self {
         self.state = config;
@@ -151,6 +159,7 @@ impl LocalClusterBuilder {
         opts.listen = "127.0.0.1:0".into();
         opts.status = self.status.then(|| "127.0.0.1:0".to_string());
         opts.heartbeat_timeout = self.heartbeat_timeout;
+        opts.no_workers_timeout = self.no_workers_timeout;
         opts.state = self.state;
         let scheduler = SchedulerHandle::start(opts).map_err(|e| Error::Distributed(e.to_string()))?;
         let spill = cluster_spill_dir(&crate::spill::default_spill_root())?;
@@ -230,6 +239,7 @@ impl LocalCluster {
             status: true,
             heartbeat: Duration::from_millis(500),
             heartbeat_timeout: Duration::from_secs(10),
+            no_workers_timeout: None,
             state: StateConfig::default(),
             quiet: false,
         }

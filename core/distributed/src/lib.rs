@@ -49,7 +49,7 @@ pub use conn::{
     TlsConfig, TOKEN_ENV,
 };
 pub use protocol::{ProtocolError, TaskError, PROTOCOL_VERSION};
-pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions};
+pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions, NO_WORKERS_WARNING};
 pub use spill::{default_spill_root, MemoryLimits, StoreError};
 pub use state::StateConfig;
 pub use worker::{run_worker, WorkerError, WorkerOptions};

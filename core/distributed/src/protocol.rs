@@ -238,6 +238,17 @@ pub enum ToWorker {
         /// Why, e.g. "frame size too big: a frame of N bytes is over the limit of M bytes (--max-frame)".
         reason: String,
     },
+    /// The scheduler removed this worker from the cluster (it was silent longer than the
+    /// heartbeat timeout, e.g. stopped with SIGSTOP): the scheduler has forgotten what it held
+    /// and is recomputing it elsewhere. The last message before the close: the worker drops its
+    /// results and joins again as a fresh worker.
+    Removed {
+        /// Why, e.g. "no heartbeat for 10.2 s (the heartbeat timeout is 10 s)".
+        reason: String,
+    },
+    /// Sent about once a second whatever else is sent, so that a worker can tell a silent
+    /// (stopped, hung or unreachable) scheduler from an idle one.
+    Keepalive,
 }
 
 /// Client → scheduler.
@@ -329,6 +340,15 @@ pub enum ToClient {
         /// Why, e.g. "frame size too big: a frame of N bytes is over the limit of M bytes (--max-frame)".
         reason: String,
     },
+    /// Something the client's user should know about its work, e.g. that tasks are waiting
+    /// and no worker is connected.
+    Warning {
+        /// The message.
+        message: String,
+    },
+    /// Sent about once a second whatever else is sent, so that a client can tell a silent
+    /// (stopped, hung or unreachable) scheduler from a busy one.
+    Keepalive,
 }
 
 /// Peer → worker data port.

@@ -30,11 +30,25 @@ pub struct SchedulerOptions {
     pub status_limits: StatusLimits,
     /// Registry, token, TLS.
     pub security: Security,
-    /// A worker silent for this long is removed.
+    /// A worker silent for this long is removed (and told so: it joins again as a fresh
+    /// worker). Silence while the scheduler itself did not run (stopped with SIGSTOP, starved
+    /// of CPU) is not held against the workers.
     pub heartbeat_timeout: Duration,
+    /// With tasks waiting and no worker connected for this long, the waiting tasks fail with a
+    /// "no workers" error (`None`, the default: they wait for a worker to join). Either way the
+    /// scheduler warns its log and the clients concerned after
+    /// [`NO_WORKERS_WARNING`](crate::NO_WORKERS_WARNING).
+    pub no_workers_timeout: Option<Duration>,
     /// State-machine tunables (poison limit, locality and queuing).
     pub state: StateConfig,
 }
+
+/// How long tasks wait with no worker connected before the scheduler warns (once per such
+/// episode) in its log and to the clients whose work waits.
+pub const NO_WORKERS_WARNING: Duration = Duration::from_secs(5);
+
+/// How often the scheduler sends [`ToWorker::Keepalive`] / [`ToClient::Keepalive`].
+pub(crate) const KEEPALIVE: Duration = Duration::from_secs(1);
 
 impl SchedulerOptions {
     /// Defaults: 127.0.0.1:8786, status on 127.0.0.1:8787, 10 s heartbeat timeout.
@@ -45,6 +59,7 @@ impl SchedulerOptions {
             status_limits: StatusLimits::default(),
             security,
             heartbeat_timeout: Duration::from_secs(10),
+            no_workers_timeout: None,
             state: StateConfig::default(),
         }
     }
@@ -64,6 +79,9 @@ impl SchedulerOptions {
     pub fn check(&self) -> Result<(), String> {
         if self.heartbeat_timeout.is_zero() {
             return Err("heartbeat_timeout must be a positive duration".into());
+        }
+        if self.no_workers_timeout.is_some_and(|t| t.is_zero()) {
+            return Err("no_workers_timeout must be a positive duration (or None to wait for workers)".into());
         }
         let l = &self.status_limits;
         if l.max_connections == 0 || l.idle_timeout.is_zero() || l.header_read_timeout.is_zero() {
@@ -258,7 +276,9 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                             while let Ok(more) = rx.try_recv() {
                                 batch.extend(more);
                             }
-                            let close = batch.iter().any(|m| matches!(m, ToWorker::Close));
+                            // After a close or a removal the scheduler has nothing more to say:
+                            // ending the writer closes the connection's sending half.
+                            let close = batch.iter().any(|m| matches!(m, ToWorker::Close | ToWorker::Removed { .. }));
                             if writer.send(&batch).await.is_err() || close {
                                 return;
                             }
@@ -359,6 +379,7 @@ async fn run_state(
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_snapshot = Instant::now();
+    let mut watch = Watchdog::new(Instant::now());
     loop {
         let mut stop = false;
         tokio::select! {
@@ -377,10 +398,7 @@ async fn run_state(
             }
             _ = tick.tick() => {
                 let now = Instant::now();
-                for w in state.silent_workers(now, opts.heartbeat_timeout) {
-                    workers.remove(&w);
-                    state.remove_worker(w, "no heartbeat");
-                }
+                watch.tick(&mut state, &mut workers, &clients, &opts, now);
                 state.balance();
             }
         }
@@ -399,6 +417,110 @@ async fn run_state(
             last_snapshot = now;
             snapshot.send_replace(state.snapshot(&address, now));
             *pids.lock().unwrap_or_else(|e| e.into_inner()) = state.worker_pids();
+        }
+    }
+}
+
+/// The scheduler's periodic duties beyond the state machine's: removing silent workers (but not
+/// for its own stalls), keepalives, and the no-workers warning and timeout.
+struct Watchdog {
+    last_tick: Instant,
+    last_keepalive: Instant,
+    /// Since when tasks have been waiting with no worker connected.
+    no_workers_since: Option<Instant>,
+    warned: bool,
+}
+
+impl Watchdog {
+    fn new(now: Instant) -> Self {
+        Watchdog { last_tick: now, last_keepalive: now, no_workers_since: None, warned: false }
+    }
+
+    fn tick(
+        &mut self,
+        state: &mut ClusterState,
+        workers: &mut FxHashMap<u64, mpsc::UnboundedSender<Vec<ToWorker>>>,
+        clients: &FxHashMap<u64, mpsc::UnboundedSender<Vec<ToClient>>>,
+        opts: &SchedulerOptions,
+        now: Instant,
+    ) {
+        // The tick is due every 100 ms. A much longer gap means this loop did not run (the
+        // process was stopped, or starved): heartbeats that arrived meanwhile sit unread in the
+        // sockets, so the workers' silence is the scheduler's own and is forgiven.
+        let gap = now.duration_since(self.last_tick);
+        self.last_tick = now;
+        if gap > opts.heartbeat_timeout / 2 {
+            tracing::warn!(
+                seconds = gap.as_secs_f64(),
+                "the scheduler did not run for {:.1} s (stopped or starved of CPU); worker silence in that time is not \
+                 held against them",
+                gap.as_secs_f64()
+            );
+            state.excuse_silence(now);
+        }
+        for (w, silent) in state.silent_workers(now, opts.heartbeat_timeout) {
+            let reason = format!(
+                "no heartbeat for {:.1} s (the heartbeat timeout is {:.1} s)",
+                silent.as_secs_f64(),
+                opts.heartbeat_timeout.as_secs_f64()
+            );
+            // Told so, the worker drops what it holds and joins again as a fresh worker; the
+            // writer closes the connection after this message.
+            if let Some(tx) = workers.remove(&w) {
+                let _ = tx.send(vec![ToWorker::Removed { reason: reason.clone() }]);
+            }
+            state.remove_worker(w, &reason);
+        }
+        if now.duration_since(self.last_keepalive) >= KEEPALIVE {
+            self.last_keepalive = now;
+            for tx in workers.values() {
+                let _ = tx.send(vec![ToWorker::Keepalive]);
+            }
+            for tx in clients.values() {
+                let _ = tx.send(vec![ToClient::Keepalive]);
+            }
+        }
+        self.no_workers(state, opts, now);
+    }
+
+    /// Tasks waiting with no worker: a warning after [`NO_WORKERS_WARNING`], and with a
+    /// `no_workers_timeout`, failure.
+    fn no_workers(&mut self, state: &mut ClusterState, opts: &SchedulerOptions, now: Instant) {
+        let waiting = state.waiting_without_workers();
+        if waiting == 0 {
+            self.no_workers_since = None;
+            self.warned = false;
+            return;
+        }
+        let since = *self.no_workers_since.get_or_insert(now);
+        let waited = now.duration_since(since);
+        if waited >= NO_WORKERS_WARNING && !self.warned {
+            self.warned = true;
+            let timeout = match opts.no_workers_timeout {
+                Some(t) => format!("they fail after {:.0} s without workers", t.as_secs_f64()),
+                None => "they wait until a worker joins (no no-workers timeout is set)".into(),
+            };
+            let message = format!(
+                "{waiting} tasks are ready to run and have waited {:.0} s with no worker connected to the scheduler; \
+                 start workers (`rask worker --scheduler ADDRESS`); {timeout}",
+                waited.as_secs_f64()
+            );
+            tracing::warn!("{message}");
+            state.warn_waiting_clients(&message);
+        }
+        if let Some(timeout) = opts.no_workers_timeout {
+            if waited >= timeout {
+                let message = format!(
+                    "no workers: the task waited {:.1} s and no worker connected to the scheduler (the no-workers \
+                     timeout is {:.1} s)",
+                    waited.as_secs_f64(),
+                    timeout.as_secs_f64()
+                );
+                tracing::warn!(tasks = waiting, "{message}");
+                state.fail_waiting(&message);
+                self.no_workers_since = None;
+                self.warned = false;
+            }
         }
     }
 }

@@ -253,9 +253,60 @@ impl ClusterState {
         self.balance();
     }
 
-    /// Workers whose last message is older than `timeout`.
-    pub fn silent_workers(&self, now: Instant, timeout: Duration) -> Vec<WorkerId> {
-        self.workers.iter().filter(|(_, w)| now.duration_since(w.last_seen) > timeout).map(|(&id, _)| id).collect()
+    /// Workers whose last message is older than `timeout`, with how long each has been silent.
+    pub fn silent_workers(&self, now: Instant, timeout: Duration) -> Vec<(WorkerId, Duration)> {
+        self.workers
+            .iter()
+            .map(|(&id, w)| (id, now.duration_since(w.last_seen)))
+            .filter(|&(_, silent)| silent > timeout)
+            .collect()
+    }
+
+    /// The scheduler itself did not run for a while: every worker counts as heard from `now`,
+    /// so that silence is not held against them.
+    pub fn excuse_silence(&mut self, now: Instant) {
+        for w in self.workers.values_mut() {
+            w.last_seen = w.last_seen.max(now);
+        }
+    }
+
+    /// Tasks ready to run that wait because no worker is connected (0 while any is).
+    pub fn waiting_without_workers(&self) -> usize {
+        if self.workers.is_empty() {
+            self.queue.len()
+        } else {
+            0
+        }
+    }
+
+    /// Sends `message` as a warning to every client that waits for a result not yet computed.
+    pub fn warn_waiting_clients(&mut self, message: &str) {
+        let mut waiting: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                c.wants.keys().any(|t| self.tasks.get(t).is_some_and(|t| !matches!(t.state, St::Memory | St::Erred)))
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        waiting.sort_unstable();
+        for c in waiting {
+            self.outbox.push(Out::Client(c, ToClient::Warning { message: message.to_string() }));
+        }
+    }
+
+    /// Fails every task ready to run but waiting for a worker (and, with them, what depends on
+    /// them) with `message`: for a scheduler that has had no worker for too long.
+    pub fn fail_waiting(&mut self, message: &str) {
+        let queued: Vec<Tid> = self.queue.iter().map(|&(_, t)| t).collect();
+        for t in queued {
+            let Some(task) = self.tasks.get(&t) else { continue };
+            if task.state != St::Queued {
+                continue;
+            }
+            let err = TaskError { key: task.key.clone(), op: "scheduler".into(), message: message.to_string() };
+            self.set_erred(t, Arc::new(err));
+        }
     }
 
     /// A worker's heartbeat.
@@ -924,5 +975,34 @@ mod tests {
         let remote = WireNode { key: Key::new("r"), spec: WireSpec::Remote, deps: vec![], priority: 0 };
         let err = s.submit(100, vec![remote], vec![]).unwrap_err();
         assert!(err.contains("does not hold it"), "{err}");
+    }
+
+    #[test]
+    fn silence_while_the_scheduler_stalled_is_excused_and_waiting_work_can_fail_for_want_of_workers() {
+        let mut s = state_with_workers(2);
+        let later = Instant::now() + Duration::from_secs(30);
+        assert_eq!(s.silent_workers(later, Duration::from_secs(10)).len(), 2);
+        s.excuse_silence(later);
+        assert!(s.silent_workers(later, Duration::from_secs(10)).is_empty());
+
+        // No worker: ready work waits; failing it reaches the client and the dependents.
+        let mut s = ClusterState::new(StateConfig::default());
+        s.add_client(100);
+        s.submit(100, vec![task("a", &[], 0), task("b", &["a"], 1)], vec![Key::new("b")]).unwrap();
+        assert_eq!(s.waiting_without_workers(), 1, "a is ready, b waits for it");
+        s.warn_waiting_clients("no workers yet");
+        assert!(s.outbox.contains(&Out::Client(100, ToClient::Warning { message: "no workers yet".into() })));
+        s.fail_waiting("no workers: test");
+        assert_eq!(s.waiting_without_workers(), 0);
+        let erred: Vec<&Key> = s
+            .outbox
+            .iter()
+            .filter_map(|o| match o {
+                Out::Client(100, ToClient::Erred { key, error }) if error.message == "no workers: test" => Some(key),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(erred, vec![&Key::new("b")], "the wanted key fails with the reason");
+        s.check_invariants().unwrap();
     }
 }

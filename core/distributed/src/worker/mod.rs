@@ -58,8 +58,12 @@ pub struct WorkerOptions {
     pub security: Security,
     /// Heartbeat interval.
     pub heartbeat: Duration,
-    /// How long to keep trying to reach the scheduler at start.
+    /// How long to keep trying to reach the scheduler, at start and when joining again.
     pub connect_timeout: Duration,
+    /// Silence after which the worker gives up its connection to the scheduler and joins
+    /// again as a fresh worker (default 60 s). The scheduler sends a keepalive every second,
+    /// so only a stopped, hung or unreachable scheduler is silent this long.
+    pub scheduler_timeout: Duration,
 }
 
 impl WorkerOptions {
@@ -76,6 +80,7 @@ impl WorkerOptions {
             security,
             heartbeat: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(20),
+            scheduler_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -93,6 +98,9 @@ impl WorkerOptions {
         }
         if self.connect_timeout.is_zero() {
             return bad("connect_timeout must be a positive duration".into());
+        }
+        if self.scheduler_timeout.is_zero() {
+            return bad("scheduler_timeout must be a positive duration".into());
         }
         self.memory.check().map_err(|e| WorkerError::Setup(format!("memory: {e}")))
     }
@@ -119,6 +127,8 @@ type Outcome = state::Outcome<Value>;
 enum Input {
     FromScheduler(Vec<ToWorker>),
     SchedulerGone(String),
+    /// Nothing from the scheduler for this long.
+    SchedulerSilent(Duration),
     /// A batch of tasks run back to back on one compute thread.
     Finished(Vec<(Key, Outcome, f64)>),
     Fetched {
@@ -156,7 +166,9 @@ pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
 }
 
 /// The worker's life on the IO runtime: join the scheduler, then run the main loop until told
-/// to stop.
+/// to stop. A worker the scheduler removes (it was silent too long, e.g. stopped with SIGSTOP)
+/// or whose scheduler falls silent for `scheduler_timeout` drops its results and joins again
+/// as a fresh worker; one that loses the connection stops.
 async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Result<(), WorkerError> {
     let registry = opts.security.registry.clone();
     // Spill directories of workers killed before they could clean up; failing to list the
@@ -179,107 +191,186 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
         },
         None => bound.to_string(),
     };
-
-    // Join the scheduler, retrying while it starts.
-    let deadline = Instant::now() + opts.connect_timeout;
-    let conn = loop {
-        match connect(&opts.scheduler, Role::Worker, &opts.security).await {
-            Ok(c) => break c,
-            Err(ProtocolError::Io(e)) if Instant::now() < deadline => {
-                tracing::debug!(error = %e, "scheduler not reachable yet");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(WorkerError::Connect(e)),
-        }
-    };
-    tracing::info!(scheduler = %opts.scheduler, data = %address, nthreads = opts.nthreads, "worker joined");
-    let (mut writer, mut reader) = conn.split();
-    writer
-        .send(&[ToScheduler::Register {
-            nthreads: opts.nthreads.max(1),
-            data_address: address.clone(),
-            memory_limit: opts.memory.limit,
-            pid: std::process::id(),
-        }])
-        .await?;
-
-    let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
     let server = tokio::spawn(serve_data(listener, opts.security.clone(), store.clone()));
-    let reader_tx = tx.clone();
-    let reader_task = tokio::spawn(async move {
-        loop {
-            match reader.recv::<ToWorker>().await {
-                Ok(batch) => {
-                    if reader_tx.send(Input::FromScheduler(batch)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = reader_tx.send(Input::SchedulerGone(e.to_string()));
-                    return;
-                }
-            }
-        }
-    });
 
     let peers = Arc::new(PeerPool::new(opts.security.clone()));
-    let mut w = WorkerLoop {
-        registry,
-        store: store.clone(),
-        pool,
-        state: WorkerState::new(opts.nthreads.max(1)),
-        out: Vec::new(),
-        tx: tx.clone(),
-        peers,
-    };
-    let mut heartbeat = tokio::time::interval(opts.heartbeat);
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     #[cfg(unix)]
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
-    let outcome = loop {
-        #[cfg(unix)]
-        let term = sigterm.recv();
-        #[cfg(not(unix))]
-        let term = std::future::pending::<Option<()>>();
-        let stop = tokio::select! {
-            ev = rx.recv() => {
-                let mut stop = match ev { Some(ev) => w.handle(ev), None => Some("channel closed".to_string()) };
-                // Drain what else is ready, so replies go out in one batch.
-                while stop.is_none() {
-                    match rx.try_recv() {
-                        Ok(ev) => stop = w.handle(ev),
-                        Err(_) => break,
-                    }
-                }
-                stop
-            }
-            _ = heartbeat.tick() => {
-                let metrics = w.metrics();
-                w.out.push(ToScheduler::Heartbeat(metrics));
-                None
-            }
-            _ = term => Some("SIGTERM".to_string()),
+    let mut joined_before = false;
+    let result = loop {
+        let conn = match join(&opts, joined_before).await {
+            Ok(c) => c,
+            Err(e) => break Err(e),
         };
-        if stop.is_none() {
-            w.start_ready();
-        }
-        if !w.out.is_empty() {
-            let batch = std::mem::take(&mut w.out);
-            if let Err(e) = writer.send(&batch).await {
-                break format!("scheduler connection failed: {e}");
+        joined_before = true;
+        tracing::info!(scheduler = %opts.scheduler, data = %address, nthreads = opts.nthreads, "worker joined");
+        let session = Session { opts: &opts, address: &address, registry: &registry, store: &store, pool: &pool };
+        #[cfg(unix)]
+        let ended = session.run(conn, &peers, &mut sigterm).await;
+        #[cfg(not(unix))]
+        let ended = session.run(conn, &peers).await;
+        match ended {
+            Ended::Stop(reason) => {
+                tracing::info!(reason = %reason, "worker stopping");
+                break Ok(());
             }
-        }
-        if let Some(reason) = stop {
-            break reason;
+            Ended::Rejoin(reason) => {
+                // The scheduler forgot this worker's results (or will, when it notices the
+                // connection is gone) and recomputes what it needs; holding them on would only
+                // use memory nobody can ask for.
+                tracing::warn!(reason = %reason, "joining the scheduler again as a fresh worker; held results dropped");
+                lock(&store).clear();
+            }
         }
     };
-    tracing::info!(reason = %outcome, "worker stopping");
     server.abort();
-    reader_task.abort();
     // Spill files go with the store.
     lock(&store).clear();
-    Ok(())
+    result
+}
+
+/// Connects to the scheduler, retrying for `connect_timeout` while it is not reachable (it
+/// may still be starting, or, when joining again, be overloaded or stopped).
+async fn join(opts: &WorkerOptions, again: bool) -> Result<Conn, WorkerError> {
+    let deadline = Instant::now() + opts.connect_timeout;
+    loop {
+        match connect(&opts.scheduler, Role::Worker, &opts.security).await {
+            Ok(c) => return Ok(c),
+            Err(ProtocolError::Io(e)) if Instant::now() < deadline => {
+                tracing::debug!(error = %e, "scheduler not reachable yet");
+            }
+            Err(e @ (ProtocolError::Timeout(_) | ProtocolError::Closed)) if again && Instant::now() < deadline => {
+                tracing::debug!(error = %e, "scheduler not answering yet");
+            }
+            Err(e) => return Err(WorkerError::Connect(e)),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How a session with the scheduler ended.
+enum Ended {
+    /// Told to stop, or the scheduler is gone: the worker exits.
+    Stop(String),
+    /// Removed by the scheduler, or the scheduler fell silent: join again as a fresh worker.
+    Rejoin(String),
+}
+
+/// One registration with the scheduler: from joining to being told to stop, losing the
+/// scheduler, or being removed.
+struct Session<'a> {
+    opts: &'a WorkerOptions,
+    address: &'a str,
+    registry: &'a Arc<Registry>,
+    store: &'a Store,
+    pool: &'a Arc<rayon::ThreadPool>,
+}
+
+impl Session<'_> {
+    async fn run(
+        self,
+        conn: Conn,
+        peers: &Arc<PeerPool>,
+        #[cfg(unix)] sigterm: &mut tokio::signal::unix::Signal,
+    ) -> Ended {
+        let opts = self.opts;
+        let (mut writer, mut reader) = conn.split();
+        let register = ToScheduler::Register {
+            nthreads: opts.nthreads.max(1),
+            data_address: self.address.to_string(),
+            memory_limit: opts.memory.limit,
+            pid: std::process::id(),
+        };
+        if let Err(e) = writer.send(&[register]).await {
+            return Ended::Rejoin(format!("registering failed: {e}"));
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
+        let reader_tx = tx.clone();
+        let silence = opts.scheduler_timeout;
+        let reader_task = tokio::spawn(async move {
+            loop {
+                // The scheduler sends at least a keepalive every second: silence this long
+                // means it is stopped, hung or unreachable.
+                match tokio::time::timeout(silence, reader.recv::<ToWorker>()).await {
+                    Ok(Ok(batch)) => {
+                        if reader_tx.send(Input::FromScheduler(batch)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        let _ = reader_tx.send(Input::SchedulerGone(e.to_string()));
+                        return;
+                    }
+                    Err(_) => {
+                        let _ = reader_tx.send(Input::SchedulerSilent(silence));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut w = WorkerLoop {
+            registry: self.registry.clone(),
+            store: self.store.clone(),
+            pool: self.pool.clone(),
+            state: WorkerState::new(opts.nthreads.max(1)),
+            out: Vec::new(),
+            tx: tx.clone(),
+            peers: peers.clone(),
+            fetches: Vec::new(),
+        };
+        let mut heartbeat = tokio::time::interval(opts.heartbeat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ended = loop {
+            #[cfg(unix)]
+            let term = sigterm.recv();
+            #[cfg(not(unix))]
+            let term = std::future::pending::<Option<()>>();
+            let ended = tokio::select! {
+                ev = rx.recv() => {
+                    let mut ended = match ev {
+                        Some(ev) => w.handle(ev),
+                        None => Some(Ended::Stop("channel closed".to_string())),
+                    };
+                    // Drain what else is ready, so replies go out in one batch.
+                    while ended.is_none() {
+                        match rx.try_recv() {
+                            Ok(ev) => ended = w.handle(ev),
+                            Err(_) => break,
+                        }
+                    }
+                    ended
+                }
+                _ = heartbeat.tick() => {
+                    let metrics = w.metrics();
+                    w.out.push(ToScheduler::Heartbeat(metrics));
+                    None
+                }
+                _ = term => Some(Ended::Stop("SIGTERM".to_string())),
+            };
+            if ended.is_none() {
+                w.start_ready();
+            }
+            if !w.out.is_empty() {
+                let batch = std::mem::take(&mut w.out);
+                if let Err(e) = writer.send(&batch).await {
+                    break ended.unwrap_or_else(|| Ended::Rejoin(format!("scheduler connection failed: {e}")));
+                }
+            }
+            if let Some(ended) = ended {
+                break ended;
+            }
+        };
+        reader_task.abort();
+        // Fetches of this session must not add to the store after it is cleared: wait until
+        // each has really stopped. Running tasks only report to this session's channel, which
+        // goes with it.
+        for f in w.fetches.drain(..) {
+            f.abort();
+            let _ = f.await;
+        }
+        ended
+    }
 }
 
 /// The IO shell around a [`WorkerState`]: carries out its commands on the rayon pool, the
@@ -292,6 +383,8 @@ struct WorkerLoop {
     out: Vec<ToScheduler>,
     tx: mpsc::UnboundedSender<Input>,
     peers: Arc<PeerPool>,
+    /// This session's fetches in flight (finished ones are pruned as new ones start).
+    fetches: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl WorkerLoop {
@@ -307,8 +400,8 @@ impl WorkerLoop {
         }
     }
 
-    /// Handles one input; returns a reason to stop, if any.
-    fn handle(&mut self, input: Input) -> Option<String> {
+    /// Handles one input; returns how the session ends, if it does.
+    fn handle(&mut self, input: Input) -> Option<Ended> {
         let ev = match input {
             Input::FromScheduler(batch) => {
                 for msg in batch {
@@ -316,16 +409,26 @@ impl WorkerLoop {
                         ToWorker::Compute { key, spec, deps, priority } => Event::Compute { key, spec, deps, priority },
                         ToWorker::Steal { key } => Event::Steal { key },
                         ToWorker::Release { keys } => Event::Release { keys },
-                        ToWorker::Close => return Some("the scheduler closed the cluster".into()),
+                        ToWorker::Close => return Some(Ended::Stop("the scheduler closed the cluster".into())),
                         ToWorker::Closing { reason } => {
-                            return Some(format!("the scheduler closed the connection: {reason}"))
+                            return Some(Ended::Stop(format!("the scheduler closed the connection: {reason}")))
                         }
+                        ToWorker::Removed { reason } => {
+                            return Some(Ended::Rejoin(format!("the scheduler removed this worker: {reason}")))
+                        }
+                        ToWorker::Keepalive => continue,
                     };
                     self.step(ev);
                 }
                 return None;
             }
-            Input::SchedulerGone(reason) => return Some(format!("lost the scheduler: {reason}")),
+            Input::SchedulerGone(reason) => return Some(Ended::Stop(format!("lost the scheduler: {reason}"))),
+            Input::SchedulerSilent(t) => {
+                return Some(Ended::Rejoin(format!(
+                    "nothing from the scheduler for {:.0} s (the scheduler timeout)",
+                    t.as_secs_f64()
+                )))
+            }
             Input::Finished(batch) => Event::Finished(batch),
             Input::Fetched { key, result } => Event::Fetched { key, result },
         };
@@ -354,10 +457,11 @@ impl WorkerLoop {
                     let peers = self.peers.clone();
                     let store = self.store.clone();
                     let tx = self.tx.clone();
-                    tokio::spawn(async move {
+                    self.fetches.retain(|f| !f.is_finished());
+                    self.fetches.push(tokio::spawn(async move {
                         let result = fetch_all(&peers, &store, missing).await;
                         let _ = tx.send(Input::Fetched { key, result });
-                    });
+                    }));
                 }
                 Command::Run(batch) => {
                     let registry = self.registry.clone();
