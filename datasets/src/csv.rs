@@ -19,7 +19,7 @@ use rask_core::graph::Layers;
 use rask_core::ops::expect_inputs;
 use rask_core::{Graph, Key, Op, OpError, TaskOp, Tokenizer, Value};
 use rask_ml::chunked::BlockLayer;
-use rask_ml::{ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, Element, MlError};
+use rask_ml::{ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, Element, Limits, MlError};
 use serde::{Deserialize, Serialize};
 
 use crate::generators::{BlockX, BlockY, XyBlock};
@@ -181,6 +181,7 @@ impl Op for CsvBlock {
         let mut rdr =
             csv::ReaderBuilder::new().has_headers(false).delimiter(self.delimiter).flexible(true).from_reader(f);
         let n_x = self.features.len();
+        crate::npy::check_task_block(Self::NAME, &self.path, self.rows, n_x)?;
         let mut x = Vec::with_capacity(self.rows * n_x);
         let mut y_f = Vec::new();
         let mut y_i = Vec::new();
@@ -343,6 +344,11 @@ fn scan(
         };
         found.push((i, std::collections::BTreeSet::new()));
     }
+    // Blocks are listed as the scan finds them; past the block-count limit the scan only counts
+    // the rows, so the error can state the numbers without listing the blocks.
+    let limits = Limits::current()?;
+    let mut n_rows: u64 = 0;
+    let mut over_limit = false;
     let mut starts: Vec<(u64, u64)> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
     let mut rec = csv::ByteRecord::new();
@@ -360,11 +366,18 @@ fn scan(
             }
             Some(_) => {}
         }
-        if sizes.last().is_none_or(|&s| s == opts.chunk_rows) {
-            starts.push((start.byte(), start.line()));
-            sizes.push(0);
+        n_rows += 1;
+        if !over_limit && sizes.last().is_none_or(|&s| s == opts.chunk_rows) {
+            if sizes.len() as u64 >= limits.max_blocks {
+                over_limit = true;
+            } else {
+                starts.push((start.byte(), start.line()));
+                sizes.push(0);
+            }
         }
-        *sizes.last_mut().expect("a block was just opened") += 1;
+        if !over_limit {
+            *sizes.last_mut().expect("a block was just opened") += 1;
+        }
         for (i, set) in &mut found {
             if let Some(v) = rec.get(*i) {
                 let v = String::from_utf8_lossy(v);
@@ -374,6 +387,17 @@ fn scan(
                 }
             }
         }
+    }
+    let params = format!("{}: {n_rows} rows, chunk_rows = {}", path.display(), opts.chunk_rows);
+    if over_limit {
+        return Err(MlError::TooManyBlocks {
+            what: "read_csv".into(),
+            n_blocks: n_rows.div_ceil(opts.chunk_rows as u64),
+            block_rows: opts.chunk_rows as u64,
+            params,
+            limit: limits.max_blocks,
+        }
+        .into());
     }
     let n_fields = n_fields.unwrap_or(0);
     if sizes.is_empty() {
@@ -414,6 +438,14 @@ fn scan(
             .into());
         }
     }
+    let block_rows = sizes.iter().copied().max().unwrap_or(0) as u64;
+    limits.check_block_bytes(
+        "read_csv",
+        block_rows,
+        features.len() as u64,
+        crate::npy::BLOCK_ELEMENT_BYTES,
+        &params,
+    )?;
     let mut categories: Vec<(usize, Vec<String>)> = Vec::new();
     for c in &opts.categorical {
         let i = resolve(path, &c.column, &names)?;

@@ -10,6 +10,10 @@
 //! `.npy`. [`csv`] streams CSV files in row blocks. [`real`] embeds iris, wine, breast cancer and
 //! diabetes. With the `parquet` cargo feature, `parquet` reads
 //! Parquet files one row group per block and writes one row group per block.
+//!
+//! Every generator and loader checks its request against [`rask_ml::Limits`] (the block count
+//! and the bytes of one block) before it builds anything, so an oversized request is an error
+//! that names its parameters, never an allocation failure that aborts the process.
 #![deny(missing_docs)]
 
 pub mod csv;

@@ -18,7 +18,7 @@ use ndarray::{Array1, Array2};
 use rask_core::ops::expect_inputs;
 use rask_core::{Op, OpError, Scheduler, Tokenizer, Value};
 use rask_ml::chunked::BlockLayer;
-use rask_ml::{ChunkedArray, ChunkedVector, Chunks, Element, Float, MlError};
+use rask_ml::{ChunkedArray, ChunkedVector, Chunks, Element, Float, Limits, MlError};
 use serde::{Deserialize, Serialize};
 
 /// Errors of loaders and writers.
@@ -308,6 +308,18 @@ pub(crate) fn absolute_utf8(path: &Path) -> Result<String, LoadError> {
     abs.to_str().map(str::to_string).ok_or_else(|| format_error(path, "the path is not valid UTF-8"))
 }
 
+/// Bytes per element that the loaders count for a block: the widest element type a block is
+/// converted to (`f64`, `i64`).
+pub(crate) const BLOCK_ELEMENT_BYTES: u64 = 8;
+
+/// A block task's own check, against the limits of the process that runs it, before it
+/// allocates the block: a failed allocation aborts the process instead of returning an error.
+pub(crate) fn check_task_block(what: &str, path: &str, rows: usize, n_cols: usize) -> Result<(), OpError> {
+    Limits::current()
+        .and_then(|l| l.check_block_bytes(what, rows as u64, n_cols as u64, BLOCK_ELEMENT_BYTES, path))
+        .map_err(|e| OpError::new(e.to_string()))
+}
+
 /// Size and modification time, to detect a file that changed after the graph was built.
 pub(crate) fn fingerprint(path: &Path) -> Result<(u64, u64), LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
@@ -431,6 +443,7 @@ impl NpyBlock {
         if self.row_start + self.rows > n_rows {
             op_bail!("{}: rows {}..{} of {n_rows}", self.path, self.row_start, self.row_start + self.rows);
         }
+        check_task_block(Self::NAME, &self.path, self.rows, n_cols)?;
         let mut f = File::open(path).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
         let mut out = vec![0u8; self.rows * n_cols * size];
         let read_at = |f: &mut File, offset: u64, buf: &mut [u8]| -> Result<(), OpError> {
@@ -542,6 +555,13 @@ fn file_blocks(path: &Path, chunk_rows: usize) -> Result<(NpyHeader, Vec<NpyBloc
     if header.rows() == 0 {
         return Err(format_error(path, "the array has no rows"));
     }
+    // The header's shape is checked against the limits before one block is listed: a sparse
+    // or huge file may announce far more rows than blocks or memory can hold.
+    let limits = Limits::current()?;
+    let params = format!("{}: shape {:?}, chunk_rows = {chunk_rows}", path.display(), header.shape);
+    limits.check_regular("read_npy", header.rows() as u64, chunk_rows as u64, &params)?;
+    let block_rows = chunk_rows.min(header.rows()) as u64;
+    limits.check_block_bytes("read_npy", block_rows, header.cols() as u64, BLOCK_ELEMENT_BYTES, &params)?;
     let (file_len, modified) = fingerprint(path)?;
     let path_str = crate::npy::absolute_utf8(path)?;
     let mut blocks = Vec::new();
@@ -654,6 +674,14 @@ pub fn read_npy_dir<F: Float>(dir: impl AsRef<Path>, chunk_rows: usize) -> Resul
         let (header, blocks) = file_blocks(f, chunk_rows)?;
         check_2d(f, &header)?;
         let blocks = converting(blocks, F::DTYPE, f)?;
+        // Each file is checked alone above; the folder's blocks together must fit as well.
+        let n_blocks = all.len() as u64 + blocks.len() as u64;
+        Limits::current()?.check_blocks(
+            "read_npy_dir",
+            n_blocks,
+            chunk_rows as u64,
+            &format!("{}: {} files, chunk_rows = {chunk_rows}", dir.display(), files.len()),
+        )?;
         match n_cols {
             None => n_cols = Some(header.cols()),
             Some(c) if c != header.cols() => {

@@ -36,7 +36,7 @@ use rask_core::graph::Layers;
 use rask_core::ops::expect_inputs;
 use rask_core::{Graph, Key, Op, OpError, Scheduler, TaskOp, Tokenizer, Value};
 use rask_ml::chunked::BlockLayer;
-use rask_ml::{ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, Element, Float, MlError};
+use rask_ml::{ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, Element, Float, Limits, MlError};
 use serde::{Deserialize, Serialize};
 
 use crate::csv::TargetKind;
@@ -238,6 +238,7 @@ impl ParquetRowGroup {
         let n_x = self.features.len();
         // The row count comes from the file's footer: a corrupt one must give an error, not an
         // overflow or an allocation failure that aborts the process.
+        crate::npy::check_task_block(Self::NAME, &self.path, self.rows, n_x)?;
         let cells = self.rows.checked_mul(n_x).ok_or_else(|| self.err(format!("{} rows overflow", self.rows)))?;
         let mut x: Vec<f64> = Vec::new();
         x.try_reserve_exact(cells)
@@ -504,6 +505,20 @@ fn scan(path: &Path, opts: &ParquetOptions, kind: Option<TargetKind>) -> Result<
     if let Some((t, _)) = &target {
         check_target_statistics(path, &md, t)?;
     }
+    // Row groups are blocks: their count and their sizes (as the metadata states them, before
+    // any is read) are checked against the limits.
+    let limits = Limits::current()?;
+    let n_groups = md.row_groups().len() as u64;
+    let largest = md.row_groups().iter().map(|rg| rg.num_rows().max(0) as u64).max().unwrap_or(0);
+    let params = format!("{}: {n_groups} row groups of up to {largest} rows", path.display());
+    limits.check_blocks("read_parquet", n_groups, largest, &params)?;
+    limits.check_block_bytes(
+        "read_parquet",
+        largest,
+        features.len() as u64,
+        crate::npy::BLOCK_ELEMENT_BYTES,
+        &params,
+    )?;
     // Row groups without rows are skipped: no block has zero rows.
     let mut groups = Vec::new();
     for (g, rg) in md.row_groups().iter().enumerate() {

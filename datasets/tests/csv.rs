@@ -173,3 +173,15 @@ fn string_columns_read_as_categories_with_missing_values_as_nan() {
     let bad = CsvOptions { categorical: vec![Categorical::new(CsvColumn::Name("y".into()))], ..opts.clone() };
     assert!(read_csv::<i64>(&path, &bad).unwrap_err().to_string().contains("not a feature"));
 }
+
+#[test]
+fn an_absurd_chunk_rows_is_one_block_of_the_rows_there_are() {
+    // Blocks hold the rows the file has, so a chunk size far past them is one block, checked
+    // against the block-size limit with its real row count, never multiplied out.
+    let p = write("absurd_chunk.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n");
+    let opts =
+        CsvOptions { chunk_rows: usize::MAX, target: Some(CsvColumn::Name("y".into())), ..CsvOptions::default() };
+    let ds = read_csv::<i64>(&p, &opts).unwrap();
+    assert_eq!(ds.x().chunks(), &Chunks::Known(vec![3]));
+    assert_eq!(ds.y().unwrap().compute().unwrap(), Array1::from(vec![0, 1, 0]));
+}

@@ -16,7 +16,7 @@ use rask_datasets::generators::{
     CountsParams, DatasetError, GenerateBlock, MakeBlobsBlock, MakeClassificationBlock, MakeCountsBlock,
     MakeRegressionBlock, PerFeature, RegressionParams, XyBlock, XyBlockF64Codec, XyBlockI64Codec,
 };
-use rask_ml::{ChunkedDataset, Element};
+use rask_ml::{ChunkedDataset, Element, MlError};
 
 /// Computes features and targets in one graph (each block generated once).
 fn compute<Y: Element>(d: &ChunkedDataset<f64, Y>, s: &Scheduler) -> (Array2<f64>, Array1<Y>) {
@@ -747,4 +747,86 @@ fn a_huge_scale_fails_the_block_with_a_clear_error() {
     let c = make_counts(&counts().scale(1e6)).unwrap();
     let e = c.data.y().unwrap().compute_on(&Scheduler::sync()).unwrap_err();
     assert!(e.to_string().contains("above 2^53"), "{e}");
+}
+
+// Oversized requests (issue #13, section 2): refused with an error that states the numbers and
+// the limit, before any chunk metadata, graph or block is allocated. Each of these aborted the
+// process before the limits existed. They run under the default limits (one million blocks, a
+// quarter of the machine's memory per block).
+
+const TRILLION: usize = 1_000_000_000_000;
+
+fn default_limits() -> rask_ml::Limits {
+    rask_ml::Limits::current().unwrap()
+}
+
+#[test]
+fn a_trillion_rows_are_refused_before_the_graph_is_built() {
+    // Default blocks of 100 rows: 10^10 blocks, whose chunk metadata alone was an 80 GB allocation.
+    let started = std::time::Instant::now();
+    let e = make_classification(&ClassificationParams::new().n_samples(TRILLION)).unwrap_err();
+    let limit = default_limits().max_blocks;
+    assert!(
+        matches!(&e, Ml(MlError::TooManyBlocks { n_blocks: 10_000_000_000, block_rows: 100, limit: l, .. }) if *l == limit),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(text.starts_with("make_classification: 10000000000 blocks of 100 rows"), "{text}");
+    assert!(text.contains("n_samples = 1000000000000, chunk_rows = 100"), "{text}");
+    assert!(text.contains(&format!("block-count limit of {limit}")) && text.contains("RASK_MAX_BLOCKS"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "refused without allocating");
+}
+
+#[test]
+fn usize_max_rows_are_refused_by_every_generator_naming_n_samples() {
+    let errors = [
+        make_classification(&classification().n_samples(usize::MAX)).map(|_| ()).unwrap_err(),
+        make_regression(&regression().n_samples(usize::MAX)).map(|_| ()).unwrap_err(),
+        make_blobs(&blobs().n_samples(usize::MAX)).map(|_| ()).unwrap_err(),
+        make_counts(&counts().n_samples(usize::MAX)).map(|_| ()).unwrap_err(),
+    ];
+    for (e, what) in errors.iter().zip(["make_classification", "make_regression", "make_blobs", "make_counts"]) {
+        assert!(matches!(e, Ml(MlError::TooManyBlocks { block_rows: 100, .. })), "{e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with(what) && text.contains(&format!("n_samples = {}", usize::MAX)), "{text}");
+    }
+}
+
+#[test]
+fn a_trillion_rows_in_100k_row_blocks_are_refused_with_the_block_count() {
+    // 10^7 blocks: the graph built, then fitting a scaler on it aborted at 8 GB.
+    let e = make_regression(&RegressionParams::new().n_samples(TRILLION).chunk_rows(100_000)).map(|_| ()).unwrap_err();
+    assert!(matches!(e, Ml(MlError::TooManyBlocks { n_blocks: 10_000_000, block_rows: 100_000, .. })), "{e:?}");
+    assert!(e.to_string().contains("10000000 blocks of 100000 rows"), "{e}");
+}
+
+#[test]
+fn one_block_of_a_trillion_rows_is_refused_before_any_task_runs() {
+    // One block: the graph built, then the block task aborted allocating it.
+    let e = make_classification(&ClassificationParams::new().n_samples(TRILLION).chunk_rows(TRILLION)).unwrap_err();
+    let limit = default_limits().max_block_bytes;
+    assert!(
+        matches!(
+            &e,
+            Ml(MlError::BlockTooLarge { rows: 1_000_000_000_000, n_cols: 20, elem_bytes: 8, bytes: Some(160_000_000_000_000), limit: l, .. })
+                if *l == limit
+        ),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(text.contains("chunk_rows = 1000000000000") && text.contains("RASK_MAX_BLOCK_BYTES"), "{text}");
+}
+
+#[test]
+fn huge_feature_and_centre_counts_are_refused_before_anything_is_drawn() {
+    // n_samples × n_features overflows 64 bits: refused, not wrapped.
+    let e = make_regression(&regression().n_features(usize::MAX)).map(|_| ()).unwrap_err();
+    assert!(matches!(e, Ml(MlError::BlockTooLarge { bytes: None, .. })), "{e:?}");
+    assert!(e.to_string().contains(&format!("n_features = {}", usize::MAX)), "{e}");
+    let e = make_counts(&counts().n_samples(10).n_features(1 << 60)).map(|_| ()).unwrap_err();
+    assert!(matches!(e, Ml(MlError::BlockTooLarge { rows: 10, .. })), "{e:?}");
+    // make_blobs draws its counted centres into one array when the graph is built.
+    let e = make_blobs(&blobs().centers(TRILLION)).map(|_| ()).unwrap_err();
+    assert!(matches!(e, Ml(MlError::BlockTooLarge { rows: 1_000_000_000_000, n_cols: 3, .. })), "{e:?}");
+    assert!(e.to_string().contains("centers = 1000000000000"), "{e}");
 }

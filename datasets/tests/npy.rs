@@ -213,3 +213,47 @@ fn a_relative_path_travels_as_an_absolute_one() {
     // absolute path's show that the ops hold the absolute path.
     assert_eq!(x.block_keys(), read_npy::<f64>(&abs, 2).unwrap().block_keys());
 }
+
+/// A sparse `.npy` file (no data written, so it takes no disk) whose header announces `shape`
+/// of one-byte elements, as a huge file would.
+fn sparse_npy(name: &str, shape: &str, data_bytes: u64) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rask-npy-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let header = rask_datasets::npy::header_bytes("|u1", shape);
+    std::fs::write(&path, &header).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(header.len() as u64 + data_bytes).unwrap();
+    path
+}
+
+#[test]
+fn an_npy_header_announcing_a_trillion_rows_is_refused_before_any_block_is_listed() {
+    const ROWS: u64 = 1 << 40;
+    let path = sparse_npy("tera.npy", &format!("({ROWS},)"), ROWS);
+    // One block per row: 2^40 block ops were listed (an abort) before the limits.
+    let e = read_npy_vector::<f64>(&path, 1).unwrap_err();
+    assert!(
+        matches!(&e, LoadError::Ml(rask_ml::MlError::TooManyBlocks { n_blocks: ROWS, block_rows: 1, .. })),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("tera.npy: shape [1099511627776], chunk_rows = 1") && text.contains("RASK_MAX_BLOCKS"),
+        "{text}"
+    );
+    // One block of every row: its task aborted allocating 2^40 bytes (8 TiB as f64).
+    let e = read_npy_vector::<f64>(&path, ROWS as usize).unwrap_err();
+    assert!(matches!(&e, LoadError::Ml(rask_ml::MlError::BlockTooLarge { rows: ROWS, n_cols: 1, .. })), "{e:?}");
+    // 2-D: 2^20 × 2^20 in blocks of 2^20 rows is one 8 TiB block.
+    let square = sparse_npy("square.npy", "(1048576, 1048576)", ROWS);
+    let e = read_npy::<f64>(&square, 1 << 20).unwrap_err();
+    assert!(
+        matches!(&e, LoadError::Ml(rask_ml::MlError::BlockTooLarge { rows: 1_048_576, n_cols: 1_048_576, .. })),
+        "{e:?}"
+    );
+    // Within the limits, the same file is still a collection of blocks (only listed, never read).
+    let x = read_npy::<f64>(&square, 16).unwrap();
+    assert_eq!(x.n_blocks(), 65_536);
+    std::fs::remove_file(path).unwrap();
+    std::fs::remove_file(square).unwrap();
+}

@@ -109,9 +109,57 @@ pub enum MlError {
         /// What went wrong.
         message: String,
     },
+    /// A request would make more blocks than [`Limits::max_blocks`](crate::chunked::Limits)
+    /// allows; refused before any chunk metadata or graph is allocated.
+    #[error(
+        "{what}: {n_blocks} blocks of {block_rows} rows ({params}) exceed the block-count limit of {limit}; use \
+         larger blocks or raise RASK_MAX_BLOCKS"
+    )]
+    TooManyBlocks {
+        /// The entry point (`make_classification`, `read_npy`, …).
+        what: String,
+        /// The blocks the request would make.
+        n_blocks: u64,
+        /// Rows per block (the last one may be shorter).
+        block_rows: u64,
+        /// The parameters that led there, as `name = value` pairs.
+        params: String,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// One block would hold more bytes than [`Limits::max_block_bytes`](crate::chunked::Limits)
+    /// allows; refused before the block is allocated.
+    #[error(
+        "{what}: a block of {rows} rows x {n_cols} columns x {elem_bytes} bytes {} ({params}) exceeds the \
+         block-size limit of {limit} bytes; use smaller blocks or raise RASK_MAX_BLOCK_BYTES",
+        block_bytes_text(*.bytes)
+    )]
+    BlockTooLarge {
+        /// The entry point.
+        what: String,
+        /// Rows of the block.
+        rows: u64,
+        /// Columns of the block.
+        n_cols: u64,
+        /// Bytes per element.
+        elem_bytes: u64,
+        /// The block's bytes; `None` when the product overflows 64 bits.
+        bytes: Option<u64>,
+        /// The parameters that led there, as `name = value` pairs.
+        params: String,
+        /// The limit in force.
+        limit: u64,
+    },
     /// The task graph failed.
     #[error(transparent)]
     Graph(#[from] rask_core::Error),
+}
+
+fn block_bytes_text(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(b) => format!("= {b} bytes"),
+        None => "overflows 64 bits".to_string(),
+    }
 }
 
 /// The result type of `rask-ml`.

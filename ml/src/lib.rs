@@ -40,7 +40,7 @@ pub use rask_core as __rask_core;
 
 pub use chunked::{
     BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedSvd, ChunkedVector, Chunks, ColumnStats, ColumnSummary,
-    Element, Lazy, LazyColumnStats, Operand, ReduceOptions, Tsqr,
+    Element, Lazy, LazyColumnStats, Limits, Operand, ReduceOptions, Tsqr,
 };
 pub use error::{MlError, Result};
 pub use float::Float;

@@ -7,10 +7,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rask_core::OpError;
-use rask_ml::ChunkedDataset;
+use rask_ml::{ChunkedDataset, Limits};
 use serde::{Deserialize, Serialize};
 
-use super::block::{build, global_stream_seed, labels_from_counts, BlockSpec, GenerateBlock, Layout};
+use super::block::{build, check_size, global_stream_seed, labels_from_counts, BlockSpec, GenerateBlock, Layout};
 use super::error::{at_least, in_range, DatasetError, Result};
 
 /// The centres of `make_blobs`: how many to draw, or the centres themselves.
@@ -172,6 +172,18 @@ impl BlobsParams {
         let (low, high) = self.center_box;
         if !(low.is_finite() && high.is_finite() && low <= high) {
             return Err(DatasetError::CenterBox { low, high });
+        }
+        let n_features = self.resolved_n_features();
+        check_size("make_blobs", self.n_samples, self.chunk_rows, n_features)?;
+        // Counted centres are drawn into one array that every block task carries.
+        if let Centers::Count(k) = self.centers {
+            Limits::current()?.check_block_bytes(
+                "make_blobs",
+                k as u64,
+                n_features as u64,
+                std::mem::size_of::<f64>() as u64,
+                &format!("centers = {k}, n_features = {n_features}"),
+            )?;
         }
         Ok(())
     }

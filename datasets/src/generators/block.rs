@@ -19,7 +19,7 @@ use rask_core::graph::Layers;
 use rask_core::ops::{expect_inputs, token_name};
 use rask_core::{CodecError, Graph, Key, Node, Op, OpError, Task, TaskOp, Tokenizer, Value, ValueCodec};
 use rask_ml::codec::{Array1F64Codec, Array1I64Codec, Array2F64Codec};
-use rask_ml::{BlockLayer, ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, Element};
+use rask_ml::{BlockLayer, ChunkedArray, ChunkedDataset, ChunkedVector, Chunks, Element, Limits, MlError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -51,10 +51,33 @@ impl Layout {
         usize::try_from(rows).ok()
     }
 
+    /// Refuses a layout with more blocks than `limits.max_blocks`, or whose blocks of
+    /// `n_features` `f64` columns hold more than `limits.max_block_bytes`; `what` names the
+    /// generator for the message. Nothing is allocated, and the arithmetic cannot overflow.
+    pub fn check_limits(&self, what: &str, n_features: usize, limits: &Limits) -> Result<(), MlError> {
+        let params =
+            format!("n_samples = {}, chunk_rows = {}, n_features = {n_features}", self.n_samples, self.chunk_rows);
+        limits.check_regular(what, self.n_samples, self.chunk_rows, &params)?;
+        limits.check_block_bytes(what, self.chunk_rows.min(self.n_samples), n_features as u64, F64_BYTES, &params)
+    }
+
     /// The row chunking: blocks of `chunk_rows`, the last one shorter when they do not divide.
+    /// Unchecked: [`Layout::check_limits`] first (the generators' `check` does).
     pub fn chunks(&self) -> Chunks {
         Chunks::regular(self.n_samples as usize, self.chunk_rows as usize)
     }
+}
+
+/// Bytes of one `f64`, the element type of generated features.
+const F64_BYTES: u64 = std::mem::size_of::<f64>() as u64;
+
+/// Refuses `n_samples` rows of `n_features` columns in blocks of `chunk_rows` when they exceed
+/// [`Limits::current`] (see [`Layout::check_limits`]): every generator's `check` calls it before
+/// anything is drawn or allocated.
+pub(crate) fn check_size(what: &str, n_samples: usize, chunk_rows: usize, n_features: usize) -> Result<()> {
+    let layout = Layout { seed: 0, n_samples: n_samples as u64, chunk_rows: chunk_rows as u64 };
+    layout.check_limits(what, n_features, &Limits::current()?)?;
+    Ok(())
 }
 
 /// The seed of the stream a generator draws its shared quantities from (centres, centroids,
@@ -126,6 +149,19 @@ impl<S: BlockSpec> GenerateBlock<S> {
                 layout.n_blocks()
             );
         };
+        // Checked again here, against the limits of the process that runs the task: one block
+        // is one allocation, and a failed allocation aborts instead of returning an error.
+        Limits::current()
+            .and_then(|limits| {
+                limits.check_block_bytes(
+                    S::OP_NAME,
+                    rows as u64,
+                    self.spec.n_features() as u64,
+                    F64_BYTES,
+                    &format!("block {} of {}", self.block, layout.n_blocks()),
+                )
+            })
+            .map_err(|e| OpError::new(e.to_string()))?;
         let mut rng = ChaCha8Rng::seed_from_u64(block_stream_seed(S::OP_NAME, layout.seed, self.block));
         let (x, y) = self.spec.generate(rows, &mut rng)?;
         op_ensure!(

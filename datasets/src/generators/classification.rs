@@ -12,7 +12,7 @@ use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
 
 use super::block::{
-    build, global_stream_seed, labels_from_counts, stratified_counts, BlockSpec, GenerateBlock, Layout,
+    build, check_size, global_stream_seed, labels_from_counts, stratified_counts, BlockSpec, GenerateBlock, Layout,
 };
 use super::error::{at_least, in_range, DatasetError, Result};
 
@@ -151,6 +151,7 @@ impl ClassificationParams {
         at_least("n_samples", self.n_samples, 1)?;
         at_least("chunk_rows", self.chunk_rows, 1)?;
         at_least("n_features", self.n_features, 1)?;
+        check_size("make_classification", self.n_samples, self.chunk_rows, self.n_features)?;
         at_least("n_informative", self.n_informative, 1)?;
         at_least("n_classes", self.n_classes, 1)?;
         at_least("n_clusters_per_class", self.n_clusters_per_class, 1)?;
@@ -431,4 +432,22 @@ pub type MakeClassificationBlock = GenerateBlock<ClassificationSpec>;
 /// block's class counts follow `weights` up to the rounding of that block.
 pub fn make_classification(params: &ClassificationParams) -> Result<ChunkedDataset<f64, i64>> {
     build(params.spec()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_block_task_refuses_a_block_past_the_limit_before_allocating() {
+        // A spec whose layout was never checked (built elsewhere, or edited): one block of 10^12
+        // rows. The task itself refuses it, where an allocation failure would abort the worker.
+        let mut spec = ClassificationParams::new().spec().unwrap();
+        spec.layout = Layout { seed: 0, n_samples: 1_000_000_000_000, chunk_rows: 1_000_000_000_000 };
+        let err = GenerateBlock { spec: Arc::new(spec), block: 0 }.generate().unwrap_err().to_string();
+        assert!(err.contains("a block of 1000000000000 rows x 20 columns x 8 bytes"), "{err}");
+        assert!(err.contains("RASK_MAX_BLOCK_BYTES"), "{err}");
+    }
 }

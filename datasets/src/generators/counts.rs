@@ -10,7 +10,7 @@ use rask_core::OpError;
 use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
 
-use super::block::{build, global_stream_seed, BlockSpec, GenerateBlock, Layout};
+use super::block::{build, check_size, global_stream_seed, BlockSpec, GenerateBlock, Layout};
 use super::error::{at_least, in_range, DatasetError, Result};
 use super::regression::dot_in_order;
 
@@ -61,6 +61,7 @@ impl CountsParams {
         at_least("n_samples", self.n_samples, 1)?;
         at_least("chunk_rows", self.chunk_rows, 1)?;
         at_least("n_features", self.n_features, 1)?;
+        check_size("make_counts", self.n_samples, self.chunk_rows, self.n_features)?;
         if self.n_informative > self.n_features {
             return Err(DatasetError::InformativeExceedsFeatures {
                 n_informative: self.n_informative,

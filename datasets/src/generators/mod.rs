@@ -12,6 +12,10 @@
 //! - each block's rows come from the block's own stream ([`block_stream_seed`]), so a block is
 //!   the same on every scheduler, alone or with others, in whatever order blocks run.
 //!
+//! A request past the size limits ([`rask_ml::Limits`]: more blocks than `RASK_MAX_BLOCKS`, or a
+//! block of `chunk_rows × n_features` values larger than `RASK_MAX_BLOCK_BYTES`) is refused by
+//! `check` with the numbers, before anything is drawn or allocated.
+//!
 //! Every parameter offered is honoured; scikit-learn options that are not implemented are
 //! refused with [`DatasetError::Unsupported`], never ignored.
 //!

@@ -9,7 +9,7 @@ use rask_core::OpError;
 use rask_ml::ChunkedDataset;
 use serde::{Deserialize, Serialize};
 
-use super::block::{build, global_stream_seed, BlockSpec, GenerateBlock, Layout};
+use super::block::{build, check_size, global_stream_seed, BlockSpec, GenerateBlock, Layout};
 use super::error::{at_least, in_range, DatasetError, Result};
 
 /// The parameters of [`make_regression`], with scikit-learn's defaults.
@@ -85,6 +85,7 @@ impl RegressionParams {
         at_least("n_samples", self.n_samples, 1)?;
         at_least("chunk_rows", self.chunk_rows, 1)?;
         at_least("n_features", self.n_features, 1)?;
+        check_size("make_regression", self.n_samples, self.chunk_rows, self.n_features)?;
         if self.n_informative > self.n_features {
             // scikit-learn silently lowers it to n_features; Rask refuses instead.
             return Err(DatasetError::InformativeExceedsFeatures {

@@ -10,6 +10,7 @@ use rask_core::{default_scheduler, Graph, Key, Op, Scheduler, TaskOp, Tokenizer,
 use super::blocks::{layer_name, BlockLayer};
 use super::chunks::Chunks;
 use super::lazy::Lazy;
+use super::limits::Limits;
 use super::linalg::{ApplyQ, BlockQr, PickPart, PickRow, SmallSvd, StackQr};
 use super::ops::{
     BinOp, BlockColumnStats, BlockRows, ColumnStats, ColumnSummary, Elementwise, MatMul, MergeColumnStats, Operand,
@@ -126,7 +127,15 @@ impl<F: Float> ChunkedArray<F> {
         if a.nrows() == 0 {
             return Err(MlError::EmptyBlock { block: 0 });
         }
-        let chunks = Chunks::regular(a.nrows(), chunk_rows);
+        let limits = Limits::current()?;
+        let chunks = Chunks::try_regular("ChunkedArray::from_array", a.nrows(), chunk_rows, &limits)?;
+        limits.check_block_bytes(
+            "ChunkedArray::from_array",
+            chunk_rows.min(a.nrows()) as u64,
+            a.ncols() as u64,
+            std::mem::size_of::<F>() as u64,
+            &format!("n_rows = {}, n_cols = {}, chunk_rows = {chunk_rows}", a.nrows(), a.ncols()),
+        )?;
         let mut t = Tokenizer::new();
         t.str("rask.ml.from_array").str(F::DTYPE).u64(chunk_rows as u64);
         content_token(&mut t, &a);
@@ -489,6 +498,15 @@ impl<F: Float> ChunkedArray<F> {
 
     /// The same rows in blocks of `chunk_rows` rows (needs known chunk sizes).
     pub fn rechunk(&self, chunk_rows: usize) -> Result<Self> {
+        if let Some(n_rows) = self.blocks.chunks().n_rows() {
+            Limits::current()?.check_block_bytes(
+                "rechunk",
+                chunk_rows.min(n_rows) as u64,
+                self.n_cols as u64,
+                std::mem::size_of::<F>() as u64,
+                &format!("n_rows = {n_rows}, n_cols = {}, chunk_rows = {chunk_rows}", self.n_cols),
+            )?;
+        }
         Ok(Self::from_block_layer(super::rows::rechunk(&self.blocks, chunk_rows)?, self.n_cols))
     }
 

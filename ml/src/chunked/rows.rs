@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::BlockLayer;
 use super::chunks::Chunks;
+use super::limits::Limits;
 use crate::error::{MlError, Result};
 
 /// Which rows of a block to keep, in which order.
@@ -167,7 +168,7 @@ pub fn rechunk(layer: &BlockLayer, chunk_rows: usize) -> Result<BlockLayer> {
     }
     let sizes = known_sizes(layer, "rechunk")?.to_vec();
     let total: usize = sizes.iter().sum();
-    let new_sizes = match Chunks::regular(total, chunk_rows) {
+    let new_sizes = match Chunks::try_regular("rechunk", total, chunk_rows, &Limits::current()?)? {
         Chunks::Known(s) => s,
         Chunks::Unknown { .. } => unreachable!("regular chunks are known"),
     };

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::blocks::BlockLayer;
 use super::chunks::Chunks;
+use super::limits::Limits;
 use crate::error::{MlError, Result};
 
 /// An element type of chunked vectors: `f64`, `f32` (float targets, weights) or `i64` (labels).
@@ -91,7 +92,15 @@ impl<T: Element> ChunkedVector<T> {
         if chunk_rows == 0 {
             return Err(MlError::InvalidParameter { name: "chunk_rows", message: "must be at least 1".into() });
         }
-        match Chunks::regular(a.len(), chunk_rows) {
+        let limits = Limits::current()?;
+        limits.check_block_bytes(
+            "ChunkedVector::from_array",
+            chunk_rows.min(a.len()) as u64,
+            1,
+            std::mem::size_of::<T>() as u64,
+            &format!("n_rows = {}, chunk_rows = {chunk_rows}", a.len()),
+        )?;
+        match Chunks::try_regular("ChunkedVector::from_array", a.len(), chunk_rows, &limits)? {
             Chunks::Known(sizes) => Self::from_array_with_chunks(a, &sizes),
             Chunks::Unknown { .. } => unreachable!("regular chunks are known"),
         }
