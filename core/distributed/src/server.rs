@@ -47,6 +47,10 @@ pub struct SchedulerOptions {
 /// episode) in its log and to the clients whose work waits.
 pub const NO_WORKERS_WARNING: Duration = Duration::from_secs(5);
 
+/// The status snapshot is refreshed after a wake-up when this long has passed since the last
+/// (the 100 ms tick makes sure there is a wake-up).
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
+
 /// How often the scheduler sends [`ToWorker::Keepalive`] / [`ToClient::Keepalive`].
 pub(crate) const KEEPALIVE: Duration = Duration::from_secs(1);
 
@@ -190,7 +194,7 @@ impl SchedulerHandle {
         self.status_address.as_deref()
     }
 
-    /// The latest status (refreshed four times a second while the scheduler is busy).
+    /// The latest status (refreshed ten times a second).
     pub fn status(&self) -> StatusSnapshot {
         self.snapshot.borrow().clone()
     }
@@ -412,8 +416,8 @@ async fn run_state(
             return;
         }
         let now = Instant::now();
-        // Counting tasks by state is O(tasks): refresh four times a second.
-        if now.duration_since(last_snapshot) >= Duration::from_millis(250) {
+        // A snapshot costs O(workers) (the task counts are kept as tasks move): ten a second.
+        if now.duration_since(last_snapshot) >= SNAPSHOT_EVERY {
             last_snapshot = now;
             snapshot.send_replace(state.snapshot(&address, now));
             *pids.lock().unwrap_or_else(|e| e.into_inner()) = state.worker_pids();

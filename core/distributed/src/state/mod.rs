@@ -66,6 +66,47 @@ enum St {
     Erred,
 }
 
+/// How many tasks are in each state, kept as tasks move (so the status page's counts cost
+/// nothing however many tasks there are); `check_invariants` recounts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct StateCounts([usize; 6]);
+
+impl StateCounts {
+    fn slot(st: St) -> usize {
+        match st {
+            St::Released => 0,
+            St::Waiting => 1,
+            St::Queued => 2,
+            St::Processing(_) => 3,
+            St::Memory => 4,
+            St::Erred => 5,
+        }
+    }
+
+    fn add(&mut self, st: St) {
+        self.0[Self::slot(st)] += 1;
+    }
+
+    fn remove(&mut self, st: St) {
+        let c = &mut self.0[Self::slot(st)];
+        *c = c.saturating_sub(1);
+    }
+
+    fn moved(&mut self, from: St, to: St) {
+        self.remove(from);
+        self.add(to);
+    }
+
+    #[cfg(test)]
+    fn of<'a>(tasks: impl Iterator<Item = &'a Task>) -> Self {
+        let mut c = StateCounts::default();
+        for t in tasks {
+            c.add(t.state);
+        }
+        c
+    }
+}
+
 #[derive(Debug)]
 struct Task {
     key: Key,
@@ -163,6 +204,8 @@ impl Default for StateConfig {
 pub struct ClusterState {
     config: StateConfig,
     tasks: FxHashMap<Tid, Task>,
+    /// Tasks per state.
+    counts: StateCounts,
     index: FxHashMap<Key, Tid>,
     next_tid: Tid,
     workers: std::collections::BTreeMap<WorkerId, Worker>,
@@ -186,6 +229,7 @@ impl ClusterState {
         ClusterState {
             config,
             tasks: FxHashMap::default(),
+            counts: StateCounts::default(),
             index: FxHashMap::default(),
             next_tid: 0,
             workers: Default::default(),
@@ -396,6 +440,7 @@ impl ClusterState {
             self.index.insert(n.key.clone(), t);
             let n_deps = n.deps.len();
             self.tasks.insert(t, Task::new(n.key, n.spec, n_deps, (gen, n.priority)));
+            self.counts.add(St::Released);
             fresh.push((t, n.deps));
             self.submitted += 1;
         }
@@ -502,11 +547,15 @@ impl ClusterState {
                     let mut task = Task::new(key.clone(), WireSpec::Remote, 0, (self.generation, 0));
                     task.nbytes = nbytes;
                     self.tasks.insert(t, task);
+                    self.counts.add(St::Released);
                     t
                 }
             };
             if matches!(self.tasks[&t].state, St::Released | St::Memory) {
-                self.tasks.get_mut(&t).expect("indexed tasks exist").state = St::Memory;
+                self.counts.moved(
+                    std::mem::replace(&mut self.tasks.get_mut(&t).expect("indexed tasks exist").state, St::Memory),
+                    St::Memory,
+                );
                 for w in holders {
                     self.add_replica(t, w, nbytes);
                 }
@@ -556,7 +605,7 @@ impl ClusterState {
         self.finished += 1;
         {
             let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
-            task.state = St::Memory;
+            self.counts.moved(std::mem::replace(&mut task.state, St::Memory), St::Memory);
             task.steal_to = None;
             task.nbytes = nbytes;
             task.who_has.clear();
@@ -664,7 +713,10 @@ impl ClusterState {
         match thief.filter(|th| self.workers.contains_key(th)) {
             Some(th) => self.send_compute(t, th),
             None => {
-                self.tasks.get_mut(&t).expect("indexed tasks exist").state = St::Waiting;
+                self.counts.moved(
+                    std::mem::replace(&mut self.tasks.get_mut(&t).expect("indexed tasks exist").state, St::Waiting),
+                    St::Waiting,
+                );
                 self.make_ready(t);
             }
         }
@@ -709,19 +761,8 @@ impl ClusterState {
 
     /// Counts of tasks by state.
     pub fn counts(&self) -> TaskCounts {
-        let mut c = TaskCounts::default();
-        for t in self.tasks.values() {
-            match t.state {
-                St::Released => c.released += 1,
-                St::Waiting => c.waiting += 1,
-                St::Queued => c.queued += 1,
-                St::Processing(_) => c.processing += 1,
-                St::Memory => c.memory += 1,
-                St::Erred => c.erred += 1,
-            }
-        }
-        c.total = self.tasks.len();
-        c
+        let [released, waiting, queued, processing, memory, erred] = self.counts.0;
+        TaskCounts { waiting, queued, processing, memory, erred, released, total: self.tasks.len() }
     }
 
     /// A snapshot for the status endpoint.
@@ -762,6 +803,10 @@ impl ClusterState {
     /// vice versa, every held result by its holders, every waiting count is right.
     #[cfg(test)]
     pub fn check_invariants(&self) -> Result<(), String> {
+        let recounted = StateCounts::of(self.tasks.values());
+        if recounted != self.counts {
+            return Err(format!("tasks per state are {:?}, but the kept counts say {:?}", recounted.0, self.counts.0));
+        }
         for (&t, task) in &self.tasks {
             match task.state {
                 St::Processing(w) if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) => {
@@ -1004,5 +1049,74 @@ mod tests {
             .collect();
         assert_eq!(erred, vec![&Key::new("b")], "the wanted key fails with the reason");
         s.check_invariants().unwrap();
+    }
+
+    /// Random sequences of submissions, completions, failures, workers leaving and joining,
+    /// and releases: the invariants hold after every step, including the per-state counts the
+    /// status page reads (kept as tasks move, checked against a recount).
+    #[test]
+    fn random_event_sequences_keep_the_invariants_and_the_kept_counts() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let (mut finished, mut erred, mut removed) = (0, 0, 0);
+        for round in 0..20 {
+            let mut s = state_with_workers(3);
+            let mut workers: Vec<WorkerId> = vec![1, 2, 3];
+            let mut next_worker = 4;
+            let mut in_flight: Vec<(WorkerId, Key)> = Vec::new();
+            let mut wanted: Vec<Key> = Vec::new();
+            for step in 0..300 {
+                match next(9) {
+                    0 | 1 => {
+                        let n = 1 + next(6) as usize;
+                        let names: Vec<String> = (0..n).map(|i| format!("r{round}s{step}t{i}")).collect();
+                        let nodes: Vec<WireNode> = (0..n)
+                            .map(|i| {
+                                let deps: Vec<&str> =
+                                    (0..i).filter(|_| next(3) == 0).map(|j| names[j].as_str()).collect();
+                                task(&names[i], &deps, i as u32)
+                            })
+                            .collect();
+                        let want = Key::new(names[n - 1].as_str());
+                        s.submit(100, nodes, vec![want.clone()]).unwrap();
+                        wanted.push(want);
+                    }
+                    2..=4 if !in_flight.is_empty() => {
+                        let (w, k) = in_flight.swap_remove(next(in_flight.len() as u64) as usize);
+                        s.task_done(w, &k, 1 + next(1000), 0.001);
+                    }
+                    5 if !in_flight.is_empty() => {
+                        let (w, k) = in_flight.swap_remove(next(in_flight.len() as u64) as usize);
+                        s.task_erred(w, &k, "test.op".into(), "failed".into());
+                    }
+                    6 if !workers.is_empty() => {
+                        let w = workers.swap_remove(next(workers.len() as u64) as usize);
+                        s.remove_worker(w, "test");
+                    }
+                    7 => {
+                        s.add_worker(next_worker, format!("127.0.0.1:{next_worker}"), 1, None, 1, Instant::now());
+                        workers.push(next_worker);
+                        next_worker += 1;
+                    }
+                    8 if !wanted.is_empty() => {
+                        let k = wanted.swap_remove(next(wanted.len() as u64) as usize);
+                        s.release(100, &[k]);
+                    }
+                    _ => {}
+                }
+                in_flight.extend(computes(&mut s));
+                s.outbox.clear();
+                s.check_invariants().unwrap_or_else(|e| panic!("round {round}, step {step}: {e}"));
+            }
+            finished += s.finished;
+            erred += s.erred;
+            removed += next_worker - 4 + 3 - workers.len() as u64;
+        }
+        assert!(finished > 500 && erred > 100 && removed > 100, "{finished} done, {erred} erred, {removed} workers");
     }
 }

@@ -40,7 +40,7 @@ impl ClusterState {
     pub(super) fn make_ready(&mut self, t: Tid) {
         let task = self.tasks.get_mut(&t).expect("caller checked");
         if task.deps.is_empty() || self.workers.is_empty() {
-            task.state = St::Queued;
+            self.counts.moved(std::mem::replace(&mut task.state, St::Queued), St::Queued);
             self.queue.insert((task.priority, t));
             return;
         }
@@ -51,7 +51,10 @@ impl ClusterState {
     /// Assigns `t` to worker `w` (Processing) and sends it the task with the holders of each
     /// input.
     pub(super) fn send_compute(&mut self, t: Tid, w: WorkerId) {
-        self.tasks.get_mut(&t).expect("caller checked").state = St::Processing(w);
+        self.counts.moved(
+            std::mem::replace(&mut self.tasks.get_mut(&t).expect("caller checked").state, St::Processing(w)),
+            St::Processing(w),
+        );
         let task = &self.tasks[&t];
         let deps: Vec<(Key, Vec<String>)> = task
             .deps
@@ -106,7 +109,7 @@ impl ClusterState {
                 }
             }
             let task = self.tasks.get_mut(&t).expect("checked above");
-            task.state = St::Waiting;
+            self.counts.moved(std::mem::replace(&mut task.state, St::Waiting), St::Waiting);
             task.n_missing = missing;
             if missing == 0 {
                 self.make_ready(t);
@@ -125,7 +128,7 @@ impl ClusterState {
         }
         {
             let task = self.tasks.get_mut(&t).expect("caller checked");
-            task.state = St::Waiting;
+            self.counts.moved(std::mem::replace(&mut task.state, St::Waiting), St::Waiting);
             task.steal_to = None;
             task.n_missing = missing;
         }
@@ -147,7 +150,7 @@ impl ClusterState {
         if task.state != St::Memory || !task.who_has.is_empty() {
             return;
         }
-        task.state = St::Released;
+        self.counts.moved(std::mem::replace(&mut task.state, St::Released), St::Released);
         let needed = task.wanted > 0 || task.waiters > 0;
         let dependents = task.dependents.clone();
         for x in dependents {
@@ -186,7 +189,7 @@ impl ClusterState {
             if prev == St::Erred || prev == St::Memory {
                 continue;
             }
-            task.state = St::Erred;
+            self.counts.moved(std::mem::replace(&mut task.state, St::Erred), St::Erred);
             task.error = Some(err.clone());
             task.steal_to = None;
             let priority = task.priority;
@@ -253,7 +256,7 @@ impl ClusterState {
             if !matches!(prev, St::Waiting | St::Queued | St::Processing(_)) {
                 continue;
             }
-            task.state = St::Released;
+            self.counts.moved(std::mem::replace(&mut task.state, St::Released), St::Released);
             task.steal_to = None;
             let priority = task.priority;
             match prev {
@@ -295,7 +298,7 @@ impl ClusterState {
             // Scattered data cannot be recomputed: keep it while anything may read it again.
             return;
         }
-        task.state = St::Released;
+        self.counts.moved(std::mem::replace(&mut task.state, St::Released), St::Released);
         let holders = std::mem::take(&mut task.who_has);
         let key = task.key.clone();
         for w in holders {
@@ -317,6 +320,7 @@ impl ClusterState {
                 continue;
             }
             let task = self.tasks.remove(&t).expect("checked above");
+            self.counts.remove(task.state);
             self.index.remove(&task.key);
             for d in unique(&task.deps) {
                 if let Some(dep) = self.tasks.get_mut(&d) {
