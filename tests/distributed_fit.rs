@@ -145,3 +145,31 @@ fn grid_search_and_hyperband_on_a_cluster_match_the_threaded_scheduler() {
     assert_eq!(sweeps[0].best_estimator, sweeps[1].best_estimator);
     assert_eq!(sweeps[1].partial_fit_calls, hb.plan().unwrap().iter().map(|b| b.partial_fit_calls).sum::<u64>());
 }
+
+/// Candidate fits on threads the user spawns (issue #14): `with_scheduler` does not reach them,
+/// but their data lives on the cluster, so their graphs go there. Before, they ran on the local
+/// threaded scheduler and failed with "expected an array block, found …Future".
+#[test]
+fn fits_on_threads_the_user_spawns_run_on_the_cluster_their_data_lives_on() {
+    let c = cluster(2);
+    let dist = c.client().scheduler();
+    let threaded = Scheduler::threaded_with(2).unwrap();
+    let params = ClassificationParams::new().n_samples(6_000).n_features(6).seed(8).chunk_rows(1_000);
+    let local = make_classification(&params).unwrap();
+    let on_cluster = local.persist_on(&dist).unwrap();
+    let fits: Vec<LogisticRegression> = rask::with_scheduler(&dist, || {
+        let handles: Vec<_> = [0.1, 1.0, 10.0]
+            .into_iter()
+            .map(|c| {
+                let data = on_cluster.clone();
+                std::thread::spawn(move || LogisticRegressionParams::new().c(c).fit(&data))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap().expect("the fit reaches the cluster")).collect()
+    });
+    for (fit, c) in fits.iter().zip([0.1, 1.0, 10.0]) {
+        let reference = rask::with_scheduler(&threaded, || LogisticRegressionParams::new().c(c).fit(&local)).unwrap();
+        assert_eq!(fit.coef, reference.coef);
+        assert_eq!(fit.intercept, reference.intercept);
+    }
+}

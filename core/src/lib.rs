@@ -41,8 +41,8 @@ pub use key::Key;
 pub use ops::{DynOp, LocalFn, Op, OpEntry, OpError, TaskOp};
 pub use registry::{Registry, RegistryBuilder};
 pub use scheduler::{
-    compute, default_scheduler, set_default_scheduler, with_scheduler, Broadcast, Callback, ComputeOptions,
-    ComputeStats, Computed, Executor, Scheduler,
+    compute, default_scheduler, register_remote, set_default_scheduler, with_scheduler, Broadcast, Callback,
+    ComputeOptions, ComputeStats, Computed, Executor, Remote, Scheduler,
 };
 pub use token::{tokenize, Token, Tokenizer};
 pub use value::{Codec, CodecError, Value, ValueCodec, ValueTypeError};

@@ -682,3 +682,29 @@ fn work_submitted_without_workers_is_warned_about_and_fails_after_the_no_workers
     c.add_worker().unwrap();
     assert_eq!(client.submit(Lin { k: 4 }, &[]).unwrap().get::<i64>().unwrap(), 4);
 }
+
+#[test]
+fn work_on_a_spawned_thread_reaches_the_cluster_its_data_lives_on_and_a_named_local_scheduler_says_why_not() {
+    let c = cluster();
+    let dist = c.client().scheduler();
+    let (g, root) = tree_sum_graph(40, 4);
+    // Persisted on the cluster: the graph now holds a future on the result.
+    let persisted = dist.persist(&g, std::slice::from_ref(&root)).unwrap();
+    let mut g2 = persisted.clone();
+    let plus = g2.task(Lin { k: 1 }, std::slice::from_ref(&root)).unwrap();
+    // A thread the user spawns inside `with_scheduler` starts without it: the graph goes to
+    // the cluster its data lives on instead of failing on the local threaded scheduler.
+    let on_thread = rask_core::with_scheduler(&dist, || {
+        let (g2, plus) = (g2.clone(), plus.clone());
+        std::thread::spawn(move || rask_core::default_scheduler().get::<i64>(&g2, &plus)).join().unwrap()
+    });
+    assert_eq!(on_thread.unwrap(), 39 * 40 / 2 + 1);
+    // A local scheduler named explicitly refuses it, saying what happened and what to do.
+    let err = rask_core::Scheduler::threaded().get::<i64>(&g2, &plus).unwrap_err().to_string();
+    assert!(
+        err.contains("is a future on the cluster at")
+            && err.contains("applies to the calling thread only")
+            && err.contains("set_default_scheduler"),
+        "{err}"
+    );
+}

@@ -17,7 +17,7 @@ use super::protocol::{FromClient, ProtocolError, Role, TaskError, ToClient, Wire
 use super::worker::PeerPool;
 use rask_core::graph::{Graph, Node};
 use rask_core::ops::Op;
-use rask_core::scheduler::{Callback, Executed, Executor, Plan, PlanNode, Scheduler};
+use rask_core::scheduler::{register_remote, Callback, Executed, Executor, Plan, PlanNode, Remote, Scheduler};
 use rask_core::value::Value;
 use rask_core::wire::{decode_value, encode_task, encode_value};
 use rask_core::Key;
@@ -140,6 +140,18 @@ impl std::fmt::Debug for Future {
     }
 }
 
+/// A future is the cluster's result by key: a graph holding one (data persisted on the
+/// cluster) runs on its client when no scheduler was chosen, even on a thread the user spawned.
+impl Remote for Future {
+    fn home(&self) -> Scheduler {
+        Client { inner: self.inner.client.clone() }.scheduler()
+    }
+
+    fn describe(&self) -> String {
+        format!("a future on the cluster at {} (a result held on its workers)", self.inner.client.address)
+    }
+}
+
 impl Future {
     /// The key.
     pub fn key(&self) -> &Key {
@@ -218,6 +230,7 @@ impl Client {
 
     /// Connects with options.
     pub fn connect_with(address: &str, opts: ClientOptions) -> Result<Client> {
+        register_remote::<Future>();
         if opts.scheduler_timeout.is_zero() {
             return Err(Error::Distributed("ClientOptions::scheduler_timeout must be a positive duration".into()));
         }
@@ -786,6 +799,11 @@ impl rask_core::Broadcast for Client {
 impl Executor for Client {
     fn name(&self) -> String {
         format!("distributed({})", self.inner.address)
+    }
+
+    /// Futures in data nodes are sent as references to results the cluster holds.
+    fn reads_remote(&self) -> bool {
+        true
     }
 
     /// Callbacks see each requested output finish as it does (the workers' intermediate tasks

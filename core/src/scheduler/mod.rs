@@ -19,8 +19,10 @@ mod state;
 mod sync;
 mod threaded;
 
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use diagnostics::{Callback, Progress, TaskTimings};
@@ -79,6 +81,63 @@ pub trait Executor: Send + Sync + fmt::Debug {
     fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         self.execute(plan, callbacks)
     }
+
+    /// Whether the executor reads [`Remote`] values in data nodes itself (the distributed
+    /// client does: its futures name results on its workers). For the others (the default,
+    /// `false`), [`Scheduler`] finds remote values before running: it sends the graph to their
+    /// home scheduler when it was chosen implicitly, and refuses it with an error that says
+    /// what happened otherwise.
+    fn reads_remote(&self) -> bool {
+        false
+    }
+}
+
+/// A value that stands for a result held elsewhere, such as a distributed client's future on
+/// a result that lives on its workers. Local executors cannot read one, so a graph holding one
+/// runs on its [`home`](Remote::home): when the scheduler was not chosen (no [`with_scheduler`]
+/// on this thread and no [`set_default_scheduler`]), [`Scheduler`] sends the graph there,
+/// which is how work started on a thread the user spawned reaches the cluster its data lives
+/// on; a local scheduler chosen explicitly refuses it with an error saying why and what to do.
+/// Register a type with [`register_remote`].
+pub trait Remote: Send + Sync + 'static {
+    /// The scheduler that can read it (the client that owns the future).
+    fn home(&self) -> Scheduler;
+    /// What it is, for error messages, e.g. "a future on the cluster at 127.0.0.1:8786".
+    fn describe(&self) -> String;
+}
+
+type AsRemote = fn(&Value) -> Option<&dyn Remote>;
+
+static REMOTE_TYPES: RwLock<Vec<(TypeId, AsRemote)>> = RwLock::new(Vec::new());
+/// Set once a remote type is registered: until then no plan is scanned.
+static ANY_REMOTE: AtomicBool = AtomicBool::new(false);
+
+/// Makes values of type `T` known as [`Remote`] (idempotent). The distributed client registers
+/// its `Future` when it connects.
+pub fn register_remote<T: Remote>() {
+    fn as_remote<T: Remote>(v: &Value) -> Option<&dyn Remote> {
+        v.downcast_ref::<T>().map(|r| r as &dyn Remote)
+    }
+    let mut types = REMOTE_TYPES.write().unwrap_or_else(|e| e.into_inner());
+    if !types.iter().any(|(id, _)| *id == TypeId::of::<T>()) {
+        types.push((TypeId::of::<T>(), as_remote::<T>));
+    }
+    ANY_REMOTE.store(true, Ordering::Release);
+}
+
+/// The first data node of `plan` that holds a [`Remote`] value: its index and the value.
+fn first_remote(plan: &Plan) -> Option<(usize, &dyn Remote)> {
+    if !ANY_REMOTE.load(Ordering::Acquire) {
+        return None;
+    }
+    let types = REMOTE_TYPES.read().unwrap_or_else(|e| e.into_inner());
+    (0..plan.len()).find_map(|i| match plan.node(i) {
+        PlanNode::Data(v) => {
+            let id = v.type_id();
+            types.iter().find(|(t, _)| *t == id).and_then(|(_, as_remote)| as_remote(v)).map(|r| (i, r))
+        }
+        _ => None,
+    })
 }
 
 /// Places a value ahead of the graphs that use it, so that they reference it by key instead of
@@ -164,6 +223,9 @@ pub struct Computed {
 pub struct Scheduler {
     executor: Arc<dyn Executor>,
     callbacks: Arc<[Arc<dyn Callback>]>,
+    /// The fallback of [`default_scheduler`], which nobody chose: a graph holding [`Remote`]
+    /// values goes to their home instead.
+    implicit: bool,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -200,7 +262,7 @@ impl Scheduler {
 
     /// Wraps any executor.
     pub fn custom(executor: Arc<dyn Executor>) -> Self {
-        Scheduler { executor, callbacks: Arc::from(Vec::new()) }
+        Scheduler { executor, callbacks: Arc::from(Vec::new()), implicit: false }
     }
 
     /// The same executor, with `callback` added to every computation it runs (besides those
@@ -210,7 +272,7 @@ impl Scheduler {
     pub fn with_callback(&self, callback: Arc<dyn Callback>) -> Self {
         let mut callbacks: Vec<Arc<dyn Callback>> = self.callbacks.to_vec();
         callbacks.push(callback);
-        Scheduler { executor: self.executor.clone(), callbacks: Arc::from(callbacks) }
+        Scheduler { executor: self.executor.clone(), callbacks: Arc::from(callbacks), implicit: self.implicit }
     }
 
     /// The executor's name.
@@ -231,6 +293,25 @@ impl Scheduler {
     /// Plans `keys`, tells the callbacks, and executes (or persists) on the executor.
     fn run(&self, graph: &Graph, keys: &[Key], opts: &ComputeOptions, persist: bool) -> Result<Computed> {
         let plan = Plan::build(graph, keys, opts.optimize)?;
+        if !self.executor.reads_remote() {
+            if let Some((i, remote)) = first_remote(&plan) {
+                if self.implicit {
+                    let home = remote.home();
+                    drop(plan);
+                    return home.run(graph, keys, opts, persist);
+                }
+                return Err(Error::Scheduler(format!(
+                    "`{}` is {}, which the {} scheduler cannot read: it runs tasks in this process. \
+                     `with_scheduler` applies to the calling thread only, and a thread you spawn starts with the \
+                     process default; run the work inside `with_scheduler(&client.scheduler(), ..)` on that thread, \
+                     make the cluster the default with `set_default_scheduler(client.scheduler())`, or compute the \
+                     data locally first",
+                    plan.key(i),
+                    remote.describe(),
+                    self.executor.name()
+                )));
+            }
+        }
         let extended;
         let callbacks: &[Arc<dyn Callback>] = if self.callbacks.is_empty() {
             &opts.callbacks
@@ -287,13 +368,16 @@ thread_local! {
 }
 
 /// The scheduler used when none is named: the innermost [`with_scheduler`] on this thread,
-/// else the one set by [`set_default_scheduler`], else [`Scheduler::threaded`].
+/// else the one set by [`set_default_scheduler`], else [`Scheduler::threaded`]. In the last
+/// case nobody chose it, so a graph holding [`Remote`] values (data persisted on a cluster)
+/// runs on their home instead: work on a thread the user spawned reaches the cluster its data
+/// lives on.
 pub fn default_scheduler() -> Scheduler {
     if let Some(s) = OVERRIDE.with(|o| o.borrow().last().cloned()) {
         return s;
     }
     let global = DEFAULT.read().unwrap_or_else(|e| e.into_inner());
-    global.clone().unwrap_or_else(Scheduler::threaded)
+    global.clone().unwrap_or_else(|| Scheduler { implicit: true, ..Scheduler::threaded() })
 }
 
 /// Sets the process-wide default scheduler.
@@ -303,7 +387,9 @@ pub fn set_default_scheduler(s: Scheduler) {
 
 /// Runs `f` with `s` as this thread's default scheduler (restored afterwards, even on panic).
 ///
-/// The override is per thread: tasks already running on pool threads keep the process default.
+/// The override is per thread: threads `f` spawns (and tasks already running on pool threads)
+/// start with the process default. Graphs they build on data persisted on a cluster still go to
+/// that cluster (see [`Remote`]), unless a local scheduler is named for them.
 pub fn with_scheduler<R>(s: &Scheduler, f: impl FnOnce() -> R) -> R {
     struct Pop;
     impl Drop for Pop {
