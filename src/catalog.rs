@@ -493,6 +493,24 @@ macro_rules! any_transformer {
                     $(AnyTransformerModel::$variant(m) => m.supports(method),)+
                 }
             }
+
+            fn allows_nan(&self) -> bool {
+                match self {
+                    $(AnyTransformerModel::$variant(m) => m.allows_nan(),)+
+                }
+            }
+
+            fn detects_non_finite(&self, method: Method) -> bool {
+                match self {
+                    $(AnyTransformerModel::$variant(m) => m.detects_non_finite(method),)+
+                }
+            }
+
+            fn validate_model(&self) -> rask_ml::Result<()> {
+                match self {
+                    $(AnyTransformerModel::$variant(m) => m.validate_model(),)+
+                }
+            }
         }
     };
 }

@@ -513,7 +513,7 @@ fn invalid_params_are_rejected_one_field_at_a_time() {
     assert_eq!(err.to_string(), "quantile_range must satisfy 0 <= low <= high <= 100, got (30, 101)");
 }
 
-fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(m: &T) {
+fn round_trip<T: rask_ml::Persist + PartialEq + std::fmt::Debug>(m: &T) {
     let back: T = rask_ml::traits::from_bytes(&rask_ml::traits::to_bytes(m).unwrap()).unwrap();
     assert_eq!(&back, m);
 }

@@ -23,7 +23,8 @@ use crate::error::{MlError, Result};
 use crate::float::Float;
 use crate::metrics::Scorer;
 use crate::model_selection::{Arity, Estimator, Fitted, SearchFit};
-use crate::traits::{to_bytes, BlockModel, Method, Predict, PredictProba};
+use crate::persist::{check_model_len, token_bytes, Persist};
+use crate::traits::{BlockModel, Method, Predict, PredictProba};
 use crate::wrappers::ParallelPostFit;
 
 /// How a classifier ensemble combines its members.
@@ -103,7 +104,7 @@ fn fit_members<E: Estimator, F: Float + Element, Y: Element>(
         layers = layers.union(w.layers());
     }
     let mut t = Tokenizer::new();
-    t.str("rask.ml.blockwise_voting.fit").bytes(&to_bytes(estimator)?).str(data.x().name());
+    t.str("rask.ml.blockwise_voting.fit").bytes(&token_bytes(estimator)?).str(data.x().name());
     let name = format!("voting-fit-{}", t.finish().hex());
     let op = TaskOp::op(SearchFit { params: estimator.clone(), arity, raise: true });
     let mut g = Graph::with_capacity(data.n_blocks());
@@ -570,5 +571,51 @@ impl Op for Vote {
             expect_inputs(inputs, columns.len(), Self::NAME)?;
         }
         vote(&self.rule, inputs)
+    }
+}
+
+// --- Model files -------------------------------------------------------------------------------
+
+impl<E: Persist> Persist for BlockwiseVotingClassifier<E> {
+    fn tag() -> String {
+        format!("rask.ml.BlockwiseVotingClassifier/1<{}>", E::tag())
+    }
+}
+
+impl<E: Persist> Persist for BlockwiseVotingRegressor<E> {
+    fn tag() -> String {
+        format!("rask.ml.BlockwiseVotingRegressor/1<{}>", E::tag())
+    }
+}
+
+/// The members are consistent and agree on their input width.
+fn validate_members<M: BlockModel>(who: &str, members: &[M]) -> Result<()> {
+    let Some(first) = members.first() else {
+        return Err(crate::persist::invalid_model(who, "has no members"));
+    };
+    for (i, m) in members.iter().enumerate() {
+        m.validate_model()?;
+        check_model_len(who, &format!("the input of member {i}"), first.n_features_in(), m.n_features_in())?;
+    }
+    Ok(())
+}
+
+impl<M: BlockModel> Persist for VotingClassifier<M> {
+    fn tag() -> String {
+        format!("rask.ml.VotingClassifier/1<{}>", <M as Persist>::tag())
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate_members("VotingClassifier", &self.estimators)
+    }
+}
+
+impl<M: BlockModel> Persist for VotingRegressor<M> {
+    fn tag() -> String {
+        format!("rask.ml.VotingRegressor/1<{}>", <M as Persist>::tag())
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate_members("VotingRegressor", &self.estimators)
     }
 }

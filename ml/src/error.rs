@@ -92,6 +92,25 @@ pub enum MlError {
         /// Where.
         what: String,
     },
+    /// A value is finite but too large in magnitude to fit on: sums of squares could overflow.
+    #[error(
+        "{what} is too large: its magnitude exceeds {limit:e}, the largest value Rask fits on (so that sums of squares cannot overflow); rescale the feature first (e.g. divide it by a power of ten)"
+    )]
+    TooLarge {
+        /// Where.
+        what: String,
+        /// The limit, [`MAX_ABS_VALUE`](crate::MAX_ABS_VALUE).
+        limit: f64,
+    },
+    /// A model read from a file (or built by hand) is not internally consistent: lengths that
+    /// disagree, a wrong class count, a non-finite parameter.
+    #[error("inconsistent {model}: {message}")]
+    InvalidModel {
+        /// The model.
+        model: String,
+        /// What disagrees.
+        message: String,
+    },
     /// The data has no rows (for example after a filter such as `sample_rows` kept none), and
     /// the operation needs at least one.
     #[error(

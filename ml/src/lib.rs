@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod model;
 pub mod model_selection;
 pub mod params;
+pub mod persist;
 pub mod pipeline;
 mod seed;
 pub mod split;
@@ -38,6 +39,7 @@ pub mod wrappers;
 #[doc(hidden)]
 pub use rask_core as __rask_core;
 
+pub use chunked::rows::MAX_ABS_VALUE;
 pub use chunked::{
     BinOp, BlockLayer, ChunkedArray, ChunkedDataset, ChunkedSvd, ChunkedVector, Chunks, ColumnStats, ColumnSummary,
     Element, Lazy, LazyColumnStats, Limits, Operand, ReduceOptions, Tsqr,
@@ -46,12 +48,13 @@ pub use error::{MlError, Result};
 pub use float::Float;
 pub use ndarray;
 pub use params::{Distribution, ParamValue, ParameterGrid, ParameterSampler, SetParams};
+pub use persist::{from_bytes, load, save, to_bytes, Persist};
 pub use pipeline::{FittedPipeline, FittedSteps, Pipeline, PipelineError, Steps};
 pub use seed::stream_seed;
 pub use split::{train_test_split, KFold, Shuffle, ShuffleSplit, StratifiedKFold, TestSize, TrainTest, TrainTestSplit};
 pub use traits::{
-    from_bytes, load, model_codec, save, to_bytes, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method,
-    ModelKind, ParamGuard, PartialFit, Predict, PredictProba, Score, Transform,
+    check_rows, model_codec, ApplyModel, BlockModel, Dataset, Fit, InverseTransform, Method, ModelKind, ParamGuard,
+    PartialFit, Predict, PredictProba, Score, Transform,
 };
 
 use rask_core::{Codec, OpEntry, RegistryBuilder};

@@ -422,6 +422,12 @@ macro_rules! model {
 
         $crate::search_node_for_estimator!($params);
 
+        impl $crate::persist::Persist for $params {
+            fn tag() -> ::std::string::String {
+                ::std::string::String::from(concat!($name, ".params/1"))
+            }
+        }
+
         impl<F: $crate::Float, Y: $crate::Element> $crate::Fit<$crate::ChunkedDataset<F, Y>> for $params {
             type Model = $model;
             type Error = $crate::MlError;

@@ -36,6 +36,7 @@ use crate::chunked::{ChunkedArray, ChunkedDataset, Element};
 use crate::error::{MlError, Result};
 use crate::float::Float;
 use crate::params::{unknown_param, ParamValue, SetParams};
+use crate::persist::Persist;
 use crate::traits::{BlockModel, Fit, PartialFit, Predict, PredictProba, Score, Transform};
 
 /// A pipeline: the steps `Head` (a pipeline, or `()` for none) then the final step `Last`.
@@ -689,6 +690,49 @@ impl<H, M> FittedPipeline<H, M> {
     /// The final step's name.
     pub fn last_name(&self) -> &str {
         &self.name
+    }
+}
+
+// --- Model files -------------------------------------------------------------------------------
+
+impl<H: Persist, L: Persist> Persist for Pipeline<H, L> {
+    fn tag() -> String {
+        format!("rask.ml.Pipeline/1<{},{}>", H::tag(), L::tag())
+    }
+}
+
+impl<T: Persist> Persist for Steps<T> {
+    fn tag() -> String {
+        format!("rask.ml.Steps/1<{}>", T::tag())
+    }
+}
+
+impl<H: Persist, M: Persist> Persist for FittedPipeline<H, M> {
+    fn tag() -> String {
+        format!("rask.ml.FittedPipeline/1<{},{}>", H::tag(), M::tag())
+    }
+
+    /// Every step's model is consistent.
+    fn validate(&self) -> Result<()> {
+        self.head.validate()?;
+        self.last
+            .validate()
+            .map_err(|e| MlError::InvalidModel { model: format!("step `{}`", self.name), message: e.to_string() })
+    }
+}
+
+impl<M: Persist> Persist for FittedSteps<M> {
+    fn tag() -> String {
+        format!("rask.ml.FittedSteps/1<{}>", M::tag())
+    }
+
+    /// Every step's model is consistent.
+    fn validate(&self) -> Result<()> {
+        for (name, m) in &self.steps {
+            m.validate()
+                .map_err(|e| MlError::InvalidModel { model: format!("step `{name}`"), message: e.to_string() })?;
+        }
+        Ok(())
     }
 }
 

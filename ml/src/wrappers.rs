@@ -21,7 +21,8 @@ use crate::error::{MlError, Result};
 use crate::float::Float;
 use crate::metrics::Scorer;
 use crate::model_selection::{Arity, Estimator, Fitted, ModelMethod, Scores, SearchModelOp, SearchPartialFit};
-use crate::traits::{to_bytes, ApplyModel, BlockModel, Method, ModelKind, Predict, PredictProba, Score, Transform};
+use crate::persist::{token_bytes, Persist};
+use crate::traits::{ApplyModel, BlockModel, Method, ModelKind, Predict, PredictProba, Score, Transform};
 
 // --- ParallelPostFit -------------------------------------------------------------------------
 
@@ -86,7 +87,7 @@ impl<M: BlockModel> ParallelPostFit<M> {
     /// Wraps a fitted model. Its key is a token of its serialised bytes, so wrapping the same
     /// model twice shares the graph node.
     pub fn new(model: M) -> Result<Self> {
-        let bytes = to_bytes(&model)?;
+        let bytes = token_bytes(&model)?;
         let token = Tokenizer::new().str(M::APPLY_OP).bytes(&bytes).finish();
         let key = Key::new(format!("model-{}", token.hex()));
         let model = Arc::new(model);
@@ -199,6 +200,16 @@ fn method_name(m: Method) -> &'static str {
 impl<M: Serialize> Serialize for ParallelPostFit<M> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.model.serialize(s)
+    }
+}
+
+impl<M: BlockModel> Persist for ParallelPostFit<M> {
+    fn tag() -> String {
+        format!("rask.ml.ParallelPostFit/1<{}>", <M as Persist>::tag())
+    }
+
+    fn validate(&self) -> Result<()> {
+        self.model.validate_model()
     }
 }
 
@@ -431,7 +442,7 @@ impl<E: Estimator> Incremental<E> {
         };
         let name = {
             let mut t = Tokenizer::new();
-            t.str("rask.ml.incremental").bytes(&to_bytes(&self.estimator)?).str(data.x().name());
+            t.str("rask.ml.incremental").bytes(&token_bytes(&self.estimator)?).str(data.x().name());
             t.finish().hex()
         };
         let mut model: Option<Fitted<E::Model>> = None;

@@ -108,15 +108,39 @@ fn in_memory_datasets_check_lengths() {
     assert!(err.to_string().contains("length of weights"), "{err}");
 }
 
+/// A saved type that is not a model.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Other(Vec<u8>);
+
+rask_ml::persist!(Other => "rask.test.other/1");
+
 #[test]
 fn model_files_round_trip_and_reject_other_types_and_garbage() {
     let m = Doubler { d: 7 };
     let bytes = rask_ml::traits::to_bytes(&m).unwrap();
     assert_eq!(rask_ml::traits::from_bytes::<Doubler>(&bytes).unwrap(), m);
-    let err = rask_ml::traits::from_bytes::<Vec<u8>>(&bytes).unwrap_err().to_string();
-    assert!(err.contains("holds a `traits::Doubler`, not a `alloc::vec::Vec<u8>`"), "{err}");
+    let err = rask_ml::traits::from_bytes::<Other>(&bytes).unwrap_err().to_string();
+    assert!(err.contains("holds a `rask.test.doubler/1`, not a `rask.test.other/1`"), "{err}");
     let err = rask_ml::traits::from_bytes::<Doubler>(b"not a model").unwrap_err().to_string();
     assert!(err.contains("not a Rask model file"), "{err}");
     let err = rask_ml::load::<Doubler>("/nonexistent/model.rask").unwrap_err().to_string();
     assert!(err.starts_with("model file /nonexistent/model.rask:"), "{err}");
+}
+
+/// Format-1 files (a Rust type name, no checksum) still load, through the compatibility path;
+/// their type name is still checked.
+#[test]
+fn format1_model_files_still_load() {
+    let m = Doubler { d: 7 };
+    let old = rask_ml::persist::to_bytes_format1(&m).unwrap();
+    assert_eq!(rask_ml::from_bytes::<Doubler>(&old).unwrap(), m);
+    assert!(rask_ml::from_bytes::<Other>(&old).unwrap_err().to_string().contains("holds a"));
+    let new = rask_ml::to_bytes(&m).unwrap();
+    assert_ne!(old, new);
+    // An unknown format is named.
+    let mut future = new.clone();
+    let at = future.windows(7).position(|w| w == b"format\x02").unwrap() + 6;
+    future[at] = 3;
+    let e = rask_ml::from_bytes::<Doubler>(&future).unwrap_err().to_string();
+    assert!(e.contains("format version 3 is not supported"), "{e}");
 }

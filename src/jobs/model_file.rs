@@ -43,6 +43,12 @@ pub struct ModelFile {
     pub model: Vec<u8>,
 }
 
+impl rask_ml::Persist for ModelFile {
+    fn tag() -> String {
+        "rask.cli.ModelFile/1".into()
+    }
+}
+
 fn kind_name(kind: ModelKind) -> &'static str {
     match kind {
         ModelKind::Classifier => "Classifier",

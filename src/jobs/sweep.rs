@@ -105,6 +105,8 @@ struct Checkpoint {
     results: CvResults,
 }
 
+rask_ml::persist!(Checkpoint => "rask.cli.SweepCheckpoint/1");
+
 fn fingerprint(spec: &SweepSpec, features: &Features, rows: Option<usize>) -> Result<String> {
     let mut t = rask_core::Tokenizer::new();
     // Everything that decides a candidate's scores: the data (path, columns, blocks), the model,

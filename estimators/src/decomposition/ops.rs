@@ -45,9 +45,18 @@ pub enum Scatter {
     R,
 }
 
+/// Refuses NaN, infinite and too large values ([`rask_ml::MAX_ABS_VALUE`]): every use is a fit.
 fn check_finite(a: ArrayView2<'_, f64>) -> Result<(), OpError> {
-    if let Some((k, x)) = a.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+    let limit = rask_ml::MAX_ABS_VALUE;
+    if let Some((k, x)) = a.iter().enumerate().find(|(_, x)| !x.is_finite() || x.abs() > limit) {
         let d = a.ncols().max(1);
+        if x.is_finite() {
+            op_bail!(
+                "row {} of a block, column {}, holds {x:e}, which is too large (the limit is {limit:e})",
+                k / d,
+                k % d
+            );
+        }
         op_bail!("row {} of a block, column {}, holds {x}; finite values are required", k / d, k % d);
     }
     Ok(())

@@ -20,7 +20,12 @@ pub(crate) const SPLIT_EVERY: usize = 8;
 pub(crate) fn moments<F: Float>(x: &ChunkedArray<F>, scatter: Scatter, centre: bool) -> Result<Moments, MlError> {
     let (layers, key) =
         x.block_layer().reduce(&[], BlockMoments { scatter, centre }, MergeMoments { scatter, centre }, SPLIT_EVERY)?;
-    Lazy::<Moments>::new(layers, key).compute()
+    // The blocks refuse NaN, infinite and too large values; name the first (one more pass, in
+    // the error path only).
+    Lazy::<Moments>::new(layers, key).compute().map_err(|e| match x.locate_bad_value(rask_ml::MAX_ABS_VALUE, false) {
+        Ok(Some(_)) => x.non_finite_error("x"),
+        _ => e,
+    })
 }
 
 /// The thin `Q` (`m × min(m, n)`) of a small dense matrix.

@@ -97,11 +97,13 @@ pub const CODECS: &[Codec] = &[Codec::serde::<quantile_sketch::Sketches>("rask.e
 use rask_ml::chunked::ColumnStats;
 use rask_ml::{ChunkedArray, Float, MlError, ReduceOptions};
 
-/// Column statistics of `x` with NaNs skipped, rejecting infinite values and empty input: data
+/// Column statistics of `x` with NaNs skipped, rejecting infinite values, values beyond
+/// [`rask_ml::MAX_ABS_VALUE`] (naming the first) and empty input: data
 /// without columns, and data with 0 rows ([`MlError::EmptyInput`] naming `who`).
 pub(crate) fn fit_stats<F: Float>(x: &ChunkedArray<F>, split_every: usize, who: &str) -> Result<ColumnStats, MlError> {
     let stats = x.column_stats(ReduceOptions { split_every, skip_nan: true })?.stats().compute()?;
     check_stats(&stats)?;
+    x.check_value_limit(&stats.min, &stats.max)?;
     // Every row adds to each column either a value or a NaN, so no rows shows as a first
     // column with neither.
     if stats.count[0] == 0 && !stats.nan[0] {

@@ -439,10 +439,23 @@ impl<F: Float> ChunkedArray<F> {
         Ok(Self::from_block_layer(super::rows::check_finite(&self.blocks)?, self.n_cols))
     }
 
+    /// [`check_finite`](Self::check_finite), letting NaN through when `allow_nan`: the check
+    /// of a model's input at predict time ([`BlockModel::allows_nan`](crate::BlockModel::allows_nan)).
+    pub fn check_values(&self, allow_nan: bool) -> Result<Self> {
+        Ok(Self::from_block_layer(super::rows::check_values(&self.blocks, allow_nan)?, self.n_cols))
+    }
+
     /// Where the first NaN or infinite value is: `"block 2, row 1 (row 9 overall), column 0
     /// holds NaN"`, or `None` if every value is finite. Computes the blocks one at a time on
     /// the default scheduler: for error messages, after a cheaper pass found a bad value.
     pub fn locate_non_finite(&self) -> Result<Option<String>> {
+        Ok(self.locate_bad_value(f64::INFINITY, false)?.map(|(place, _)| place))
+    }
+
+    /// Where the first value that is infinite, NaN (unless `allow_nan`) or larger in magnitude
+    /// than `limit` is, and the value, as [`locate_non_finite`](Self::locate_non_finite) (an
+    /// extra pass, for error messages).
+    pub fn locate_bad_value(&self, limit: f64, allow_nan: bool) -> Result<Option<(String, f64)>> {
         let sched = default_scheduler();
         let g = self.blocks.layers().to_graph();
         let mut start = Some(0usize);
@@ -452,9 +465,11 @@ impl<F: Float> ChunkedArray<F> {
                 name: "x",
                 message: format!("block {b} is not a {} array: {e}", F::DTYPE),
             })?;
-            if let Some((row, col, x)) = super::rows::first_non_finite(block.iter().map(|v| v.widen()), block.ncols()) {
+            if let Some((row, col, x)) =
+                super::rows::first_bad_value(block.iter().map(|v| v.widen()), block.ncols(), allow_nan, limit)
+            {
                 let overall = start.map(|s| format!(" (row {} overall)", s + row)).unwrap_or_default();
-                return Ok(Some(format!("block {b}, row {row}{overall}, column {col} holds {x}")));
+                return Ok(Some((format!("block {b}, row {row}{overall}, column {col} holds {x:e}"), x)));
             }
             start = start.zip(self.chunks().sizes().map(|s| s[b])).map(|(s, n)| s + n);
         }
@@ -463,12 +478,36 @@ impl<F: Float> ChunkedArray<F> {
 
     /// The error for features found to hold a NaN or infinite value: names where (one more
     /// pass, in the error path only) and suggests imputing.
+    ///
+    /// A finite value larger in magnitude than [`MAX_ABS_VALUE`](super::rows::MAX_ABS_VALUE)
+    /// found first gives [`MlError::TooLarge`] instead.
     pub fn non_finite_error(&self, what: &str) -> MlError {
-        let place = match self.locate_non_finite() {
-            Ok(Some(p)) => format!("{what} ({p})"),
-            _ => what.to_string(),
-        };
-        MlError::NonFinite { what: place }
+        self.bad_value_error(what, false)
+    }
+
+    fn bad_value_error(&self, what: &str, allow_nan: bool) -> MlError {
+        match self.locate_bad_value(super::rows::MAX_ABS_VALUE, allow_nan) {
+            Ok(Some((p, x))) if x.is_finite() => {
+                MlError::TooLarge { what: format!("{what} ({p})"), limit: super::rows::MAX_ABS_VALUE }
+            }
+            Ok(Some((p, _))) => MlError::NonFinite { what: format!("{what} ({p})") },
+            _ => MlError::NonFinite { what: what.to_string() },
+        }
+    }
+
+    /// Refuses features whose column statistics show a value larger in magnitude than
+    /// [`MAX_ABS_VALUE`](super::rows::MAX_ABS_VALUE): [`MlError::TooLarge`] naming the block,
+    /// row and column of the first one (one more pass, in the error path only). The shared
+    /// check of fits that compute column statistics; `min` and `max` are per column, NaN
+    /// ignored.
+    pub fn check_value_limit(&self, min: &[f64], max: &[f64]) -> Result<()> {
+        let limit = super::rows::MAX_ABS_VALUE;
+        let over = |v: &f64| v.is_finite() && v.abs() > limit;
+        if min.iter().chain(max).any(over) {
+            // NaN may be a missing value here (scalers): look for the large value only.
+            return Err(self.bad_value_error("x", true));
+        }
+        Ok(())
     }
 
     /// Keeps each row with probability `fraction` (Bernoulli sampling), each block drawing from

@@ -214,22 +214,41 @@ mod tests {
     }
 }
 
-/// Passes a float block through unchanged, or fails naming the first NaN or infinite value.
+/// The largest magnitude of a feature value that estimators fit on: `1e150`.
+///
+/// Fits sum squares and products of values (variances, Gram matrices, Hessians); below this
+/// limit a square is at most `1e300`, so sums over more than `10^8` rows stay finite
+/// (`f64::MAX` is `1.8e308`). A larger value (`1e308`, say) is refused at fit with
+/// [`MlError::TooLarge`](crate::MlError::TooLarge) naming its block, row and column, rather
+/// than giving silently wrong statistics or a solver that does not move. Rescale such features
+/// first.
+pub const MAX_ABS_VALUE: f64 = 1e150;
+
+/// Passes a float block through unchanged, or fails naming the first NaN or infinite value
+/// (infinite only, with `allow_nan`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckFinite {
     /// The block's index (for the error message).
     pub block: usize,
     /// The block's first global row, when known (for the error message).
     pub first_row: Option<usize>,
+    /// Whether NaN passes (models that take NaN as a missing value).
+    #[serde(default)]
+    pub allow_nan: bool,
 }
 
-pub(crate) fn first_non_finite<T: Copy + Into<f64>>(
+/// The row, column and value of the first value of a row-major block that is infinite, NaN
+/// (unless `allow_nan`) or larger in magnitude than `limit`.
+pub(crate) fn first_bad_value<T: Copy + Into<f64>>(
     it: impl Iterator<Item = T>,
     n_cols: usize,
+    allow_nan: bool,
+    limit: f64,
 ) -> Option<(usize, usize, f64)> {
     it.enumerate().find_map(|(k, x)| {
         let x: f64 = x.into();
-        (!x.is_finite()).then_some((k / n_cols.max(1), k % n_cols.max(1), x))
+        let bad = if x.is_nan() { !allow_nan } else { x.is_infinite() || x.abs() > limit };
+        bad.then_some((k / n_cols.max(1), k % n_cols.max(1), x))
     })
 }
 
@@ -238,14 +257,15 @@ impl Op for CheckFinite {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
         let v = &inputs[0];
+        let nan = self.allow_nan;
         let found = if let Some(a) = v.downcast_ref::<Array2<f64>>() {
-            first_non_finite(a.iter().copied(), a.ncols())
+            first_bad_value(a.iter().copied(), a.ncols(), nan, f64::INFINITY)
         } else if let Some(a) = v.downcast_ref::<Array2<f32>>() {
-            first_non_finite(a.iter().copied(), a.ncols())
+            first_bad_value(a.iter().copied(), a.ncols(), nan, f64::INFINITY)
         } else if let Some(a) = v.downcast_ref::<Array1<f64>>() {
-            first_non_finite(a.iter().copied(), 1)
+            first_bad_value(a.iter().copied(), 1, nan, f64::INFINITY)
         } else if let Some(a) = v.downcast_ref::<Array1<f32>>() {
-            first_non_finite(a.iter().copied(), 1)
+            first_bad_value(a.iter().copied(), 1, nan, f64::INFINITY)
         } else if v.downcast_ref::<Array2<i64>>().is_some() || v.downcast_ref::<Array1<i64>>().is_some() {
             None
         } else {
@@ -255,8 +275,14 @@ impl Op for CheckFinite {
             None => Ok(v.clone()),
             Some((row, col, x)) => {
                 let global = self.first_row.map(|r| format!(" (row {} overall)", r + row)).unwrap_or_default();
+                let required = if self.allow_nan {
+                    "infinite values are not allowed (NaN is taken as a missing value here)"
+                } else {
+                    "NaN or infinite values are not allowed: impute missing values first (e.g. a SimpleImputer step) or \
+                     drop those rows"
+                };
                 Err(OpError::new(format!(
-                    "block {}, row {row}{global}, column {col} holds {x}; finite values are required",
+                    "block {}, row {row}{global}, column {col} holds {x}; {required}",
                     self.block
                 )))
             }
@@ -267,6 +293,12 @@ impl Op for CheckFinite {
 /// A layer that fails at compute time, naming block, row and column, if any value is NaN or
 /// infinite, and otherwise passes the blocks through unchanged (no copy).
 pub fn check_finite(layer: &BlockLayer) -> Result<BlockLayer> {
+    check_values(layer, false)
+}
+
+/// [`check_finite`], letting NaN through when `allow_nan` (for models that take NaN as a
+/// missing value); infinities are always refused.
+pub fn check_values(layer: &BlockLayer, allow_nan: bool) -> Result<BlockLayer> {
     let starts: Vec<Option<usize>> = match layer.chunks().sizes() {
         Some(sizes) => sizes
             .iter()
@@ -278,7 +310,8 @@ pub fn check_finite(layer: &BlockLayer) -> Result<BlockLayer> {
             .collect(),
         None => vec![None; layer.n_blocks()],
     };
-    let ops = starts.into_iter().enumerate().map(|(block, first_row)| CheckFinite { block, first_row }).collect();
+    let ops =
+        starts.into_iter().enumerate().map(|(block, first_row)| CheckFinite { block, first_row, allow_nan }).collect();
     layer.zip_map_each(&[], ops, layer.chunks().clone())
 }
 

@@ -523,6 +523,12 @@ macro_rules! estimator {
         }
 
         $crate::search_node_for_estimator!($params);
+
+        impl $crate::persist::Persist for $params {
+            fn tag() -> ::std::string::String {
+                ::std::string::String::from(concat!($ops, ".params/1"))
+            }
+        }
     };
 }
 

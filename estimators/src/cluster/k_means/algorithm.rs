@@ -103,6 +103,14 @@ impl BlockModel for KMeans {
     const KIND: ModelKind = ModelKind::Clusterer;
     type Label = i64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_finite as finite, check_model_nonempty as nonempty};
+        const M: &str = "KMeans";
+        nonempty(M, "the number of clusters", self.cluster_centers.nrows())?;
+        nonempty(M, "the number of features", self.cluster_centers.ncols())?;
+        finite(M, "cluster_centers", self.cluster_centers.iter())
+    }
+
     fn n_features_in(&self) -> usize {
         self.cluster_centers.ncols()
     }
@@ -117,6 +125,12 @@ impl BlockModel for KMeans {
 
     fn transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
         distances(x, &self.cluster_centers)
+    }
+
+    /// The assignment kernel and the distances refuse rows with non-finite distances, which a
+    /// NaN or infinite value always gives.
+    fn detects_non_finite(&self, method: Method) -> bool {
+        matches!(method, Method::Predict | Method::Transform)
     }
 
     fn supports(&self, method: Method) -> bool {
@@ -242,6 +256,7 @@ impl KMeansValidParams {
             let place = x.locate_non_finite().ok().flatten().map_or(String::new(), |p| format!(" ({p})"));
             return Err(KMeansError::NonFinite(place));
         }
+        x.check_value_limit(stats.min.as_slice().unwrap_or_default(), stats.max.as_slice().unwrap_or_default())?;
         if self.n_clusters > n {
             return Err(KMeansError::TooFewSamples { n_samples: n, n_clusters: self.n_clusters });
         }

@@ -73,6 +73,17 @@ impl BlockModel for MiniBatchKMeans {
     const KIND: ModelKind = ModelKind::Clusterer;
     type Label = i64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+        };
+        const M: &str = "MiniBatchKMeans";
+        nonempty(M, "the number of clusters", self.cluster_centers.nrows())?;
+        nonempty(M, "the number of features", self.cluster_centers.ncols())?;
+        len(M, "counts", self.cluster_centers.nrows(), self.counts.len())?;
+        finite(M, "cluster_centers", self.cluster_centers.iter())
+    }
+
     fn n_features_in(&self) -> usize {
         self.cluster_centers.ncols()
     }

@@ -65,6 +65,15 @@ impl BlockModel for SpectralClustering {
     const KIND: ModelKind = ModelKind::Clusterer;
     type Label = i64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_finite as finite, check_model_nonempty as nonempty};
+        const M: &str = "SpectralClustering";
+        nonempty(M, "the number of features (columns of the landmarks)", self.embedding.landmarks.ncols())?;
+        finite(M, "the landmarks", self.embedding.landmarks.iter())?;
+        finite(M, "the projection", self.embedding.projection.iter())?;
+        self.kmeans.validate_model()
+    }
+
     fn n_features_in(&self) -> usize {
         self.embedding.landmarks.ncols()
     }

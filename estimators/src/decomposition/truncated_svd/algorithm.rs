@@ -49,6 +49,20 @@ impl BlockModel for TruncatedSvd {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+        };
+        const M: &str = "TruncatedSvd";
+        let (k, d) = (self.components.nrows(), self.n_features);
+        nonempty(M, "n_features", d)?;
+        len(M, "the columns of components", d, self.components.ncols())?;
+        len(M, "explained_variance", k, self.explained_variance.len())?;
+        len(M, "explained_variance_ratio", k, self.explained_variance_ratio.len())?;
+        len(M, "singular_values", k, self.singular_values.len())?;
+        finite(M, "components", self.components.iter())
+    }
+
     fn n_features_in(&self) -> usize {
         self.n_features
     }
@@ -86,6 +100,7 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for TruncatedSvdParams {
             return Err(MlError::EmptyInput { who: "TruncatedSvd".into() }.into());
         }
         let full_var: f64 = stats.var(0).sum();
+        x.check_value_limit(stats.min.as_slice().unwrap_or_default(), stats.max.as_slice().unwrap_or_default())?;
         if !full_var.is_finite() {
             return Err(MlError::NonFinite { what: "X".into() }.into());
         }

@@ -248,6 +248,40 @@ pub fn linear_predictor_of<F: Float>(x: ArrayView2<'_, F>, w: &Array2<f64>, b: &
     eta
 }
 
+/// [`linear_predictor_of`] at predict time: a block whose decision values are not all finite
+/// is refused with [`MlError::NonFinite`](rask_ml::MlError::NonFinite). With finite
+/// coefficients (checked when a model is loaded) a NaN or infinite input value always makes its
+/// row's decision value non-finite, so this replaces a scan of the input (one pass over the
+/// data) by one over the decision values (a `d`-th of it); the caller names the place
+/// ([`BlockModel::detects_non_finite`](rask_ml::BlockModel::detects_non_finite)).
+pub fn finite_linear_predictor_of<F: Float>(
+    x: ArrayView2<'_, F>,
+    w: &Array2<f64>,
+    b: &Array1<f64>,
+) -> rask_ml::Result<Array2<f64>> {
+    let eta = linear_predictor_of(x, w, b);
+    let finite = match eta.as_slice() {
+        Some(values) => {
+            // `v * 0` is 0 for finite `v` and NaN otherwise; eight independent lanes vectorise.
+            let mut acc = [0.0f64; 8];
+            let chunks = values.chunks_exact(8);
+            let tail = chunks.remainder().iter().fold(0.0, |a, &v| a + v * 0.0);
+            for c in chunks {
+                for i in 0..8 {
+                    acc[i] += c[i] * 0.0;
+                }
+            }
+            acc.iter().sum::<f64>() + tail == 0.0
+        }
+        None => eta.iter().all(|v| v.is_finite()),
+    };
+    if finite {
+        Ok(eta)
+    } else {
+        Err(rask_ml::MlError::NonFinite { what: "x".into() })
+    }
+}
+
 /// [`linear_predictor_of`] on contiguous row-major data: eight rows at a time, each with its
 /// own accumulator, so the adds of different rows overlap instead of waiting on one chain.
 /// Every row's sum is taken in the same order as the one-row loop (then the intercept is

@@ -250,8 +250,9 @@ macro_rules! glm_setters {
 }
 pub(crate) use glm_setters;
 
-/// `e` with the place of the first NaN or infinite feature when `e` says the features have one
-/// (an extra pass over `x`, in the error path only).
+/// `e` with the place of the first NaN, infinite or too large feature when `e` says the
+/// features have one (an extra pass over `x`, in the error path only): a finite value beyond
+/// [`rask_ml::MAX_ABS_VALUE`] gives [`MlError::TooLarge`].
 pub fn locate_non_finite<F: rask_ml::Float>(e: MlError, x: &rask_ml::ChunkedArray<F>) -> MlError {
     match e {
         MlError::NonFinite { what } if what == "x" => x.non_finite_error("x"),

@@ -34,7 +34,8 @@ pub struct DataSummary {
     pub weight_sum: f64,
     /// Sorted distinct labels (integer targets only).
     pub classes: Vec<i64>,
-    /// Whether every feature is finite.
+    /// Whether every feature is finite and within [`rask_ml::MAX_ABS_VALUE`] (a larger one is
+    /// refused, naming it, by `locate_non_finite`).
     pub x_finite: bool,
     /// Whether every target is finite.
     pub y_finite: bool,
@@ -80,7 +81,7 @@ impl Op for Summarize {
                 n_rows: n as u64,
                 weight_sum: w.as_ref().map_or(n as f64, |w| w.sum()),
                 classes: Vec::new(),
-                x_finite: x.iter().all(|v| v.is_finite()),
+                x_finite: x.iter().all(|v| v.is_finite() && v.abs() <= rask_ml::MAX_ABS_VALUE),
                 y_finite: true,
                 y_min: f64::INFINITY,
                 y_sum: 0.0,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::LogisticRegressionError;
 use super::params::LogisticRegressionParams;
-use crate::linear_model::glm::family::{linear_predictor_of, softmax_in_place};
+use crate::linear_model::glm::family::{finite_linear_predictor_of, softmax_in_place};
 use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Penalty, Problem};
 
 /// A fitted logistic regression: binary (two classes, one coefficient row, the second class
@@ -104,7 +104,7 @@ impl LogisticRegression {
     /// class), `n × k` otherwise.
     pub fn decision_function<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<f64>> {
         check_n_features(self.coef.ncols(), x.ncols())?;
-        Ok(linear_predictor_of(x, &self.coef, &self.intercept))
+        finite_linear_predictor_of(x, &self.coef, &self.intercept)
     }
 }
 
@@ -121,6 +121,28 @@ impl BlockModel for LogisticRegression {
     const APPLY_OP: &'static str = "rask.estimators.logistic_regression.apply";
     const KIND: ModelKind = ModelKind::Classifier;
     type Label = i64;
+
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+            invalid_model as bad,
+        };
+        const M: &str = "LogisticRegression";
+        let k = self.classes.len();
+        if k < 2 {
+            return Err(bad(M, format!("classes has {k} entries; at least 2 are needed")));
+        }
+        len(
+            M,
+            "the rows of coef (1 for two classes, else one per class)",
+            if k == 2 { 1 } else { k },
+            self.coef.nrows(),
+        )?;
+        len(M, "intercept", self.coef.nrows(), self.intercept.len())?;
+        nonempty(M, "the number of features (columns of coef)", self.coef.ncols())?;
+        finite(M, "coef", self.coef.iter())?;
+        finite(M, "intercept", self.intercept.iter())
+    }
 
     fn n_features_in(&self) -> usize {
         self.coef.ncols()
@@ -164,6 +186,11 @@ impl BlockModel for LogisticRegression {
             softmax_in_place(&mut eta);
             Ok(eta)
         }
+    }
+
+    /// The decision values are checked ([`finite_linear_predictor_of`]).
+    fn detects_non_finite(&self, method: Method) -> bool {
+        matches!(method, Method::Predict | Method::PredictProba)
     }
 
     fn supports(&self, method: Method) -> bool {

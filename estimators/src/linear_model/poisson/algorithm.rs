@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::PoissonRegressionError;
 use super::params::PoissonRegressionParams;
-use crate::linear_model::glm::family::linear_predictor_of;
+use crate::linear_model::glm::family::finite_linear_predictor_of;
 use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Problem};
 
 /// A fitted Poisson regression: predicts the mean count `exp(x·w + b)`.
@@ -95,6 +95,14 @@ impl BlockModel for PoissonRegression {
     const KIND: ModelKind = ModelKind::Regressor;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_finite as finite, check_model_nonempty as nonempty};
+        const M: &str = "PoissonRegression";
+        nonempty(M, "the number of features (length of coef)", self.coef.len())?;
+        finite(M, "coef", self.coef.iter())?;
+        finite(M, "intercept", [self.intercept].iter())
+    }
+
     fn n_features_in(&self) -> usize {
         self.coef.len()
     }
@@ -102,11 +110,16 @@ impl BlockModel for PoissonRegression {
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<f64>> {
         check_n_features(self.coef.len(), x.ncols())?;
         let w = self.coef.view().insert_axis(ndarray::Axis(0)).to_owned();
-        let eta: Array2<f64> = linear_predictor_of(x, &w, &Array1::from_elem(1, self.intercept));
+        let eta: Array2<f64> = finite_linear_predictor_of(x, &w, &Array1::from_elem(1, self.intercept))?;
         Ok(eta.column(0).mapv(f64::exp))
     }
 
     fn supports(&self, method: Method) -> bool {
+        method == Method::Predict
+    }
+
+    /// The decision values are checked ([`finite_linear_predictor_of`]).
+    fn detects_non_finite(&self, method: Method) -> bool {
         method == Method::Predict
     }
 }

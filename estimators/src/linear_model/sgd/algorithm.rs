@@ -328,6 +328,28 @@ impl BlockModel for SgdClassifier {
     const KIND: ModelKind = ModelKind::Classifier;
     type Label = i64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+            invalid_model as bad,
+        };
+        const M: &str = "SgdClassifier";
+        let k = self.classes.len();
+        if k < 2 {
+            return Err(bad(M, format!("classes has {k} entries; at least 2 are needed")));
+        }
+        len(
+            M,
+            "the rows of coef (1 for two classes, else one per class)",
+            if k == 2 { 1 } else { k },
+            self.coef.nrows(),
+        )?;
+        len(M, "intercept", self.coef.nrows(), self.intercept.len())?;
+        nonempty(M, "the number of features (columns of coef)", self.coef.ncols())?;
+        finite(M, "coef", self.coef.iter())?;
+        finite(M, "intercept", self.intercept.iter())
+    }
+
     fn n_features_in(&self) -> usize {
         self.coef.ncols()
     }
@@ -349,7 +371,7 @@ impl BlockModel for SgdClassifier {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
-        check_finite_rows(x)?;
+        rask_ml::check_rows(x, false)?;
         let d = self.decision_function(x);
         Ok(Array1::from_iter(d.rows().into_iter().map(|r| {
             if self.coef.nrows() == 1 {
@@ -368,7 +390,7 @@ impl BlockModel for SgdClassifier {
                 what: format!("probabilities need loss LogLoss or ModifiedHuber, this model has {:?}", self.loss),
             });
         }
-        check_finite_rows(x)?;
+        rask_ml::check_rows(x, false)?;
         let d = self.decision_function(x);
         let k = self.classes.len();
         let squash = |v: f64| match self.loss {
@@ -467,6 +489,14 @@ impl BlockModel for SgdRegressor {
     const KIND: ModelKind = ModelKind::Regressor;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_finite as finite, check_model_nonempty as nonempty};
+        const M: &str = "SgdRegressor";
+        nonempty(M, "the number of features (length of coef)", self.coef.len())?;
+        finite(M, "coef", self.coef.iter())?;
+        finite(M, "intercept", [self.intercept].iter())
+    }
+
     fn n_features_in(&self) -> usize {
         self.coef.len()
     }
@@ -476,20 +506,12 @@ impl BlockModel for SgdRegressor {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<f64>> {
-        check_finite_rows(x)?;
+        rask_ml::check_rows(x, false)?;
         Ok(Array1::from_iter(
             x.rows()
                 .into_iter()
                 .map(|r| r.iter().zip(&self.coef).map(|(a, b)| a.widen() * b).sum::<f64>() + self.intercept),
         ))
-    }
-}
-
-/// Refuses NaN or infinite features at prediction time, as scikit-learn does.
-fn check_finite_rows<F: Float>(x: ArrayView2<'_, F>) -> rask_ml::Result<()> {
-    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        None => Ok(()),
-        Some(((r, c), _)) => Err(MlError::NonFinite { what: format!("x (row {r}, column {c} of the block)") }),
     }
 }
 

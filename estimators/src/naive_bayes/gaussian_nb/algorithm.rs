@@ -215,6 +215,30 @@ impl BlockModel for GaussianNB {
     const KIND: ModelKind = ModelKind::Classifier;
     type Label = i64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+            invalid_model as bad,
+        };
+        const M: &str = "GaussianNB";
+        let k = self.classes.len();
+        nonempty(M, "the number of classes", k)?;
+        nonempty(M, "the number of features (columns of theta)", self.theta.ncols())?;
+        len(M, "class_count", k, self.class_count.len())?;
+        len(M, "class_prior", k, self.class_prior.len())?;
+        len(M, "the rows of theta", k, self.theta.nrows())?;
+        if self.var.dim() != self.theta.dim() {
+            return Err(bad(M, format!("var is {:?}, theta {:?}", self.var.dim(), self.theta.dim())));
+        }
+        finite(M, "theta", self.theta.iter())?;
+        finite(M, "var", self.var.iter())?;
+        finite(M, "class_prior", self.class_prior.iter())?;
+        if self.var.iter().any(|&v| v < 0.0) {
+            return Err(bad(M, "var holds a negative variance"));
+        }
+        Ok(())
+    }
+
     fn n_features_in(&self) -> usize {
         self.theta.ncols()
     }
@@ -232,7 +256,7 @@ impl BlockModel for GaussianNB {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
-        check_finite_rows(x)?;
+        rask_ml::check_rows(x, false)?;
         let jll = self.joint_log_likelihood(x);
         Ok(Array1::from_iter(jll.rows().into_iter().map(|r| {
             let best = r.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
@@ -241,7 +265,7 @@ impl BlockModel for GaussianNB {
     }
 
     fn predict_proba_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<f64>> {
-        check_finite_rows(x)?;
+        rask_ml::check_rows(x, false)?;
         let mut jll = self.joint_log_likelihood(x);
         for mut r in jll.rows_mut() {
             // `exp(v − max) / Σ exp(v − max)`: the same as `exp(v − logsumexp)` to rounding, and
@@ -253,14 +277,6 @@ impl BlockModel for GaussianNB {
             r.mapv_inplace(|v| v / sum);
         }
         Ok(jll)
-    }
-}
-
-/// Refuses NaN or infinite features at prediction time, as scikit-learn does.
-fn check_finite_rows<F: Float>(x: ArrayView2<'_, F>) -> rask_ml::Result<()> {
-    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        None => Ok(()),
-        Some(((r, c), _)) => Err(rask_ml::MlError::NonFinite { what: format!("x (row {r}, column {c} of the block)") }),
     }
 }
 

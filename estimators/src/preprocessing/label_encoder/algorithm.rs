@@ -17,6 +17,23 @@ pub struct LabelEncoder {
     pub classes: Vec<i64>,
 }
 
+/// Model files: the classes must be sorted and distinct (the encoding is a binary search).
+impl rask_ml::Persist for LabelEncoder {
+    fn tag() -> String {
+        "rask.estimators.label_encoder/1".into()
+    }
+
+    fn validate(&self) -> rask_ml::Result<()> {
+        match self.classes.windows(2).position(|w| w[0] >= w[1]) {
+            None => Ok(()),
+            Some(i) => Err(rask_ml::persist::invalid_model(
+                "LabelEncoder",
+                format!("classes are not sorted and distinct (at position {})", i + 1),
+            )),
+        }
+    }
+}
+
 impl LabelEncoder {
     fn op(&self, inverse: bool) -> EncodeLabels {
         EncodeLabels { classes: self.classes.clone(), inverse }

@@ -95,6 +95,34 @@ impl BlockModel for MinMaxScaler {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_len as len, check_model_nonempty as nonempty, invalid_model as bad};
+        const M: &str = "MinMaxScaler";
+        let d = self.scale.len();
+        nonempty(M, "the number of features (length of scale)", d)?;
+        for (what, n) in [
+            ("data_min", self.data_min.len()),
+            ("data_max", self.data_max.len()),
+            ("data_range", self.data_range.len()),
+            ("min", self.min.len()),
+            ("n_samples_seen", self.n_samples_seen.len()),
+            ("the column statistics", self.stats.count.len()),
+        ] {
+            len(M, what, d, n)?;
+        }
+        for j in 0..d {
+            if self.n_samples_seen[j] > 0 && !(self.scale[j].is_finite() && self.min[j].is_finite()) {
+                return Err(bad(M, format!("scale[{j}] or min[{j}] is not finite")));
+            }
+        }
+        Ok(())
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
+
     fn n_features_in(&self) -> usize {
         self.scale.len()
     }

@@ -77,6 +77,29 @@ impl BlockModel for OneHotEncoder {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_len as len, check_model_nonempty as nonempty, invalid_model as bad};
+        const M: &str = "OneHotEncoder";
+        let d = self.categories.len();
+        nonempty(M, "the number of features (categories)", d)?;
+        len(M, "drop_idx", d, self.drop_idx.len())?;
+        len(M, "offsets", d, self.offsets.len())?;
+        let mut at = 0;
+        for j in 0..d {
+            let k = self.categories[j].len();
+            if self.drop_idx[j].is_some_and(|i| i >= k) || self.offsets[j] != at {
+                return Err(bad(M, format!("the categories, drop_idx and offsets of column {j} disagree")));
+            }
+            at += k - usize::from(self.drop_idx[j].is_some());
+        }
+        len(M, "the output (the sum of the category counts)", at, self.n_out)
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
+
     fn n_features_in(&self) -> usize {
         self.categories.len()
     }

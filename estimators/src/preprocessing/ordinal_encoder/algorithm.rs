@@ -48,6 +48,17 @@ impl BlockModel for OrdinalEncoder {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::check_model_nonempty as nonempty;
+        const M: &str = "OrdinalEncoder";
+        nonempty(M, "the number of features (categories)", self.categories.len())
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
+
     fn n_features_in(&self) -> usize {
         self.categories.len()
     }

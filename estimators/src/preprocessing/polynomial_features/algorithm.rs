@@ -48,6 +48,23 @@ impl BlockModel for PolynomialFeatures {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_nonempty as nonempty, invalid_model as bad};
+        const M: &str = "PolynomialFeatures";
+        let d = self.n_features_in;
+        nonempty(M, "n_features_in", d)?;
+        if self.combinations.iter().flatten().any(|&j| j >= d) {
+            return Err(bad(M, format!("a combination names a feature beyond the {d} inputs")));
+        }
+        if self.powers.dim() != (self.combinations.len(), d) {
+            return Err(bad(
+                M,
+                format!("powers is {:?}, expected ({}, {d})", self.powers.dim(), self.combinations.len()),
+            ));
+        }
+        Ok(())
+    }
+
     fn n_features_in(&self) -> usize {
         self.n_features_in
     }

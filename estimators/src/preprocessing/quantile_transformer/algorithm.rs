@@ -165,6 +165,24 @@ impl BlockModel for QuantileTransformer {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+        };
+        const M: &str = "QuantileTransformer";
+        let n = self.quantiles.nrows();
+        nonempty(M, "the number of quantiles", n)?;
+        nonempty(M, "the number of features (columns of quantiles)", self.quantiles.ncols())?;
+        len(M, "references", n, self.references.len())?;
+        len(M, "the rows of quantiles (n_quantiles)", self.n_quantiles, n)?;
+        finite(M, "references", self.references.iter())
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
+
     fn n_features_in(&self) -> usize {
         self.quantiles.ncols()
     }

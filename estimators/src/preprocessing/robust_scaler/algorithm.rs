@@ -60,6 +60,25 @@ impl BlockModel for RobustScaler {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_len as len, check_model_nonempty as nonempty};
+        const M: &str = "RobustScaler";
+        let d = self.n_features;
+        nonempty(M, "n_features", d)?;
+        if let Some(c) = &self.center {
+            len(M, "center", d, c.len())?;
+        }
+        if let Some(s) = &self.scale {
+            len(M, "scale", d, s.len())?;
+        }
+        Ok(())
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
+
     fn n_features_in(&self) -> usize {
         self.n_features
     }

@@ -91,6 +91,22 @@ impl BlockModel for SimpleImputer {
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
 
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{check_model_finite as finite, check_model_nonempty as nonempty, invalid_model as bad};
+        const M: &str = "SimpleImputer";
+        let d = self.statistics.len();
+        nonempty(M, "the number of features (length of statistics)", d)?;
+        if self.kept_columns.windows(2).any(|w| w[0] >= w[1]) || self.kept_columns.last().is_some_and(|&j| j >= d) {
+            return Err(bad(M, format!("kept_columns are not increasing column indices below {d}")));
+        }
+        finite(M, "the statistics of the kept columns", self.kept_columns.iter().map(|&j| &self.statistics[j]))
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
+
     fn n_features_in(&self) -> usize {
         self.statistics.len()
     }

@@ -149,6 +149,7 @@ fn weighted_stats<F: Float>(
         stats.nan[j] = m[[NAN, j]] > 0.0;
     }
     check_stats(&stats)?;
+    x.check_value_limit(&stats.min, &stats.max)?;
     if stats.count[0] == 0 && !stats.nan[0] {
         return Err(MlError::EmptyInput { who: "StandardScaler".into() }.into());
     }
@@ -176,6 +177,35 @@ impl BlockModel for StandardScaler {
     const APPLY_OP: &'static str = "rask.estimators.standard_scaler.apply";
     const KIND: ModelKind = ModelKind::Transformer;
     type Label = f64;
+
+    fn validate_model(&self) -> rask_ml::Result<()> {
+        use rask_ml::persist::{
+            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
+            invalid_model as bad,
+        };
+        const M: &str = "StandardScaler";
+        let d = self.n_samples_seen.len();
+        nonempty(M, "the number of features (length of n_samples_seen)", d)?;
+        len(M, "mean", d, self.mean.len())?;
+        len(M, "var", d, self.var.len())?;
+        len(M, "scale", d, self.scale.len())?;
+        len(M, "the column statistics", d, self.stats.count.len())?;
+        for j in 0..d {
+            // A column of only NaN has NaN statistics; the others must be usable.
+            if self.n_samples_seen[j] > 0 {
+                finite(M, "mean", [self.mean[j]].iter())?;
+                if !(self.scale[j].is_finite() && self.scale[j] > 0.0) {
+                    return Err(bad(M, format!("scale[{j}] is {}; scales are finite and positive", self.scale[j])));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// NaN is a missing value here, as in scikit-learn.
+    fn allows_nan(&self) -> bool {
+        true
+    }
 
     fn n_features_in(&self) -> usize {
         self.mean.len()
