@@ -362,3 +362,82 @@ proptest! {
         prop_assert!((got.inertia - inertia).abs() <= 1e-9 * (1.0 + inertia));
     }
 }
+
+/// Rows almost exactly between two centres (points of their bisecting hyperplane, so the
+/// distances are equal up to rounding), kept where fused and separate arithmetic rank the two
+/// centres differently. Deterministic: a 64-bit LCG.
+fn near_ties() -> (Array2<f64>, Array2<f64>) {
+    use rask_estimators::cluster::k_means::kernel::{assign_labels, Arithmetic};
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0
+    };
+    let d = 8;
+    let c: Vec<f64> = (0..2 * d).map(|_| next()).collect();
+    let centres = Array2::from_shape_vec((2, d), c.clone()).unwrap();
+    let (c0, c1) = c.split_at(d);
+    let u: Vec<f64> = c1.iter().zip(c0).map(|(a, b)| a - b).collect();
+    let uu: f64 = u.iter().map(|v| v * v).sum();
+    let mut rows = Vec::new();
+    for _ in 0..100_000 {
+        let v: Vec<f64> = (0..d).map(|_| next()).collect();
+        let t = v.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() / uu;
+        let x: Vec<f64> = (0..d).map(|j| 0.5 * (c0[j] + c1[j]) + v[j] - t * u[j]).collect();
+        let row = Array2::from_shape_vec((1, d), x.clone()).unwrap();
+        let label = |a| {
+            let p = PreparedCentres::with_arithmetic(centres.view(), a);
+            let mut l = 0;
+            assign_labels(row.view(), &p, |_, c, _| l = c).unwrap();
+            l
+        };
+        if label(Arithmetic::Fused) != label(Arithmetic::Separate) {
+            rows.extend(x);
+            if rows.len() >= 6 * d {
+                break;
+            }
+        }
+    }
+    (Array2::from_shape_vec((rows.len() / d, d), rows).unwrap(), centres)
+}
+
+/// The kernel's arithmetic is an argument of the model and of every op, decided on the client:
+/// the model predicts with the arithmetic it was fitted with whatever this process would choose
+/// (`RASK_KERNEL`, the CPU), on every scheduler (the checked one serialises the ops, as a worker
+/// receives them). Rows near a tie are where fused and separate arithmetic disagree; before,
+/// each worker used its own CPU's choice, so workers of different CPU types could label them
+/// differently.
+#[test]
+fn the_kernel_arithmetic_travels_with_the_model_and_the_ops() {
+    use rask_estimators::cluster::k_means::kernel::Arithmetic;
+    use rask_estimators::cluster::k_means::ops::LloydPartials;
+    let (x, centres) = near_ties();
+    assert!(x.nrows() >= 1, "no near tie found");
+    let model = |arithmetic| KMeans { cluster_centers: centres.clone(), inertia: 0.0, n_iter: 0, arithmetic };
+    let fused = model(Arithmetic::Fused).predict(&x).unwrap();
+    let separate = model(Arithmetic::Separate).predict(&x).unwrap();
+    assert_ne!(fused, separate, "the rows were chosen where the two arithmetics disagree");
+    for (name, labels) in on_every_scheduler(|name| {
+        let cx = chunked(&x, 2);
+        (
+            name.to_string(),
+            [Arithmetic::Fused, Arithmetic::Separate].map(|a| model(a).predict(&cx).unwrap().compute().unwrap()),
+        )
+    }) {
+        assert_eq!(labels[0], fused, "{name}: fused");
+        assert_eq!(labels[1], separate, "{name}: separate");
+    }
+    // The Lloyd op counts by the arithmetic it carries.
+    let counts = |arithmetic| {
+        let op = LloydPartials { centres: centres.clone(), inertia: false, arithmetic };
+        let v = rask_core::Op::run(&op, &[rask_core::Value::new(x.clone())]).unwrap();
+        v.get::<rask_ml::chunked::kernels::AssignPartials>().unwrap().counts.clone()
+    };
+    let count =
+        |labels: &Array1<i64>| (0..2).map(|c| labels.iter().filter(|&&l| l == c).count() as u64).collect::<Vec<_>>();
+    assert_eq!(counts(Arithmetic::Fused).to_vec(), count(&fused));
+    assert_eq!(counts(Arithmetic::Separate).to_vec(), count(&separate));
+    // A saved model keeps its arithmetic.
+    let back: KMeans = rask_ml::from_bytes(&rask_ml::to_bytes(&model(Arithmetic::Separate)).unwrap()).unwrap();
+    assert_eq!(back.arithmetic, Arithmetic::Separate);
+}

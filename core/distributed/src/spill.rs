@@ -154,6 +154,81 @@ fn describe_key(key: Option<&Key>) -> String {
     }
 }
 
+/// Where a value is, as [`DataStore::lookup`] found it.
+pub enum Lookup {
+    /// In memory.
+    Memory(Value),
+    /// In a spill file: read it with [`SpillRead::read`].
+    Disk(SpillRead),
+}
+
+/// A spilled value to read back: its key, file and codec. Reading needs no access to the
+/// store, so it can run on any thread while the store serves others.
+#[derive(Clone)]
+pub struct SpillRead {
+    key: Key,
+    path: PathBuf,
+    codec: Codec,
+}
+
+impl fmt::Debug for SpillRead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpillRead")
+            .field("key", &self.key)
+            .field("path", &self.path)
+            .field("codec", &self.codec.tag)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lookup::Memory(v) => f.debug_tuple("Memory").field(&v.type_name()).finish(),
+            Lookup::Disk(r) => f.debug_tuple("Disk").field(r).finish(),
+        }
+    }
+}
+
+impl SpillRead {
+    /// Reads and decodes the value. Fails with [`StoreError::Io`] if the file cannot be read
+    /// (it may have been removed with its value meanwhile) or [`StoreError::Codec`] if it does
+    /// not decode.
+    pub fn read(&self) -> Result<Value, StoreError> {
+        let bytes = self.read_bytes()?;
+        self.codec.decode(&bytes).map_err(|source| StoreError::Codec { key: self.key.clone(), source })
+    }
+
+    fn read_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        std::fs::read(&self.path).map_err(|e| io_error(Some(&self.key), &self.path, &e))
+    }
+}
+
+/// A value to send to a peer, found by [`DataStore::lookup_encoded`]: encoding it (or reading
+/// its spill file) is left to [`encode`](Self::encode), away from the store's lock.
+pub struct Encoded {
+    key: Key,
+    codec: Codec,
+    nbytes: u64,
+    place: Lookup,
+}
+
+impl Encoded {
+    /// The codec tag and the encoding: a spilled value's bytes straight from its file, without
+    /// decoding; a value in memory encoded.
+    pub fn encode(self) -> Result<(&'static str, Vec<u8>), StoreError> {
+        let bytes = match self.place {
+            Lookup::Memory(value) => {
+                let mut out = Vec::with_capacity(self.nbytes as usize);
+                self.codec.encode(&value, &mut out).map_err(|source| StoreError::Codec { key: self.key, source })?;
+                out
+            }
+            Lookup::Disk(read) => read.read_bytes()?,
+        };
+        Ok((self.codec.tag, bytes))
+    }
+}
+
 /// Where a value lives.
 enum Place {
     Memory(Value),
@@ -296,12 +371,32 @@ impl DataStore {
     ///
     /// Fails with [`StoreError::Io`] if the spill file cannot be read, or [`StoreError::Codec`]
     /// if it does not decode; the value then stays spilled.
+    ///
+    /// This reads the disk while the caller holds the store: a worker uses [`lookup`](Self::lookup),
+    /// [`SpillRead::read`] and [`restore`](Self::restore) instead, so the read happens off its
+    /// IO thread and without the store's lock. Kept for tests, which state the store's rules
+    /// through it.
+    #[cfg(test)]
     pub fn get(&mut self, key: &Key) -> Result<Option<Value>, StoreError> {
+        match self.lookup(key) {
+            None => Ok(None),
+            Some(Lookup::Memory(value)) => Ok(Some(value)),
+            Some(Lookup::Disk(read)) => {
+                let value = read.read()?;
+                self.restore(&read, value.clone());
+                Ok(Some(value))
+            }
+        }
+    }
+
+    /// Where `key`'s value is, without touching the disk: in memory (it becomes the most
+    /// recently used), or in a spill file, returned as a [`SpillRead`] to carry out wherever
+    /// blocking is harmless (then [`restore`](Self::restore) the value). `None` if there is no
+    /// value.
+    pub fn lookup(&mut self, key: &Key) -> Option<Lookup> {
         let tick = self.tick();
-        let Some(entry) = self.entries.get_mut(key) else {
-            return Ok(None);
-        };
-        let path = match &entry.place {
+        let entry = self.entries.get_mut(key)?;
+        match &entry.place {
             Place::Memory(value) => {
                 let value = value.clone();
                 if entry.pins == 0 {
@@ -309,34 +404,48 @@ impl DataStore {
                     self.lru.insert(tick, key.clone());
                 }
                 entry.tick = tick;
-                return Ok(Some(value));
+                Some(Lookup::Memory(value))
             }
-            Place::Disk(path) => path.clone(),
+            Place::Disk(path) => {
+                Some(Lookup::Disk(SpillRead { key: key.clone(), path: path.clone(), codec: entry.codec }))
+            }
+        }
+    }
+
+    /// Brings a value read through [`lookup`](Self::lookup) back into memory as the most
+    /// recently used (which may spill others), if its entry is still the spill file that was
+    /// read and it would not be spilled again at once; otherwise does nothing (the value was
+    /// removed or replaced meanwhile, or is too large to hold). Returns whether it did.
+    pub fn restore(&mut self, read: &SpillRead, value: Value) -> bool {
+        let tick = self.tick();
+        let Some(entry) = self.entries.get(&read.key) else {
+            return false;
         };
-        let (codec, nbytes, pins) = (entry.codec, entry.nbytes, entry.pins);
-        let bytes = std::fs::read(&path).map_err(|e| io_error(Some(key), &path, &e))?;
-        let value = codec.decode(&bytes).map_err(|source| StoreError::Codec { key: key.clone(), source })?;
+        if !matches!(&entry.place, Place::Disk(p) if *p == read.path) {
+            return false;
+        }
+        let (nbytes, pins) = (entry.nbytes, entry.pins);
         if pins == 0 && self.would_spill_at_once(nbytes) {
-            tracing::debug!(%key, nbytes, "read a value too large to hold; it stays spilled");
-            return Ok(Some(value));
+            tracing::debug!(key = %read.key, nbytes, "read a value too large to hold; it stays spilled");
+            return false;
         }
         // Back in memory: the file is no longer needed.
-        remove_spill_file(key, &path);
+        remove_spill_file(&read.key, &read.path);
         self.spilled_bytes -= nbytes;
         self.n_spilled -= 1;
         self.memory_bytes += nbytes;
         if pins == 0 {
-            self.lru.insert(tick, key.clone());
+            self.lru.insert(tick, read.key.clone());
         } else {
             self.pinned_bytes += nbytes;
         }
-        if let Some(entry) = self.entries.get_mut(key) {
+        if let Some(entry) = self.entries.get_mut(&read.key) {
             entry.tick = tick;
-            entry.place = Place::Memory(value.clone());
+            entry.place = Place::Memory(value);
         }
-        tracing::debug!(%key, nbytes, "unspilled");
+        tracing::debug!(key = %read.key, nbytes, "unspilled");
         self.spill_to_target();
-        Ok(Some(value))
+        true
     }
 
     /// The codec tag and encoding of `key`'s value, for sending to a peer, or `None` if there is
@@ -345,19 +454,24 @@ impl DataStore {
     ///
     /// Fails with [`StoreError::Io`] if the spill file cannot be read, or [`StoreError::Codec`]
     /// if the value cannot be encoded.
+    #[cfg(test)]
     pub fn get_encoded(&self, key: &Key) -> Result<Option<(&'static str, Vec<u8>)>, StoreError> {
-        let Some(entry) = self.entries.get(key) else {
-            return Ok(None);
+        match self.lookup_encoded(key) {
+            None => Ok(None),
+            Some(e) => e.encode().map(Some),
+        }
+    }
+
+    /// What a peer asks for, found without encoding or reading anything:
+    /// the value (cheap to clone) or its spill file. Carry it out with [`Encoded::encode`]
+    /// where blocking is harmless, not under the store's lock.
+    pub fn lookup_encoded(&self, key: &Key) -> Option<Encoded> {
+        let entry = self.entries.get(key)?;
+        let place = match &entry.place {
+            Place::Memory(value) => Lookup::Memory(value.clone()),
+            Place::Disk(path) => Lookup::Disk(SpillRead { key: key.clone(), path: path.clone(), codec: entry.codec }),
         };
-        let bytes = match &entry.place {
-            Place::Memory(value) => {
-                let mut out = Vec::with_capacity(entry.nbytes as usize);
-                entry.codec.encode(value, &mut out).map_err(|source| StoreError::Codec { key: key.clone(), source })?;
-                out
-            }
-            Place::Disk(path) => std::fs::read(path).map_err(|e| io_error(Some(key), path, &e))?,
-        };
-        Ok(Some((entry.codec.tag, bytes)))
+        Some(Encoded { key: key.clone(), codec: entry.codec, nbytes: entry.nbytes, place })
     }
 
     /// Removes `key`'s value (and its pins), deleting its spill file if any.
@@ -446,8 +560,9 @@ impl DataStore {
     /// [`pinned_bytes`](Self::pinned_bytes). Pin the inputs of a task while it runs, since
     /// spilling a value a task still holds would not free its memory.
     ///
-    /// Pins are counted; a spilled value stays on disk when pinned, and [`get`](Self::get) then
-    /// brings it into memory whatever its size. Returns whether there was a value to pin.
+    /// Pins are counted; a spilled value stays on disk when pinned, and a read
+    /// ([`lookup`](Self::lookup), then [`restore`](Self::restore)) brings it into memory
+    /// whatever its size. Returns whether there was a value to pin.
     pub fn pin(&mut self, key: &Key) -> bool {
         let Some(entry) = self.entries.get_mut(key) else {
             return false;
@@ -968,6 +1083,55 @@ mod tests {
         assert_eq!(removed.len(), 2, "{removed:?}");
         assert!(live.exists() && unowned.exists() && other.exists() && cluster.exists());
         assert_eq!(remove_stale_dirs(&root.path().join("missing"), &["rask-spill-"]).unwrap(), Vec::<PathBuf>::new());
+    }
+
+    /// `lookup` and `lookup_encoded` never touch the disk (a worker calls them on its IO
+    /// thread, under the store's lock): a spill file replaced by a FIFO, whose opening would
+    /// block until a writer comes, is looked up at once; the read happens in `SpillRead::read`,
+    /// wherever the caller runs it; `restore` then brings the value back only if the entry is
+    /// still that file.
+    #[cfg(unix)]
+    #[test]
+    fn lookups_never_touch_the_disk_and_reads_happen_where_the_caller_runs_them() {
+        let same = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let (_root, mut s) = store(MemoryLimits::new(50_000));
+        for i in 0..10 {
+            s.insert(k(i), Value::new(block(i))).unwrap();
+        }
+        assert!(s.is_spilled(&k(0)) && s.is_spilled(&k(1)));
+        // Key 0's file becomes a FIFO: reading it blocks until something writes to it.
+        let Some(Lookup::Disk(read0)) = s.lookup(&k(0)) else { panic!("key 0 is spilled") };
+        let codec = Registry::core().codec_by_tag("vec<f64>").copied().unwrap();
+        let mut bytes0 = Vec::new();
+        codec.encode(&Value::new(block(0)), &mut bytes0).unwrap();
+        std::fs::remove_file(&read0.path).unwrap();
+        let fifo = read0.path.clone();
+        let made = std::process::Command::new("mkfifo").arg("-m").arg("600").arg(&fifo).status().unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let t0 = std::time::Instant::now();
+        for _ in 0..3 {
+            assert!(matches!(s.lookup(&k(0)), Some(Lookup::Disk(_))));
+            assert!(s.lookup_encoded(&k(0)).is_some());
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(1), "a lookup waited on the disk");
+        // The read, on another thread, waits for the writer; the store serves others meanwhile.
+        let reader = std::thread::spawn(move || read0.read().map(|v| (read0, v)));
+        assert!(matches!(s.lookup(&k(9)), Some(Lookup::Memory(_))));
+        let got = s.get(&k(1)).unwrap().unwrap();
+        assert_eq!(same(got.get::<Vec<f64>>().unwrap()), same(&block(1)));
+        std::fs::write(&fifo, &bytes0).unwrap();
+        let (read0, value) = reader.join().unwrap().unwrap();
+        assert_eq!(same(value.get::<Vec<f64>>().unwrap()), same(&block(0)));
+        assert!(s.restore(&read0, value.clone()), "still that file: back in memory");
+        assert!(!s.is_spilled(&k(0)));
+        assert!(!s.restore(&read0, value), "already restored: nothing to do");
+        // A read of a value removed meanwhile fails, naming the key; restoring does nothing.
+        let Some(Lookup::Disk(read2)) = s.lookup(&k(2)) else { panic!("key 2 is spilled") };
+        assert!(s.remove(&k(2)));
+        let e = read2.read().unwrap_err().to_string();
+        assert!(e.contains("x") && e.contains("spill I/O"), "{e}");
+        assert!(!s.restore(&read2, Value::new(block(2))));
+        assert!(!s.contains(&k(2)));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::conn::{accept, connect, Conn, Security};
 use super::protocol::{
     PeerReply, PeerRequest, ProtocolError, Role, ToScheduler, ToWorker, WireSpec, WireValue, WorkerMetrics,
 };
-use super::spill::{DataStore, MemoryLimits};
+use super::spill::{DataStore, Lookup, MemoryLimits};
 use rask_core::value::Value;
 use rask_core::wire;
 use rask_core::Key;
@@ -449,7 +449,7 @@ impl WorkerLoop {
     }
 
     /// Carries out the state's commands, in order.
-    fn execute(&mut self, commands: Vec<Command<Vec<Value>>>) {
+    fn execute(&mut self, commands: Vec<Command<Inputs>>) {
         for c in commands {
             match c {
                 Command::Send(msg) => self.out.push(msg),
@@ -466,13 +466,16 @@ impl WorkerLoop {
                 Command::Run(batch) => {
                     let registry = self.registry.clone();
                     let tx = self.tx.clone();
+                    let store = self.store.clone();
                     self.pool.spawn(move || {
                         let results = batch
                             .into_iter()
                             .map(|Job { key, spec, inputs }| {
                                 let t0 = Instant::now();
-                                let result = run_spec(&registry, &key, &spec, &inputs);
-                                drop(inputs);
+                                // Spilled inputs are read here, on the compute thread, not on
+                                // the IO thread that took them out of the store.
+                                let result = read_inputs(&store, inputs)
+                                    .and_then(|inputs| run_spec(&registry, &key, &spec, &inputs));
                                 (key, result, t0.elapsed().as_secs_f64())
                             })
                             .collect();
@@ -488,9 +491,30 @@ impl WorkerLoop {
 /// for just that call, so peers served from the store wait no longer than before.
 struct Held<'a>(&'a Store);
 
+/// A task's inputs as the store had them: values in memory, and spilled ones to read back
+/// (with [`read_inputs`], on the compute thread).
+type Inputs = Vec<Lookup>;
+
+/// Reads a task's spilled inputs back (without the store's lock while reading) and puts them
+/// back in memory when they fit. A spill file that cannot be read fails the task, naming the
+/// key and the file.
+fn read_inputs(store: &Store, inputs: Inputs) -> Result<Vec<Value>, (String, String)> {
+    inputs
+        .into_iter()
+        .map(|input| match input {
+            Lookup::Memory(v) => Ok(v),
+            Lookup::Disk(read) => {
+                let value = read.read().map_err(|e| ("spill".to_string(), e.to_string()))?;
+                lock(store).restore(&read, value.clone());
+                Ok(value)
+            }
+        })
+        .collect()
+}
+
 impl Holdings for Held<'_> {
     type Value = Value;
-    type Inputs = Vec<Value>;
+    type Inputs = Inputs;
 
     fn has(&self, key: &Key) -> bool {
         lock(self.0).contains(key)
@@ -500,13 +524,14 @@ impl Holdings for Held<'_> {
         lock(self.0).is_paused()
     }
 
-    fn take_inputs(&mut self, deps: &[Key]) -> Result<Vec<Value>, Key> {
+    fn take_inputs(&mut self, deps: &[Key]) -> Result<Inputs, Key> {
         let mut s = lock(self.0);
         let mut inputs = Vec::with_capacity(deps.len());
         for d in deps {
-            match s.get(d) {
-                Ok(Some(v)) => inputs.push(v),
-                Ok(None) | Err(_) => return Err(d.clone()),
+            // No disk access here (this is the IO thread): spilled inputs are read by the task.
+            match s.lookup(d) {
+                Some(input) => inputs.push(input),
+                None => return Err(d.clone()),
             }
         }
         for d in deps {
@@ -710,10 +735,23 @@ async fn serve_data(listener: TcpListener, security: Security, store: Store) {
     }
 }
 
-/// Sends each value in its own frame, so no frame holds more than one chunk.
+/// Sends each value in its own frame, so no frame holds more than one chunk. Encoding a value
+/// and reading a spilled one run on tokio's blocking pool, without the store's lock, so a slow
+/// disk or a large value delays neither the IO threads nor the tasks that need the store.
 async fn send_values(conn: &mut Conn, store: &Store, keys: Vec<Key>) -> Result<(), ProtocolError> {
     for key in keys {
-        let encoded = lock(store).get_encoded(&key);
+        let found = lock(store).lookup_encoded(&key);
+        let encoded = match found {
+            None => Ok(None),
+            Some(e) => match tokio::task::spawn_blocking(move || e.encode()).await {
+                Ok(r) => r.map(Some),
+                Err(join) => {
+                    let reply = PeerReply::Failed { key, message: format!("reading the value failed: {join}") };
+                    conn.send(&[reply]).await?;
+                    continue;
+                }
+            },
+        };
         let reply = match encoded {
             Ok(Some((tag, bytes))) => {
                 PeerReply::Data { key, value: WireValue { tag: tag.into(), bytes: bytes.into() } }

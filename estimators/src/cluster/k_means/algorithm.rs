@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::KMeansError;
 use super::init::{k_means_parallel, k_means_plus_plus, random_rows, stream};
-use super::kernel::{assign_labels, PreparedCentres};
+use super::kernel::{assign_labels, Arithmetic, PreparedCentres};
 use super::ops::LloydPartials;
 use super::params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
 
@@ -51,6 +51,10 @@ pub struct KMeans {
     pub inertia: f64,
     /// Lloyd iterations run (of the kept initialisation).
     pub n_iter: usize,
+    /// The kernel arithmetic it was fitted with, which its predictions and scores use too, on
+    /// every worker (files written before this field use this process's choice).
+    #[serde(default = "Arithmetic::local")]
+    pub arithmetic: Arithmetic,
 }
 
 impl KMeans {
@@ -63,7 +67,7 @@ impl KMeans {
     /// nearest centre. One pass over the data.
     pub fn inertia_of<F: Float>(&self, x: &ChunkedArray<F>) -> Result<f64, KMeansError> {
         check_n_features(self.n_features_in(), x.n_cols())?;
-        Ok(lloyd_pass(x, &self.cluster_centers, PassOptions::SCORE, &default_scheduler())?.inertia)
+        Ok(lloyd_pass(x, &self.cluster_centers, PassOptions::score(self.arithmetic), &default_scheduler())?.inertia)
     }
 
     /// Minus the inertia of `x`, as scikit-learn's `KMeans.score` (higher is better).
@@ -73,9 +77,13 @@ impl KMeans {
 }
 
 /// Labels of the rows of `x`: the index of the nearest of `centres`.
-pub(crate) fn predict_labels<F: Float>(x: ArrayView2<'_, F>, centres: &Array2<f64>) -> rask_ml::Result<Array1<i64>> {
+pub(crate) fn predict_labels<F: Float>(
+    x: ArrayView2<'_, F>,
+    centres: &Array2<f64>,
+    arithmetic: Arithmetic,
+) -> rask_ml::Result<Array1<i64>> {
     check_n_features(centres.ncols(), x.ncols())?;
-    let prepared = PreparedCentres::new(centres.view());
+    let prepared = PreparedCentres::with_arithmetic(centres.view(), arithmetic);
     let mut out = Array1::zeros(x.nrows());
     assign_labels(x, &prepared, |i, c, _| out[i] = c as i64)
         .map_err(|e| MlError::NonFinite { what: format!("the input to predict ({})", e.message()) })?;
@@ -120,7 +128,7 @@ impl BlockModel for KMeans {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
-        predict_labels(x, &self.cluster_centers)
+        predict_labels(x, &self.cluster_centers, self.arithmetic)
     }
 
     fn transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
@@ -154,21 +162,25 @@ pub(crate) struct PassOptions {
     pub(crate) split_every: usize,
     /// Whether the pass computes the inertia.
     pub(crate) inertia: Inertia,
+    /// The kernel arithmetic the pass's ops carry.
+    pub(crate) arithmetic: Arithmetic,
 }
 
 impl PassOptions {
     /// Scoring a fitted model (`inertia_of`, `score`): the inertia, reduced with the default
     /// fan-in of 8 (the model does not keep the `split_every` it was fitted with).
-    pub(crate) const SCORE: PassOptions = PassOptions { split_every: 8, inertia: Inertia::Compute };
+    pub(crate) fn score(arithmetic: Arithmetic) -> PassOptions {
+        PassOptions { split_every: 8, inertia: Inertia::Compute, arithmetic }
+    }
 
     /// A Lloyd update: sums and counts, no inertia.
-    pub(crate) fn update(split_every: usize) -> PassOptions {
-        PassOptions { split_every, inertia: Inertia::Skip }
+    pub(crate) fn update(split_every: usize, arithmetic: Arithmetic) -> PassOptions {
+        PassOptions { split_every, inertia: Inertia::Skip, arithmetic }
     }
 
     /// The last pass of a fit: sums, counts and the inertia.
-    pub(crate) fn with_inertia(split_every: usize) -> PassOptions {
-        PassOptions { split_every, inertia: Inertia::Compute }
+    pub(crate) fn with_inertia(split_every: usize, arithmetic: Arithmetic) -> PassOptions {
+        PassOptions { split_every, inertia: Inertia::Compute, arithmetic }
     }
 }
 
@@ -179,7 +191,11 @@ pub(crate) fn lloyd_pass<F: Float>(
     options: PassOptions,
     sched: &Scheduler,
 ) -> Result<AssignPartials, MlError> {
-    let op = LloydPartials { centres: centres.clone(), inertia: options.inertia == Inertia::Compute };
+    let op = LloydPartials {
+        centres: centres.clone(),
+        inertia: options.inertia == Inertia::Compute,
+        arithmetic: options.arithmetic,
+    };
     let (layers, key) = x.block_layer().reduce(&[], op, MergeAssignPartials, options.split_every)?;
     Lazy::<AssignPartials>::new(layers, key).compute_on(sched)
 }
@@ -196,7 +212,7 @@ pub fn lloyd_step<F: Float>(
     if split_every < 2 {
         return Err(KMeansParamsError::SplitEvery(split_every).into());
     }
-    Ok(lloyd_pass(x, centres, PassOptions::update(split_every), &default_scheduler())?)
+    Ok(lloyd_pass(x, centres, PassOptions::update(split_every, Arithmetic::local()), &default_scheduler())?)
 }
 
 /// The result of Lloyd iterations from one start.
@@ -216,11 +232,12 @@ fn lloyd<F: Float>(
     max_iter: usize,
     tol_abs: f64,
     split_every: usize,
+    arithmetic: Arithmetic,
     sched: &Scheduler,
 ) -> Result<Run, MlError> {
     let mut n_iter = 0;
     for _ in 0..max_iter {
-        let p = lloyd_pass(x, &centres, PassOptions::update(split_every), sched)?;
+        let p = lloyd_pass(x, &centres, PassOptions::update(split_every, arithmetic), sched)?;
         let mut new = centres.clone();
         for (c, &n) in p.counts.iter().enumerate() {
             if n > 0 {
@@ -235,7 +252,7 @@ fn lloyd<F: Float>(
             break;
         }
     }
-    let inertia = lloyd_pass(x, &centres, PassOptions::with_inertia(split_every), sched)?.inertia;
+    let inertia = lloyd_pass(x, &centres, PassOptions::with_inertia(split_every, arithmetic), sched)?.inertia;
     Ok(Run { centres, inertia, n_iter })
 }
 
@@ -266,6 +283,9 @@ impl KMeansValidParams {
             }
         }
         let tol_abs = if var.is_empty() { 0.0 } else { self.tol * var.mean().unwrap_or(0.0) };
+        // Decided here, on the client, and carried by every op: workers of other CPU types
+        // compute with it too, so the model has the same bits on every scheduler.
+        let arithmetic = Arithmetic::local();
         let mut best: Option<Run> = None;
         for i in 0..self.n_init {
             let seed = stream("init", self.seed, &[i as u64]);
@@ -278,14 +298,14 @@ impl KMeansValidParams {
                 KMeansInit::Random => random_rows(&x, k, seed, &sched)?,
                 KMeansInit::Given(c) => c.clone(),
             };
-            let run = lloyd(&x, start, self.max_iter, tol_abs, self.split_every, &sched)?;
+            let run = lloyd(&x, start, self.max_iter, tol_abs, self.split_every, arithmetic, &sched)?;
             if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
                 best = Some(run);
             }
         }
         // `n_init >= 1` is checked, so there is a best run.
         let best = best.expect("at least one initialisation");
-        Ok(KMeans { cluster_centers: best.centres, inertia: best.inertia, n_iter: best.n_iter })
+        Ok(KMeans { cluster_centers: best.centres, inertia: best.inertia, n_iter: best.n_iter, arithmetic })
     }
 }
 

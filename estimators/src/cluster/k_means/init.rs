@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rask_core::{Graph, Key, Scheduler, Value};
 use rask_ml::{BlockLayer, ChunkedArray, Float, Lazy, MlError};
 
+use super::kernel::Arithmetic;
 use super::ops::{MinDist, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist};
 
 /// A stream seed of the k-means family (k-means, mini-batch k-means, spectral clustering):
@@ -90,7 +91,8 @@ impl MinDistLayer {
         offset: usize,
         sched: &Scheduler,
     ) -> Result<Self, MlError> {
-        let op = UpdateMinDist { centres: centres.clone(), offset: offset as u32 };
+        // Chosen on the client, as for the Lloyd passes (`Arithmetic::local`).
+        let op = UpdateMinDist { centres: centres.clone(), offset: offset as u32, arithmetic: Arithmetic::local() };
         let chunks = x.chunks().clone();
         let layer = match prev {
             None => x.block_layer().map(op, chunks.clone())?,

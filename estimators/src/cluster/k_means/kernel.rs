@@ -17,10 +17,18 @@
 //! Setting the environment variable `RASK_KERNEL=portable` forces the portable version on every
 //! CPU (read once, at the first assignment of the process), so the code that runs on other
 //! architectures can be exercised on x86-64 too; any other value, or none, chooses at run time.
+//!
+//! Which one runs is an [`Arithmetic`] (fused multiply-adds or separate ones) decided where a
+//! graph is built, on the client, and carried by every k-means op and fitted model: a worker
+//! computes with the client's choice whatever its own CPU, so workers of different CPU types
+//! give the same bits. A worker without AVX2 and FMA told to fuse computes each `mul_add` in
+//! software: correctly rounded, so the same bits, only slower (set `RASK_KERNEL=portable` on
+//! the client of such a cluster).
 
 use std::any::TypeId;
 
 use ndarray::{ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
 
 use rask_ml::Float;
 
@@ -44,11 +52,38 @@ pub struct PreparedCentres {
     norms: Vec<f64>,
     /// The centres, row-major `k × d`, for exact distances.
     rows: Vec<f64>,
+    /// How the products that rank the centres are computed.
+    arithmetic: Arithmetic,
+}
+
+/// How the k-means kernel computes the products that rank the centres: the choice that decides
+/// the bits of every assignment, made once on the client and carried by the ops and models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Arithmetic {
+    /// Fused multiply-adds (`mul_add`, one rounding): AVX2 and FMA instructions on CPUs that
+    /// have them; elsewhere the same, correctly rounded, in software (slower, same bits).
+    Fused,
+    /// A multiply then an add (two roundings): the portable kernel, the same on every CPU.
+    Separate,
+}
+
+impl Arithmetic {
+    /// This process's choice: [`Fused`](Self::Fused) when this CPU has AVX2 and FMA and
+    /// `RASK_KERNEL` is not `portable`, else [`Separate`](Self::Separate). Graph builders call
+    /// it on the client and put the result in the ops.
+    pub fn local() -> Arithmetic {
+        Kernel::from_env().arithmetic()
+    }
 }
 
 impl PreparedCentres {
-    /// Prepares `centres` (`k × d`, finite).
+    /// Prepares `centres` (`k × d`, finite) for this process's [`Arithmetic::local`].
     pub fn new(centres: ArrayView2<'_, f64>) -> Self {
+        Self::with_arithmetic(centres, Arithmetic::local())
+    }
+
+    /// Prepares `centres` (`k × d`, finite) for `arithmetic` (the one an op carries).
+    pub fn with_arithmetic(centres: ArrayView2<'_, f64>, arithmetic: Arithmetic) -> Self {
         let (k, d) = centres.dim();
         let kp = k.div_ceil(LANES).max(1) * LANES;
         let mut ct = vec![0.0; d * kp];
@@ -62,7 +97,7 @@ impl PreparedCentres {
             norms[c] = n;
         }
         let rows = centres.iter().copied().collect();
-        PreparedCentres { k, d, kp, ct, norms, rows }
+        PreparedCentres { k, d, kp, ct, norms, rows, arithmetic }
     }
 
     /// Number of centres.
@@ -169,6 +204,15 @@ impl Kernel {
             Kernel::Auto => fma_available(),
         }
     }
+
+    /// The arithmetic this choice means on this CPU.
+    pub fn arithmetic(self) -> Arithmetic {
+        if self.uses_fma() {
+            Arithmetic::Fused
+        } else {
+            Arithmetic::Separate
+        }
+    }
 }
 
 /// [`assign_rows`] with an explicit [`Kernel`] (the environment variable is not read), so a
@@ -192,13 +236,25 @@ pub fn assign_labels_with<F: Float>(
     dispatch_with::<F, _, false>(kernel, x, centres, |i, c, _, row| visit(i, c, row))
 }
 
+/// [`assign_rows`] with fused arithmetic computed in software even where the CPU has FMA: what
+/// a worker without AVX2 and FMA runs when the client chose [`Arithmetic::Fused`]. For the test
+/// that both give the same bits.
+#[doc(hidden)]
+pub fn assign_rows_fused_in_software<F: Float>(
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    visit: impl FnMut(usize, usize, f64, &[f64]),
+) -> Result<(), NonFiniteRow> {
+    assign_rows_body::<F, _, true, true>(x, centres, visit)
+}
+
 #[inline(always)]
 fn dispatch<F: Float, V: FnMut(usize, usize, f64, &[f64]), const EXACT: bool>(
     x: ArrayView2<'_, F>,
     centres: &PreparedCentres,
     visit: V,
 ) -> Result<(), NonFiniteRow> {
-    dispatch_with::<F, V, EXACT>(Kernel::from_env(), x, centres, visit)
+    run::<F, V, EXACT>(centres.arithmetic, x, centres, visit)
 }
 
 #[inline(always)]
@@ -208,14 +264,29 @@ fn dispatch_with<F: Float, V: FnMut(usize, usize, f64, &[f64]), const EXACT: boo
     centres: &PreparedCentres,
     visit: V,
 ) -> Result<(), NonFiniteRow> {
-    #[cfg(target_arch = "x86_64")]
-    if kernel.uses_fma() {
-        // SAFETY: `uses_fma` is true only when AVX2 and FMA were detected on this CPU.
-        return unsafe { assign_rows_fma::<F, V, EXACT>(x, centres, visit) };
+    run::<F, V, EXACT>(kernel.arithmetic(), x, centres, visit)
+}
+
+#[inline(always)]
+fn run<F: Float, V: FnMut(usize, usize, f64, &[f64]), const EXACT: bool>(
+    arithmetic: Arithmetic,
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    visit: V,
+) -> Result<(), NonFiniteRow> {
+    match arithmetic {
+        Arithmetic::Separate => assign_rows_body::<F, V, false, EXACT>(x, centres, visit),
+        Arithmetic::Fused => {
+            #[cfg(target_arch = "x86_64")]
+            if fma_available() {
+                // SAFETY: AVX2 and FMA were detected on this CPU.
+                return unsafe { assign_rows_fma::<F, V, EXACT>(x, centres, visit) };
+            }
+            // No FMA instructions: `mul_add` is computed in software, correctly rounded, so
+            // the bits are those of the hardware version.
+            assign_rows_body::<F, V, true, EXACT>(x, centres, visit)
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = kernel;
-    assign_rows_body::<F, V, false, EXACT>(x, centres, visit)
 }
 
 /// The tile loop compiled with AVX2 and FMA: all of it (products, argmin, exact distances and
@@ -428,6 +499,45 @@ mod tests {
             let m = naive.iter().cloned().fold(f64::INFINITY, f64::min);
             assert_eq!(naive[a.1], m, "row {i}");
             assert!((a.2 - m).abs() <= 1e-12 * (1.0 + m));
+        }
+    }
+
+    /// A worker without FMA told to fuse (software `mul_add`) gives the bits of one with FMA,
+    /// and the choice an op carries wins over the process's own.
+    #[test]
+    fn fused_arithmetic_gives_the_same_bits_in_software_and_in_hardware() {
+        for &(n, d, k) in &[(1, 1, 1), (259, 5, 11), (517, 7, 17), (TILE * 2 + 3, 13, 8)] {
+            let x = Array2::from_shape_vec((n, d), noise(n * d, (n * 7 + d) as u64)).unwrap();
+            let c = Array2::from_shape_vec((k, d), noise(k * d, (k * 3 + d) as u64)).unwrap();
+            let p = PreparedCentres::with_arithmetic(c.view(), Arithmetic::Fused);
+            let mut hw = Vec::new();
+            assign_rows(x.view(), &p, |i, b, d2, _| hw.push((i, b, d2.to_bits()))).unwrap();
+            let mut sw = Vec::new();
+            assign_rows_fused_in_software(x.view(), &p, |i, b, d2, _| sw.push((i, b, d2.to_bits()))).unwrap();
+            assert_eq!(hw, sw, "{n} x {d}, k = {k}");
+            // The dot products themselves, bit for bit: the ranking scores of the two paths.
+            let mut dots_sw = vec![0.0; n.min(TILE) * p.kp];
+            let rows = n.min(TILE);
+            tile_dots_body::<true>(x.as_slice().unwrap(), rows, d, &p.ct, p.kp, &mut dots_sw[..rows * p.kp]);
+            #[cfg(target_arch = "x86_64")]
+            if fma_available() {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn hw_dots(x: &[f64], n: usize, d: usize, ct: &[f64], kp: usize, out: &mut [f64]) {
+                    tile_dots_body::<true>(x, n, d, ct, kp, out)
+                }
+                let mut dots_hw = vec![0.0; rows * p.kp];
+                // SAFETY: AVX2 and FMA were detected.
+                unsafe { hw_dots(x.as_slice().unwrap(), rows, d, &p.ct, p.kp, &mut dots_hw) };
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&dots_hw), bits(&dots_sw), "{n} x {d}, k = {k}");
+            }
+            // A prepared `Separate` runs the portable kernel whatever this process would pick.
+            let sep = PreparedCentres::with_arithmetic(c.view(), Arithmetic::Separate);
+            let mut a = Vec::new();
+            assign_rows(x.view(), &sep, |i, b, d2, _| a.push((i, b, d2.to_bits()))).unwrap();
+            let mut b = Vec::new();
+            assign_rows_with(Kernel::Portable, x.view(), &sep, |i, bb, d2, _| b.push((i, bb, d2.to_bits()))).unwrap();
+            assert_eq!(a, b);
         }
     }
 

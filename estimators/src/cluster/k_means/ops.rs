@@ -11,7 +11,7 @@ use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use super::kernel::{assign_labels, assign_rows, PreparedCentres};
+use super::kernel::{assign_labels, assign_rows, Arithmetic, PreparedCentres};
 
 fn check_width(a: usize, d: usize) -> Result<(), OpError> {
     if a == d {
@@ -65,13 +65,18 @@ pub struct LloydPartials {
     pub centres: Array2<f64>,
     /// Whether to compute the inertia (the centre updates do not need it).
     pub inertia: bool,
+    /// The kernel's arithmetic, chosen by the client ([`Arithmetic::local`] there), so every
+    /// worker gives the same bits.
+    pub arithmetic: Arithmetic,
 }
 
 impl Op for LloydPartials {
     const NAME: &'static str = "rask.estimators.kmeans.lloyd_partials";
+    // 2: the arithmetic is an argument.
+    const VERSION: u32 = 2;
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let prepared = PreparedCentres::new(self.centres.view());
+        let prepared = PreparedCentres::with_arithmetic(self.centres.view(), self.arithmetic);
         with_block!(&inputs[0], |a| {
             let a = a.view();
             Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?))
@@ -100,16 +105,20 @@ pub struct UpdateMinDist {
     pub centres: Array2<f64>,
     /// Global index of the first new candidate.
     pub offset: u32,
+    /// The kernel's arithmetic, chosen by the client.
+    pub arithmetic: Arithmetic,
 }
 
 impl Op for UpdateMinDist {
     const NAME: &'static str = "rask.estimators.kmeans.update_min_dist";
+    // 2: the arithmetic is an argument.
+    const VERSION: u32 = 2;
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         if inputs.is_empty() || inputs.len() > 2 {
             op_bail!("{} takes 1 or 2 inputs, got {}", Self::NAME, inputs.len());
         }
         let prev = inputs.get(1).map(|v| v.get::<MinDist>()).transpose()?;
-        let prepared = PreparedCentres::new(self.centres.view());
+        let prepared = PreparedCentres::with_arithmetic(self.centres.view(), self.arithmetic);
         with_block!(&inputs[0], |a| {
             let a = a.view();
             check_width(a.ncols(), prepared.d())?;

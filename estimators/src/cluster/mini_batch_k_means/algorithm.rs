@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::MiniBatchKMeansError;
 use super::ops::{InitKind, MiniBatchInitOp, MiniBatchState, MiniBatchStep};
 use super::params::{MiniBatchInit, MiniBatchKMeansParams, MiniBatchKMeansValidParams};
+use crate::cluster::k_means::kernel::Arithmetic;
 use crate::cluster::k_means::{distances, init::stream, lloyd_pass, predict_labels, PassOptions};
 
 /// A fitted mini-batch k-means model.
@@ -44,6 +45,10 @@ pub struct MiniBatchKMeans {
     pub n_steps: u64,
     /// Passes over the data so far: `fit` passes, plus one per `partial_fit`.
     pub n_iter: usize,
+    /// The kernel arithmetic it was fitted with, which `partial_fit`, predictions and scores
+    /// keep, on every worker (files written before this field use this process's choice).
+    #[serde(default = "Arithmetic::local")]
+    pub arithmetic: Arithmetic,
 }
 
 impl MiniBatchKMeans {
@@ -55,7 +60,7 @@ impl MiniBatchKMeans {
     /// The inertia of `x` for these centres (one parallel pass).
     pub fn inertia_of<F: Float>(&self, x: &ChunkedArray<F>) -> Result<f64, MiniBatchKMeansError> {
         check_n_features(self.n_features_in(), x.n_cols())?;
-        Ok(lloyd_pass(x, &self.cluster_centers, PassOptions::SCORE, &default_scheduler())?.inertia)
+        Ok(lloyd_pass(x, &self.cluster_centers, PassOptions::score(self.arithmetic), &default_scheduler())?.inertia)
     }
 
     /// Minus the inertia of `x`, as scikit-learn's `score`.
@@ -93,7 +98,7 @@ impl BlockModel for MiniBatchKMeans {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
-        predict_labels(x, &self.cluster_centers)
+        predict_labels(x, &self.cluster_centers, self.arithmetic)
     }
 
     fn transform_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<F>> {
@@ -128,6 +133,7 @@ impl MiniBatchKMeansValidParams {
         x: &ChunkedArray<F>,
         start: Option<MiniBatchState>,
         pass: usize,
+        arithmetic: Arithmetic,
         sched: &Scheduler,
     ) -> Result<MiniBatchState, MiniBatchKMeansError> {
         let mut g = Graph::new();
@@ -142,7 +148,7 @@ impl MiniBatchKMeansValidParams {
             }
             (None, MiniBatchInit::Given(c)) => {
                 let state = MiniBatchState { centres: c.clone(), counts: vec![0.0; c.nrows()], n_steps: 0 };
-                return self.pass(x, Some(state), pass, sched);
+                return self.pass(x, Some(state), pass, arithmetic, sched);
             }
             (None, init) => {
                 // The centres are drawn from the first block, or from as many first blocks as it
@@ -167,7 +173,7 @@ impl MiniBatchKMeansValidParams {
         };
         for b in 0..x.n_blocks() {
             key = g
-                .task(MiniBatchStep { batch_size: self.batch_size }, &[key, x.block_key(b)])
+                .task(MiniBatchStep { batch_size: self.batch_size, arithmetic }, &[key, x.block_key(b)])
                 .map_err(rask_ml::MlError::from)?;
         }
         Ok(Lazy::<MiniBatchState>::new(x.layers().with(g), key).compute_on(sched)?)
@@ -184,12 +190,13 @@ impl MiniBatchKMeansValidParams {
     }
 }
 
-fn model_of(state: MiniBatchState, n_iter: usize) -> MiniBatchKMeans {
+fn model_of(state: MiniBatchState, n_iter: usize, arithmetic: Arithmetic) -> MiniBatchKMeans {
     MiniBatchKMeans {
         cluster_centers: state.centres,
         counts: Array1::from(state.counts),
         n_steps: state.n_steps,
         n_iter,
+        arithmetic,
     }
 }
 
@@ -215,18 +222,20 @@ impl<F: Float, Y: Element> Fit<ChunkedDataset<F, Y>> for MiniBatchKMeansParams {
         } else {
             0.0
         };
-        let mut state = p.pass(&x, None, 0, &sched)?;
+        // Decided on the client and carried by every step op (see `Arithmetic`).
+        let arithmetic = Arithmetic::local();
+        let mut state = p.pass(&x, None, 0, arithmetic, &sched)?;
         let mut n_iter = 1;
         while n_iter < p.max_iter {
             let before = state.centres.clone();
-            state = p.pass(&x, Some(state), n_iter, &sched)?;
+            state = p.pass(&x, Some(state), n_iter, arithmetic, &sched)?;
             n_iter += 1;
             let shift: f64 = before.iter().zip(state.centres.iter()).map(|(a, b)| (a - b) * (a - b)).sum();
             if shift <= tol_abs {
                 break;
             }
         }
-        Ok(model_of(state, n_iter))
+        Ok(model_of(state, n_iter, arithmetic))
     }
 }
 
@@ -247,8 +256,9 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for MiniBatchKMeansP
         match model {
             Some(m) => {
                 p.check_model(&m, x.n_cols())?;
-                let state = p.pass(&x, Some(m.state()), m.n_iter, &sched)?;
-                Ok(model_of(state, m.n_iter + 1))
+                // The model keeps the arithmetic it was fitted with.
+                let state = p.pass(&x, Some(m.state()), m.n_iter, m.arithmetic, &sched)?;
+                Ok(model_of(state, m.n_iter + 1, m.arithmetic))
             }
             None => {
                 if let MiniBatchInit::Given(c) = &p.init {
@@ -256,7 +266,8 @@ impl<F: Float, Y: Element> PartialFit<ChunkedDataset<F, Y>> for MiniBatchKMeansP
                         return Err(MiniBatchKMeansError::Features { expected: c.ncols(), found: x.n_cols() });
                     }
                 }
-                Ok(model_of(p.pass(&x, None, 0, &sched)?, 1))
+                let arithmetic = Arithmetic::local();
+                Ok(model_of(p.pass(&x, None, 0, arithmetic, &sched)?, 1, arithmetic))
             }
         }
     }

@@ -11,7 +11,7 @@ use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::k_means::kernel::{assign_labels, PreparedCentres};
+use crate::cluster::k_means::kernel::{assign_labels, Arithmetic, PreparedCentres};
 
 /// The running state of mini-batch k-means: the centres and how many rows each has absorbed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,10 +89,14 @@ impl Op for MiniBatchInitOp {
 pub struct MiniBatchStep {
     /// Rows per batch.
     pub batch_size: usize,
+    /// The kernel's arithmetic, chosen by the client, so every worker gives the same bits.
+    pub arithmetic: Arithmetic,
 }
 
 impl Op for MiniBatchStep {
     const NAME: &'static str = "rask.estimators.mini_batch_kmeans.step";
+    // 2: the arithmetic is an argument.
+    const VERSION: u32 = 2;
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 2, Self::NAME)?;
         let mut state = inputs[0].get::<MiniBatchState>()?.clone();
@@ -104,7 +108,7 @@ impl Op for MiniBatchStep {
             let mut start = 0;
             while start < a.nrows() {
                 let end = (start + batch).min(a.nrows());
-                let prepared = PreparedCentres::new(state.centres.view());
+                let prepared = PreparedCentres::with_arithmetic(state.centres.view(), self.arithmetic);
                 let mut sums = Array2::<f64>::zeros((k, d));
                 let mut counts = vec![0.0f64; k];
                 {
