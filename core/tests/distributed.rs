@@ -82,15 +82,22 @@ impl rask_core::scheduler::Callback for Counts {
     }
 }
 
+/// Callbacks on a cluster see every task of the graph, not only the outputs (the client asks
+/// the scheduler for task events when it has callbacks), with the time each ran on its worker:
+/// `TaskTimings` counts what it counts on the threaded scheduler. Before, only the requested
+/// outputs were reported, so intermediate tasks read 0.
 #[test]
-fn callbacks_see_the_start_each_output_and_the_end_on_a_cluster() {
+fn callbacks_see_every_task_of_the_graph_on_a_cluster_with_its_time() {
     let client = cluster().client();
     let counts = Arc::new(Counts::default());
-    let s = client.scheduler().with_callback(counts.clone());
+    let timings = Arc::new(rask_core::scheduler::TaskTimings::new());
+    let s = client.scheduler().with_callback(counts.clone()).with_callback(timings.clone());
     let mut g = Graph::new();
-    let outs: Vec<Key> = (0..6).map(|i| g.task(Slow { k: 100 + i, ms: 5 }, &[]).unwrap()).collect();
+    // Each root feeds two tasks, so the planner fuses nothing: 18 tasks, 12 of them outputs.
+    let roots: Vec<Key> = (0..6).map(|i| g.task(Slow { k: 200 + i, ms: 5 }, &[]).unwrap()).collect();
+    let outs: Vec<Key> = roots.iter().flat_map(|r| [3, 4].map(|k| g.task(Lin { k }, &[r.clone()]).unwrap())).collect();
     let values = s.compute(&g, &outs).unwrap();
-    assert_eq!(values.len(), 6);
+    assert_eq!(values.len(), 12);
     assert_eq!(counts.starts.load(std::sync::atomic::Ordering::SeqCst), 1);
     let mut seen: Vec<Key> = counts
         .finished
@@ -103,18 +110,36 @@ fn callbacks_see_the_start_each_output_and_the_end_on_a_cluster() {
         })
         .collect();
     seen.sort();
-    let mut want = outs.clone();
+    let mut want: Vec<Key> = roots.iter().chain(&outs).cloned().collect();
     want.sort();
-    assert_eq!(seen, want, "each requested output is reported once");
+    assert_eq!(seen, want, "every task is reported once");
     assert_eq!(*counts.ends.lock().unwrap(), vec![true]);
+    let local = Arc::new(rask_core::scheduler::TaskTimings::new());
+    rask_core::Scheduler::threaded().with_callback(local.clone()).compute(&g, &outs).unwrap();
+    let per_prefix = |t: &rask_core::scheduler::TaskTimings| {
+        let mut v: Vec<(String, usize)> = t.summary().into_iter().map(|(p, n, _)| (p, n)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(per_prefix(&timings), per_prefix(&local), "the same tasks as on threads");
+    let (_, n, t) = timings.summary().into_iter().find(|(p, _, _)| p.contains("slow")).expect("slow tasks timed");
+    assert_eq!(n, 6);
+    assert!(t >= Duration::from_millis(5 * 6), "the workers' run times reach the client: {t:?}");
 
-    // A failing computation reports its failed output and ends not ok.
+    // A failing computation reports the failed task and its dependents, and ends not ok.
     let counts = Arc::new(Counts::default());
     let s = client.scheduler().with_callback(counts.clone());
     let mut g = Graph::new();
+    // (Two dependents, so the chain is not fused into one task.)
     let bad = g.task(Fail { message: "no".into() }, &[]).unwrap();
-    assert!(s.compute(&g, &[bad.clone()]).is_err());
-    assert_eq!(*counts.finished.lock().unwrap(), vec![(bad, false)]);
+    let after = g.task(Lin { k: 1 }, &[bad.clone()]).unwrap();
+    let other = g.task(Lin { k: 2 }, &[bad.clone()]).unwrap();
+    assert!(s.compute(&g, &[after.clone(), other.clone()]).is_err());
+    let mut finished = counts.finished.lock().unwrap().clone();
+    finished.sort();
+    let mut want = vec![(bad, false), (after, false), (other, false)];
+    want.sort();
+    assert_eq!(finished, want);
     assert_eq!(*counts.ends.lock().unwrap(), vec![false]);
 }
 

@@ -109,8 +109,8 @@ impl Callback for RowsProgress {
 /// spinner with the computations and tasks so far on a terminal, and otherwise a plain line
 /// every 10 s (`RASK_PROGRESS_SECONDS`) and one when the step ends.
 ///
-/// On a cluster the client sees each computation's start and end and each requested output's
-/// finish, not the workers' intermediate tasks, so the task count there is of outputs.
+/// On a cluster the client asks the scheduler for every task's end (task events), so the task
+/// count is the same as locally.
 #[derive(Debug)]
 pub struct StepProgress {
     label: String,

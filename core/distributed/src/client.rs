@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{connect, Security};
 use super::protocol::PeerReply;
-use super::protocol::{FromClient, ProtocolError, Role, TaskError, ToClient, WireNode, WireSpec};
+use super::protocol::{FromClient, ProtocolError, Role, TaskError, TaskEvent, ToClient, WireNode, WireSpec};
 use super::worker::PeerPool;
 use rask_core::graph::{Graph, Node};
 use rask_core::ops::Op;
@@ -54,6 +54,9 @@ struct ClientState {
     seq: u64,
     /// What the scheduler warned about, oldest first (the last [`MAX_WARNINGS`]).
     warnings: std::collections::VecDeque<String>,
+    /// Task ends received for submissions made with events, not yet reported to callbacks
+    /// (an entry exists while its submission is being reported).
+    task_events: FxHashMap<u64, Vec<TaskEvent>>,
 }
 
 /// How many of the scheduler's warnings a client keeps.
@@ -382,10 +385,16 @@ impl Client {
     }
 
     fn submit_nodes(&self, nodes: Vec<WireNode>, keys: &[Key]) -> Result<Vec<Future>> {
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.submit_nodes_with(nodes, keys, None)
+    }
+
+    /// Submits, with task events for submission `events` when given (its entry in
+    /// `task_events` must exist before the scheduler can answer).
+    fn submit_nodes_with(&self, nodes: Vec<WireNode>, keys: &[Key], events: Option<u64>) -> Result<Vec<Future>> {
+        let id = events.unwrap_or_else(|| self.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let futures = self.register(keys);
         self.inner.shared.lock().submissions.insert(id, keys.to_vec());
-        self.send(vec![FromClient::Submit { id, nodes, wants: keys.to_vec() }])?;
+        self.send(vec![FromClient::Submit { id, nodes, wants: keys.to_vec(), events: events.is_some() }])?;
         Ok(futures)
     }
 
@@ -509,20 +518,51 @@ impl Client {
             .collect()
     }
 
-    /// Submits `plan` and, when there are callbacks, reports each output's finish to them as
-    /// it happens (returning once every output has finished or failed).
+    /// Submits `plan` and, when there are callbacks, asks the scheduler for the end of every
+    /// task of it and reports each to them as it happens, with the time it ran on its worker
+    /// (returning once every output has finished or failed). Tasks whose results the cluster
+    /// already held are reported at once, with no time.
     fn submit_reporting(&self, plan: &Plan, keys: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Future>> {
-        let futures = self.submit_plan(plan, keys)?;
-        if !callbacks.is_empty() {
-            let start = std::time::Instant::now();
-            // Each output once, however often it was requested.
-            let mut seen: FxHashSet<&Key> = FxHashSet::default();
-            let unique: Vec<Future> = futures.iter().filter(|f| seen.insert(f.key())).cloned().collect();
-            for (f, result) in self.as_completed(unique) {
+        if callbacks.is_empty() {
+            return self.submit_plan(plan, keys);
+        }
+        let nodes = plan_nodes(plan, &self.inner.security)?;
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner.shared.lock().task_events.insert(id, Vec::new());
+        let futures = match self.submit_nodes_with(nodes, keys, Some(id)) {
+            Ok(f) => f,
+            Err(e) => {
+                self.inner.shared.lock().task_events.remove(&id);
+                return Err(e);
+            }
+        };
+        let report = |events: Vec<TaskEvent>| {
+            for ev in events {
                 for cb in callbacks {
-                    cb.on_task_finish(f.key(), result.is_ok(), start.elapsed());
+                    cb.on_task_finish(&ev.key, ev.ok, Duration::from_micros(ev.micros));
                 }
             }
+        };
+        let shared = &self.inner.shared;
+        loop {
+            let mut st = shared.lock();
+            let events = st.task_events.get_mut(&id).map(std::mem::take).unwrap_or_default();
+            if !events.is_empty() {
+                drop(st);
+                report(events);
+                continue;
+            }
+            // The scheduler sends a batch's events before its `Done`s, so once every output
+            // has settled, every event of the computation has arrived.
+            let settled = st.closed.is_some()
+                || futures.iter().all(|f| st.keys.get(f.key()).is_none_or(|k| k.status != FutureStatus::Pending));
+            if settled {
+                let rest = st.task_events.remove(&id).unwrap_or_default();
+                drop(st);
+                report(rest);
+                break;
+            }
+            drop(shared.changed.wait(st).unwrap_or_else(|e| e.into_inner()));
         }
         Ok(futures)
     }
@@ -722,6 +762,11 @@ fn on_messages(shared: &Shared, batch: Vec<ToClient>) {
                 st.warnings.push_back(message);
             }
             ToClient::Keepalive => {}
+            ToClient::TaskEvents { id, events } => {
+                if let Some(pending) = st.task_events.get_mut(&id) {
+                    pending.extend(events);
+                }
+            }
             reply @ (ToClient::WhoHas { .. } | ToClient::Workers { .. }) => {
                 let id = match &reply {
                     ToClient::WhoHas { id, .. } | ToClient::Workers { id, .. } => *id,
@@ -806,8 +851,9 @@ impl Executor for Client {
         true
     }
 
-    /// Callbacks see each requested output finish as it does (the workers' intermediate tasks
-    /// are not reported to the client); the scheduler reports the start and the end.
+    /// Callbacks see every task of the plan finish or fail as it does, with the time it ran on
+    /// its worker (the scheduler sends the client these events only when there are callbacks);
+    /// the scheduler reports the start and the end.
     /// `tasks_run` counts the nodes submitted (the cluster skips those whose results it already
     /// holds); `peak_held` is 0, as this process holds no intermediate results. This is what the
     /// [`Executor`] contract allows a remote executor.

@@ -262,6 +262,10 @@ pub enum FromClient {
         nodes: Vec<WireNode>,
         /// The keys the client wants (results are kept until released).
         wants: Vec<Key>,
+        /// Whether the client wants a [`TaskEvent`] for every node of this submission as it
+        /// finishes or fails ([`ToClient::TaskEvents`], with this submission's `id`): for
+        /// progress bars and task timings. Nodes already finished are reported at once.
+        events: bool,
     },
     /// Drop one reference to each key.
     Release {
@@ -349,6 +353,26 @@ pub enum ToClient {
     /// Sent about once a second whatever else is sent, so that a client can tell a silent
     /// (stopped, hung or unreachable) scheduler from a busy one.
     Keepalive,
+    /// Tasks of a submission made with `events` finished or failed (batched; sent before the
+    /// `Done` and `Erred` of the same batch).
+    TaskEvents {
+        /// The submission's id.
+        id: u64,
+        /// The tasks, in the order they finished.
+        events: Vec<TaskEvent>,
+    },
+}
+
+/// One task's end, for a client that asked for events ([`FromClient::Submit`]`::events`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    /// The task.
+    pub key: Key,
+    /// Whether it finished (`false`: it failed, or an input of it did).
+    pub ok: bool,
+    /// How long it ran on its worker, in microseconds (0 for tasks that failed without running
+    /// and for results the cluster already held).
+    pub micros: u64,
 }
 
 /// Peer → worker data port.
@@ -596,6 +620,7 @@ mod tests {
                 priority: 0,
             }],
             wants: vec![Key::new("d")],
+            events: true,
         };
         vec![
             encode(&vec![compute.clone(), ToWorker::Release { keys: vec![Key::new("z")] }]).unwrap().to_vec(),

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rask_core::Key;
 use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -567,9 +568,12 @@ fn handle(
         Event::Client(id, batch) => {
             for msg in batch {
                 match msg {
-                    FromClient::Submit { id: req, nodes, wants } => {
-                        if let Err(reason) = state.submit(id, nodes, wants) {
-                            state.outbox.push(Out::Client(id, ToClient::Rejected { id: req, reason }));
+                    FromClient::Submit { id: req, nodes, wants, events } => {
+                        let keys: Vec<Key> =
+                            if events { nodes.iter().map(|n| n.key.clone()).collect() } else { Vec::new() };
+                        match state.submit(id, nodes, wants) {
+                            Ok(()) => state.watch(id, req, &keys),
+                            Err(reason) => state.outbox.push(Out::Client(id, ToClient::Rejected { id: req, reason })),
                         }
                     }
                     FromClient::Release { keys } => state.release(id, &keys),
@@ -599,6 +603,7 @@ fn flush(
     workers: &FxHashMap<u64, mpsc::UnboundedSender<Vec<ToWorker>>>,
     clients: &FxHashMap<u64, mpsc::UnboundedSender<Vec<ToClient>>>,
 ) {
+    state.flush_events();
     if state.outbox.is_empty() {
         return;
     }

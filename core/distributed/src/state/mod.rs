@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::protocol::{TaskError, ToClient, ToWorker, WireNode, WireSpec, WorkerMetrics};
+use super::protocol::{TaskError, TaskEvent, ToClient, ToWorker, WireNode, WireSpec, WorkerMetrics};
 use super::status::{Progress, StatusSnapshot, TaskCounts, WorkerStatus};
 use rask_core::Key;
 
@@ -221,6 +221,10 @@ pub struct ClusterState {
     erred: u64,
     submitted: u64,
     scratch: Vec<Tid>,
+    /// Clients (with their submission ids) that asked for the end of each task ([`watch`](Self::watch)).
+    watchers: FxHashMap<Tid, Vec<(ClientId, u64)>>,
+    /// Task ends not yet sent, per client and submission ([`flush_events`](Self::flush_events)).
+    events: FxHashMap<(ClientId, u64), Vec<TaskEvent>>,
 }
 
 impl ClusterState {
@@ -243,6 +247,8 @@ impl ClusterState {
             erred: 0,
             submitted: 0,
             scratch: Vec::new(),
+            watchers: FxHashMap::default(),
+            events: FxHashMap::default(),
         }
     }
 
@@ -379,8 +385,60 @@ impl ClusterState {
         self.clients.entry(id).or_default();
     }
 
+    /// `client` wants a [`TaskEvent`] for each of `keys` (the nodes of its submission `id`) as
+    /// it finishes or fails. Tasks that have already finished or failed are reported at once;
+    /// keys the scheduler does not know are ignored.
+    pub fn watch(&mut self, client: ClientId, id: u64, keys: &[Key]) {
+        for k in keys {
+            let Some(&t) = self.index.get(k) else { continue };
+            match self.tasks[&t].state {
+                St::Memory => {
+                    self.events.entry((client, id)).or_default().push(TaskEvent { key: k.clone(), ok: true, micros: 0 })
+                }
+                St::Erred => self.events.entry((client, id)).or_default().push(TaskEvent {
+                    key: k.clone(),
+                    ok: false,
+                    micros: 0,
+                }),
+                _ => self.watchers.entry(t).or_default().push((client, id)),
+            }
+        }
+    }
+
+    /// Queues the end of `t` for the clients watching it.
+    pub(super) fn notify_watchers(&mut self, t: Tid, ok: bool, seconds: f64) {
+        let Some(watchers) = self.watchers.remove(&t) else { return };
+        let key = &self.tasks[&t].key;
+        let micros = (seconds.max(0.0) * 1e6) as u64;
+        for w in watchers {
+            self.events.entry(w).or_default().push(TaskEvent { key: key.clone(), ok, micros });
+        }
+    }
+
+    /// Moves the queued task ends into the outbox, one [`ToClient::TaskEvents`] per client and
+    /// submission, *before* the other messages queued (so a client sees the events of a
+    /// computation before its outputs' `Done`).
+    pub fn flush_events(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        let mut batches: Vec<((ClientId, u64), Vec<TaskEvent>)> = self.events.drain().collect();
+        batches.sort_unstable_by_key(|(w, _)| *w);
+        let rest = std::mem::take(&mut self.outbox);
+        self.outbox = batches
+            .into_iter()
+            .map(|((c, id), events)| Out::Client(c, ToClient::TaskEvents { id, events }))
+            .chain(rest)
+            .collect();
+    }
+
     /// A client disconnected: all its references go.
     pub fn remove_client(&mut self, id: ClientId) {
+        self.watchers.retain(|_, w| {
+            w.retain(|(c, _)| *c != id);
+            !w.is_empty()
+        });
+        self.events.retain(|(c, _), _| *c != id);
         if let Some(c) = self.clients.remove(&id) {
             let mut wants: Vec<(Tid, usize)> = c.wants.into_iter().collect();
             wants.sort_unstable();
@@ -559,6 +617,7 @@ impl ClusterState {
                 for w in holders {
                     self.add_replica(t, w, nbytes);
                 }
+                self.notify_watchers(t, true, 0.0);
             }
             self.tasks.get_mut(&t).expect("indexed tasks exist").wanted += 1;
             *self.clients.entry(client).or_default().wants.entry(t).or_default() += 1;
@@ -612,6 +671,7 @@ impl ClusterState {
             task.who_has.push(wid);
         }
         self.workers.get_mut(&wid).expect("checked above").has.insert(t);
+        self.notify_watchers(t, true, seconds);
         let deps = self.tasks[&t].deps.clone();
         for d in deps {
             if let Some(dep) = self.tasks.get_mut(&d) {
@@ -807,6 +867,15 @@ impl ClusterState {
         if recounted != self.counts {
             return Err(format!("tasks per state are {:?}, but the kept counts say {:?}", recounted.0, self.counts.0));
         }
+        for (&t, w) in &self.watchers {
+            match self.tasks.get(&t) {
+                None => return Err(format!("task {t} is watched but forgotten")),
+                Some(task) if matches!(task.state, St::Memory | St::Erred) => {
+                    return Err(format!("{} ended ({:?}) but its watchers {w:?} were not told", task.key, task.state));
+                }
+                Some(_) => {}
+            }
+        }
         for (&t, task) in &self.tasks {
             match task.state {
                 St::Processing(w) if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) => {
@@ -886,6 +955,79 @@ mod tests {
         }
         s.add_client(100);
         s
+    }
+
+    /// The client messages in the outbox, in order (taken out).
+    fn to_client(s: &mut ClusterState, client: ClientId) -> Vec<ToClient> {
+        let mut out = Vec::new();
+        s.outbox.retain(|o| match o {
+            Out::Client(c, m) if *c == client => {
+                out.push(m.clone());
+                false
+            }
+            _ => true,
+        });
+        out
+    }
+
+    /// A watching client gets every task's end (time, failure), in a batch before the outputs'
+    /// `Done`; results already held are reported at once; a failure reaches the dependents;
+    /// another client's submission is not reported to it; a client that leaves is forgotten.
+    #[test]
+    fn watching_clients_get_every_task_end_before_the_outputs_done() {
+        let mut s = state_with_workers(1);
+        s.add_client(200);
+        let nodes = vec![task("a", &[], 0), task("b", &["a"], 1), task("c", &["b"], 2)];
+        let keys: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
+        s.submit(100, nodes, vec![Key::new("c")]).unwrap();
+        s.watch(100, 7, &keys);
+        s.check_invariants().unwrap();
+        for (k, secs) in [("a", 0.5), ("b", 0.25), ("c", 0.125)] {
+            computes(&mut s);
+            s.task_done(1, &Key::new(k), 8, secs);
+            s.check_invariants().unwrap();
+        }
+        s.flush_events();
+        let msgs = to_client(&mut s, 100);
+        let ev = |k: &str, ok: bool, micros: u64| TaskEvent { key: Key::new(k), ok, micros };
+        assert_eq!(
+            msgs,
+            vec![
+                ToClient::TaskEvents {
+                    id: 7,
+                    events: vec![ev("a", true, 500_000), ev("b", true, 250_000), ev("c", true, 125_000)]
+                },
+                ToClient::Done { key: Key::new("c") },
+            ],
+            "events first, then the output"
+        );
+        // A second submission sharing `c`: held results are reported at once, with no time.
+        let nodes = vec![task("c", &["b"], 2), task("d", &["c"], 3), task("e", &["d"], 4)];
+        let keys: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
+        s.submit(100, nodes, vec![Key::new("e")]).unwrap();
+        s.watch(100, 8, &keys);
+        s.flush_events();
+        assert_eq!(to_client(&mut s, 100), vec![ToClient::TaskEvents { id: 8, events: vec![ev("c", true, 0)] }]);
+        // `d` fails: `d` and its dependent `e` are reported failed.
+        computes(&mut s);
+        s.task_erred(1, &Key::new("d"), "test.op".into(), "no".into());
+        s.check_invariants().unwrap();
+        s.flush_events();
+        let msgs = to_client(&mut s, 100);
+        assert_eq!(msgs[0], ToClient::TaskEvents { id: 8, events: vec![ev("d", false, 0), ev("e", false, 0)] });
+        assert!(matches!(msgs[1], ToClient::Erred { .. }), "{msgs:?}");
+        // Another client's work is not reported to a client that did not ask; a watcher that
+        // leaves is dropped.
+        s.submit(200, vec![task("f", &[], 5)], vec![Key::new("f")]).unwrap();
+        s.watch(100, 9, &[Key::new("f")]);
+        s.remove_client(100);
+        s.check_invariants().unwrap();
+        computes(&mut s);
+        s.task_done(1, &Key::new("f"), 8, 0.1);
+        s.flush_events();
+        assert!(to_client(&mut s, 100).is_empty());
+        assert_eq!(to_client(&mut s, 200), vec![ToClient::Done { key: Key::new("f") }]);
+        s.check_invariants().unwrap();
     }
 
     #[test]
@@ -1083,7 +1225,12 @@ mod tests {
                             })
                             .collect();
                         let want = Key::new(names[n - 1].as_str());
+                        let keys: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
                         s.submit(100, nodes, vec![want.clone()]).unwrap();
+                        // Half the submissions are watched: watchers must follow every move.
+                        if next(2) == 0 {
+                            s.watch(100, step as u64, &keys);
+                        }
                         wanted.push(want);
                     }
                     2..=4 if !in_flight.is_empty() => {

@@ -217,6 +217,7 @@ impl ClusterState {
                 }
             }
             self.notify_erred(t);
+            self.notify_watchers(t, false, 0.0);
             for &x in &self.tasks[&t].dependents {
                 if let Some(dep) = self.tasks.get(&x) {
                     if matches!(dep.state, St::Waiting | St::Queued | St::Processing(_)) {
@@ -320,6 +321,7 @@ impl ClusterState {
                 continue;
             }
             let task = self.tasks.remove(&t).expect("checked above");
+            self.watchers.remove(&t);
             self.counts.remove(task.state);
             self.index.remove(&task.key);
             for d in unique(&task.deps) {
