@@ -66,9 +66,10 @@ pub struct Executed {
 ///   `on_task_finish` for *every* node they run, in the calling process, and fill
 ///   [`Executed::tasks_run`] and [`Executed::peak_held`] exactly.
 /// - A remote executor runs tasks in other processes. The distributed client reports the finish
-///   of each requested output (not of intermediate tasks, and no `on_task_start`), counts as
-///   `tasks_run` the nodes it submitted (the cluster skips those whose results it already
-///   holds), and reports `peak_held` 0: the client process holds no intermediate results.
+///   of every task the cluster runs for the plan, with its worker's run time (task events from
+///   the scheduler; results it already held are reported at once, tasks it never needed are
+///   not), but no `on_task_start`; it counts as `tasks_run` the nodes it submitted, and reports
+///   `peak_held` 0: the client process holds no intermediate results.
 pub trait Executor: Send + Sync + fmt::Debug {
     /// A short name for logs and errors.
     fn name(&self) -> String;

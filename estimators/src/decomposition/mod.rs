@@ -57,3 +57,28 @@ pub const SEARCH_CODECS: &[Codec] = rask_ml::search_codec_entries!(PcaParams, Tr
 
 /// The value codecs this module registers.
 pub const CODECS: &[Codec] = &[Codec::serde::<ops::Moments>("rask.estimators.decomposition.moments")];
+
+/// The consistency check of a fitted PCA (`validate_model` of `Pca` and `IncrementalPca`):
+/// `k` components of `d` features, a mean of `d`, `k` variances, ratios and singular values,
+/// finite parameters.
+pub(crate) fn validate_pca(
+    model: &str,
+    n_features: usize,
+    components: &ndarray::Array2<f64>,
+    mean: &ndarray::Array1<f64>,
+    explained_variance: &ndarray::Array1<f64>,
+    explained_variance_ratio: &ndarray::Array1<f64>,
+    singular_values: &ndarray::Array1<f64>,
+) -> rask_ml::Result<()> {
+    use rask_ml::persist::{check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty};
+    let (k, d) = (components.nrows(), n_features);
+    nonempty(model, "n_features", d)?;
+    len(model, "the columns of components", d, components.ncols())?;
+    len(model, "mean", d, mean.len())?;
+    len(model, "explained_variance", k, explained_variance.len())?;
+    len(model, "explained_variance_ratio", k, explained_variance_ratio.len())?;
+    len(model, "singular_values", k, singular_values.len())?;
+    finite(model, "components", components.iter())?;
+    finite(model, "mean", mean.iter())?;
+    finite(model, "explained_variance", explained_variance.iter())
+}

@@ -73,3 +73,27 @@ pub const CODECS: &[Codec] = &[
     Codec::serde::<glm::Partials>("rask.estimators.glm.partials"),
     Codec::serde::<sgd::SgdStates>("rask.estimators.sgd.states"),
 ];
+
+/// The consistency check of a fitted linear classifier (`validate_model` of logistic
+/// regression and the SGD classifier): at least two classes, one coefficient row for two
+/// classes and one per class otherwise, an intercept per row, at least one feature, finite
+/// parameters.
+pub(crate) fn validate_linear_classifier(
+    model: &str,
+    n_classes: usize,
+    coef: &ndarray::Array2<f64>,
+    intercept: &ndarray::Array1<f64>,
+) -> rask_ml::Result<()> {
+    use rask_ml::persist::{
+        check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty, invalid_model as bad,
+    };
+    let k = n_classes;
+    if k < 2 {
+        return Err(bad(model, format!("classes has {k} entries; at least 2 are needed")));
+    }
+    len(model, "the rows of coef (1 for two classes, else one per class)", if k == 2 { 1 } else { k }, coef.nrows())?;
+    len(model, "intercept", coef.nrows(), intercept.len())?;
+    nonempty(model, "the number of features (columns of coef)", coef.ncols())?;
+    finite(model, "coef", coef.iter())?;
+    finite(model, "intercept", intercept.iter())
+}

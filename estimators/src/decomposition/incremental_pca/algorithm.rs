@@ -77,20 +77,15 @@ impl BlockModel for IncrementalPca {
     type Label = f64;
 
     fn validate_model(&self) -> rask_ml::Result<()> {
-        use rask_ml::persist::{
-            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
-        };
-        const M: &str = "IncrementalPca";
-        let (k, d) = (self.components.nrows(), self.n_features);
-        nonempty(M, "n_features", d)?;
-        len(M, "the columns of components", d, self.components.ncols())?;
-        len(M, "mean", d, self.mean.len())?;
-        len(M, "explained_variance", k, self.explained_variance.len())?;
-        len(M, "explained_variance_ratio", k, self.explained_variance_ratio.len())?;
-        len(M, "singular_values", k, self.singular_values.len())?;
-        finite(M, "components", self.components.iter())?;
-        finite(M, "mean", self.mean.iter())?;
-        finite(M, "explained_variance", self.explained_variance.iter())
+        crate::decomposition::validate_pca(
+            "IncrementalPca",
+            self.n_features,
+            &self.components,
+            &self.mean,
+            &self.explained_variance,
+            &self.explained_variance_ratio,
+            &self.singular_values,
+        )
     }
 
     fn n_features_in(&self) -> usize {

@@ -329,25 +329,12 @@ impl BlockModel for SgdClassifier {
     type Label = i64;
 
     fn validate_model(&self) -> rask_ml::Result<()> {
-        use rask_ml::persist::{
-            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
-            invalid_model as bad,
-        };
-        const M: &str = "SgdClassifier";
-        let k = self.classes.len();
-        if k < 2 {
-            return Err(bad(M, format!("classes has {k} entries; at least 2 are needed")));
-        }
-        len(
-            M,
-            "the rows of coef (1 for two classes, else one per class)",
-            if k == 2 { 1 } else { k },
-            self.coef.nrows(),
-        )?;
-        len(M, "intercept", self.coef.nrows(), self.intercept.len())?;
-        nonempty(M, "the number of features (columns of coef)", self.coef.ncols())?;
-        finite(M, "coef", self.coef.iter())?;
-        finite(M, "intercept", self.intercept.iter())
+        crate::linear_model::validate_linear_classifier(
+            "SgdClassifier",
+            self.classes.len(),
+            &self.coef,
+            &self.intercept,
+        )
     }
 
     fn n_features_in(&self) -> usize {
