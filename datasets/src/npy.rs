@@ -428,8 +428,37 @@ fn i64_of(b: [u8; 8], big: bool) -> i64 {
     }
 }
 
+/// A plain numeric type whose every bit pattern is a valid value, so a file's bytes in this
+/// machine's byte order can be read straight into a `Vec` of it.
+trait Plain: Copy + Default + 'static {}
+impl Plain for f64 {}
+impl Plain for f32 {}
+impl Plain for i64 {}
+
 impl NpyBlock {
+    /// The block's values read straight into their final vector, with no byte buffer and no
+    /// decoding pass: for a file in this machine's byte order whose element type is `T`.
+    fn read_native<T: Plain>(&self) -> Result<Vec<T>, OpError> {
+        let h = &self.header;
+        let mut values = vec![T::default(); self.rows * h.cols()];
+        let len = std::mem::size_of_val(values.as_slice());
+        // SAFETY: `T` is f64, f32 or i64 (`Plain`): no padding, and every byte pattern the file
+        // writes into this buffer is a valid value; the byte view covers exactly the vector's
+        // initialised elements and lives no longer than the borrow of `values`.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), len) };
+        self.read_into(bytes)?;
+        Ok(values)
+    }
+
     fn read_bytes(&self) -> Result<Vec<u8>, OpError> {
+        let h = &self.header;
+        let mut out = vec![0u8; self.rows * h.cols() * h.dtype.size()];
+        self.read_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Reads the block's bytes, row-major, into `out` (exactly its size).
+    fn read_into(&self, out: &mut [u8]) -> Result<(), OpError> {
         let path = Path::new(&self.path);
         let (len, modified) = fingerprint(path).map_err(|e| OpError::new(e.to_string()))?;
         op_ensure!(
@@ -445,14 +474,19 @@ impl NpyBlock {
         }
         check_task_block(Self::NAME, &self.path, self.rows, n_cols)?;
         let mut f = File::open(path).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
-        let mut out = vec![0u8; self.rows * n_cols * size];
+        op_ensure!(
+            out.len() == self.rows * n_cols * size,
+            "{}: a buffer of {} bytes for the block",
+            self.path,
+            out.len()
+        );
         let read_at = |f: &mut File, offset: u64, buf: &mut [u8]| -> Result<(), OpError> {
             f.seek(SeekFrom::Start(offset)).map_err(|e| OpError::new(format!("{}: {e}", self.path)))?;
             f.read_exact(buf).map_err(|e| OpError::new(format!("{}: {e}", self.path)))
         };
         if !h.fortran_order || n_cols == 1 {
             let offset = h.data_offset + (self.row_start * n_cols * size) as u64;
-            read_at(&mut f, offset, &mut out)?;
+            read_at(&mut f, offset, out)?;
         } else {
             // Column-major: read each column's run of rows, then interleave into row-major order.
             let mut col = vec![0u8; self.rows * size];
@@ -465,7 +499,7 @@ impl NpyBlock {
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -473,8 +507,31 @@ impl Op for NpyBlock {
     const NAME: &'static str = "rask.datasets.npy_block";
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 0, Self::NAME)?;
-        let bytes = self.read_bytes()?;
         let h = &self.header;
+        // The common case, a file in this machine's byte order read as its own type: straight
+        // into the array, one copy (the read) instead of a read and a decoding pass.
+        if h.big_endian == cfg!(target_endian = "big") && self.output.is_none_or(|o| o == h.dtype) {
+            let shape = (self.rows, h.cols());
+            let err = |e: ndarray::ShapeError| OpError::new(e.to_string());
+            let two_d = h.shape.len() == 2;
+            macro_rules! native {
+                ($t:ty) => {{
+                    let v = self.read_native::<$t>()?;
+                    if two_d {
+                        Value::new(Array2::from_shape_vec(shape, v).map_err(err)?)
+                    } else {
+                        Value::new(Array1::from(v))
+                    }
+                }};
+            }
+            match h.dtype {
+                NpyDtype::F64 => return Ok(native!(f64)),
+                NpyDtype::F32 => return Ok(native!(f32)),
+                NpyDtype::I64 => return Ok(native!(i64)),
+                _ => {}
+            }
+        }
+        let bytes = self.read_bytes()?;
         let (size, big) = (h.dtype.size(), h.big_endian);
         let two_d = h.shape.len() == 2;
         let shape = (self.rows, h.cols());
