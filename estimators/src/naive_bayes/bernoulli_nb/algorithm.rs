@@ -109,28 +109,16 @@ impl BlockModel for BernoulliNB {
     type Label = i64;
 
     fn validate_model(&self) -> rask_ml::Result<()> {
-        use rask_ml::persist::{
-            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
-            invalid_model as bad,
-        };
         const M: &str = "BernoulliNB";
-        let k = self.classes.len();
-        nonempty(M, "the number of classes", k)?;
-        nonempty(M, "the number of features", self.feature_log_prob.ncols())?;
-        len(M, "class_count", k, self.class_count.len())?;
-        len(M, "class_log_prior", k, self.class_log_prior.len())?;
-        len(M, "the rows of feature_log_prob", k, self.feature_log_prob.nrows())?;
-        for (what, a) in [("feature_count", &self.feature_count), ("the negated log probabilities", &self.neg_log_prob)]
-        {
-            if a.dim() != self.feature_log_prob.dim() {
-                return Err(bad(
-                    M,
-                    format!("{what} is {:?}, feature_log_prob {:?}", a.dim(), self.feature_log_prob.dim()),
-                ));
-            }
-        }
-        finite(M, "feature_log_prob", self.feature_log_prob.iter())?;
-        finite(M, "the negated log probabilities", self.neg_log_prob.iter())
+        crate::naive_bayes::validate_count_nb(
+            M,
+            self.classes.len(),
+            &self.class_count,
+            &self.class_log_prior,
+            &self.feature_log_prob,
+            &[("feature_count", &self.feature_count), ("the negated log probabilities", &self.neg_log_prob)],
+        )?;
+        rask_ml::persist::check_model_finite(M, "the negated log probabilities", self.neg_log_prob.iter())
     }
 
     fn n_features_in(&self) -> usize {

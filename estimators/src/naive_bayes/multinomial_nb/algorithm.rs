@@ -99,28 +99,14 @@ impl BlockModel for MultinomialNB {
     type Label = i64;
 
     fn validate_model(&self) -> rask_ml::Result<()> {
-        use rask_ml::persist::{
-            check_model_finite as finite, check_model_len as len, check_model_nonempty as nonempty,
-            invalid_model as bad,
-        };
-        const M: &str = "MultinomialNB";
-        let k = self.classes.len();
-        nonempty(M, "the number of classes", k)?;
-        nonempty(M, "the number of features", self.feature_log_prob.ncols())?;
-        len(M, "class_count", k, self.class_count.len())?;
-        len(M, "class_log_prior", k, self.class_log_prior.len())?;
-        len(M, "the rows of feature_log_prob", k, self.feature_log_prob.nrows())?;
-        if self.feature_count.dim() != self.feature_log_prob.dim() {
-            return Err(bad(
-                M,
-                format!(
-                    "feature_count is {:?}, feature_log_prob {:?}",
-                    self.feature_count.dim(),
-                    self.feature_log_prob.dim()
-                ),
-            ));
-        }
-        finite(M, "feature_log_prob", self.feature_log_prob.iter())
+        crate::naive_bayes::validate_count_nb(
+            "MultinomialNB",
+            self.classes.len(),
+            &self.class_count,
+            &self.class_log_prior,
+            &self.feature_log_prob,
+            &[("feature_count", &self.feature_count)],
+        )
     }
 
     fn n_features_in(&self) -> usize {
