@@ -61,6 +61,10 @@ fn main() {
     let cluster = LocalCluster::builder(registry()).workers(2).quiet(true).start().expect("cluster");
     let dist = cluster.client().scheduler();
     let threaded = Scheduler::threaded_with(2).expect("pool");
+    if std::env::var("RASK_DIST_ONLY").as_deref() == Ok("kmeans") {
+        kmeans_phases(rows, &threaded, &dist);
+        return;
+    }
 
     // Warm-up (connections, pools), then the measured runs.
     overhead("warm-up (cluster)", &dist, 1_000);
@@ -109,4 +113,40 @@ fn main() {
         coefs.push(model.coef.clone());
     }
     assert_eq!(coefs[0], coefs[1], "logistic regression gives the same model on both schedulers");
+}
+
+/// KMeans's phases on each scheduler: one Lloyd step, the k-means|| initialisation, the whole fit.
+fn kmeans_phases(rows: usize, threaded: &Scheduler, dist: &Scheduler) {
+    use rask::estimators::cluster::{k_means::lloyd_step, KMeansInit};
+    let blobs =
+        BlobsParams::new().n_samples(rows).n_features(10).centers(8).cluster_std(20.0).seed(0).chunk_rows(100_000);
+    for (label, s) in [("threaded(2)", threaded), ("cluster(2 workers)", dist)] {
+        let x = make_blobs(&blobs).expect("blobs").data.x().clone().persist_on(s).expect("persist");
+        let given = x.slice_rows(0, 8).expect("rows").compute_on(s).expect("rows");
+        let centres = rask::ml::ndarray::Array2::from_shape_fn((8, 10), |(i, j)| given[[i, j]]);
+        rask::with_scheduler(s, || {
+            let t = Instant::now();
+            for _ in 0..10 {
+                lloyd_step(&x, &centres, 8).expect("step");
+            }
+            let step = t.elapsed().as_secs_f64() / 10.0;
+            let t = Instant::now();
+            let m = KMeansParams::new(8).max_iter(1).seed(0).fit(&x).expect("fit");
+            let init = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let g = KMeansParams::new(8).init(KMeansInit::Given(centres.clone())).max_iter(20).tol(0.0).fit(&x);
+            let lloyd = t.elapsed().as_secs_f64();
+            println!(
+                "kmeans phases {label:<20} step {:>7.1} ms  init+1 {:>6.3} s  20 Lloyd {:>6.3} s ({} {})",
+                step * 1e3,
+                init,
+                lloyd,
+                m.n_iter,
+                g.expect("fit").n_iter
+            );
+        });
+        if let Some(p) = peak_rss_bytes() {
+            println!("  peak RSS so far {:.0} MB", p as f64 / 1e6);
+        }
+    }
 }

@@ -23,6 +23,8 @@ pub use spectral_clustering::{
 pub const OPS: &[OpEntry] = &[
     OpEntry::of::<k_means::ops::LloydPartials>(),
     OpEntry::of::<k_means::ops::UpdateMinDist>(),
+    OpEntry::of::<k_means::ops::MinDistSum>(),
+    OpEntry::of::<k_means::ops::CandidateCounts>(),
     OpEntry::of::<k_means::ops::SampleCandidates>(),
     OpEntry::of::<k_means::ops::PickByWeight>(),
     OpEntry::of::<k_means::ops::TakeRowsAt>(),

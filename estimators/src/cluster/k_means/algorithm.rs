@@ -292,7 +292,7 @@ impl KMeansValidParams {
             let k = self.n_clusters;
             let start = match &self.init {
                 KMeansInit::KMeansParallel { oversampling_factor, n_rounds } => {
-                    k_means_parallel(&x, k, *oversampling_factor, *n_rounds, seed, &sched)?
+                    k_means_parallel(&x, k, *oversampling_factor, *n_rounds, seed, self.split_every, &sched)?
                 }
                 KMeansInit::KMeansPlusPlus => k_means_plus_plus(&x, k, seed, self.split_every, &sched)?,
                 KMeansInit::Random => random_rows(&x, k, seed, &sched)?,

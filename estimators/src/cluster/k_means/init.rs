@@ -8,7 +8,9 @@ use rask_core::{Graph, Key, Scheduler, Value};
 use rask_ml::{BlockLayer, ChunkedArray, Float, Lazy, MlError};
 
 use super::kernel::Arithmetic;
-use super::ops::{MinDist, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist};
+use super::ops::{
+    CandidateCounts, MinDistSum, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist,
+};
 
 /// A stream seed of the k-means family (k-means, mini-batch k-means, spectral clustering):
 /// [`rask_ml::stream_seed`] in the domain `["rask.estimators.kmeans", what]`, so different
@@ -75,10 +77,11 @@ pub(crate) fn gather_rows<F: Float>(
     Ok(out)
 }
 
-/// The per-row distances to the nearest candidate, held in memory between passes.
+/// The per-row distances to the nearest candidate, kept between passes where they were
+/// computed: in memory on a local scheduler, on the workers (the layer holds futures) on a
+/// cluster. Only each block's share of the potential reaches the driver.
 pub(crate) struct MinDistLayer {
     pub(crate) layer: BlockLayer,
-    pub(crate) values: Vec<Value>,
     pub(crate) sums: Vec<f64>,
 }
 
@@ -98,31 +101,35 @@ impl MinDistLayer {
             None => x.block_layer().map(op, chunks.clone())?,
             Some(p) => x.block_layer().zip_map(&[&p.layer], op, chunks.clone())?,
         };
-        let values = layer.compute_blocks(sched)?;
-        let keys = layer.block_keys();
-        let sums = values
+        let sums = layer.map(MinDistSum, chunks)?;
+        // One computation: the distances are kept (the next pass starts from them), the sums
+        // are read back.
+        let mut kept = BlockLayer::persist_together(&[&layer, &sums], sched)?.into_iter();
+        let (layer, sums) = match (kept.next(), kept.next()) {
+            (Some(l), Some(s)) => (l, s),
+            _ => return Err(MlError::Graph(rask_core::Error::Scheduler("a persisted layer is missing".into()))),
+        };
+        let keys = sums.block_keys();
+        let sums = sums
+            .compute_blocks(sched)?
             .iter()
             .zip(&keys)
-            .map(|(v, k)| value_as::<MinDist>(v, k).map(|m| m.sum))
+            .map(|(v, k)| value_as::<f64>(v, k).copied())
             .collect::<Result<_, _>>()?;
-        // Keep the computed blocks as data, so the next pass starts from them.
-        let layer = BlockLayer::from_values(layer.name_arc().clone(), chunks, values.clone());
-        Ok(MinDistLayer { layer, values, sums })
+        Ok(MinDistLayer { layer, sums })
     }
 
     fn total(&self) -> f64 {
         self.sums.iter().sum()
     }
 
-    /// How many rows are nearest to each of `m` candidates.
-    fn counts(&self, m: usize) -> Result<Vec<f64>, MlError> {
-        let mut counts = vec![0.0; m];
-        for (v, k) in self.values.iter().zip(self.layer.block_keys()) {
-            for &i in &value_as::<MinDist>(v, &k)?.idx {
-                counts[i as usize] += 1.0;
-            }
-        }
-        Ok(counts)
+    /// How many rows are nearest to each of `m` candidates, tree-reduced where the distances
+    /// are (the counts are integers below 2⁵³, so the sums are exact in any order).
+    fn counts(&self, m: usize, split_every: usize, sched: &Scheduler) -> Result<Vec<f64>, MlError> {
+        let m = u32::try_from(m)
+            .map_err(|_| MlError::InvalidParameter { name: "n_clusters", message: format!("{m} candidates") })?;
+        let (layers, key) = self.layer.reduce(&[], CandidateCounts { m }, SumVecs, split_every)?;
+        Lazy::<Vec<f64>>::new(layers, key).compute_on(sched)
     }
 }
 
@@ -133,6 +140,7 @@ pub(crate) fn k_means_parallel<F: Float>(
     oversampling_factor: f64,
     n_rounds: usize,
     seed: u64,
+    split_every: usize,
     sched: &Scheduler,
 ) -> Result<Array2<f64>, MlError> {
     let n: usize = sizes(x)?.iter().sum();
@@ -164,7 +172,7 @@ pub(crate) fn k_means_parallel<F: Float>(
         md = MinDistLayer::update(x, Some(&md), &new, cands.nrows(), sched)?;
         cands = stack_rows("candidates", &[cands.view(), new.view()])?;
     }
-    let weights = md.counts(cands.nrows())?;
+    let weights = md.counts(cands.nrows(), split_every, sched)?;
     Ok(reduce_candidates(cands.view(), &weights, k, &mut rng))
 }
 

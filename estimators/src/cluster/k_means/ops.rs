@@ -143,6 +143,43 @@ impl Op for UpdateMinDist {
     }
 }
 
+/// A block's share of the potential: [`MinDist::sum`]. The distances stay where they were
+/// computed (on a worker, on a cluster); only this number reaches the driver.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MinDistSum;
+
+impl Op for MinDistSum {
+    const NAME: &'static str = "rask.estimators.kmeans.min_dist_sum";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        Ok(Value::new(inputs[0].get::<MinDist>()?.sum))
+    }
+}
+
+/// How many rows of a block are nearest to each of `m` candidates (`Vec<f64>` of length `m`,
+/// merged by [`SumVecs`]): the k-means‖ candidate weights. Input: the block's [`MinDist`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CandidateCounts {
+    /// The number of candidates.
+    pub m: u32,
+}
+
+impl Op for CandidateCounts {
+    const NAME: &'static str = "rask.estimators.kmeans.candidate_counts";
+    fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
+        expect_inputs(inputs, 1, Self::NAME)?;
+        let md = inputs[0].get::<MinDist>()?;
+        let mut counts = vec![0.0; self.m as usize];
+        for &i in &md.idx {
+            let c = counts
+                .get_mut(i as usize)
+                .ok_or_else(|| OpError::new(format!("candidate {i} of {}", self.m)))?;
+            *c += 1.0;
+        }
+        Ok(Value::new(counts))
+    }
+}
+
 /// k-means‖ sampling in one block: keeps row `i` with probability `min(1, factor · d2[i])`
 /// (`factor = ℓ / φ`), drawing from the block's own stream. Inputs: the `x` block and its
 /// [`MinDist`]. Returns the kept rows, widened to `f64`.
