@@ -61,9 +61,16 @@ fn main() {
     let cluster = LocalCluster::builder(registry()).workers(2).quiet(true).start().expect("cluster");
     let dist = cluster.client().scheduler();
     let threaded = Scheduler::threaded_with(2).expect("pool");
-    if std::env::var("RASK_DIST_ONLY").as_deref() == Ok("kmeans") {
-        kmeans_phases(rows, &threaded, &dist);
-        return;
+    match std::env::var("RASK_DIST_ONLY").as_deref() {
+        Ok("kmeans") => return kmeans_phases(rows, &threaded, &dist),
+        Ok("million") => {
+            overhead("cluster, 1M graph", &dist, million);
+            if let Some(p) = peak_rss_bytes() {
+                println!("distributed/overhead client peak RSS {:.0} MB", p as f64 / 1e6);
+            }
+            return;
+        }
+        _ => {}
     }
 
     // Warm-up (connections, pools), then the measured runs.

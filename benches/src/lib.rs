@@ -57,7 +57,14 @@ pub const OPS: &[OpEntry] = &[OpEntry::of::<Inc>(), OpEntry::of::<SumU64>(), OpE
 /// `n` independent `Inc` tasks and a tree sum over them (`split_every` inputs per combine).
 /// Returns the graph, the root key and the number of tasks.
 pub fn independent_plus_tree_sum(n: u64, split_every: usize) -> Result<(Graph, Key, usize)> {
-    let mut g = Graph::with_capacity(n as usize + n as usize / (split_every - 1) + 1);
+    // Leaves, plus one node per group at every level of the tree (rounding up).
+    let mut nodes = n as usize;
+    let mut level = n as usize;
+    while level > 1 {
+        level = level.div_ceil(split_every);
+        nodes += level;
+    }
+    let mut g = Graph::with_capacity(nodes.max(1));
     let leaves: Vec<Key> = (0..n).map(|x| g.task(Inc { x }, &[])).collect::<Result<_>>()?;
     let root = g.tree_reduce(&leaves, split_every, |g, _, group| g.task(SumU64, group))?;
     let n_tasks = g.len();

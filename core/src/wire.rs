@@ -33,8 +33,8 @@ use crate::value::Value;
 /// several, first link first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireOp {
-    /// The op's registered name.
-    pub name: String,
+    /// The op's registered name (shared: a scheduler interns the names of the tasks it keeps).
+    pub name: std::sync::Arc<str>,
     /// Its version.
     pub version: u32,
     /// Its MessagePack-encoded arguments.
@@ -102,7 +102,7 @@ fn encode_into(key: &Key, op: &TaskOp, scheduler: &str, out: &mut Vec<WireOp>) -
                 op: o.name().to_string(),
                 message: e.to_string(),
             })?;
-            out.push(WireOp { name: o.name().to_string(), version: o.version(), args: ByteBuf::from(args) });
+            out.push(WireOp { name: o.name().into(), version: o.version(), args: ByteBuf::from(args) });
             Ok(())
         }
         TaskOp::Local(f) => {
@@ -120,7 +120,7 @@ pub fn decode_task(registry: &Registry, key: &Key, ops: &[WireOp]) -> Result<Tas
         let entry = registry.op(&o.name, o.version)?;
         let op = entry.decode(&o.args).map_err(|e| Error::OpArgs {
             key: key.clone(),
-            op: o.name.clone(),
+            op: o.name.to_string(),
             message: e.to_string(),
         })?;
         chain.push(TaskOp::Op(op));
@@ -187,7 +187,7 @@ mod tests {
         let key = Key::new("t");
         let chain = TaskOp::Fused(Arc::from(vec![TaskOp::op(AddK { k: 1 }), TaskOp::op(AddK { k: 10 })]));
         let wire = encode_task(&key, &chain, "test").unwrap();
-        assert_eq!(wire.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["wire-test.add-k"; 2]);
+        assert_eq!(wire.iter().map(|o| &*o.name).collect::<Vec<_>>(), ["wire-test.add-k"; 2]);
         let rebuilt = decode_task(&reg, &key, &wire).unwrap();
         let input = [Value::new(5i64)];
         assert_eq!(run_task(&rebuilt, &input).unwrap().get::<i64>().unwrap(), &16);

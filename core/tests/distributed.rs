@@ -143,6 +143,39 @@ fn callbacks_see_every_task_of_the_graph_on_a_cluster_with_its_time() {
     assert_eq!(*counts.ends.lock().unwrap(), vec![false]);
 }
 
+/// A graph larger than one frame's worth of nodes goes in parts: it runs as one computation,
+/// callbacks see every task of every part, and a part that cannot be encoded (a local closure
+/// in the second part) fails the computation and leaves nothing on the scheduler.
+#[test]
+fn large_graphs_are_submitted_in_parts_and_a_failed_part_leaves_nothing_behind() {
+    let c = own_cluster(2).start().unwrap();
+    let client = c.client();
+    let n = rask_distributed::NODES_PER_FRAME as i64 + 10_000;
+    let mut g = Graph::new();
+    let leaves: Vec<Key> = (0..n).map(|i| g.task(Lin { k: i }, &[]).unwrap()).collect();
+    let root = g.tree_reduce(&leaves, 16, |g, _, group| g.task(Lin { k: 0 }, group)).unwrap();
+    let n_nodes = g.len();
+    let counts = Arc::new(Counts::default());
+    let s = client.scheduler().with_callback(counts.clone());
+    let v = s.compute(&g, std::slice::from_ref(&root)).unwrap();
+    assert_eq!(*v[0].get::<i64>().unwrap(), n * (n - 1) / 2);
+    assert_eq!(counts.finished.lock().unwrap().len(), n_nodes, "every task of every part is reported");
+    assert_eq!(*counts.ends.lock().unwrap(), vec![true]);
+
+    let mut g = Graph::new();
+    let mut keys: Vec<Key> = (0..n).map(|i| g.task(Lin { k: -i }, &[]).unwrap()).collect();
+    g.add_local("local", vec![], |_| Ok(Value::new(1i64)));
+    keys.push(Key::new("local"));
+    let err = client.scheduler().compute(&g, &keys).unwrap_err();
+    assert!(matches!(err, Error::LocalTask { .. }), "{err}");
+    // Only the first computation's root stays, until its value is dropped (it is: `v` above
+    // holds the value itself, not a future).
+    c.wait_for_status(|s| s.tasks.total == 0, Duration::from_secs(10)).expect("the parts were taken back");
+    // The client still works.
+    let v = client.scheduler().compute(&g, &keys[..3]).unwrap();
+    assert_eq!(v.iter().map(|v| *v.get::<i64>().unwrap()).collect::<Vec<_>>(), vec![0, -1, -2]);
+}
+
 #[test]
 fn task_errors_reach_the_client_with_the_original_message() {
     let client = cluster().client();

@@ -13,7 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{connect, Security};
 use super::protocol::PeerReply;
-use super::protocol::{FromClient, ProtocolError, Role, TaskError, TaskEvent, ToClient, WireNode, WireSpec};
+use super::protocol::{
+    FromClient, ProtocolError, Role, TaskError, TaskEvent, ToClient, WireNode, WireSpec, NODES_PER_FRAME,
+};
 use super::worker::PeerPool;
 use rask_core::graph::{Graph, Node};
 use rask_core::ops::Op;
@@ -289,7 +291,11 @@ impl Client {
         });
         rt.spawn(async move {
             while let Some(mut batch) = rx.recv().await {
-                while let Ok(more) = rx.try_recv() {
+                // Messages queued meanwhile share the frame, up to about a part's worth of nodes.
+                let mut weight: usize = batch.iter().map(FromClient::weight).sum();
+                while weight < NODES_PER_FRAME {
+                    let Ok(more) = rx.try_recv() else { break };
+                    weight += more.iter().map(FromClient::weight).sum::<usize>();
                     batch.extend(more);
                 }
                 if writer.send(&batch).await.is_err() {
@@ -380,12 +386,48 @@ impl Client {
     }
 
     fn submit_plan(&self, plan: &Plan, keys: &[Key]) -> Result<Vec<Future>> {
-        let nodes = plan_nodes(plan, &self.inner.security)?;
-        self.submit_nodes(nodes, keys)
+        self.submit_plan_with(plan, keys, None)
     }
 
-    fn submit_nodes(&self, nodes: Vec<WireNode>, keys: &[Key]) -> Result<Vec<Future>> {
-        self.submit_nodes_with(nodes, keys, None)
+    /// Submits a plan, in parts of [`NODES_PER_FRAME`] nodes when it is larger ([`FromClient::Stage`]
+    /// then `Submit`), each encoded as it is sent: neither this process nor the scheduler ever
+    /// holds a whole large graph's wire form or frame. With `events`, as [`submit_nodes_with`](Self::submit_nodes_with).
+    fn submit_plan_with(&self, plan: &Plan, keys: &[Key], events: Option<u64>) -> Result<Vec<Future>> {
+        let security = &self.inner.security;
+        let mut seen_remote = FxHashSet::default();
+        let n = plan.len();
+        if n <= NODES_PER_FRAME {
+            let all = plan_nodes(plan, security, 0..n as u32, &mut seen_remote)?;
+            return self.submit_nodes_with(all, keys, events);
+        }
+        // Parts in dependency order, so that each part's inputs arrived before it.
+        let order = plan.topo_order();
+        let mut end = NODES_PER_FRAME;
+        let first = plan_nodes(plan, security, order[..end].iter().copied(), &mut seen_remote)?;
+        let id = events.unwrap_or_else(|| self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let futures = self.register(keys);
+        self.inner.shared.lock().submissions.insert(id, keys.to_vec());
+        let mut part = first;
+        loop {
+            self.send(vec![FromClient::Stage { id, nodes: part }])?;
+            let start = end;
+            end = n.min(start + NODES_PER_FRAME);
+            part = match plan_nodes(plan, security, order[start..end].iter().copied(), &mut seen_remote) {
+                Ok(p) => p,
+                Err(e) => {
+                    // Close the submission with nothing wanted: the scheduler takes back the parts.
+                    self.inner.shared.lock().submissions.remove(&id);
+                    let close = FromClient::Submit { id, nodes: Vec::new(), wants: Vec::new(), events: false };
+                    let _ = self.send(vec![close]);
+                    return Err(e);
+                }
+            };
+            if end == n {
+                break;
+            }
+        }
+        self.send(vec![FromClient::Submit { id, nodes: part, wants: keys.to_vec(), events: events.is_some() }])?;
+        Ok(futures)
     }
 
     /// Submits, with task events for submission `events` when given (its entry in
@@ -526,10 +568,9 @@ impl Client {
         if callbacks.is_empty() {
             return self.submit_plan(plan, keys);
         }
-        let nodes = plan_nodes(plan, &self.inner.security)?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.inner.shared.lock().task_events.insert(id, Vec::new());
-        let futures = match self.submit_nodes_with(nodes, keys, Some(id)) {
+        let futures = match self.submit_plan_with(plan, keys, Some(id)) {
             Ok(f) => f,
             Err(e) => {
                 self.inner.shared.lock().task_events.remove(&id);
@@ -805,11 +846,16 @@ fn set_status(st: &mut ClientState, key: &Key, status: FutureStatus) {
     }
 }
 
-/// The wire form of a plan's nodes.
-fn plan_nodes(plan: &Plan, security: &Security) -> Result<Vec<WireNode>> {
-    let mut nodes = Vec::with_capacity(plan.len());
-    let mut seen_remote: FxHashSet<Key> = FxHashSet::default();
-    for i in 0..plan.len() {
+/// The wire form of the plan's nodes at `indices`. `seen_remote` carries the cluster results already named across calls.
+fn plan_nodes(
+    plan: &Plan,
+    security: &Security,
+    indices: impl ExactSizeIterator<Item = u32>,
+    seen_remote: &mut FxHashSet<Key>,
+) -> Result<Vec<WireNode>> {
+    let mut nodes = Vec::with_capacity(indices.len());
+    for i in indices {
+        let i = i as usize;
         let key = plan.key(i).clone();
         let deps: Vec<Key> = plan.inputs(i).iter().map(|&d| plan.key(d as usize).clone()).collect();
         let priority = plan.priority(i);
@@ -823,7 +869,7 @@ fn plan_nodes(plan: &Plan, security: &Security) -> Result<Vec<WireNode>> {
                     }
                     (WireSpec::Alias, vec![f.key().clone()])
                 }
-                None => (WireSpec::Data(encode_value(&security.registry, &key, v)?), Vec::new()),
+                None => (WireSpec::Data(Box::new(encode_value(&security.registry, &key, v)?)), Vec::new()),
             },
             PlanNode::Task(op) => (WireSpec::Task(encode_task(&key, op, "distributed")?), deps),
             PlanNode::Alias => (WireSpec::Alias, deps),

@@ -48,7 +48,7 @@ pub use conn::{
     default_token_file, generate_token, load_or_create_token, read_token, token_file_permission_warning, Security,
     TlsConfig, TOKEN_ENV,
 };
-pub use protocol::{ProtocolError, TaskError, PROTOCOL_VERSION};
+pub use protocol::{ProtocolError, TaskError, NODES_PER_FRAME, PROTOCOL_VERSION};
 pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions, NO_WORKERS_WARNING};
 pub use spill::{default_spill_root, MemoryLimits, StoreError};
 pub use state::StateConfig;

@@ -28,8 +28,10 @@ use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 use rask_core::Key;
 
 /// The protocol version. Bump it whenever a message changes shape or meaning.
-/// Version 2 added [`ToWorker::Closing`] and [`ToClient::Closing`].
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Version 2 added [`ToWorker::Closing`] and [`ToClient::Closing`]; version 3 task events
+/// ([`FromClient::Submit`]`::events`, [`ToClient::TaskEvents`]) and submissions in parts
+/// ([`FromClient::Stage`]).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The first field of every [`Hello`]: tells a Rask peer from a stray connection.
 pub const MAGIC: &str = "rask";
@@ -107,7 +109,8 @@ pub enum WireSpec {
     /// The value of the single input.
     Alias,
     /// A literal shipped with the graph (small values; large data is scattered to workers).
-    Data(WireValue),
+    /// Boxed: the scheduler keeps a spec per task, and most are ops.
+    Data(Box<WireValue>),
     /// A key already held on the cluster (a persisted or scattered result).
     Remote,
 }
@@ -267,6 +270,16 @@ pub enum FromClient {
         /// progress bars and task timings. Nodes already finished are reported at once.
         events: bool,
     },
+    /// Part of submission `id`, sent before its [`Submit`](FromClient::Submit) (same `id`,
+    /// carrying the last part and the wants) when a graph is large, so that no frame holds a
+    /// whole graph. Parts are in plan order: a node's inputs are in its part or an earlier one.
+    /// If a part is rejected, the submission is (one `Rejected` with this `id`).
+    Stage {
+        /// The submission's id.
+        id: u64,
+        /// These nodes.
+        nodes: Vec<WireNode>,
+    },
     /// Drop one reference to each key.
     Release {
         /// The keys.
@@ -296,6 +309,26 @@ pub enum FromClient {
         id: u64,
     },
 }
+
+impl FromClient {
+    /// Roughly how much of a frame the message takes, in nodes or keys: a batch of messages
+    /// is cut where the total passes [`NODES_PER_FRAME`].
+    pub fn weight(&self) -> usize {
+        match self {
+            FromClient::Submit { nodes, wants, .. } => 1 + nodes.len() + wants.len(),
+            FromClient::Stage { nodes, .. } => 1 + nodes.len(),
+            FromClient::Release { keys } | FromClient::Cancel { keys } | FromClient::WhoHas { keys, .. } => {
+                1 + keys.len()
+            }
+            FromClient::Scattered { keys } => 1 + keys.len(),
+            FromClient::Workers { .. } => 1,
+        }
+    }
+}
+
+/// How many nodes a client puts in one frame: a larger graph goes as [`FromClient::Stage`]
+/// parts of this size then a `Submit` (about 10 MB per frame for plain tasks).
+pub const NODES_PER_FRAME: usize = 50_000;
 
 /// Scheduler → client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -615,7 +648,7 @@ mod tests {
             id: 1,
             nodes: vec![WireNode {
                 key: Key::new("d"),
-                spec: WireSpec::Data(WireValue { tag: "f64".into(), bytes: ByteBuf::from(vec![0; 9]) }),
+                spec: WireSpec::Data(Box::new(WireValue { tag: "f64".into(), bytes: ByteBuf::from(vec![0; 9]) })),
                 deps: vec![],
                 priority: 0,
             }],

@@ -8,7 +8,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rask_core::Key;
 use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -568,12 +567,14 @@ fn handle(
         Event::Client(id, batch) => {
             for msg in batch {
                 match msg {
+                    FromClient::Stage { id: req, nodes } => {
+                        if let Err(reason) = state.stage(id, req, nodes) {
+                            state.outbox.push(Out::Client(id, ToClient::Rejected { id: req, reason }));
+                        }
+                    }
                     FromClient::Submit { id: req, nodes, wants, events } => {
-                        let keys: Vec<Key> =
-                            if events { nodes.iter().map(|n| n.key.clone()).collect() } else { Vec::new() };
-                        match state.submit(id, nodes, wants) {
-                            Ok(()) => state.watch(id, req, &keys),
-                            Err(reason) => state.outbox.push(Out::Client(id, ToClient::Rejected { id: req, reason })),
+                        if let Err(reason) = state.submit_part(id, req, nodes, wants, events) {
+                            state.outbox.push(Out::Client(id, ToClient::Rejected { id: req, reason }));
                         }
                     }
                     FromClient::Release { keys } => state.release(id, &keys),

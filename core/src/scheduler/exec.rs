@@ -44,7 +44,7 @@ pub(crate) fn run_node(plan: &Plan, i: usize, inputs: &[Value], check: Option<&R
             if let Some((o, _)) = sent.iter().zip(&again).find(|(a, b)| a != b) {
                 return Err(Error::OpArgs {
                     key: key.clone(),
-                    op: o.name.clone(),
+                    op: o.name.to_string(),
                     message: "the arguments change when decoded and encoded again".into(),
                 });
             }

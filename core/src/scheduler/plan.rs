@@ -131,6 +131,13 @@ impl Plan {
         Ok(Plan { keys, nodes, ig, priority, outputs: outputs_final, is_output, stats })
     }
 
+    /// The node indices in an order where every node comes after its inputs (the plan is
+    /// acyclic: [`build`](Self::build) checked it).
+    pub fn topo_order(&self) -> Vec<u32> {
+        // `build` checked that the fused graph is acyclic, so there is an order.
+        self.ig.topo_order().unwrap_or_else(|_| (0..self.nodes.len() as u32).collect())
+    }
+
     /// Number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()

@@ -32,12 +32,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 
 use super::protocol::{TaskError, TaskEvent, ToClient, ToWorker, WireNode, WireSpec, WorkerMetrics};
 use super::status::{Progress, StatusSnapshot, TaskCounts, WorkerStatus};
 use rask_core::Key;
 
 mod placement;
+mod table;
 mod transitions;
 
 /// A task's id in the state: never reused.
@@ -111,19 +113,21 @@ impl StateCounts {
 struct Task {
     key: Key,
     spec: WireSpec,
-    deps: Vec<Tid>,
-    dependents: Vec<Tid>,
+    // Most tasks have one or two inputs, one or two dependents and one holder: inline lists
+    // spare a small heap block (and its allocator overhead) per list per task.
+    deps: SmallVec<[Tid; 2]>,
+    dependents: SmallVec<[Tid; 2]>,
     /// Dependents not yet forgotten (entries of `dependents` may be stale ids).
-    live_dependents: usize,
+    live_dependents: u32,
     state: St,
-    who_has: Vec<WorkerId>,
+    who_has: SmallVec<[WorkerId; 1]>,
     nbytes: u64,
     /// While waiting: inputs not in memory.
-    n_missing: usize,
+    n_missing: u32,
     /// Dependents waiting, queued or processing, that need this result.
-    waiters: usize,
+    waiters: u32,
     /// Client references.
-    wanted: usize,
+    wanted: u32,
     priority: (u64, u32),
     /// Workers that died while running it.
     suspicious: u32,
@@ -134,15 +138,15 @@ struct Task {
 
 impl Task {
     /// A released task with no links yet.
-    fn new(key: Key, spec: WireSpec, n_deps: usize, priority: (u64, u32)) -> Self {
+    fn new(key: Key, spec: WireSpec, priority: (u64, u32)) -> Self {
         Task {
             key,
             spec,
-            deps: Vec::with_capacity(n_deps),
-            dependents: Vec::new(),
+            deps: SmallVec::new(),
+            dependents: SmallVec::new(),
             live_dependents: 0,
             state: St::Released,
-            who_has: Vec::new(),
+            who_has: SmallVec::new(),
             nbytes: 0,
             n_missing: 0,
             waiters: 0,
@@ -203,11 +207,9 @@ impl Default for StateConfig {
 #[derive(Debug)]
 pub struct ClusterState {
     config: StateConfig,
-    tasks: FxHashMap<Tid, Task>,
+    tasks: table::TaskTable,
     /// Tasks per state.
     counts: StateCounts,
-    index: FxHashMap<Key, Tid>,
-    next_tid: Tid,
     workers: std::collections::BTreeMap<WorkerId, Worker>,
     clients: FxHashMap<ClientId, Client>,
     queue: BTreeSet<((u64, u32), Tid)>,
@@ -225,6 +227,27 @@ pub struct ClusterState {
     watchers: FxHashMap<Tid, Vec<(ClientId, u64)>>,
     /// Task ends not yet sent, per client and submission ([`flush_events`](Self::flush_events)).
     events: FxHashMap<(ClientId, u64), Vec<TaskEvent>>,
+    /// The submissions clients are sending in parts ([`stage`](Self::stage)).
+    staging: FxHashMap<(ClientId, u64), Staged>,
+    /// Interned op names ([`intern`](Self::intern)).
+    op_names: FxHashSet<Arc<str>>,
+}
+
+/// The most op names [`ClusterState`] interns.
+const MAX_INTERNED: usize = 4096;
+
+/// A submission arriving in parts.
+#[derive(Debug, Default)]
+struct Staged {
+    /// Priority generation of all its parts.
+    generation: u64,
+    /// Every node's task, for events; the first `pinned` are pinned (one `wanted` each).
+    all: Vec<Tid>,
+    pinned: usize,
+    /// The tasks it added (taken back if it is rejected or abandoned).
+    added: Vec<Tid>,
+    /// A part was rejected: the rest is ignored.
+    rejected: bool,
 }
 
 impl ClusterState {
@@ -232,10 +255,8 @@ impl ClusterState {
     pub fn new(config: StateConfig) -> Self {
         ClusterState {
             config,
-            tasks: FxHashMap::default(),
+            tasks: table::TaskTable::default(),
             counts: StateCounts::default(),
-            index: FxHashMap::default(),
-            next_tid: 0,
             workers: Default::default(),
             clients: FxHashMap::default(),
             queue: BTreeSet::new(),
@@ -249,6 +270,8 @@ impl ClusterState {
             scratch: Vec::new(),
             watchers: FxHashMap::default(),
             events: FxHashMap::default(),
+            staging: FxHashMap::default(),
+            op_names: FxHashSet::default(),
         }
     }
 
@@ -388,19 +411,22 @@ impl ClusterState {
     /// `client` wants a [`TaskEvent`] for each of `keys` (the nodes of its submission `id`) as
     /// it finishes or fails. Tasks that have already finished or failed are reported at once;
     /// keys the scheduler does not know are ignored.
+    #[cfg(test)]
     pub fn watch(&mut self, client: ClientId, id: u64, keys: &[Key]) {
-        for k in keys {
-            let Some(&t) = self.index.get(k) else { continue };
-            match self.tasks[&t].state {
-                St::Memory => {
-                    self.events.entry((client, id)).or_default().push(TaskEvent { key: k.clone(), ok: true, micros: 0 })
+        let ids: Vec<Tid> = keys.iter().filter_map(|k| self.tasks.tid_of(k)).collect();
+        self.watch_ids(client, id, &ids);
+    }
+
+    fn watch_ids(&mut self, client: ClientId, id: u64, ids: &[Tid]) {
+        for t in ids {
+            let Some(task) = self.tasks.get(t) else { continue };
+            match task.state {
+                St::Memory | St::Erred => {
+                    let ok = task.state == St::Memory;
+                    let key = task.key.clone();
+                    self.events.entry((client, id)).or_default().push(TaskEvent { key, ok, micros: 0 })
                 }
-                St::Erred => self.events.entry((client, id)).or_default().push(TaskEvent {
-                    key: k.clone(),
-                    ok: false,
-                    micros: 0,
-                }),
-                _ => self.watchers.entry(t).or_default().push((client, id)),
+                _ => self.watchers.entry(*t).or_default().push((client, id)),
             }
         }
     }
@@ -434,6 +460,13 @@ impl ClusterState {
 
     /// A client disconnected: all its references go.
     pub fn remove_client(&mut self, id: ClientId) {
+        let mut abandoned: Vec<u64> = self.staging.keys().filter(|(c, _)| *c == id).map(|&(_, s)| s).collect();
+        abandoned.sort_unstable();
+        for s in abandoned {
+            if let Some(staged) = self.staging.remove(&(id, s)) {
+                self.unstage(staged);
+            }
+        }
         self.watchers.retain(|_, w| {
             w.retain(|(c, _)| *c != id);
             !w.is_empty()
@@ -451,70 +484,96 @@ impl ClusterState {
     /// A client submits a graph and the keys it wants. A node whose dependency is neither in
     /// the submission nor known to the scheduler, or a remote node for a key the scheduler does
     /// not hold, rejects the whole submission.
+    #[cfg(test)]
     pub fn submit(&mut self, client: ClientId, nodes: Vec<WireNode>, wants: Vec<Key>) -> Result<(), String> {
-        // Validate before changing anything.
-        {
-            let new: FxHashSet<&Key> = nodes.iter().map(|n| &n.key).collect();
-            for n in &nodes {
-                if matches!(n.spec, WireSpec::Remote) && !self.index.contains_key(&n.key) {
-                    return Err(format!(
-                        "key {} refers to a result on the cluster, but the scheduler does not hold it (released, \
-                         or held by another scheduler)",
-                        n.key
-                    ));
-                }
-                if let WireSpec::Alias = n.spec {
-                    if n.deps.len() != 1 {
-                        return Err(format!("alias {} has {} inputs, not 1", n.key, n.deps.len()));
-                    }
-                }
-                if matches!(n.spec, WireSpec::Data(_) | WireSpec::Remote) && !n.deps.is_empty() {
-                    return Err(format!("data node {} lists inputs", n.key));
-                }
-                for d in &n.deps {
-                    if !new.contains(d) && !self.index.contains_key(d) {
-                        return Err(format!("task {} depends on {d}, which is neither in the graph nor held", n.key));
-                    }
-                }
-            }
-            for k in &wants {
-                if !new.contains(k) && !self.index.contains_key(k) {
-                    return Err(format!("wanted key {k} is not in the graph"));
-                }
-            }
+        self.submit_part(client, 0, nodes, wants, false).map(|_| ())
+    }
+
+    /// Part of submission `id` of `client`, sent ahead of its [`submit_part`](Self::submit_part)
+    /// so that no message (and no buffer on either side) holds a whole large graph. Parts come
+    /// in plan order, so a node's inputs are in its part or an earlier one. The nodes are
+    /// added at once but run only once the submission completes; a part that is rejected
+    /// takes the parts before it back, and the rest of that submission is ignored (the client
+    /// has its `Rejected`).
+    pub fn stage(&mut self, client: ClientId, id: u64, nodes: Vec<WireNode>) -> Result<(), String> {
+        let mut staged = self.staging.remove(&(client, id)).unwrap_or_else(|| self.new_staged());
+        if staged.rejected {
+            self.staging.insert((client, id), staged);
+            return Ok(());
         }
+        let result = self.add_nodes(nodes, &[], staged.generation, &mut staged);
+        if result.is_err() {
+            self.unstage(staged);
+            self.staging.insert((client, id), Staged { rejected: true, ..Staged::default() });
+        } else {
+            // Pinned until the submission completes, so that no other client's release can
+            // forget a node that a later part depends on.
+            for &t in &staged.all[staged.pinned..] {
+                self.tasks.get_mut(&t).expect("just added or found").wanted += 1;
+            }
+            staged.pinned = staged.all.len();
+            self.staging.insert((client, id), staged);
+        }
+        result
+    }
+
+    fn new_staged(&mut self) -> Staged {
         self.generation += 1;
-        let gen = self.generation;
-        let mut fresh: Vec<(Tid, Vec<Key>)> = Vec::new();
-        for n in nodes {
-            if self.index.contains_key(&n.key) {
-                continue; // same key, same work: keep what is there
-            }
-            if matches!(n.spec, WireSpec::Remote) {
-                continue; // validated above: known
-            }
-            let t = self.next_tid;
-            self.next_tid += 1;
-            self.index.insert(n.key.clone(), t);
-            let n_deps = n.deps.len();
-            self.tasks.insert(t, Task::new(n.key, n.spec, n_deps, (gen, n.priority)));
-            self.counts.add(St::Released);
-            fresh.push((t, n.deps));
-            self.submitted += 1;
+        Staged { generation: self.generation, ..Staged::default() }
+    }
+
+    /// One shared copy of each op name (a million tasks of one op keep one string). The set
+    /// holds at most [`MAX_INTERNED`] names; past that, names are kept as they came.
+    fn intern(&mut self, name: &Arc<str>) -> Arc<str> {
+        if let Some(n) = self.op_names.get(name) {
+            return n.clone();
         }
-        for (t, deps) in fresh {
-            let ids: Vec<Tid> = deps.iter().map(|d| self.index[d]).collect();
-            for d in unique(&ids) {
-                // Validated: every dependency is indexed.
-                let dep = self.tasks.get_mut(&d).expect("indexed tasks exist");
-                dep.dependents.push(t);
-                dep.live_dependents += 1;
-            }
-            self.tasks.get_mut(&t).expect("just inserted").deps = ids;
+        if self.op_names.len() < MAX_INTERNED {
+            self.op_names.insert(name.clone());
+        }
+        name.clone()
+    }
+
+    /// Unpins what a submission's parts pinned.
+    fn unpin(&mut self, staged: &Staged) {
+        for &t in &staged.all[..staged.pinned] {
+            self.drop_wants(t, 1);
+        }
+    }
+
+    /// Takes back the tasks a submission's parts added that nothing else came to need.
+    fn unstage(&mut self, staged: Staged) {
+        self.unpin(&staged);
+        for &t in staged.added.iter().rev() {
+            self.maybe_forget(t);
+        }
+    }
+
+    /// The last part of submission `id` (or all of it): its remaining nodes and the keys the
+    /// client wants; with `events`, the client is told the end of every node of the
+    /// submission ([`watch`](Self::watch)). Returns whether the submission was taken; `Ok(false)`
+    /// when an earlier part was already rejected (and answered).
+    pub fn submit_part(
+        &mut self,
+        client: ClientId,
+        id: u64,
+        nodes: Vec<WireNode>,
+        wants: Vec<Key>,
+        events: bool,
+    ) -> Result<bool, String> {
+        let mut staged = self.staging.remove(&(client, id)).unwrap_or_else(|| self.new_staged());
+        if staged.rejected {
+            return Ok(false);
+        }
+        let generation = staged.generation;
+        if let Err(e) = self.add_nodes(nodes, &wants, generation, &mut staged) {
+            self.unstage(staged);
+            return Err(e);
         }
         self.clients.entry(client).or_default();
         for k in wants {
-            let t = self.index[&k];
+            // Validated: every wanted key is indexed.
+            let t = self.tasks.tid_of(&k).expect("indexed");
             *self.clients.get_mut(&client).expect("inserted above").wants.entry(t).or_default() += 1;
             let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
             task.wanted += 1;
@@ -531,14 +590,92 @@ impl ClusterState {
                 _ => self.ensure(t),
             }
         }
+        self.unpin(&staged);
         self.dispatch_queue();
+        if events {
+            self.watch_ids(client, id, &staged.all);
+        }
+        Ok(true)
+    }
+
+    /// Validates `nodes` (with `wants`, the keys that must exist once they are in) and adds
+    /// them: tasks new to the scheduler are added released, and linked to their inputs.
+    /// Nothing changes when they are invalid.
+    fn add_nodes(
+        &mut self,
+        nodes: Vec<WireNode>,
+        wants: &[Key],
+        generation: u64,
+        staged: &mut Staged,
+    ) -> Result<(), String> {
+        {
+            let new: FxHashSet<&Key> = nodes.iter().map(|n| &n.key).collect();
+            for n in &nodes {
+                if matches!(n.spec, WireSpec::Remote) && !self.tasks.contains_key_of(&n.key) {
+                    return Err(format!(
+                        "key {} refers to a result on the cluster, but the scheduler does not hold it (released, \
+                         or held by another scheduler)",
+                        n.key
+                    ));
+                }
+                if let WireSpec::Alias = n.spec {
+                    if n.deps.len() != 1 {
+                        return Err(format!("alias {} has {} inputs, not 1", n.key, n.deps.len()));
+                    }
+                }
+                if matches!(n.spec, WireSpec::Data(_) | WireSpec::Remote) && !n.deps.is_empty() {
+                    return Err(format!("data node {} lists inputs", n.key));
+                }
+                for d in &n.deps {
+                    if !new.contains(d) && !self.tasks.contains_key_of(d) {
+                        return Err(format!("task {} depends on {d}, which is neither in the graph nor held", n.key));
+                    }
+                }
+            }
+            for k in wants {
+                if !new.contains(k) && !self.tasks.contains_key_of(k) {
+                    return Err(format!("wanted key {k} is not in the graph"));
+                }
+            }
+        }
+        self.tasks.reserve(nodes.len());
+        let mut fresh: Vec<(Tid, Vec<Key>)> = Vec::new();
+        for n in nodes {
+            if let Some(t) = self.tasks.tid_of(&n.key) {
+                // Same key, same work: keep what is there (remote nodes were validated as known).
+                staged.all.push(t);
+                continue;
+            }
+            let mut spec = n.spec;
+            if let WireSpec::Task(ops) = &mut spec {
+                for op in ops {
+                    op.name = self.intern(&op.name);
+                }
+            }
+            let t = self.tasks.insert(Task::new(n.key, spec, (generation, n.priority)));
+            self.counts.add(St::Released);
+            fresh.push((t, n.deps));
+            staged.all.push(t);
+            staged.added.push(t);
+            self.submitted += 1;
+        }
+        for (t, deps) in fresh {
+            // Validated: every dependency is indexed.
+            let ids: Vec<Tid> = deps.iter().map(|d| self.tasks.tid_of(d).expect("indexed")).collect();
+            for d in unique(&ids) {
+                let dep = self.tasks.get_mut(&d).expect("indexed tasks exist");
+                dep.dependents.push(t);
+                dep.live_dependents += 1;
+            }
+            self.tasks.get_mut(&t).expect("just inserted").deps = SmallVec::from_vec(ids);
+        }
         Ok(())
     }
 
     /// A client drops references.
     pub fn release(&mut self, client: ClientId, keys: &[Key]) {
         for k in keys {
-            let Some(&t) = self.index.get(k) else { continue };
+            let Some(t) = self.tasks.tid_of(k) else { continue };
             let Some(c) = self.clients.get_mut(&client) else { return };
             let Some(n) = c.wants.get_mut(&t) else { continue };
             *n -= 1;
@@ -552,7 +689,7 @@ impl ClusterState {
     /// A client cancels keys: its references go, and so does work nobody else needs.
     pub fn cancel(&mut self, client: ClientId, keys: &[Key]) {
         for k in keys {
-            let Some(&t) = self.index.get(k) else { continue };
+            let Some(t) = self.tasks.tid_of(k) else { continue };
             let n = self.clients.get_mut(&client).and_then(|c| c.wants.remove(&t)).unwrap_or(0);
             if n > 0 {
                 self.outbox.push(Out::Client(client, ToClient::Cancelled { key: k.clone() }));
@@ -566,9 +703,9 @@ impl ClusterState {
         keys.iter()
             .map(|k| {
                 let holders = self
-                    .index
-                    .get(k)
-                    .and_then(|t| self.tasks.get(t))
+                    .tasks
+                    .tid_of(k)
+                    .and_then(|t| self.tasks.get(&t))
                     .filter(|t| t.state == St::Memory)
                     .map(|t| self.addresses(&t.who_has))
                     .unwrap_or_default();
@@ -596,15 +733,12 @@ impl ClusterState {
                 self.outbox.push(Out::Client(client, ToClient::Erred { key, error }));
                 continue;
             }
-            let t = match self.index.get(&key) {
-                Some(&t) => t,
+            let t = match self.tasks.tid_of(&key) {
+                Some(t) => t,
                 None => {
-                    let t = self.next_tid;
-                    self.next_tid += 1;
-                    self.index.insert(key.clone(), t);
-                    let mut task = Task::new(key.clone(), WireSpec::Remote, 0, (self.generation, 0));
+                    let mut task = Task::new(key.clone(), WireSpec::Remote, (self.generation, 0));
                     task.nbytes = nbytes;
-                    self.tasks.insert(t, task);
+                    let t = self.tasks.insert(task);
                     self.counts.add(St::Released);
                     t
                 }
@@ -629,7 +763,7 @@ impl ClusterState {
 
     /// A worker finished a task.
     pub fn task_done(&mut self, wid: WorkerId, key: &Key, nbytes: u64, seconds: f64) {
-        let Some(&t) = self.index.get(key) else {
+        let Some(t) = self.tasks.tid_of(key) else {
             self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![key.clone()] }));
             return;
         };
@@ -695,7 +829,7 @@ impl ClusterState {
             }
             // A task listing this input twice counted it missing twice.
             let times = task.deps.iter().filter(|&&d| d == t).count();
-            task.n_missing = task.n_missing.saturating_sub(times);
+            task.n_missing = task.n_missing.saturating_sub(u32::try_from(times).unwrap_or(u32::MAX));
             if task.n_missing == 0 {
                 self.make_ready(x);
             }
@@ -711,7 +845,7 @@ impl ClusterState {
 
     /// A worker reports that a task failed.
     pub fn task_erred(&mut self, wid: WorkerId, key: &Key, op: String, message: String) {
-        let Some(&t) = self.index.get(key) else { return };
+        let Some(t) = self.tasks.tid_of(key) else { return };
         match self.tasks[&t].state {
             St::Processing(w) if w == wid => {}
             _ => return, // stale: the task moved on
@@ -724,7 +858,7 @@ impl ClusterState {
 
     /// A worker could not fetch `dependency` for `key` from any holder.
     pub fn missing(&mut self, wid: WorkerId, key: &Key, dependency: &Key) {
-        if let Some(&d) = self.index.get(dependency) {
+        if let Some(d) = self.tasks.tid_of(dependency) {
             if self.tasks[&d].state == St::Memory {
                 let holders = self.tasks[&d].who_has.clone();
                 for h in holders {
@@ -738,7 +872,7 @@ impl ClusterState {
                 }
             }
         }
-        if let Some(&t) = self.index.get(key) {
+        if let Some(t) = self.tasks.tid_of(key) {
             if self.tasks[&t].state == St::Processing(wid) {
                 if let Some(w) = self.workers.get_mut(&wid) {
                     w.processing.remove(&t);
@@ -752,8 +886,8 @@ impl ClusterState {
     /// A worker now also holds these keys.
     pub fn added(&mut self, wid: WorkerId, keys: &[(Key, u64)]) {
         for (k, nbytes) in keys {
-            match self.index.get(k) {
-                Some(&t) if self.tasks[&t].state == St::Memory => self.add_replica(t, wid, *nbytes),
+            match self.tasks.tid_of(k) {
+                Some(t) if self.tasks[&t].state == St::Memory => self.add_replica(t, wid, *nbytes),
                 _ => self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![k.clone()] })),
             }
         }
@@ -761,7 +895,7 @@ impl ClusterState {
 
     /// A worker answered a steal request.
     pub fn steal_reply(&mut self, victim: WorkerId, key: &Key, stolen: bool) {
-        let Some(&t) = self.index.get(key) else { return };
+        let Some(t) = self.tasks.tid_of(key) else { return };
         let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
         let thief = task.steal_to.take();
         if !stolen || task.state != St::Processing(victim) {
@@ -876,7 +1010,7 @@ impl ClusterState {
                 Some(_) => {}
             }
         }
-        for (&t, task) in &self.tasks {
+        for (t, task) in self.tasks.iter() {
             match task.state {
                 St::Processing(w) if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) => {
                     return Err(format!("{} processing on {w}, which does not list it", task.key));
@@ -886,7 +1020,7 @@ impl ClusterState {
                 }
                 St::Waiting => {
                     let missing = task.deps.iter().filter(|d| self.tasks[d].state != St::Memory).count();
-                    if missing != task.n_missing {
+                    if missing != task.n_missing as usize {
                         return Err(format!(
                             "{} waits for {} inputs, {} are missing",
                             task.key, task.n_missing, missing
@@ -902,7 +1036,7 @@ impl ClusterState {
                 .filter(|x| matches!(x.state, St::Waiting | St::Queued | St::Processing(_)))
                 .map(|x| x.deps.iter().filter(|&&d| d == t).count())
                 .sum::<usize>();
-            if waiters != task.waiters {
+            if waiters != task.waiters as usize {
                 return Err(format!("{} has {waiters} waiting dependents but counts {}", task.key, task.waiters));
             }
         }
@@ -968,6 +1102,70 @@ mod tests {
             _ => true,
         });
         out
+    }
+
+    /// A submission in parts runs as one once its last part arrives (nothing runs before);
+    /// a rejected part takes the earlier parts back and the rest of that submission is
+    /// ignored; a client that leaves mid-way leaves nothing behind; and another client's
+    /// release cannot forget a node a later part depends on.
+    #[test]
+    fn submissions_in_parts_run_whole_and_are_taken_back_when_rejected_or_abandoned() {
+        let mut s = state_with_workers(1);
+        s.stage(100, 1, vec![task("a", &[], 0), task("b", &["a"], 1)]).unwrap();
+        s.stage(100, 1, vec![task("c", &["b"], 2)]).unwrap();
+        s.check_invariants().unwrap();
+        assert!(computes(&mut s).is_empty(), "nothing runs before the submission completes");
+        assert_eq!(s.counts().total, 3);
+        assert!(s.submit_part(100, 1, vec![task("d", &["c", "a"], 3)], vec![Key::new("d")], true).unwrap());
+        for k in ["a", "b", "c", "d"] {
+            assert_eq!(computes(&mut s), vec![(1, Key::new(k))]);
+            s.task_done(1, &Key::new(k), 8, 0.001);
+            s.check_invariants().unwrap();
+        }
+        s.flush_events();
+        let msgs = to_client(&mut s, 100);
+        let ToClient::TaskEvents { id: 1, events } = &msgs[0] else { panic!("events first: {msgs:?}") };
+        assert_eq!(events.len(), 4, "every part's nodes are reported");
+        assert_eq!(msgs[1], ToClient::Done { key: Key::new("d") });
+        // Only the wanted output is held; its inputs stay known (released) while it lives.
+        assert_eq!((s.counts().memory, s.counts().total), (1, 4));
+
+        // A part that names an unknown input is rejected; the earlier part goes with it.
+        s.stage(100, 2, vec![task("p", &[], 0)]).unwrap();
+        let err = s.stage(100, 2, vec![task("q", &["nowhere"], 1)]).unwrap_err();
+        assert!(err.contains("nowhere"), "{err}");
+        assert_eq!(s.counts().total, 4, "the first part was taken back");
+        s.stage(100, 2, vec![task("r", &["p"], 2)]).unwrap();
+        assert!(!s.submit_part(100, 2, vec![], vec![Key::new("r")], false).unwrap(), "already rejected");
+        assert_eq!(s.counts().total, 4);
+        assert!(computes(&mut s).is_empty());
+        s.check_invariants().unwrap();
+
+        // A client that leaves with a submission half sent leaves nothing.
+        s.add_client(300);
+        s.stage(300, 1, vec![task("x", &[], 0), task("y", &["x", "d"], 1)]).unwrap();
+        assert_eq!(s.counts().total, 6);
+        s.remove_client(300);
+        assert_eq!(s.counts().total, 4);
+        s.check_invariants().unwrap();
+
+        // Client 200 wants "m"; client 100 sends "m" in a part; 200 releases it before 100's
+        // last part, which depends on it: it is still there, and runs.
+        s.add_client(200);
+        s.submit_part(200, 1, vec![task("m", &[], 0)], vec![Key::new("m")], false).unwrap();
+        s.stage(100, 3, vec![task("m", &[], 0)]).unwrap();
+        s.release(200, &[Key::new("m")]);
+        assert!(s.submit_part(100, 3, vec![task("n", &["m"], 1)], vec![Key::new("n")], false).unwrap());
+        s.check_invariants().unwrap();
+        for (_, k) in computes(&mut s) {
+            s.task_done(1, &k, 8, 0.001);
+        }
+        for (_, k) in computes(&mut s) {
+            s.task_done(1, &k, 8, 0.001);
+        }
+        let done: Vec<ToClient> = to_client(&mut s, 100);
+        assert!(done.contains(&ToClient::Done { key: Key::new("n") }), "{done:?}");
+        s.check_invariants().unwrap();
     }
 
     /// A watching client gets every task's end (time, failure), in a batch before the outputs'

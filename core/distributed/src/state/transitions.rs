@@ -146,7 +146,7 @@ impl ClusterState {
     /// Worker `w` no longer holds `t` (it died, or a peer could not get the data from it).
     pub(super) fn lose_replica(&mut self, t: Tid, w: WorkerId) {
         let Some(task) = self.tasks.get_mut(&t) else { return };
-        task.who_has.retain(|&h| h != w);
+        task.who_has.retain(|h| *h != w);
         if task.state != St::Memory || !task.who_has.is_empty() {
             return;
         }
@@ -156,7 +156,8 @@ impl ClusterState {
         for x in dependents {
             if let Some(dep) = self.tasks.get_mut(&x) {
                 if dep.state == St::Waiting {
-                    dep.n_missing += dep.deps.iter().filter(|&&d| d == t).count();
+                    // A task lists fewer than 2³² inputs (each came in a message).
+                    dep.n_missing += dep.deps.iter().filter(|&&d| d == t).count() as u32;
                 }
             }
         }
@@ -232,7 +233,7 @@ impl ClusterState {
     /// Clients lose `n` references to `t`.
     pub(super) fn drop_wants(&mut self, t: Tid, n: usize) {
         let Some(task) = self.tasks.get_mut(&t) else { return };
-        task.wanted = task.wanted.saturating_sub(n);
+        task.wanted = task.wanted.saturating_sub(u32::try_from(n).unwrap_or(u32::MAX));
         if task.wanted > 0 {
             return;
         }
@@ -323,11 +324,10 @@ impl ClusterState {
             let task = self.tasks.remove(&t).expect("checked above");
             self.watchers.remove(&t);
             self.counts.remove(task.state);
-            self.index.remove(&task.key);
             for d in unique(&task.deps) {
                 if let Some(dep) = self.tasks.get_mut(&d) {
                     dep.live_dependents -= 1;
-                    if dep.dependents.len() > 2 * dep.live_dependents + 8 {
+                    if dep.dependents.len() > 2 * dep.live_dependents as usize + 8 {
                         let mut list = std::mem::take(&mut dep.dependents);
                         list.retain(|x| self.tasks.contains_key(x));
                         self.tasks.get_mut(&d).expect("checked above").dependents = list;

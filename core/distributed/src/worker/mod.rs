@@ -564,7 +564,7 @@ fn run_spec(registry: &Registry, key: &Key, spec: &WireSpec, inputs: &[Value]) -
         WireSpec::Task(ops) => {
             let op = wire::decode_task(registry, key, ops).map_err(|e| match e {
                 rask_core::Error::OpArgs { op, message, .. } => (op, message),
-                other => (ops.first().map_or_else(|| "task".to_string(), |o| o.name.clone()), other.to_string()),
+                other => (ops.first().map_or_else(|| "task".to_string(), |o| o.name.to_string()), other.to_string()),
             })?;
             wire::run_task(&op, inputs).map_err(|f| (f.op, f.message))
         }

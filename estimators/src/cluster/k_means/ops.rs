@@ -171,9 +171,7 @@ impl Op for CandidateCounts {
         let md = inputs[0].get::<MinDist>()?;
         let mut counts = vec![0.0; self.m as usize];
         for &i in &md.idx {
-            let c = counts
-                .get_mut(i as usize)
-                .ok_or_else(|| OpError::new(format!("candidate {i} of {}", self.m)))?;
+            let c = counts.get_mut(i as usize).ok_or_else(|| OpError::new(format!("candidate {i} of {}", self.m)))?;
             *c += 1.0;
         }
         Ok(Value::new(counts))
