@@ -1,6 +1,9 @@
 //! A 1,000,000-task graph: build, optimise and run it, reporting time per phase and peak memory.
 //!
 //! `cargo bench -p rask-benches --bench million_tasks`
+//!
+//! `RASK_MILLION_THREADS` (e.g. `2,8,16`) adds threaded runs with those pool sizes, against the
+//! synchronous scheduler on the same graph.
 
 use std::time::Instant;
 
@@ -26,13 +29,18 @@ fn main() -> rask::Result<()> {
     let plan_time = t1.elapsed();
     drop(plan);
 
-    for (name, s) in [("sync", Scheduler::sync()), ("threaded", Scheduler::threaded())] {
+    let mut schedulers = vec![("sync".to_string(), Scheduler::sync()), ("threaded".to_string(), Scheduler::threaded())];
+    for t in std::env::var("RASK_MILLION_THREADS").unwrap_or_default().split(',').filter(|t| !t.is_empty()) {
+        let n: usize = t.trim().parse().map_err(|_| rask::Error::Scheduler(format!("bad thread count {t:?}")))?;
+        schedulers.push((format!("threaded({n})"), Scheduler::threaded_with(n)?));
+    }
+    for (name, s) in schedulers {
         let t2 = Instant::now();
         let out = s.compute_with(&g, std::slice::from_ref(&root), &ComputeOptions::new())?;
         let run = t2.elapsed();
         assert_eq!(*out.values[0].get::<u64>().expect("u64 root"), independent_plus_tree_sum_expected(n));
         println!(
-            "million_tasks/{name:<8} tasks {n_tasks}  build {:>6.0} ms  plan {:>6.0} ms  plan+run {:>6.0} ms ({:.2} µs/task)  peak results held {}",
+            "million_tasks/{name:<12} tasks {n_tasks}  build {:>6.0} ms  plan {:>6.0} ms  plan+run {:>6.0} ms ({:.2} µs/task)  peak results held {}",
             build.as_secs_f64() * 1e3,
             plan_time.as_secs_f64() * 1e3,
             run.as_secs_f64() * 1e3,

@@ -83,6 +83,11 @@ pub(crate) fn run_observed(
 /// The inputs of node `i`, which the state machine holds until their last dependent finishes.
 pub(crate) fn gather_inputs(plan: &Plan, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
     into.clear();
+    append_inputs(plan, i, values, into)
+}
+
+/// [`gather_inputs`] appending to `into` (the inputs of several nodes, one after the other).
+pub(crate) fn append_inputs(plan: &Plan, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
     for &d in plan.inputs(i) {
         match &values[d as usize] {
             Some(v) => into.push(v.clone()),
