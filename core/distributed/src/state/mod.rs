@@ -231,6 +231,8 @@ pub struct ClusterState {
     staging: FxHashMap<(ClientId, u64), Staged>,
     /// Interned op names ([`intern`](Self::intern)).
     op_names: FxHashSet<Arc<str>>,
+    /// Estimated run time per op, seconds ([`expected_duration`](Self::expected_duration)).
+    durations: FxHashMap<Arc<str>, f64>,
 }
 
 /// The most op names [`ClusterState`] interns.
@@ -272,6 +274,7 @@ impl ClusterState {
             events: FxHashMap::default(),
             staging: FxHashMap::default(),
             op_names: FxHashSet::default(),
+            durations: FxHashMap::default(),
         }
     }
 
@@ -532,6 +535,32 @@ impl ClusterState {
             self.op_names.insert(name.clone());
         }
         name.clone()
+    }
+
+    /// The op a task's duration is filed under: the last (outermost) op of its chain, as an
+    /// interned name; `None` for data, aliases and remote results.
+    fn op_name(&self, t: Tid) -> Option<&Arc<str>> {
+        match &self.tasks.get(&t)?.spec {
+            WireSpec::Task(ops) => ops.last().map(|o| &o.name),
+            _ => None,
+        }
+    }
+
+    /// Keeps a running estimate of each op's duration (as Dask does per key prefix): the
+    /// first run's time, then half the old estimate plus half the new time.
+    fn record_duration(&mut self, t: Tid, seconds: f64) {
+        let Some(op) = self.op_name(t).cloned() else { return };
+        if let Some(d) = self.durations.get_mut(&op) {
+            *d = 0.5 * *d + 0.5 * seconds;
+        } else if self.durations.len() < MAX_INTERNED {
+            self.durations.insert(op, seconds);
+        }
+    }
+
+    /// The expected run time of a task: its op's estimate, or the mean of all tasks for an
+    /// op not yet seen.
+    pub(super) fn expected_duration(&self, t: Tid) -> f64 {
+        self.op_name(t).and_then(|op| self.durations.get(op)).copied().unwrap_or(self.avg_duration)
     }
 
     /// Unpins what a submission's parts pinned.
@@ -795,6 +824,7 @@ impl ClusterState {
             St::Waiting => {}
         }
         self.avg_duration = 0.9 * self.avg_duration + 0.1 * seconds.max(0.0);
+        self.record_duration(t, seconds.max(0.0));
         self.finished += 1;
         {
             let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
@@ -1285,6 +1315,49 @@ mod tests {
         s.outbox.clear();
         s.steal_reply(1, &steals[0], true);
         assert_eq!(computes(&mut s), vec![(2, steals[0].clone())]);
+        s.check_invariants().unwrap();
+    }
+
+    /// Stealing weighs moving a task's inputs against its own op's run time: with a 20 MB
+    /// input (0.1 s to move), tasks of an op that takes 1 s are stolen and tasks of an op that
+    /// takes 1 ms stay where their input is, though the fast ones are those the victim would
+    /// run last (a single mean duration treated both alike).
+    #[test]
+    fn stealing_uses_each_ops_expected_duration() {
+        let op = |key: &str, deps: &[&str], priority: u32, name: &str| {
+            let mut n = task(key, deps, priority);
+            if let WireSpec::Task(ops) = &mut n.spec {
+                ops[0].name = name.into();
+            }
+            n
+        };
+        let mut s = state_with_workers(1);
+        let warm = vec![Key::new("slow-warm"), Key::new("fast-warm")];
+        s.submit(100, vec![op("slow-warm", &[], 0, "test.slow"), op("fast-warm", &[], 1, "test.fast")], warm).unwrap();
+        computes(&mut s);
+        s.task_done(1, &Key::new("slow-warm"), 8, 1.0);
+        s.task_done(1, &Key::new("fast-warm"), 8, 0.001);
+        let mut nodes: Vec<WireNode> = (0..5).map(|i| op(&format!("s{i}"), &["root"], 10 + i, "test.slow")).collect();
+        nodes.extend((0..5).map(|i| op(&format!("f{i}"), &["root"], 20 + i, "test.fast")));
+        let wants: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
+        nodes.push(op("root", &[], 2, "test.root"));
+        s.submit(100, nodes, wants).unwrap();
+        assert_eq!(computes(&mut s), vec![(1, Key::new("root"))]);
+        s.task_done(1, &Key::new("root"), 20_000_000, 0.01);
+        assert_eq!(computes(&mut s).len(), 10, "all go to the holder of their input");
+        s.add_worker(2, "127.0.0.1:2".into(), 8, None, 2, Instant::now());
+        let mut steals: Vec<Key> = s
+            .outbox
+            .iter()
+            .filter_map(|o| match o {
+                Out::Worker(1, ToWorker::Steal { key }) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        steals.sort();
+        let slow: Vec<Key> = (0..5).map(|i| Key::new(format!("s{i}"))).collect();
+        assert_eq!(steals, slow, "{:?}", s.outbox);
+        assert!((s.expected_duration(s.tasks.tid_of(&Key::new("f0")).unwrap()) - 0.001).abs() < 1e-12);
         s.check_invariants().unwrap();
     }
 

@@ -87,10 +87,10 @@ impl Placement {
         best.map(|(_, id)| id)
     }
 
-    /// Whether a task with this many input bytes is too costly to steal: moving its inputs
-    /// would take longer than two mean task durations.
-    pub fn too_costly_to_steal(&self, input_bytes: u64) -> bool {
-        input_bytes as f64 / self.bandwidth > 2.0 * self.avg_duration
+    /// Whether a task with this many input bytes, expected to run `duration` seconds, is too
+    /// costly to steal: moving its inputs would take longer than twice its run time.
+    pub fn too_costly_to_steal(&self, input_bytes: u64, duration: f64) -> bool {
+        input_bytes as f64 / self.bandwidth > 2.0 * duration
     }
 }
 
@@ -138,7 +138,9 @@ impl ClusterState {
     /// Work stealing: each idle worker asks the most loaded one (the most tasks beyond its
     /// threads) for up to its free threads' worth, and at most half the surplus, of the
     /// not-yet-started tasks the victim would run last, skipping those too costly to move
-    /// ([`Placement::too_costly_to_steal`]). Nothing is stolen while tasks are queued here.
+    /// ([`Placement::too_costly_to_steal`], with the task's own op's expected run time, so a
+    /// slow op's tasks move with large inputs while a fast op's stay). Nothing is stolen while
+    /// tasks are queued here.
     pub fn balance(&mut self) {
         if !self.queue.is_empty() || self.workers.len() < 2 {
             return;
@@ -178,7 +180,7 @@ impl ClusterState {
                     break;
                 }
                 let bytes: u64 = self.tasks[&t].deps.iter().map(|d| self.tasks[d].nbytes).sum();
-                if placement.too_costly_to_steal(bytes) {
+                if placement.too_costly_to_steal(bytes, self.expected_duration(t)) {
                     continue;
                 }
                 let task = self.tasks.get_mut(&t).expect("listed by a worker");
@@ -273,8 +275,8 @@ mod tests {
         assert_eq!(p.capacity(2), 4);
         assert_eq!(p.least_loaded([w(1, 4, false)]), None);
         // Stealing moves a task only if its inputs cross in under two task durations.
-        assert!(!p.too_costly_to_steal(400_000_000));
-        assert!(p.too_costly_to_steal(400_000_001));
+        assert!(!p.too_costly_to_steal(400_000_000, 1.0));
+        assert!(p.too_costly_to_steal(400_000_001, 1.0));
     }
 
     #[test]
