@@ -176,6 +176,50 @@ fn large_graphs_are_submitted_in_parts_and_a_failed_part_leaves_nothing_behind()
     assert_eq!(v.iter().map(|v| *v.get::<i64>().unwrap()).collect::<Vec<_>>(), vec![0, -1, -2]);
 }
 
+/// Locality, measured: with one 16 MB block and seven 8 KB blocks spread over two workers,
+/// a blockwise pass moves no block (every task runs where its input is; the workers fetch
+/// nothing), and a task reading the big block and a small one on the other worker moves the
+/// small one. The bytes come from the workers' own count of what they fetched.
+#[test]
+fn locality_is_measured_with_skewed_block_sizes() {
+    let c = own_cluster(2).start().unwrap();
+    let client = c.client();
+    client.wait_for_workers(2, Duration::from_secs(10)).unwrap();
+    let fetched = |s: &rask_distributed::status::StatusSnapshot| s.workers.iter().map(|w| w.fetched_bytes).sum::<u64>();
+    let done = |s: &rask_distributed::status::StatusSnapshot| s.workers.iter().map(|w| w.tasks_done).sum::<u64>();
+    let mut g = Graph::new();
+    let sizes = [2_000_000usize, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000];
+    let keys: Vec<Key> =
+        sizes.iter().enumerate().map(|(i, &n)| g.task(Fill { n, v: i as f64 }, &[]).unwrap()).collect();
+    let blocks = client.compute(&g, &keys).unwrap();
+    client.wait(&blocks).unwrap();
+    let homes = client.who_has(&blocks).unwrap();
+    assert!(homes.iter().all(|h| h.len() == 1), "{homes:?}");
+    let big_home = homes[0][0].clone();
+
+    let sums = client.map(blocks.iter().map(|b| (SumF64, vec![b.clone()]))).unwrap();
+    let values = client.gather(&sums).unwrap();
+    for (v, (i, &n)) in values.iter().zip(sizes.iter().enumerate()) {
+        assert_eq!(*v.get::<f64>().unwrap(), i as f64 * n as f64);
+    }
+    let ran = client.who_has(&sums).unwrap();
+    assert_eq!(ran[0], vec![big_home.clone()], "the big block's task ran where the block is");
+    let moved: u64 = (0..8).filter(|&i| ran[i] != homes[i]).map(|i| sizes[i] as u64 * 8).sum();
+    let s = c.wait_for_status(|s| done(s) >= 16, Duration::from_secs(10)).unwrap();
+    // A small block may move when its holder is busier (8 KB cost 40 µs to move): the
+    // workers' count of fetched bytes is exactly the blocks that moved.
+    assert_eq!(fetched(&s), moved, "fetched bytes are the blocks moved: {ran:?} from {homes:?}");
+    assert!(moved < 100_000, "no big block moved");
+    // A small block on the other worker that its task did not copy to the big block's.
+    let other = (1..8).find(|&i| homes[i][0] != big_home && ran[i] == homes[i]).expect("blocks on both workers");
+
+    let both = client.submit(SumF64, &[&blocks[0], &blocks[other]]).unwrap();
+    assert_eq!(both.get::<f64>().unwrap(), other as f64 * 1_000.0);
+    assert_eq!(client.who_has(std::slice::from_ref(&both)).unwrap(), vec![vec![big_home]]);
+    let s = c.wait_for_status(|s| done(s) >= 17 && fetched(s) > moved, Duration::from_secs(10)).unwrap();
+    assert_eq!(fetched(&s) - moved, 8_000, "the small block moved, not the big one");
+}
+
 #[test]
 fn task_errors_reach_the_client_with_the_original_message() {
     let client = cluster().client();

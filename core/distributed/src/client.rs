@@ -487,6 +487,19 @@ impl Client {
         wait_keys(&self.inner, &keys, None)
     }
 
+    /// The data addresses of the workers holding each future's result (empty while it is
+    /// not in memory), as Dask's `Client.who_has`.
+    pub fn who_has(&self, futures: &[Future]) -> Result<Vec<Vec<String>>> {
+        let keys: Vec<Key> = futures.iter().map(|f| f.key().clone()).collect();
+        match self.request(|id| FromClient::WhoHas { id, keys: keys.clone() })? {
+            ToClient::WhoHas { holders, .. } => {
+                let mut by_key: FxHashMap<Key, Vec<String>> = holders.into_iter().collect();
+                Ok(keys.iter().map(|k| by_key.remove(k).unwrap_or_default()).collect())
+            }
+            other => Err(Error::Distributed(format!("unexpected reply to who_has: {other:?}"))),
+        }
+    }
+
     /// Waits for the futures and fetches their values from the workers holding them.
     pub fn gather(&self, futures: &[Future]) -> Result<Vec<Value>> {
         let keys: Vec<Key> = futures.iter().map(|f| f.key().clone()).collect();

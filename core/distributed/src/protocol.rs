@@ -207,6 +207,9 @@ pub struct WorkerMetrics {
     pub paused: bool,
     /// Tasks completed since it started.
     pub tasks_done: u64,
+    /// Bytes of task inputs it fetched from other workers since it joined.
+    #[serde(default)]
+    pub fetched_bytes: u64,
 }
 
 /// Scheduler → worker.

@@ -89,6 +89,9 @@ pub struct WorkerStatus {
     pub last_seen_ms: u64,
     /// Tasks the worker has finished since it connected.
     pub tasks_done: u64,
+    /// Bytes of task inputs the worker fetched from other workers since it connected.
+    #[serde(default)]
+    pub fetched_bytes: u64,
 }
 
 /// Number of tasks in each scheduler state.
@@ -817,6 +820,7 @@ mod tests {
                     paused: false,
                     last_seen_ms: 120,
                     tasks_done: 99,
+                    fetched_bytes: 0,
                 },
                 WorkerStatus {
                     id: 2,

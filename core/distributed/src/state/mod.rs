@@ -1010,6 +1010,7 @@ impl ClusterState {
                     paused: w.metrics.paused,
                     last_seen_ms: now.duration_since(w.last_seen).as_millis() as u64,
                     tasks_done: w.metrics.tasks_done,
+                    fetched_bytes: w.metrics.fetched_bytes,
                 })
                 .collect(),
             clients: self.clients.len(),

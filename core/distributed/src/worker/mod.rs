@@ -318,6 +318,7 @@ impl Session<'_> {
             tx: tx.clone(),
             peers: peers.clone(),
             fetches: Vec::new(),
+            fetched_bytes: 0,
         };
         let mut heartbeat = tokio::time::interval(opts.heartbeat);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -385,6 +386,8 @@ struct WorkerLoop {
     peers: Arc<PeerPool>,
     /// This session's fetches in flight (finished ones are pruned as new ones start).
     fetches: Vec<tokio::task::JoinHandle<()>>,
+    /// Bytes of task inputs fetched from peers this session (what locality saves).
+    fetched_bytes: u64,
 }
 
 impl WorkerLoop {
@@ -397,6 +400,7 @@ impl WorkerLoop {
             n_keys: s.len(),
             paused: s.is_paused(),
             tasks_done: self.state.tasks_done(),
+            fetched_bytes: self.fetched_bytes,
         }
     }
 
@@ -430,7 +434,12 @@ impl WorkerLoop {
                 )))
             }
             Input::Finished(batch) => Event::Finished(batch),
-            Input::Fetched { key, result } => Event::Fetched { key, result },
+            Input::Fetched { key, result } => {
+                if let Ok(added) = &result {
+                    self.fetched_bytes += added.iter().map(|(_, n)| n).sum::<u64>();
+                }
+                Event::Fetched { key, result }
+            }
         };
         self.step(ev);
         None
