@@ -104,6 +104,12 @@ pub trait Op: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Runs the op on its inputs.
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError>;
+
+    /// A hint that this task is next in line on a thread busy with another one: an op that
+    /// reads a file can ask the operating system to start reading it now, so the read overlaps
+    /// the current task's computing. It must return at once and never fail; the default does
+    /// nothing.
+    fn prefetch(&self) {}
 }
 
 /// The object-safe face of an [`Op`], as stored in tasks.
@@ -116,6 +122,8 @@ pub trait DynOp: Send + Sync + 'static {
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError>;
     /// The serialised arguments.
     fn encode_args(&self) -> Result<Vec<u8>, rmp_serde::encode::Error>;
+    /// See [`Op::prefetch`].
+    fn prefetch(&self);
 }
 
 impl<T: Op> DynOp for T {
@@ -134,6 +142,10 @@ impl<T: Op> DynOp for T {
     fn encode_args(&self) -> Result<Vec<u8>, rmp_serde::encode::Error> {
         // Struct-as-map encoding keeps argument bytes stable when fields are added with defaults.
         rmp_serde::to_vec_named(self)
+    }
+
+    fn prefetch(&self) {
+        Op::prefetch(self)
     }
 }
 
@@ -257,6 +269,19 @@ impl TaskOp {
             TaskOp::Op(_) => false,
             TaskOp::Local(_) => true,
             TaskOp::Fused(chain) => chain.iter().any(TaskOp::is_local),
+        }
+    }
+
+    /// [`Op::prefetch`] of the op that runs first.
+    pub fn prefetch(&self) {
+        match self {
+            TaskOp::Op(op) => op.prefetch(),
+            TaskOp::Local(_) => {}
+            TaskOp::Fused(chain) => {
+                if let Some(first) = chain.first() {
+                    first.prefetch();
+                }
+            }
         }
     }
 

@@ -357,3 +357,49 @@ fn fusing_with_an_unknown_key_to_keep_is_an_error() {
     let err = rask_core::graph::fuse_linear(&g, &[Key::new("typo")]).unwrap_err();
     assert_eq!(err, rask_core::Error::MissingKey(Key::new("typo")));
 }
+
+/// Logs its prefetch hints and runs, to check when the local executors give the hint.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+struct Prefetched {
+    id: u64,
+}
+
+static PREFETCH_LOG: std::sync::Mutex<Vec<(&'static str, u64)>> = std::sync::Mutex::new(Vec::new());
+
+impl rask_core::Op for Prefetched {
+    const NAME: &'static str = "test.prefetched";
+    fn run(&self, _: &[Value]) -> Result<Value, rask_core::OpError> {
+        PREFETCH_LOG.lock().unwrap().push(("run", self.id));
+        Ok(Value::new(self.id as i64))
+    }
+    fn prefetch(&self) {
+        PREFETCH_LOG.lock().unwrap().push(("prefetch", self.id));
+    }
+}
+
+/// While a task runs, the task that comes next is told to prefetch (so a file read can overlap
+/// the current task's computing): on the synchronous scheduler every task but the first is
+/// hinted before it runs; a threaded loop hints the task after each batch it takes (tiny tasks
+/// like these are taken several at a time), always before that task runs.
+#[test]
+fn the_next_ready_task_is_hinted_to_prefetch_while_one_runs() {
+    for (s, every) in [(Scheduler::sync(), true), (Scheduler::threaded_with(1).unwrap(), false)] {
+        PREFETCH_LOG.lock().unwrap().clear();
+        let mut g = Graph::new();
+        let keys: Vec<Key> = (0..5).map(|id| g.task(Prefetched { id }, &[]).unwrap()).collect();
+        let values = s.compute(&g, &keys).unwrap();
+        assert_eq!(values.iter().map(|v| *v.get::<i64>().unwrap()).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        let log = PREFETCH_LOG.lock().unwrap().clone();
+        let runs: Vec<u64> = log.iter().filter(|(e, _)| *e == "run").map(|&(_, id)| id).collect();
+        assert_eq!(runs.len(), 5, "{log:?}");
+        let mut n_hinted = 0;
+        for &id in &runs[1..] {
+            let hinted = log.iter().position(|&e| e == ("prefetch", id));
+            let ran = log.iter().position(|&e| e == ("run", id));
+            assert!(hinted < ran, "{}: task {id} hinted after it ran: {log:?}", s.name());
+            assert!(hinted.is_some() || !every, "{}: task {id} not hinted: {log:?}", s.name());
+            n_hinted += usize::from(hinted.is_some());
+        }
+        assert!(n_hinted > 0, "{}: no hint: {log:?}", s.name());
+    }
+}

@@ -80,6 +80,13 @@ pub(crate) fn run_observed(
     result
 }
 
+/// Hints node `i`'s op that it runs soon ([`crate::Op::prefetch`]).
+pub(crate) fn prefetch(plan: &Plan, i: Option<u32>) {
+    if let Some(PlanNode::Task(op)) = i.map(|i| plan.node(i as usize)) {
+        op.prefetch();
+    }
+}
+
 /// The inputs of node `i`, which the state machine holds until their last dependent finishes.
 pub(crate) fn gather_inputs(plan: &Plan, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
     into.clear();

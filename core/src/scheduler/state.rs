@@ -85,6 +85,14 @@ impl SchedulerState {
         }
     }
 
+    /// The task [`pop_ready`](Self::pop_ready) would return next, without taking it.
+    pub fn peek_ready(&self) -> Option<u32> {
+        if self.failed {
+            return None;
+        }
+        self.ready.last().copied()
+    }
+
     /// The next task to run (marked running), or `None` if nothing is ready or a task failed.
     pub fn pop_ready(&mut self) -> Option<u32> {
         if self.failed {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::diagnostics::Callback;
-use super::exec::{finished, gather_inputs, run_observed};
+use super::exec::{finished, gather_inputs, prefetch, run_observed};
 use super::plan::Plan;
 use super::state::SchedulerState;
 use super::{Executed, Executor};
@@ -48,6 +48,8 @@ impl Executor for SyncExecutor {
         while let Some(i) = state.pop_ready() {
             let iu = i as usize;
             gather_inputs(plan, iu, &values, &mut inputs)?;
+            // The next task may read a file: let the OS start while this one computes.
+            prefetch(plan, state.peek_ready());
             let result = run_observed(plan, iu, &inputs, check, callbacks);
             // Let go of the inputs now, so released results are freed before the next task.
             inputs.clear();

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rayon::ThreadPool;
 
 use super::diagnostics::Callback;
-use super::exec::{append_inputs, finished, run_observed};
+use super::exec::{append_inputs, finished, prefetch, run_observed};
 use super::plan::Plan;
 use super::state::SchedulerState;
 use super::{Executed, Executor};
@@ -143,10 +143,13 @@ fn worker_loop<'s>(sh: &'s Shared<'s>, scope: &rayon::Scope<'s>) {
         }
         let extra = guard.state.n_ready().min(sh.n_threads.saturating_sub(guard.active));
         guard.active += extra;
+        let next = guard.state.peek_ready();
         drop(guard);
         for _ in 0..extra {
             scope.spawn(move |s| worker_loop(sh, s));
         }
+        // The next ready task may read a file: let the OS start while this batch computes.
+        prefetch(plan, next);
 
         let t0 = Instant::now();
         for (j, &i) in batch.iter().enumerate() {
