@@ -318,8 +318,38 @@ impl ClusterState {
         processing.sort_unstable();
         let mut held: Vec<Tid> = w.has.into_iter().collect();
         held.sort_unstable();
+        // Tasks on other workers that need a result only the removed worker held: they may be
+        // fetching it from a host that no longer answers (a partition, not a crash, leaves the
+        // connection open and silent until TCP gives up, many minutes later). They are taken
+        // back and wait for the recomputed input, as Dask moves them to `waiting`.
+        let mut stranded: Vec<(Tid, WorkerId)> = Vec::new();
+        for &t in &held {
+            // `has` may name a task already forgotten (lose_replica skips those too).
+            let Some(task) = self.tasks.get(&t) else { continue };
+            if task.state == St::Memory && task.who_has.as_slice() == [id] {
+                for x in &task.dependents {
+                    if let Some(St::Processing(other)) = self.tasks.get(x).map(|d| d.state) {
+                        if other != id {
+                            stranded.push((*x, other));
+                        }
+                    }
+                }
+            }
+        }
         for t in held {
             self.lose_replica(t, id);
+        }
+        stranded.sort_unstable();
+        stranded.dedup();
+        for (x, other) in stranded {
+            if self.tasks.get(&x).is_some_and(|task| task.state == St::Processing(other)) {
+                if let Some(wk) = self.workers.get_mut(&other) {
+                    wk.processing.remove(&x);
+                }
+                let key = self.tasks[&x].key.clone();
+                self.outbox.push(Out::Worker(other, ToWorker::Release { keys: vec![key] }));
+                self.back_to_waiting(x);
+            }
         }
         for t in processing {
             self.died_running(t, id, &w.address);
@@ -1359,6 +1389,41 @@ mod tests {
         let slow: Vec<Key> = (0..5).map(|i| Key::new(format!("s{i}"))).collect();
         assert_eq!(steals, slow, "{:?}", s.outbox);
         assert!((s.expected_duration(s.tasks.tid_of(&Key::new("f0")).unwrap()) - 0.001).abs() < 1e-12);
+        s.check_invariants().unwrap();
+    }
+
+    /// A worker cut off by a partition is removed while another worker runs a task that needs a
+    /// result only it held: that task cannot get its input (the fetch would wait on a silent
+    /// connection for as long as TCP does), so it is released there and waits for the input to
+    /// be recomputed, then runs again.
+    #[test]
+    fn a_task_needing_a_result_only_a_removed_worker_held_is_taken_back_and_runs_again() {
+        let mut s = state_with_workers(2);
+        let nodes = vec![task("a", &[], 0), task("b", &[], 1), task("c", &["a", "b"], 2)];
+        s.submit(100, nodes, vec![Key::new("c")]).unwrap();
+        let roots = computes(&mut s);
+        assert_eq!(roots.len(), 2, "{roots:?}");
+        for (w, k) in &roots {
+            s.task_done(*w, k, 8, 0.001);
+        }
+        let sent = computes(&mut s);
+        let [(runner, c)] = &sent[..] else { panic!("c is sent to one worker: {sent:?}") };
+        let runner = *runner;
+        assert_eq!(c, &Key::new("c"));
+        let gone = 3 - runner;
+        let (_, lost) = roots.iter().find(|(w, _)| *w == gone).unwrap().clone();
+        s.outbox.clear();
+        s.remove_worker(gone, "partitioned");
+        s.check_invariants().unwrap();
+        let released: Vec<&Out> =
+            s.outbox.iter().filter(|o| matches!(o, Out::Worker(w, ToWorker::Release { .. }) if *w == runner)).collect();
+        assert_eq!(released.len(), 1, "{:?}", s.outbox);
+        assert!(matches!(released[0], Out::Worker(_, ToWorker::Release { keys }) if keys == &[Key::new("c")]));
+        assert_eq!(computes(&mut s), vec![(runner, lost.clone())], "the lost input is recomputed");
+        s.task_done(runner, &lost, 8, 0.001);
+        assert_eq!(computes(&mut s), vec![(runner, Key::new("c"))], "then c runs again");
+        s.task_done(runner, &Key::new("c"), 8, 0.001);
+        assert!(to_client(&mut s, 100).contains(&ToClient::Done { key: Key::new("c") }));
         s.check_invariants().unwrap();
     }
 

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::conn::{accept, connect, Conn, Security};
 use super::protocol::{
@@ -133,6 +134,7 @@ enum Input {
     Finished(Vec<(Key, Outcome, f64)>),
     Fetched {
         key: Key,
+        id: u64,
         result: Result<Vec<(Key, u64)>, Key>,
     },
 }
@@ -367,8 +369,8 @@ impl Session<'_> {
         // each has really stopped. Running tasks only report to this session's channel, which
         // goes with it.
         for f in w.fetches.drain(..) {
-            f.abort();
-            let _ = f.await;
+            f.handle.abort();
+            let _ = f.handle.await;
         }
         ended
     }
@@ -384,8 +386,9 @@ struct WorkerLoop {
     out: Vec<ToScheduler>,
     tx: mpsc::UnboundedSender<Input>,
     peers: Arc<PeerPool>,
-    /// This session's fetches in flight (finished ones are pruned as new ones start).
-    fetches: Vec<tokio::task::JoinHandle<()>>,
+    /// This session's fetches in flight, by the task they fetch for (finished ones are pruned
+    /// as new ones start).
+    fetches: Vec<Fetch>,
     /// Bytes of task inputs fetched from peers this session (what locality saves).
     fetched_bytes: u64,
 }
@@ -434,11 +437,11 @@ impl WorkerLoop {
                 )))
             }
             Input::Finished(batch) => Event::Finished(batch),
-            Input::Fetched { key, result } => {
+            Input::Fetched { key, id, result } => {
                 if let Ok(added) = &result {
                     self.fetched_bytes += added.iter().map(|(_, n)| n).sum::<u64>();
                 }
-                Event::Fetched { key, result }
+                Event::Fetched { key, id, result }
             }
         };
         self.step(ev);
@@ -462,15 +465,25 @@ impl WorkerLoop {
         for c in commands {
             match c {
                 Command::Send(msg) => self.out.push(msg),
-                Command::Fetch { key, missing } => {
+                Command::Fetch { key, id, missing } => {
                     let peers = self.peers.clone();
                     let store = self.store.clone();
                     let tx = self.tx.clone();
-                    self.fetches.retain(|f| !f.is_finished());
-                    self.fetches.push(tokio::spawn(async move {
-                        let result = fetch_all(&peers, &store, missing).await;
-                        let _ = tx.send(Input::Fetched { key, result });
-                    }));
+                    self.fetches.retain(|f| !f.handle.is_finished());
+                    let cancel = CancellationToken::new();
+                    let (task, token) = (key.clone(), cancel.clone());
+                    let handle = tokio::spawn(async move {
+                        let result = fetch_all(&peers, &store, missing, &token).await;
+                        let _ = tx.send(Input::Fetched { key, id, result });
+                    });
+                    self.fetches.push(Fetch { task, cancel, handle });
+                }
+                Command::CancelFetch { key } => {
+                    // The fetch stops waiting and reports what it stored so far (the scheduler
+                    // keeps or releases those replicas), so nothing is held that it does not know.
+                    for f in self.fetches.iter().filter(|f| f.task == key) {
+                        f.cancel.cancel();
+                    }
                 }
                 Command::Run(batch) => {
                     let registry = self.registry.clone();
@@ -494,6 +507,13 @@ impl WorkerLoop {
             }
         }
     }
+}
+
+/// A fetch in flight: the task it fetches for, how to stop it, and its tokio task.
+struct Fetch {
+    task: Key,
+    cancel: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
 }
 
 /// The shared [`DataStore`] as the state machine's [`Holdings`]: each call takes the lock
@@ -584,7 +604,12 @@ fn run_spec(registry: &Registry, key: &Key, spec: &WireSpec, inputs: &[Value]) -
 }
 
 /// Fetches missing inputs from their holders into the store. Err names an input no holder had.
-async fn fetch_all(peers: &PeerPool, store: &Store, missing: Vec<(Key, Vec<String>)>) -> Result<Vec<(Key, u64)>, Key> {
+async fn fetch_all(
+    peers: &PeerPool,
+    store: &Store,
+    missing: Vec<(Key, Vec<String>)>,
+    cancel: &CancellationToken,
+) -> Result<Vec<(Key, u64)>, Key> {
     // Group by first holder: one request per peer in the common case.
     let mut by_peer: Vec<(String, Wanted)> = Vec::new();
     for (k, holders) in missing {
@@ -615,7 +640,12 @@ async fn fetch_all(peers: &PeerPool, store: &Store, missing: Vec<(Key, Vec<Strin
                 }
             }
             for (addr, keys) in asks {
-                match peers.get(&addr, &keys).await {
+                let reply = tokio::select! {
+                    r = peers.get(&addr, &keys) => r,
+                    // No longer needed: what was stored so far is reported as added.
+                    _ = cancel.cancelled() => return Ok(added),
+                };
+                match reply {
                     Ok(replies) => {
                         for r in replies {
                             if let PeerReply::Data { key, value } = r {

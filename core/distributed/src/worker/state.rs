@@ -97,6 +97,8 @@ pub(crate) enum Event<V> {
     Fetched {
         /// The task the inputs were for.
         key: Key,
+        /// The [`Command::Fetch`]'s id.
+        id: u64,
         /// What was fetched.
         result: Result<Vec<(Key, u64)>, Key>,
     },
@@ -123,8 +125,17 @@ pub(crate) enum Command<I> {
     Fetch {
         /// The task waiting for them.
         key: Key,
+        /// This fetch, among the task's fetches (a task released and sent again fetches anew,
+        /// and a late report of the first fetch must not start it).
+        id: u64,
         /// The inputs not held, with their holders.
         missing: Vec<(Key, Vec<String>)>,
+    },
+    /// Stop fetching the inputs of `key` (released or stolen while they were on their way: a
+    /// fetch from a peer that no longer answers would otherwise wait as long as TCP does).
+    CancelFetch {
+        /// The task that no longer needs them.
+        key: Key,
     },
     /// Send this message to the scheduler (with the next batch).
     Send(ToScheduler),
@@ -146,6 +157,8 @@ struct Pending {
     /// The scheduler's priority: lower runs first.
     priority: (u64, u32),
     phase: Phase,
+    /// The id of the fetch it waits for (while fetching).
+    fetch: u64,
     /// Released by the scheduler while running: drop the result.
     cancelled: bool,
 }
@@ -192,6 +205,9 @@ impl WorkerState {
             Event::Steal { key } => {
                 let stolen = match self.tasks.get(&key) {
                     Some(p) if p.phase != Phase::Running => {
+                        if p.phase == Phase::Fetching {
+                            out.push(Command::CancelFetch { key: key.clone() });
+                        }
                         self.tasks.remove(&key);
                         true
                     }
@@ -203,7 +219,10 @@ impl WorkerState {
                 for k in keys {
                     match self.tasks.get_mut(&k) {
                         Some(p) if p.phase == Phase::Running => p.cancelled = true,
-                        Some(_) => {
+                        Some(p) => {
+                            if p.phase == Phase::Fetching {
+                                out.push(Command::CancelFetch { key: k.clone() });
+                            }
                             self.tasks.remove(&k);
                         }
                         None => {}
@@ -218,13 +237,13 @@ impl WorkerState {
                     self.finished(key, result, seconds, store, &mut out);
                 }
             }
-            Event::Fetched { key, result } => match result {
+            Event::Fetched { key, id, result } => match result {
                 Ok(added) => {
                     if !added.is_empty() {
                         out.push(Command::Send(ToScheduler::Added { keys: added }));
                     }
                     if let Some(p) = self.tasks.get_mut(&key) {
-                        if p.phase == Phase::Fetching {
+                        if p.phase == Phase::Fetching && p.fetch == id {
                             p.phase = Phase::Ready;
                             let priority = p.priority;
                             self.seq += 1;
@@ -233,7 +252,8 @@ impl WorkerState {
                     }
                 }
                 Err(dependency) => {
-                    if self.tasks.remove(&key).is_some() {
+                    if self.tasks.get(&key).is_some_and(|p| p.phase == Phase::Fetching && p.fetch == id) {
+                        self.tasks.remove(&key);
                         out.push(Command::Send(ToScheduler::Missing { key, dependency }));
                     }
                 }
@@ -290,13 +310,17 @@ impl WorkerState {
         let missing: Vec<(Key, Vec<String>)> = deps.iter().filter(|(k, _)| !store.has(k)).cloned().collect();
         let deps: Vec<Key> = deps.into_iter().map(|(k, _)| k).collect();
         if missing.is_empty() {
-            self.tasks.insert(key.clone(), Pending { spec, deps, priority, phase: Phase::Ready, cancelled: false });
+            self.tasks
+                .insert(key.clone(), Pending { spec, deps, priority, phase: Phase::Ready, fetch: 0, cancelled: false });
             self.seq += 1;
             self.ready.push(Reverse((priority, self.seq, key)));
             return;
         }
-        self.tasks.insert(key.clone(), Pending { spec, deps, priority, phase: Phase::Fetching, cancelled: false });
-        out.push(Command::Fetch { key, missing });
+        self.seq += 1;
+        let id = self.seq;
+        self.tasks
+            .insert(key.clone(), Pending { spec, deps, priority, phase: Phase::Fetching, fetch: id, cancelled: false });
+        out.push(Command::Fetch { key, id, missing });
     }
 
     /// Starts ready tasks while threads are free and the store is not paused: one
@@ -485,12 +509,12 @@ mod tests {
         let cmds = w.handle(compute("t", &["held", "far"], 0), &mut s);
         assert_eq!(
             cmds,
-            vec![Command::Fetch { key: k("t"), missing: vec![(k("far"), vec!["peer-of-far".to_string()])] }],
+            vec![Command::Fetch { key: k("t"), id: 1, missing: vec![(k("far"), vec!["peer-of-far".to_string()])] }],
             "only the input not held is fetched, with its holders"
         );
         assert_eq!(w.start_ready(&mut s), vec![], "it waits for its input");
         s.values.insert(k("far"), 9);
-        let cmds = w.handle(Event::Fetched { key: k("t"), result: Ok(vec![(k("far"), 8)]) }, &mut s);
+        let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, result: Ok(vec![(k("far"), 8)]) }, &mut s);
         assert_eq!(sent(&cmds), vec![ToScheduler::Added { keys: vec![(k("far"), 8)] }]);
         let cmds = w.start_ready(&mut s);
         assert_eq!(cmds, vec![Command::Run(vec![Job { key: k("t"), spec: spec(), inputs: vec![7, 9] }])]);
@@ -503,11 +527,11 @@ mod tests {
     fn an_input_no_holder_had_is_reported_missing() {
         let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
         w.handle(compute("t", &["far"], 0), &mut s);
-        let cmds = w.handle(Event::Fetched { key: k("t"), result: Err(k("far")) }, &mut s);
+        let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s);
         assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), dependency: k("far") }]);
         assert_eq!(w.start_ready(&mut s), vec![], "the task is forgotten");
         // A late fetch for a forgotten task says nothing.
-        assert_eq!(w.handle(Event::Fetched { key: k("t"), result: Err(k("far")) }, &mut s), vec![]);
+        assert_eq!(w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s), vec![]);
     }
 
     #[test]
@@ -590,6 +614,31 @@ mod tests {
         assert_eq!(runs(&w.start_ready(&mut s)), vec![vec![k("u0")]]);
     }
 
+    /// A task released while its inputs are on their way (the scheduler took it back: their
+    /// holder was cut off) stops its fetch; when it is sent again, the first fetch's late
+    /// report neither starts it nor fails it, and only the new fetch counts.
+    #[test]
+    fn a_task_released_while_fetching_cancels_the_fetch_and_a_late_report_is_ignored() {
+        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let first = w.handle(compute("t", &["far"], 0), &mut s);
+        let [Command::Fetch { id: old, .. }] = first[..] else { panic!("{first:?}") };
+        let cmds = w.handle(Event::Release { keys: vec![k("t")] }, &mut s);
+        assert_eq!(cmds, vec![Command::CancelFetch { key: k("t") }]);
+        let again = w.handle(compute("t", &["far"], 0), &mut s);
+        let [Command::Fetch { id: new, .. }] = again[..] else { panic!("{again:?}") };
+        assert_ne!(old, new);
+        // The cancelled fetch reports what it stored so far: kept (and told), the task not started.
+        s.values.insert(k("part"), 1);
+        let late = w.handle(Event::Fetched { key: k("t"), id: old, result: Ok(vec![(k("part"), 8)]) }, &mut s);
+        assert_eq!(sent(&late), vec![ToScheduler::Added { keys: vec![(k("part"), 8)] }]);
+        assert_eq!(w.start_ready(&mut s), vec![], "the task still waits for its own fetch");
+        let late = w.handle(Event::Fetched { key: k("t"), id: old, result: Err(k("far")) }, &mut s);
+        assert_eq!(late, vec![], "an old fetch's failure is not the task's");
+        s.values.insert(k("far"), 2);
+        w.handle(Event::Fetched { key: k("t"), id: new, result: Ok(vec![(k("far"), 8)]) }, &mut s);
+        assert_eq!(runs(&w.start_ready(&mut s)), vec![vec![k("t")]]);
+    }
+
     #[test]
     fn a_steal_takes_back_a_waiting_task_and_is_refused_for_a_running_one() {
         let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
@@ -606,7 +655,7 @@ mod tests {
         assert_eq!(steal(&mut w, &mut s, "unknown"), reply("unknown", false));
         w.handle(done("running", 1e-3), &mut s);
         assert_eq!(w.start_ready(&mut s), vec![], "stolen tasks do not run here");
-        let late = w.handle(Event::Fetched { key: k("fetching"), result: Ok(vec![]) }, &mut s);
+        let late = w.handle(Event::Fetched { key: k("fetching"), id: 3, result: Ok(vec![]) }, &mut s);
         assert_eq!(late, vec![], "a fetch landing for a stolen task starts nothing");
         assert_eq!(w.start_ready(&mut s), vec![]);
     }
