@@ -165,10 +165,54 @@ struct Worker {
     nthreads: usize,
     pid: u32,
     memory_limit: Option<u64>,
-    processing: FxHashSet<Tid>,
+    processing: Processing,
     has: FxHashSet<Tid>,
     metrics: WorkerMetrics,
     last_seen: Instant,
+}
+
+/// The tasks assigned to a worker and not finished, each with the run time its op was expected
+/// to take when it was assigned, and their sum: the worker's *occupancy*, as Dask calls it,
+/// which placement reads as the worker's backlog.
+#[derive(Debug, Default)]
+struct Processing {
+    tasks: FxHashMap<Tid, f64>,
+    occupancy: f64,
+}
+
+impl Processing {
+    fn insert(&mut self, t: Tid, expected_seconds: f64) {
+        if let Some(old) = self.tasks.insert(t, expected_seconds) {
+            self.occupancy -= old;
+        }
+        self.occupancy += expected_seconds;
+    }
+
+    /// Removes `t`; whether it was there.
+    fn remove(&mut self, t: &Tid) -> bool {
+        let Some(d) = self.tasks.remove(t) else { return false };
+        // Reset when empty, so rounding cannot accumulate over a long run.
+        self.occupancy = if self.tasks.is_empty() { 0.0 } else { self.occupancy - d };
+        true
+    }
+
+    fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    #[cfg(test)]
+    fn contains(&self, t: &Tid) -> bool {
+        self.tasks.contains_key(t)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Tid> {
+        self.tasks.keys()
+    }
+
+    /// Seconds of work assigned and not finished (never negative).
+    fn occupancy(&self) -> f64 {
+        self.occupancy.max(0.0)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -192,6 +236,9 @@ pub struct StateConfig {
     pub poison_limit: u32,
     /// Assumed transfer bandwidth between workers, bytes per second (locality cost model).
     pub bandwidth: f64,
+    /// Assumed cost of one fetch from a peer beyond its bytes (a request and its reply),
+    /// seconds (locality cost model): what keeps tiny tasks next to their tiny inputs.
+    pub transfer_latency: f64,
     /// Time a worker's queue should cover, seconds: a worker is given queued root tasks until
     /// its backlog is this long or twice its threads, whichever holds more tasks.
     pub backlog_seconds: f64,
@@ -199,7 +246,7 @@ pub struct StateConfig {
 
 impl Default for StateConfig {
     fn default() -> Self {
-        StateConfig { poison_limit: 3, bandwidth: 200e6, backlog_seconds: 0.005 }
+        StateConfig { poison_limit: 3, bandwidth: 200e6, transfer_latency: 100e-6, backlog_seconds: 0.005 }
     }
 }
 
@@ -298,7 +345,7 @@ impl ClusterState {
                 nthreads: nthreads.max(1),
                 pid,
                 memory_limit,
-                processing: FxHashSet::default(),
+                processing: Processing::default(),
                 has: FxHashSet::default(),
                 metrics: WorkerMetrics::default(),
                 last_seen: now,
@@ -314,7 +361,7 @@ impl ClusterState {
     pub fn remove_worker(&mut self, id: WorkerId, reason: &str) {
         let Some(w) = self.workers.remove(&id) else { return };
         tracing::warn!(worker = id, address = %w.address, reason, "worker removed");
-        let mut processing: Vec<Tid> = w.processing.into_iter().collect();
+        let mut processing: Vec<Tid> = w.processing.tasks.into_keys().collect();
         processing.sort_unstable();
         let mut held: Vec<Tid> = w.has.into_iter().collect();
         held.sort_unstable();
@@ -1102,10 +1149,14 @@ impl ClusterState {
             }
         }
         for (&w, wk) in &self.workers {
-            for t in &wk.processing {
+            for t in wk.processing.iter() {
                 if self.tasks.get(t).map(|x| x.state) != Some(St::Processing(w)) {
                     return Err(format!("worker {w} lists a task that is not processing there"));
                 }
+            }
+            let sum: f64 = wk.processing.tasks.values().sum();
+            if (sum - wk.processing.occupancy).abs() > 1e-9 * (1.0 + sum) {
+                return Err(format!("worker {w} has occupancy {} but its tasks sum to {sum}", wk.processing.occupancy));
             }
         }
         Ok(())
@@ -1128,6 +1179,15 @@ mod tests {
             deps: deps.iter().map(|d| Key::new(*d)).collect(),
             priority,
         }
+    }
+
+    /// A task running op `name`.
+    fn op(key: &str, deps: &[&str], priority: u32, name: &str) -> WireNode {
+        let mut n = task(key, deps, priority);
+        if let WireSpec::Task(ops) = &mut n.spec {
+            ops[0].name = name.into();
+        }
+        n
     }
 
     fn computes(s: &mut ClusterState) -> Vec<(WorkerId, Key)> {
@@ -1355,13 +1415,6 @@ mod tests {
     /// run last (a single mean duration treated both alike).
     #[test]
     fn stealing_uses_each_ops_expected_duration() {
-        let op = |key: &str, deps: &[&str], priority: u32, name: &str| {
-            let mut n = task(key, deps, priority);
-            if let WireSpec::Task(ops) = &mut n.spec {
-                ops[0].name = name.into();
-            }
-            n
-        };
         let mut s = state_with_workers(1);
         let warm = vec![Key::new("slow-warm"), Key::new("fast-warm")];
         s.submit(100, vec![op("slow-warm", &[], 0, "test.slow"), op("fast-warm", &[], 1, "test.fast")], warm).unwrap();
@@ -1389,6 +1442,44 @@ mod tests {
         let slow: Vec<Key> = (0..5).map(|i| Key::new(format!("s{i}"))).collect();
         assert_eq!(steals, slow, "{:?}", s.outbox);
         assert!((s.expected_duration(s.tasks.tid_of(&Key::new("f0")).unwrap()) - 0.001).abs() < 1e-12);
+        s.check_invariants().unwrap();
+    }
+
+    /// The backlog placement weighs is each worker's expected run time of what it has, by each
+    /// op's own estimate (Dask's occupancy), not its task count times the mean: three 1 ms
+    /// tasks are a shorter queue than one 1 s task, so a task whose input both hold goes to
+    /// the worker with the three.
+    #[test]
+    fn placement_weighs_each_workers_backlog_by_its_ops_expected_durations() {
+        let mut s = state_with_workers(2);
+        // Teach the estimates: `test.slow` takes 1 s, `test.fast` 1 ms.
+        let warm = vec![Key::new("slow-warm"), Key::new("fast-warm")];
+        s.submit(100, vec![op("slow-warm", &[], 0, "test.slow"), op("fast-warm", &[], 1, "test.fast")], warm).unwrap();
+        for (w, k) in computes(&mut s) {
+            let secs = if k.name() == "slow-warm" { 1.0 } else { 0.001 };
+            s.task_done(w, &k, 8, secs);
+        }
+        // One input, copied to both workers.
+        s.submit(100, vec![op("in", &[], 2, "test.fast")], vec![Key::new("in")]).unwrap();
+        let [(holder, _)] = computes(&mut s)[..] else { panic!("one task") };
+        s.task_done(holder, &Key::new("in"), 8, 0.001);
+        s.added(3 - holder, &[(Key::new("in"), 8)]);
+        // Worker 1 gets one slow task, worker 2 three fast ones (each needing `in`, held by both).
+        let mut nodes = vec![op("s0", &["in"], 10, "test.slow")];
+        nodes.extend((0..3).map(|i| op(&format!("f{i}"), &["in"], 20 + i, "test.fast")));
+        let wants: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
+        s.submit(100, nodes, wants).unwrap();
+        s.outbox.clear();
+        let busy: Vec<(u64, usize)> = (1..=2).map(|w| (w, s.workers[&w].processing.len())).collect();
+        let one = busy.iter().find(|(_, n)| *n == 1).map(|(w, _)| *w);
+        let three = busy.iter().find(|(_, n)| *n == 3).map(|(w, _)| *w);
+        let (Some(slow_worker), Some(fast_worker)) = (one, three) else {
+            panic!("the slow task alone on one worker, the fast ones on the other: {busy:?}")
+        };
+        assert!((s.workers[&slow_worker].processing.occupancy() - 1.0).abs() < 1e-9);
+        assert!((s.workers[&fast_worker].processing.occupancy() - 0.003).abs() < 1e-9);
+        s.submit(100, vec![op("next", &["in"], 30, "test.fast")], vec![Key::new("next")]).unwrap();
+        assert_eq!(computes(&mut s), vec![(fast_worker, Key::new("next"))], "3 ms of backlog, not 1 s");
         s.check_invariants().unwrap();
     }
 

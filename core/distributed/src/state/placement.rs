@@ -18,6 +18,8 @@ pub(super) struct Load {
     pub nthreads: usize,
     /// Tasks assigned to it and not finished.
     pub processing: usize,
+    /// Their expected run time, seconds (each op's own estimate): the worker's backlog.
+    pub occupancy: f64,
     /// Whether it stopped starting tasks (memory above its pause threshold).
     pub paused: bool,
 }
@@ -25,8 +27,23 @@ pub(super) struct Load {
 impl Load {
     /// A worker's load as the state holds it.
     fn of(id: WorkerId, w: &Worker) -> Self {
-        Load { id, nthreads: w.nthreads, processing: w.processing.len(), paused: w.metrics.paused }
+        Load {
+            id,
+            nthreads: w.nthreads,
+            processing: w.processing.len(),
+            occupancy: w.processing.occupancy(),
+            paused: w.metrics.paused,
+        }
     }
+}
+
+/// What a worker would have to fetch to run a task: its inputs held elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Missing {
+    /// Their bytes.
+    pub bytes: u64,
+    /// How many.
+    pub inputs: usize,
 }
 
 /// The placement rules, with the tunables they use and the current mean task duration.
@@ -34,6 +51,8 @@ impl Load {
 pub(super) struct Placement {
     /// Assumed transfer bandwidth between workers, bytes per second.
     pub bandwidth: f64,
+    /// Assumed cost of fetching one input from a peer beyond its bytes, seconds.
+    pub latency: f64,
     /// Time a worker's queue should cover, seconds.
     pub backlog_seconds: f64,
     /// Mean task duration, seconds.
@@ -41,20 +60,23 @@ pub(super) struct Placement {
 }
 
 impl Placement {
-    /// The estimated time before a task could start on a worker: the bytes it would have to
-    /// fetch there over the bandwidth, plus the worker's backlog; a paused worker costs 10⁶ s.
-    pub fn start_cost(&self, w: &Load, missing_bytes: u64) -> f64 {
-        let backlog = w.processing as f64 / w.nthreads as f64 * self.avg_duration;
+    /// The estimated time before a task could start on a worker: fetching the inputs it does
+    /// not hold (their bytes over the bandwidth, plus a latency per input), plus the worker's
+    /// backlog (the expected run time of the tasks it has, each by its op's estimate, over its
+    /// threads); a paused worker costs 10⁶ s.
+    pub fn start_cost(&self, w: &Load, missing: Missing) -> f64 {
+        let fetch = missing.bytes as f64 / self.bandwidth + missing.inputs as f64 * self.latency;
+        let backlog = w.occupancy / w.nthreads as f64;
         let paused = if w.paused { 1e6 } else { 0.0 };
-        missing_bytes as f64 / self.bandwidth + backlog + paused
+        fetch + backlog + paused
     }
 
-    /// The candidate (a worker with the bytes of the task's inputs it does not hold) with the
-    /// lowest [`start_cost`](Self::start_cost), the first on ties; `None` without candidates.
-    pub fn best_by_locality(&self, candidates: impl IntoIterator<Item = (Load, u64)>) -> Option<WorkerId> {
+    /// The candidate (a worker with what it would have to fetch) with the lowest
+    /// [`start_cost`](Self::start_cost), the first on ties; `None` without candidates.
+    pub fn best_by_locality(&self, candidates: impl IntoIterator<Item = (Load, Missing)>) -> Option<WorkerId> {
         let mut best: Option<(f64, WorkerId)> = None;
-        for (w, missing_bytes) in candidates {
-            let cost = self.start_cost(&w, missing_bytes);
+        for (w, missing) in candidates {
+            let cost = self.start_cost(&w, missing);
             if best.is_none_or(|(c, _)| cost < c) {
                 best = Some((cost, w.id));
             }
@@ -99,6 +121,7 @@ impl ClusterState {
     pub(super) fn placement(&self) -> Placement {
         Placement {
             bandwidth: self.config.bandwidth,
+            latency: self.config.transfer_latency,
             backlog_seconds: self.config.backlog_seconds,
             avg_duration: self.avg_duration,
         }
@@ -109,14 +132,12 @@ impl ClusterState {
     pub(super) fn decide_worker(&self, t: Tid) -> WorkerId {
         let task = &self.tasks[&t];
         let candidates = self.workers.iter().map(|(&wid, w)| {
-            let missing_bytes: u64 = task
-                .deps
-                .iter()
-                .map(|d| &self.tasks[d])
-                .filter(|dep| !dep.who_has.contains(&wid))
-                .map(|dep| dep.nbytes)
-                .sum();
-            (Load::of(wid, w), missing_bytes)
+            let mut missing = Missing::default();
+            for dep in task.deps.iter().map(|d| &self.tasks[d]).filter(|dep| !dep.who_has.contains(&wid)) {
+                missing.bytes += dep.nbytes;
+                missing.inputs += 1;
+            }
+            (Load::of(wid, w), missing)
         });
         // make_ready checked that there is a worker.
         self.placement().best_by_locality(candidates).expect("at least one worker")
@@ -219,7 +240,12 @@ mod tests {
     /// The default rules with 1 ms tasks.
     fn rules() -> Placement {
         let c = StateConfig::default();
-        Placement { bandwidth: c.bandwidth, backlog_seconds: c.backlog_seconds, avg_duration: 1e-3 }
+        Placement {
+            bandwidth: c.bandwidth,
+            latency: c.transfer_latency,
+            backlog_seconds: c.backlog_seconds,
+            avg_duration: 1e-3,
+        }
     }
 
     #[test]
@@ -228,16 +254,23 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let paused = 5;
         let mut loads: Vec<Load> = (0..16)
-            .map(|id| Load { id, nthreads: 4, processing: (rng.next() % 12) as usize, paused: id == paused })
+            .map(|id| {
+                let processing = (rng.next() % 12) as usize;
+                Load { id, nthreads: 4, processing, occupancy: processing as f64 * 1e-3, paused: id == paused }
+            })
             .collect();
         let (mut local, mut balanced) = (0, 0);
         for task in 0..1000 {
             // One input, held on one worker: 10 MB or more (50 ms at 200 MB/s, more than any
-            // backlog here), or under 1 kB (5 µs, less than one queued 1 ms task on 4 threads).
+            // backlog here), or under 1 kB (5 µs plus the 100 µs fetch latency, less than one
+            // queued 1 ms task on 4 threads).
             let holder = rng.next() % 16;
             let large = task % 2 == 0;
             let bytes = if large { 10_000_000 + rng.next() % 100_000_000 } else { rng.next() % 1_000 };
-            let candidates = loads.iter().map(|w| (*w, if w.id == holder { 0 } else { bytes }));
+            let candidates = loads.iter().map(|w| {
+                let missing = if w.id == holder { Missing::default() } else { Missing { bytes, inputs: 1 } };
+                (*w, missing)
+            });
             let chosen = p.best_by_locality(candidates).expect("sixteen candidates");
             let least = loads.iter().filter(|w| !w.paused).map(|w| w.processing).min().expect("running workers");
             assert_ne!(chosen, paused, "task {task}: a paused worker is never chosen");
@@ -252,9 +285,11 @@ mod tests {
                 balanced += 1;
             }
             loads[chosen as usize].processing += 1;
+            loads[chosen as usize].occupancy += 1e-3;
             // Some worker finishes a task.
             let done = &mut loads[(rng.next() % 16) as usize];
             done.processing = done.processing.saturating_sub(1);
+            done.occupancy = done.processing as f64 * 1e-3;
         }
         assert!(local > 400 && balanced > 400, "{local} placed by locality, {balanced} by load");
         assert_eq!(p.best_by_locality([]), None);
@@ -266,7 +301,13 @@ mod tests {
         // 5 ms of backlog at 1 ms a task: threads plus five.
         assert_eq!(p.capacity(1), 6);
         assert_eq!(p.capacity(8), 16, "at least twice the threads");
-        let w = |id, processing, paused| Load { id, nthreads: 2, processing, paused };
+        let w = |id, processing: usize, paused| Load {
+            id,
+            nthreads: 2,
+            processing,
+            occupancy: processing as f64 * 1e-3,
+            paused,
+        };
         assert_eq!(p.least_loaded([w(1, 3, false), w(2, 1, true), w(3, 2, false)]), Some(3));
         assert_eq!(p.least_loaded([w(1, 2, false), w(2, 2, false)]), Some(1), "the first on ties");
         assert_eq!(p.least_loaded([w(1, 7, false), w(2, 0, true)]), None, "full or paused: no room");

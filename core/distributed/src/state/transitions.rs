@@ -69,7 +69,8 @@ impl ClusterState {
             .collect();
         let task = &self.tasks[&t];
         let msg = ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority };
-        self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t);
+        let expected = self.expected_duration(t);
+        self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t, expected);
         self.outbox.push(Out::Worker(w, msg));
     }
 
