@@ -589,6 +589,42 @@ fn tls_between_scheduler_workers_and_client() {
     }
 }
 
+/// A worker busy with one task hints the next in line to prefetch (so an op reading a file
+/// overlaps its read with the running task), before it runs, as the local executors do. The
+/// worker runs in this process, so the op's log is shared.
+#[test]
+fn a_busy_worker_hints_its_next_task_to_prefetch_before_running_it() {
+    let security = Security::new(registry(), "prefetch-token");
+    let mut opts = SchedulerOptions::new(security.clone());
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    let scheduler = SchedulerHandle::start(opts).unwrap();
+    let address = scheduler.address().to_string();
+    let mut w = WorkerOptions::new(address.clone(), security.clone());
+    w.nthreads = 1;
+    let worker = std::thread::spawn(move || run_worker(w));
+    let client = Client::connect(&address, security).unwrap();
+    client.wait_for_workers(1, Duration::from_secs(20)).unwrap();
+    let ids: Vec<u64> = (1000..1006).collect();
+    let mut g = Graph::new();
+    let keys: Vec<Key> = ids.iter().map(|&id| g.task(Prefetched { id, ms: 20 }, &[]).unwrap()).collect();
+    let values = client.scheduler().compute(&g, &keys).unwrap();
+    assert_eq!(values.iter().map(|v| *v.get::<i64>().unwrap() as u64).collect::<Vec<_>>(), ids);
+    let log: Vec<(&str, u64)> = PREFETCH_LOG.lock().unwrap().iter().filter(|(_, id)| ids.contains(id)).copied().collect();
+    let mut hinted = 0;
+    for &id in &ids {
+        let hint = log.iter().position(|&e| e == ("prefetch", id));
+        let run = log.iter().position(|&e| e == ("run", id));
+        assert!(run.is_some(), "{id} ran: {log:?}");
+        assert!(hint < run, "{id} was hinted after it started: {log:?}");
+        hinted += usize::from(hint.is_some());
+    }
+    assert!(hinted >= 3, "the tasks after the first are hinted while it runs: {log:?}");
+    drop(client);
+    scheduler.stop();
+    worker.join().unwrap().unwrap();
+}
+
 #[test]
 fn options_a_scheduler_or_worker_cannot_run_with_are_refused_by_the_library() {
     let mut opts = SchedulerOptions::new(Security::new(registry(), "t"));

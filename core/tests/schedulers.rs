@@ -358,25 +358,6 @@ fn fusing_with_an_unknown_key_to_keep_is_an_error() {
     assert_eq!(err, rask_core::Error::MissingKey(Key::new("typo")));
 }
 
-/// Logs its prefetch hints and runs, to check when the local executors give the hint.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
-struct Prefetched {
-    id: u64,
-}
-
-static PREFETCH_LOG: std::sync::Mutex<Vec<(&'static str, u64)>> = std::sync::Mutex::new(Vec::new());
-
-impl rask_core::Op for Prefetched {
-    const NAME: &'static str = "test.prefetched";
-    fn run(&self, _: &[Value]) -> Result<Value, rask_core::OpError> {
-        PREFETCH_LOG.lock().unwrap().push(("run", self.id));
-        Ok(Value::new(self.id as i64))
-    }
-    fn prefetch(&self) {
-        PREFETCH_LOG.lock().unwrap().push(("prefetch", self.id));
-    }
-}
-
 /// While a task runs, the task that comes next is told to prefetch (so a file read can overlap
 /// the current task's computing): on the synchronous scheduler every task but the first is
 /// hinted before it runs; a threaded loop hints the task after each batch it takes (tiny tasks
@@ -386,7 +367,7 @@ fn the_next_ready_task_is_hinted_to_prefetch_while_one_runs() {
     for (s, every) in [(Scheduler::sync(), true), (Scheduler::threaded_with(1).unwrap(), false)] {
         PREFETCH_LOG.lock().unwrap().clear();
         let mut g = Graph::new();
-        let keys: Vec<Key> = (0..5).map(|id| g.task(Prefetched { id }, &[]).unwrap()).collect();
+        let keys: Vec<Key> = (0..5).map(|id| g.task(Prefetched { id, ms: 0 }, &[]).unwrap()).collect();
         let values = s.compute(&g, &keys).unwrap();
         assert_eq!(values.iter().map(|v| *v.get::<i64>().unwrap()).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
         let log = PREFETCH_LOG.lock().unwrap().clone();

@@ -137,6 +137,28 @@ impl Op for SumF64 {
     }
 }
 
+/// Logs its prefetch hints and runs (in this process), to check when executors give the hint;
+/// sleeps `ms` milliseconds when it runs.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Prefetched {
+    pub id: u64,
+    pub ms: u64,
+}
+
+pub static PREFETCH_LOG: std::sync::Mutex<Vec<(&'static str, u64)>> = std::sync::Mutex::new(Vec::new());
+
+impl Op for Prefetched {
+    const NAME: &'static str = "test.prefetched";
+    fn run(&self, _: &[Value]) -> Result<Value, OpError> {
+        PREFETCH_LOG.lock().unwrap().push(("run", self.id));
+        std::thread::sleep(std::time::Duration::from_millis(self.ms));
+        Ok(Value::new(self.id as i64))
+    }
+    fn prefetch(&self) {
+        PREFETCH_LOG.lock().unwrap().push(("prefetch", self.id));
+    }
+}
+
 pub const TEST_OPS: &[OpEntry] = &[
     OpEntry::of::<Lin>(),
     OpEntry::of::<Fail>(),
@@ -147,6 +169,7 @@ pub const TEST_OPS: &[OpEntry] = &[
     OpEntry::of::<Abort>(),
     OpEntry::of::<Fill>(),
     OpEntry::of::<SumF64>(),
+    OpEntry::of::<Prefetched>(),
 ];
 
 pub fn registry() -> Arc<Registry> {

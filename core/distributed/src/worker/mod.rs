@@ -478,6 +478,16 @@ impl WorkerLoop {
                     });
                     self.fetches.push(Fetch { task, cancel, handle });
                 }
+                Command::Prefetch { key, spec } => {
+                    // Decoding the op is cheap; the hint itself returns at once (it may ask the
+                    // kernel to read ahead). A spec that does not decode is left for the run to
+                    // report.
+                    if let WireSpec::Task(ops) = &spec {
+                        if let Ok(op) = wire::decode_task(&self.registry, &key, &ops[..1.min(ops.len())]) {
+                            op.prefetch();
+                        }
+                    }
+                }
                 Command::CancelFetch { key } => {
                     // The fetch stops waiting and reports what it stored so far (the scheduler
                     // keeps or releases those replicas), so nothing is held that it does not know.

@@ -137,6 +137,14 @@ pub(crate) enum Command<I> {
         /// The task that no longer needs them.
         key: Key,
     },
+    /// Hint the first op of this task, next in line while every thread is busy
+    /// (`Op::prefetch`: an op that reads a file asks for its bytes now).
+    Prefetch {
+        /// The task.
+        key: Key,
+        /// Its spec.
+        spec: WireSpec,
+    },
     /// Send this message to the scheduler (with the next batch).
     Send(ToScheduler),
 }
@@ -176,6 +184,8 @@ pub(crate) struct WorkerState {
     /// Mean task time, seconds (exponentially weighted): decides batching.
     avg_seconds: f64,
     tasks_done: u64,
+    /// The last task hinted to prefetch (each is hinted once).
+    hinted: Option<Key>,
 }
 
 impl WorkerState {
@@ -189,6 +199,7 @@ impl WorkerState {
             running: 0,
             avg_seconds: 1e-3,
             tasks_done: 0,
+            hinted: None,
         }
     }
 
@@ -352,6 +363,25 @@ impl WorkerState {
             self.running += 1;
             out.push(Command::Run(batch));
         }
+        // Every thread busy with tasks long enough to overlap something: hint the next in line
+        // once, as the local executors do, so a block it reads arrives while they compute.
+        if self.running >= self.nthreads && self.avg_seconds >= TINY_TASK_SECONDS {
+            while let Some(Reverse((_, _, key))) = self.ready.peek() {
+                match self.tasks.get(key) {
+                    Some(p) if p.phase == Phase::Ready => {
+                        if self.hinted.as_ref() != Some(key) {
+                            self.hinted = Some(key.clone());
+                            out.push(Command::Prefetch { key: key.clone(), spec: p.spec.clone() });
+                        }
+                        break;
+                    }
+                    // Released or stolen since it was queued: it would be skipped anyway.
+                    _ => {
+                        self.ready.pop();
+                    }
+                }
+            }
+        }
         out
     }
 
@@ -472,6 +502,43 @@ mod tests {
 
     fn done(key: &str, seconds: f64) -> Event<i64> {
         Event::Finished(vec![(k(key), Ok(1), seconds)])
+    }
+
+    fn hints(cmds: &[Command<Vec<i64>>]) -> Vec<Key> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::Prefetch { key, .. } => Some(key.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// While every thread is busy, the next ready task is hinted to prefetch, once, as on the
+    /// local executors; tiny tasks, which could overlap nothing, are not hinted.
+    #[test]
+    fn the_next_ready_task_is_hinted_once_while_every_thread_is_busy() {
+        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        for i in 0..3 {
+            w.handle(compute(&format!("t{i}"), &[], i), &mut s);
+        }
+        let cmds = w.start_ready(&mut s);
+        assert_eq!((runs(&cmds), hints(&cmds)), (vec![vec![k("t0")]], vec![k("t1")]));
+        assert_eq!(w.start_ready(&mut s), vec![], "hinted once");
+        w.handle(done("t0", 0.01), &mut s);
+        let cmds = w.start_ready(&mut s);
+        assert_eq!((runs(&cmds), hints(&cmds)), (vec![vec![k("t1")]], vec![k("t2")]));
+        w.handle(done("t1", 0.01), &mut s);
+        let cmds = w.start_ready(&mut s);
+        assert_eq!((runs(&cmds), hints(&cmds)), (vec![vec![k("t2")]], vec![]), "nothing left to hint");
+        // Tiny tasks: batched, never hinted.
+        for _ in 0..50 {
+            w.handle(done("t2", 1e-6), &mut s);
+        }
+        for i in 0..40 {
+            w.handle(compute(&format!("u{i}"), &[], i), &mut s);
+        }
+        let cmds = w.start_ready(&mut s);
+        assert!(!runs(&cmds).is_empty() && hints(&cmds).is_empty(), "{cmds:?}");
     }
 
     #[test]
