@@ -359,6 +359,11 @@ struct SecurityArgs {
     /// Largest frame accepted, in bytes (suffixes k, M, G allowed).
     #[arg(long, default_value = "1G", value_parser = parse_bytes)]
     max_frame: u64,
+    /// Seconds a cluster connection may go without a sign of life from its peer (connecting,
+    /// handshakes, and a peer cut off by a network partition, found through TCP keepalive and
+    /// TCP_USER_TIMEOUT) before it counts as dead.
+    #[arg(long, default_value_t = 30.0, value_parser = parse_seconds)]
+    tcp_timeout: f64,
 }
 
 /// `--max-frame`'s default, 1 GiB (keep in step with its `default_value`).
@@ -465,7 +470,9 @@ fn security(args: &SecurityArgs, create_token: bool) -> anyhow::Result<(rask::di
     if !args.no_auth && token.is_empty() {
         bail!("the token is empty; pass --no-auth to turn authentication off explicitly");
     }
-    let mut sec = Security::new(rask::registry(), token).with_max_frame(args.max_frame as usize);
+    let mut sec = Security::new(rask::registry(), token)
+        .with_max_frame(args.max_frame as usize)
+        .with_tcp_timeout(std::time::Duration::from_secs_f64(args.tcp_timeout));
     if let (Some(cert), Some(key), Some(ca)) = (&args.tls_cert, &args.tls_key, &args.tls_ca) {
         sec = sec.with_tls(TlsConfig::from_pem_files(cert, key, ca, &args.tls_name)?);
     }
@@ -625,8 +632,10 @@ enum Which {
 fn main() {
     // Started by a LocalCluster as one of its workers: become that worker.
     rask::distributed::run_worker_if_requested();
-    restore_sigpipe();
     let cli = Cli::parse();
+    if !uses_the_network(&cli) {
+        restore_sigpipe();
+    }
     if let Err(e) = run(cli) {
         // The error and its causes on one line each, without a backtrace (which is for bugs,
         // not for a missing file or a bad flag).
@@ -666,6 +675,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Whether the command opens cluster connections or hosts a scheduler. Those keep SIGPIPE
+/// ignored (Rust's default): with the default disposition, a write to a connection its peer
+/// had just closed killed a worker silently (seen in the multi-host test), where it must be an
+/// error on that one connection.
+fn uses_the_network(cli: &Cli) -> bool {
+    let run = match &cli.command {
+        Some(Command::Scheduler(_) | Command::Worker(_) | Command::Cluster(_)) => return true,
+        Some(Command::Fit(a)) => &a.run,
+        Some(Command::Predict(a)) => &a.run,
+        Some(Command::Sweep(a)) => &a.run,
+        Some(Command::Demo(a)) => &a.run,
+        _ => return false,
+    };
+    run.scheduler.is_some() || run.local_cluster.is_some()
+}
+
 /// A closed standard output (`rask info | head`) ends the process quietly, as it does any Unix
 /// tool, instead of panicking in `println!`.
 fn restore_sigpipe() {
@@ -682,8 +707,14 @@ fn job_scheduler(run: &RunArgs) -> anyhow::Result<(Scheduler, Option<rask::distr
         return Ok((connect(addr, &run.security, run.scheduler_timeout)?.scheduler(), None));
     }
     let sec = &run.security;
-    if sec.token_file.is_some() || sec.no_auth || sec.tls_cert.is_some() || sec.max_frame != DEFAULT_MAX_FRAME {
-        bail!("--token-file, --no-auth, --tls-* and --max-frame apply only with --scheduler");
+    let tcp_timeout_given = sec.tcp_timeout != rask::distributed::DEFAULT_TCP_TIMEOUT.as_secs_f64();
+    if sec.token_file.is_some()
+        || sec.no_auth
+        || sec.tls_cert.is_some()
+        || sec.max_frame != DEFAULT_MAX_FRAME
+        || tcp_timeout_given
+    {
+        bail!("--token-file, --no-auth, --tls-*, --max-frame and --tcp-timeout apply only with --scheduler");
     }
     if let Some(n) = run.local_cluster {
         if n == 0 {

@@ -262,7 +262,11 @@ struct Procs(Vec<(String, Child)>);
 
 impl Drop for Procs {
     fn drop(&mut self) {
-        for (_, c) in &mut self.0 {
+        for (host, c) in &mut self.0 {
+            // Shown when the test fails: a process that died early says how.
+            if let Ok(Some(status)) = c.try_wait() {
+                eprintln!("host {host}'s process had already ended: {status}");
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -276,6 +280,7 @@ fn spawn_in(ns: &str, args: &[&str], watch: &'static str) -> (Child, mpsc::Recei
         .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_rask")])
         .args(args)
         .env("RASK_TOKEN", TOKEN)
+        .env("RASK_LOG", std::env::var("RASK_LOG").unwrap_or_else(|_| "info".into()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -367,7 +372,9 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
 
     let dir = tempfile::tempdir().unwrap();
     let [cert, key, ca] = tls_files(dir.path());
-    let tls: Vec<&str> = vec!["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca];
+    // TLS, and a 5 s TCP timeout: a connection to a cut-off host is found dead by keepalive
+    // and TCP_USER_TIMEOUT within 5 s, whatever the scheduler knows.
+    let tls: Vec<&str> = vec!["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", &ca, "--tcp-timeout", "5"];
     let hosts = [("s", "10.77.0.1"), ("a", "10.77.0.11"), ("b", "10.77.0.12"), ("c", "10.77.0.13")];
     let net = Net::create(&prefix, &hosts);
     let mut procs = Procs(Vec::new());
@@ -424,6 +431,15 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
         let counter = Arc::new(Computations::default());
         let dist = client.scheduler().with_callback(counter.clone());
         let data = make_classification(&data_params).unwrap().persist_on(&dist).unwrap();
+        // The workers hold more than their limit allows in memory: they spill (reported with
+        // their next heartbeats), so their spill directories have something to clean up.
+        let spilled = wait_for(status_address, "the workers to report spilling", |s| {
+            s.workers.iter().map(|w| w.spilled_bytes).sum::<u64>() > 0
+        })
+        .workers
+        .iter()
+        .map(|w| w.spilled_bytes)
+        .sum::<u64>();
         let started = counter.0.load(Ordering::SeqCst);
         let (tx, rx) = mpsc::channel();
         let t0 = Instant::now();
@@ -436,7 +452,6 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
         while counter.0.load(Ordering::SeqCst) < started + 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
-        let spilled = status(status_address).workers.iter().map(|w| w.spilled_bytes).sum::<u64>();
         let down_at = t0.elapsed();
         ip(&["-n", &sw, "link", "set", "dev", "port-c", "down"]);
         let removed = wait_for(status_address, "host c's worker to be removed", |s| {
@@ -487,6 +502,13 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
 
     // Nothing left behind: workers stop on SIGTERM and remove their spill directories; the
     // scheduler goes; then the namespaces.
+    // Every process lived through it (a worker killed by a signal, SIGPIPE say, would have
+    // been replaced by nothing).
+    for (host, child) in procs.0.iter_mut() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("host {host}'s process ended during the test: {status}");
+        }
+    }
     let pids: Vec<u32> = procs.0.iter().map(|(_, c)| c.id()).collect();
     for (host, child) in procs.0.iter_mut().rev() {
         // SAFETY: signalling our own child process.

@@ -243,3 +243,42 @@ fn a_client_facing_a_silent_scheduler_fails_with_a_clear_error_after_its_timeout
     assert!(err.contains("sent nothing for 2.0 s") && err.contains("scheduler_timeout"), "{err}");
     assert!(waited < Duration::from_secs(20), "failed after {waited:?}, not at once and not never");
 }
+
+/// The scheduler killed (-9) and started again on the same address: its worker's connection
+/// breaks, and the worker joins the new scheduler as a fresh worker (trying for its connect
+/// timeout, as Dask workers reconnect) instead of exiting; the new cluster computes.
+#[test]
+fn a_worker_joins_a_scheduler_restarted_on_the_same_address() {
+    let (mut procs, address) = scheduler_and_workers(1, &[]);
+    let c = client(&address, Duration::from_secs(60));
+    c.wait_for_workers(1, Duration::from_secs(60)).unwrap();
+    drop(c);
+    let old = &mut procs.0[0];
+    old.kill().unwrap();
+    old.wait().unwrap();
+    let restarted = Command::new(env!("CARGO_BIN_EXE_rask"))
+        .args(["scheduler", "--listen", &address, "--no-status", "--heartbeat-timeout", "2"])
+        .env("RASK_TOKEN", TOKEN)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    procs.0.push(restarted);
+    // The new scheduler may take a moment to listen; the client retries meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let c = loop {
+        let mut opts = ClientOptions::new(Security::new(rask::registry(), TOKEN));
+        opts.scheduler_timeout = Duration::from_secs(60);
+        match Client::connect_with(&address, opts) {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => panic!("the restarted scheduler answers: {e}"),
+        }
+    };
+    c.wait_for_workers(1, Duration::from_secs(30)).expect("the worker joins the restarted scheduler");
+    assert!(procs.0[1].try_wait().unwrap().is_none(), "the worker is still running");
+    let (data, _) = params();
+    let x = make_classification(&data).unwrap().x().compute_on(&c.scheduler()).unwrap();
+    assert_eq!(x.shape(), &[60_000, 10]);
+}

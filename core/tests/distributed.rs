@@ -206,18 +206,20 @@ fn locality_is_measured_with_skewed_block_sizes() {
     assert_eq!(ran[0], vec![big_home.clone()], "the big block's task ran where the block is");
     let moved: u64 = (0..8).filter(|&i| ran[i] != homes[i]).map(|i| sizes[i] as u64 * 8).sum();
     let s = c.wait_for_status(|s| done(s) >= 16, Duration::from_secs(10)).unwrap();
-    // A small block may move when its holder is busier (8 KB cost 40 µs to move): the
-    // workers' count of fetched bytes is exactly the blocks that moved.
-    assert_eq!(fetched(&s), moved, "fetched bytes are the blocks moved: {ran:?} from {homes:?}");
-    assert!(moved < 100_000, "no big block moved");
-    // A small block on the other worker that its task did not copy to the big block's.
-    let other = (1..8).find(|&i| homes[i][0] != big_home && ran[i] == homes[i]).expect("blocks on both workers");
+    // A small block may move when its holder is busier (8 KB cost 40 µs to move), and may be
+    // fetched for a task that its holder then steals back once idle: the workers fetched
+    // every block that moved, and nothing but small blocks, each at most once.
+    let f = fetched(&s);
+    assert!(f >= moved && f % 8_000 == 0 && f <= 7 * 8_000, "fetched {f} B, moved {moved} B: {ran:?} from {homes:?}");
+    // A small block held only on the other worker (not copied to the big block's).
+    let holders = client.who_has(&blocks).unwrap();
+    let other = (1..8).find(|&i| !holders[i].contains(&big_home)).expect("blocks on both workers");
 
     let both = client.submit(SumF64, &[&blocks[0], &blocks[other]]).unwrap();
     assert_eq!(both.get::<f64>().unwrap(), other as f64 * 1_000.0);
     assert_eq!(client.who_has(std::slice::from_ref(&both)).unwrap(), vec![vec![big_home]]);
-    let s = c.wait_for_status(|s| done(s) >= 17 && fetched(s) > moved, Duration::from_secs(10)).unwrap();
-    assert_eq!(fetched(&s) - moved, 8_000, "the small block moved, not the big one");
+    let s = c.wait_for_status(|s| done(s) >= 17 && fetched(s) > f, Duration::from_secs(10)).unwrap();
+    assert_eq!(fetched(&s) - f, 8_000, "the small block moved, not the big one");
 }
 
 #[test]
@@ -610,7 +612,8 @@ fn a_busy_worker_hints_its_next_task_to_prefetch_before_running_it() {
     let keys: Vec<Key> = ids.iter().map(|&id| g.task(Prefetched { id, ms: 20 }, &[]).unwrap()).collect();
     let values = client.scheduler().compute(&g, &keys).unwrap();
     assert_eq!(values.iter().map(|v| *v.get::<i64>().unwrap() as u64).collect::<Vec<_>>(), ids);
-    let log: Vec<(&str, u64)> = PREFETCH_LOG.lock().unwrap().iter().filter(|(_, id)| ids.contains(id)).copied().collect();
+    let log: Vec<(&str, u64)> =
+        PREFETCH_LOG.lock().unwrap().iter().filter(|(_, id)| ids.contains(id)).copied().collect();
     let mut hinted = 0;
     for &id in &ids {
         let hint = log.iter().position(|&e| e == ("prefetch", id));

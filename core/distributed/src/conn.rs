@@ -112,12 +112,27 @@ pub struct Security {
     pub tls: Option<TlsConfig>,
     /// The largest frame accepted after the handshake.
     pub max_frame: usize,
+    /// How long a cluster connection may go without a sign of life from its peer before it
+    /// is treated as dead: connecting, the TLS and Rask handshakes, and (through TCP keepalive
+    /// and `TCP_USER_TIMEOUT`) an established connection whose peer was cut off by a
+    /// partition, which otherwise stays silent until TCP gives up, about 15 minutes later.
+    /// Default 30 s, as Dask's `distributed.comm.timeouts.tcp`.
+    pub tcp_timeout: Duration,
 }
+
+/// [`Security::tcp_timeout`]'s default.
+pub const DEFAULT_TCP_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Security {
     /// A registry with this token, no TLS and the default frame cap.
     pub fn new(registry: Arc<Registry>, token: impl Into<String>) -> Self {
-        Security { registry, token: token.into(), tls: None, max_frame: DEFAULT_MAX_FRAME }
+        Security {
+            registry,
+            token: token.into(),
+            tls: None,
+            max_frame: DEFAULT_MAX_FRAME,
+            tcp_timeout: DEFAULT_TCP_TIMEOUT,
+        }
     }
 
     /// Security from the environment, as [`Client::connect_from_env`](super::Client::connect_from_env)
@@ -167,6 +182,12 @@ impl Security {
     /// Sets the frame cap.
     pub fn with_max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
+        self
+    }
+
+    /// Sets [`tcp_timeout`](Self::tcp_timeout) (at least one second).
+    pub fn with_tcp_timeout(mut self, timeout: Duration) -> Self {
+        self.tcp_timeout = timeout.max(Duration::from_secs(1));
         self
     }
 
@@ -399,15 +420,44 @@ impl ConnReader {
     }
 }
 
-/// Connects to `address` as `role`: TCP, TLS if configured, then the handshake.
+/// TCP keepalive and (on Linux) `TCP_USER_TIMEOUT` on a cluster connection, as Dask's
+/// `set_tcp_timeout`: probes start after a quarter of `timeout` of silence, and the connection
+/// fails once `timeout` passes without an answer or with sent data unacknowledged, so a peer
+/// behind a partition is found dead in `timeout` instead of after TCP's own retries.
+pub(crate) fn set_tcp_timeout(tcp: &TcpStream, timeout: Duration) -> io::Result<()> {
+    let sock = socket2::SockRef::from(tcp);
+    let idle = (timeout / 4).max(Duration::from_secs(1));
+    let keepalive = socket2::TcpKeepalive::new().with_time(idle);
+    #[cfg(target_os = "linux")]
+    let keepalive = {
+        let interval = ((timeout.saturating_sub(idle)) / 10).max(Duration::from_secs(1));
+        let retries = (timeout.saturating_sub(idle).as_secs() / interval.as_secs().max(1)).max(1) as u32;
+        keepalive.with_interval(interval).with_retries(retries)
+    };
+    sock.set_tcp_keepalive(&keepalive)?;
+    #[cfg(target_os = "linux")]
+    sock.set_tcp_user_timeout(Some(timeout))?;
+    Ok(())
+}
+
+/// Connects to `address` as `role`: TCP, TLS if configured, then the handshake, each within
+/// the [`tcp_timeout`](Security::tcp_timeout).
 pub async fn connect(address: &str, role: Role, security: &Security) -> Result<Conn, ProtocolError> {
-    let tcp = TcpStream::connect(address)
+    let limit = security.tcp_timeout;
+    let timed_out =
+        || ProtocolError::Timeout(format!("connecting to {address} (tcp_timeout {:.0} s)", limit.as_secs_f64()));
+    let tcp = tokio::time::timeout(limit, TcpStream::connect(address))
         .await
+        .map_err(|_| timed_out())?
         .map_err(|e| ProtocolError::Io(io::Error::new(e.kind(), format!("cannot connect to {address}: {e}"))))?;
     tcp.set_nodelay(true)?;
+    set_tcp_timeout(&tcp, limit)?;
     let stream = match &security.tls {
         None => Stream::Plain(tcp),
-        Some(tls) => Stream::TlsClient(Box::new(tls.connector.connect(tls.server_name.clone(), tcp).await?)),
+        Some(tls) => {
+            let handshake = tls.connector.connect(tls.server_name.clone(), tcp);
+            Stream::TlsClient(Box::new(tokio::time::timeout(limit, handshake).await.map_err(|_| timed_out())??))
+        }
     };
     let mut framed = Framed::new(stream, frame_codec(HANDSHAKE_MAX_FRAME));
     let exchange = async {
@@ -445,6 +495,7 @@ pub async fn accept(
     assign_id: impl FnOnce(Role) -> u64,
 ) -> Result<(Conn, Role), ProtocolError> {
     tcp.set_nodelay(true)?;
+    set_tcp_timeout(&tcp, security.tcp_timeout)?;
     let peer_addr = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
     let work = async {
         let stream = match &security.tls {
@@ -476,6 +527,40 @@ pub async fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both ends of a cluster connection get keepalive probes and, on Linux, a user timeout,
+    /// so a peer cut off by a partition is found dead within the tcp_timeout; connecting to an
+    /// address that never answers fails within it too.
+    #[test]
+    fn cluster_connections_detect_a_silent_peer_within_the_tcp_timeout() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            for tcp in [&client, &server] {
+                set_tcp_timeout(tcp, Duration::from_secs(8)).unwrap();
+                let sock = socket2::SockRef::from(tcp);
+                assert!(sock.keepalive().unwrap());
+                assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(2), "a quarter of the timeout");
+                #[cfg(target_os = "linux")]
+                {
+                    assert_eq!(sock.tcp_user_timeout().unwrap(), Some(Duration::from_secs(8)));
+                    assert_eq!(sock.tcp_keepalive_interval().unwrap(), Duration::from_secs(1));
+                    assert_eq!(sock.tcp_keepalive_retries().unwrap(), 6);
+                }
+            }
+            // 192.0.2.0/24 (TEST-NET-1) is never routed: the SYN goes unanswered, or the
+            // network is unreachable at once; either way the connect ends within the timeout.
+            let security = Security::new(Arc::new(Registry::builder().build().unwrap()), "t")
+                .with_tcp_timeout(Duration::from_secs(1));
+            let t0 = std::time::Instant::now();
+            let Err(err) = connect("192.0.2.1:9", Role::Client, &security).await else {
+                panic!("nothing answers there")
+            };
+            assert!(t0.elapsed() < Duration::from_secs(5), "{err} after {:?}", t0.elapsed());
+        });
+    }
 
     #[cfg(unix)]
     #[test]

@@ -46,7 +46,7 @@ pub use client::{AsCompleted, Client, ClientOptions, Future, FutureStatus, SCHED
 pub use cluster::{init_logging, maybe_run_worker, LocalCluster, LocalClusterBuilder, WORKER_ENV};
 pub use conn::{
     default_token_file, generate_token, load_or_create_token, read_token, token_file_permission_warning, Security,
-    TlsConfig, TOKEN_ENV,
+    TlsConfig, DEFAULT_TCP_TIMEOUT, TOKEN_ENV,
 };
 pub use protocol::{ProtocolError, TaskError, NODES_PER_FRAME, PROTOCOL_VERSION};
 pub use server::{run_scheduler, SchedulerHandle, SchedulerOptions, NO_WORKERS_WARNING};

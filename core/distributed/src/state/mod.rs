@@ -365,20 +365,22 @@ impl ClusterState {
         processing.sort_unstable();
         let mut held: Vec<Tid> = w.has.into_iter().collect();
         held.sort_unstable();
-        // Tasks on other workers that need a result only the removed worker held: they may be
-        // fetching it from a host that no longer answers (a partition, not a crash, leaves the
-        // connection open and silent until TCP gives up, many minutes later). They are taken
-        // back and wait for the recomputed input, as Dask moves them to `waiting`.
+        // Tasks on other workers that lack a result the removed worker held: they may be
+        // fetching it from there, and a host cut off by a partition (not a crash) leaves the
+        // connection open and silent until TCP gives up. They are taken back and sent again
+        // with the remaining holders, or wait for the input to be recomputed if it had no
+        // other, as Dask moves them to `waiting`.
         let mut stranded: Vec<(Tid, WorkerId)> = Vec::new();
         for &t in &held {
             // `has` may name a task already forgotten (lose_replica skips those too).
             let Some(task) = self.tasks.get(&t) else { continue };
-            if task.state == St::Memory && task.who_has.as_slice() == [id] {
-                for x in &task.dependents {
-                    if let Some(St::Processing(other)) = self.tasks.get(x).map(|d| d.state) {
-                        if other != id {
-                            stranded.push((*x, other));
-                        }
+            if task.state != St::Memory {
+                continue;
+            }
+            for x in &task.dependents {
+                if let Some(St::Processing(other)) = self.tasks.get(x).map(|d| d.state) {
+                    if other != id && !task.who_has.contains(&other) {
+                        stranded.push((*x, other));
                     }
                 }
             }
@@ -1516,6 +1518,48 @@ mod tests {
         s.task_done(runner, &Key::new("c"), 8, 0.001);
         assert!(to_client(&mut s, 100).contains(&ToClient::Done { key: Key::new("c") }));
         s.check_invariants().unwrap();
+    }
+
+    /// A task whose input had two holders, fetching it on a third worker, when one holder is
+    /// removed: it may be fetching from that one (a partitioned host never answers), so it is
+    /// released and sent again at once, naming only the holder left.
+    #[test]
+    fn a_task_that_may_be_fetching_from_a_removed_worker_is_sent_again_with_the_holders_left() {
+        let mut s = state_with_workers(3);
+        s.submit(100, vec![task("a", &[], 0)], vec![Key::new("a")]).unwrap();
+        let sent = computes(&mut s);
+        let [(h1, _)] = sent[..] else { panic!("{sent:?}") };
+        s.task_done(h1, &Key::new("a"), 8, 0.001);
+        let h2 = (1..=3).find(|&w| w != h1).unwrap();
+        s.added(h2, &[(Key::new("a"), 8)]);
+        let runner = 6 - h1 - h2;
+        // Both holders paused, so `c` goes to the third worker, which has to fetch `a`.
+        let paused = WorkerMetrics { paused: true, ..WorkerMetrics::default() };
+        for h in [h1, h2] {
+            s.heartbeat(h, paused.clone(), Instant::now());
+        }
+        s.submit(100, vec![task("c", &["a"], 1)], vec![Key::new("c")]).unwrap();
+        assert_eq!(computes(&mut s), vec![(runner, Key::new("c"))]);
+        for h in [h1, h2] {
+            s.heartbeat(h, WorkerMetrics::default(), Instant::now());
+        }
+        s.outbox.clear();
+        s.remove_worker(h1, "partitioned");
+        s.check_invariants().unwrap();
+        assert!(
+            s.outbox.contains(&Out::Worker(runner, ToWorker::Release { keys: vec![Key::new("c")] })),
+            "{:?}",
+            s.outbox
+        );
+        let again: Vec<&Vec<(Key, Vec<String>)>> = s
+            .outbox
+            .iter()
+            .filter_map(|o| match o {
+                Out::Worker(_, ToWorker::Compute { key, deps, .. }) if key == &Key::new("c") => Some(deps),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(again, vec![&vec![(Key::new("a"), vec![format!("127.0.0.1:{h2}")])]], "{:?}", s.outbox);
     }
 
     #[test]

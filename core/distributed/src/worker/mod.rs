@@ -148,7 +148,9 @@ fn lock(store: &Store) -> MutexGuard<'_, DataStore> {
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs a worker until the scheduler closes the connection or tells it to stop.
+/// Runs a worker until the scheduler tells it to stop (or closes the cluster), it gets
+/// SIGTERM, or the scheduler stays unreachable for `connect_timeout` after the connection was
+/// lost (an error then).
 pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
     opts.check()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -169,8 +171,9 @@ pub fn run_worker(opts: WorkerOptions) -> Result<(), WorkerError> {
 
 /// The worker's life on the IO runtime: join the scheduler, then run the main loop until told
 /// to stop. A worker the scheduler removes (it was silent too long, e.g. stopped with SIGSTOP)
-/// or whose scheduler falls silent for `scheduler_timeout` drops its results and joins again
-/// as a fresh worker; one that loses the connection stops.
+/// or whose scheduler falls silent for `scheduler_timeout` or whose connection breaks (the
+/// scheduler restarted, a network path reset it) drops its results and joins again as a fresh
+/// worker, trying for `connect_timeout`, as Dask workers reconnect.
 async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Result<(), WorkerError> {
     let registry = opts.security.registry.clone();
     // Spill directories of workers killed before they could clean up; failing to list the
@@ -201,9 +204,21 @@ async fn worker_main(opts: WorkerOptions, pool: Arc<rayon::ThreadPool>) -> Resul
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
     let mut joined_before = false;
     let result = loop {
-        let conn = match join(&opts, joined_before).await {
-            Ok(c) => c,
-            Err(e) => break Err(e),
+        // SIGTERM also ends a worker that is still trying to reach its scheduler.
+        #[cfg(unix)]
+        let joined = tokio::select! {
+            c = join(&opts, joined_before) => Some(c),
+            _ = sigterm.recv() => None,
+        };
+        #[cfg(not(unix))]
+        let joined = Some(join(&opts, joined_before).await);
+        let conn = match joined {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => break Err(e),
+            None => {
+                tracing::info!(reason = "SIGTERM while joining", "worker stopping");
+                break Ok(());
+            }
         };
         joined_before = true;
         tracing::info!(scheduler = %opts.scheduler, data = %address, nthreads = opts.nthreads, "worker joined");
@@ -253,9 +268,10 @@ async fn join(opts: &WorkerOptions, again: bool) -> Result<Conn, WorkerError> {
 
 /// How a session with the scheduler ended.
 enum Ended {
-    /// Told to stop, or the scheduler is gone: the worker exits.
+    /// Told to stop (or SIGTERM): the worker exits.
     Stop(String),
-    /// Removed by the scheduler, or the scheduler fell silent: join again as a fresh worker.
+    /// Removed by the scheduler, the scheduler fell silent, or the connection broke: join
+    /// again as a fresh worker.
     Rejoin(String),
 }
 
@@ -429,7 +445,9 @@ impl WorkerLoop {
                 }
                 return None;
             }
-            Input::SchedulerGone(reason) => return Some(Ended::Stop(format!("lost the scheduler: {reason}"))),
+            Input::SchedulerGone(reason) => {
+                return Some(Ended::Rejoin(format!("lost the connection to the scheduler: {reason}")))
+            }
             Input::SchedulerSilent(t) => {
                 return Some(Ended::Rejoin(format!(
                     "nothing from the scheduler for {:.0} s (the scheduler timeout)",
