@@ -11,11 +11,13 @@
 //! every address lives in the namespaces the test creates and removes.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,6 +28,8 @@ use rask::distributed::{Client, Security, TlsConfig};
 use rask::estimators::linear_model::{LogisticRegression, LogisticRegressionParams};
 use rask::ml::Fit;
 use rask::Scheduler;
+
+use common::Computations;
 
 const TOKEN: &str = "multi-host-test-token";
 /// How long the proxy holds every TLS record.
@@ -421,13 +425,6 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
         let before = wait_for(status_address, "three workers", |s| s.workers.len() == 3);
         let c_before = before.workers.iter().find(|w| w.address == "10.77.0.13:9000").expect("worker c").id;
 
-        #[derive(Default)]
-        struct Computations(AtomicUsize);
-        impl rask::scheduler::Callback for Computations {
-            fn on_compute_start(&self, _: usize) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         let counter = Arc::new(Computations::default());
         let dist = client.scheduler().with_callback(counter.clone());
         let data = make_classification(&data_params).unwrap().persist_on(&dist).unwrap();
@@ -440,7 +437,7 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
         .iter()
         .map(|w| w.spilled_bytes)
         .sum::<u64>();
-        let started = counter.0.load(Ordering::SeqCst);
+        let started = counter.started();
         let (tx, rx) = mpsc::channel();
         let t0 = Instant::now();
         let fit = std::thread::spawn(move || {
@@ -449,7 +446,7 @@ fn a_fit_across_hosts_survives_a_slow_link_and_a_partition_and_leaves_nothing_be
         });
         // A few iterations in, host c's cable is pulled for longer than the heartbeat timeout.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while counter.0.load(Ordering::SeqCst) < started + 3 && Instant::now() < deadline {
+        while counter.started() < started + 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
         let down_at = t0.elapsed();

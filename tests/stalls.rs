@@ -8,6 +8,8 @@
 //! Real processes on 127.0.0.1: `rask scheduler` and `rask worker` (or a `LocalCluster` of
 //! `rask` worker processes), stopped and resumed with `kill -STOP` / `kill -CONT`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -18,6 +20,8 @@ use rask::distributed::{Client, ClientOptions, Security};
 use rask::estimators::linear_model::{LogisticRegression, LogisticRegressionParams};
 use rask::ml::Fit;
 use rask::Scheduler;
+
+use common::Computations;
 
 const TOKEN: &str = "stall-test-token";
 
@@ -40,11 +44,11 @@ impl Drop for Procs {
     }
 }
 
-/// A `rask scheduler` process on a free port with a 2 s heartbeat timeout, and `n` `rask
-/// worker` processes (extra worker arguments in `worker_args`); returns them and the address.
-fn scheduler_and_workers(n: usize, worker_args: &[&str]) -> (Procs, String) {
+/// A `rask scheduler` process listening on `listen` with a 2 s heartbeat timeout, and the
+/// address it bound (printed once it listens).
+fn spawn_scheduler(listen: &str) -> (Child, String) {
     let mut scheduler = Command::new(env!("CARGO_BIN_EXE_rask"))
-        .args(["scheduler", "--listen", "127.0.0.1:0", "--no-status", "--heartbeat-timeout", "2"])
+        .args(["scheduler", "--listen", listen, "--no-status", "--heartbeat-timeout", "2"])
         .env("RASK_TOKEN", TOKEN)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -52,7 +56,6 @@ fn scheduler_and_workers(n: usize, worker_args: &[&str]) -> (Procs, String) {
         .spawn()
         .unwrap();
     let stderr = scheduler.stderr.take().unwrap();
-    let mut procs = Procs(vec![scheduler]);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -63,6 +66,14 @@ fn scheduler_and_workers(n: usize, worker_args: &[&str]) -> (Procs, String) {
         }
     });
     let address = rx.recv_timeout(Duration::from_secs(30)).expect("the scheduler prints its address");
+    (scheduler, address)
+}
+
+/// A `rask scheduler` process on a free port with a 2 s heartbeat timeout, and `n` `rask
+/// worker` processes (extra worker arguments in `worker_args`); returns them and the address.
+fn scheduler_and_workers(n: usize, worker_args: &[&str]) -> (Procs, String) {
+    let (scheduler, address) = spawn_scheduler("127.0.0.1:0");
+    let mut procs = Procs(vec![scheduler]);
     for _ in 0..n {
         let worker = Command::new(env!("CARGO_BIN_EXE_rask"))
             .args(["worker", "--scheduler", &address, "--nthreads", "1"])
@@ -105,26 +116,18 @@ fn threaded_reference() -> LogisticRegression {
 /// and 50 s is under the workers' default 60 s scheduler timeout, so a cluster that recovers
 /// only because orphaned workers eventually give the scheduler up fails the test too.
 fn fit_through(dist: &Scheduler, stall: impl FnOnce()) -> LogisticRegression {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    #[derive(Default)]
-    struct Computations(AtomicUsize);
-    impl rask::scheduler::Callback for Computations {
-        fn on_compute_start(&self, _: usize) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     let counter = Arc::new(Computations::default());
     let dist = dist.clone().with_callback(counter.clone());
     let (data_params, fit_params) = params();
     let data = make_classification(&data_params).unwrap().persist_on(&dist).unwrap();
-    let before = counter.0.load(Ordering::SeqCst);
+    let before = counter.started();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(rask::with_scheduler(&dist, || fit_params.fit(&data)));
     });
     let deadline = Instant::now() + Duration::from_secs(60);
-    while counter.0.load(Ordering::SeqCst) < before + 3 && Instant::now() < deadline {
+    while counter.started() < before + 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
     stall();
@@ -256,26 +259,10 @@ fn a_worker_joins_a_scheduler_restarted_on_the_same_address() {
     let old = &mut procs.0[0];
     old.kill().unwrap();
     old.wait().unwrap();
-    let restarted = Command::new(env!("CARGO_BIN_EXE_rask"))
-        .args(["scheduler", "--listen", &address, "--no-status", "--heartbeat-timeout", "2"])
-        .env("RASK_TOKEN", TOKEN)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (restarted, again) = spawn_scheduler(&address);
+    assert_eq!(again, address);
     procs.0.push(restarted);
-    // The new scheduler may take a moment to listen; the client retries meanwhile.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let c = loop {
-        let mut opts = ClientOptions::new(Security::new(rask::registry(), TOKEN));
-        opts.scheduler_timeout = Duration::from_secs(60);
-        match Client::connect_with(&address, opts) {
-            Ok(c) => break c,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("the restarted scheduler answers: {e}"),
-        }
-    };
+    let c = client(&address, Duration::from_secs(60));
     c.wait_for_workers(1, Duration::from_secs(30)).expect("the worker joins the restarted scheduler");
     assert!(procs.0[1].try_wait().unwrap().is_none(), "the worker is still running");
     let (data, _) = params();

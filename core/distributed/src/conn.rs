@@ -376,7 +376,7 @@ impl Conn {
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, ProtocolError> {
         match self.framed.next().await {
             Some(Ok(frame)) => decode_batch(&frame),
-            Some(Err(e)) => Err(ProtocolError::Io(e)),
+            Some(Err(e)) => Err(read_error(e)),
             None => Err(ProtocolError::Closed),
         }
     }
@@ -414,9 +414,21 @@ impl ConnReader {
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Vec<T>, ProtocolError> {
         match self.stream.next().await {
             Some(Ok(frame)) => decode_batch(&frame),
-            Some(Err(e)) => Err(ProtocolError::Io(e)),
+            Some(Err(e)) => Err(read_error(e)),
             None => Err(ProtocolError::Closed),
         }
+    }
+}
+
+/// A read error as the protocol sees it. A TLS peer that closes without `close_notify` (every
+/// process that exits, and every dropped connection: nothing here sends one) is a plain end of
+/// stream: frames carry their own lengths, so a frame cut short is dropped, never decoded, and
+/// a cut between frames loses nothing a closed connection would not.
+fn read_error(e: io::Error) -> ProtocolError {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        ProtocolError::Closed
+    } else {
+        ProtocolError::Io(e)
     }
 }
 
@@ -527,6 +539,39 @@ pub async fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tls() -> TlsConfig {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["rask".to_string()]).unwrap();
+        let cert = params.signed_by(&key, &rcgen::Issuer::new(ca_params, ca_key)).unwrap();
+        TlsConfig::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes(), ca.pem().as_bytes(), "rask").unwrap()
+    }
+
+    /// A TLS peer that goes away without `close_notify` (as every Rask process does) ends the
+    /// stream: the reader sees `Closed`, not an error to log as a warning.
+    #[test]
+    fn a_tls_peer_that_leaves_without_close_notify_ends_the_stream_quietly() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let security = Security::new(Arc::new(Registry::builder().build().unwrap()), "t").with_tls(tls());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap().to_string();
+            let server_security = security.clone();
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let (mut conn, _) = accept(tcp, &[Role::Client], &server_security, |_| 1).await.unwrap();
+                conn.recv::<u32>().await.map(|_| ())
+            });
+            let client = connect(&address, Role::Client, &security).await.unwrap();
+            drop(client);
+            let ended = server.await.unwrap();
+            assert!(matches!(ended, Err(ProtocolError::Closed)), "{ended:?}");
+        });
+    }
 
     /// Both ends of a cluster connection get keepalive probes and, on Linux, a user timeout,
     /// so a peer cut off by a partition is found dead within the tcp_timeout; connecting to an
