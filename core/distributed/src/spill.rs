@@ -214,6 +214,16 @@ pub struct Encoded {
 }
 
 impl Encoded {
+    /// The spill file this value is read from, if it was spilled when it was looked up. If
+    /// [`encode`](Self::encode) then fails, compare with [`DataStore::spill_path`]: a value
+    /// brought back into memory (or spilled again) meanwhile is looked up afresh.
+    pub fn spill_path(&self) -> Option<&Path> {
+        match &self.place {
+            Lookup::Disk(read) => Some(&read.path),
+            Lookup::Memory(_) => None,
+        }
+    }
+
     /// The codec tag and the encoding: a spilled value's bytes straight from its file, without
     /// decoding; a value in memory encoded.
     pub fn encode(self) -> Result<(&'static str, Vec<u8>), StoreError> {
@@ -448,6 +458,18 @@ impl DataStore {
         true
     }
 
+    /// Where `read`'s value is now, after reading its file failed: the file may have been
+    /// removed by a concurrent reader that brought the value back into memory
+    /// ([`restore`](Self::restore)), and the value may since have been spilled again to
+    /// another file. Returns the new place (as [`lookup`](Self::lookup) would), or `None` if
+    /// the value is gone or still in that same file (then the failure is real).
+    pub fn moved(&mut self, read: &SpillRead) -> Option<Lookup> {
+        match &self.entries.get(&read.key)?.place {
+            Place::Disk(path) if *path == read.path => None,
+            _ => self.lookup(&read.key),
+        }
+    }
+
     /// The codec tag and encoding of `key`'s value, for sending to a peer, or `None` if there is
     /// none. A spilled value's bytes are read straight from its file, without decoding, and it
     /// stays spilled; a value in memory is encoded. Neither counts as a use for the LRU order.
@@ -472,6 +494,14 @@ impl DataStore {
             Place::Disk(path) => Lookup::Disk(SpillRead { key: key.clone(), path: path.clone(), codec: entry.codec }),
         };
         Some(Encoded { key: key.clone(), codec: entry.codec, nbytes: entry.nbytes, place })
+    }
+
+    /// The spill file holding `key`'s value, or `None` if it is in memory or absent.
+    pub fn spill_path(&self, key: &Key) -> Option<&Path> {
+        match &self.entries.get(key)?.place {
+            Place::Disk(path) => Some(path),
+            Place::Memory(_) => None,
+        }
     }
 
     /// Removes `key`'s value (and its pins), deleting its spill file if any.
@@ -1132,6 +1162,38 @@ mod tests {
         assert!(e.contains("x") && e.contains("spill I/O"), "{e}");
         assert!(!s.restore(&read2, Value::new(block(2))));
         assert!(!s.contains(&k(2)));
+    }
+
+    #[test]
+    fn a_read_whose_file_a_concurrent_reader_removed_finds_where_the_value_went() {
+        let same = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let (_root, mut s) = store(MemoryLimits::new(50_000));
+        for i in 0..10 {
+            s.insert(k(i), Value::new(block(i))).unwrap();
+        }
+        // Two readers of key 0 (two tasks pinning it): the first restores it, removing the file.
+        let Some(Lookup::Disk(first)) = s.lookup(&k(0)) else { panic!("key 0 is spilled") };
+        let Some(Lookup::Disk(second)) = s.lookup(&k(0)) else { panic!("key 0 is spilled") };
+        assert!(s.moved(&second).is_none(), "nothing moved yet: a failure there would be real");
+        s.pin(&k(0));
+        let value = first.read().unwrap();
+        assert!(s.restore(&first, value));
+        assert!(second.read().is_err(), "the file is gone");
+        let Some(Lookup::Memory(v)) = s.moved(&second) else { panic!("key 0 is back in memory") };
+        assert_eq!(same(v.get::<Vec<f64>>().unwrap()), same(&block(0)));
+        // Unpinned and pushed out again: it moved to a new file, which the retry reads.
+        assert!(s.unpin(&k(0)));
+        for i in 10..20 {
+            s.insert(k(i), Value::new(block(i))).unwrap();
+        }
+        assert!(s.is_spilled(&k(0)));
+        let Some(Lookup::Disk(third)) = s.moved(&second) else { panic!("key 0 is spilled again") };
+        assert_ne!(third.path, second.path);
+        assert_eq!(s.spill_path(&k(0)), Some(third.path.as_path()));
+        assert_eq!(same(third.read().unwrap().get::<Vec<f64>>().unwrap()), same(&block(0)));
+        // Gone altogether: nothing to find.
+        assert!(s.remove(&k(0)));
+        assert!(s.moved(&third).is_none() && s.spill_path(&k(0)).is_none());
     }
 
     #[test]

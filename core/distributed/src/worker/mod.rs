@@ -12,7 +12,7 @@
 
 mod state;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use super::conn::{accept, connect, Conn, Security};
 use super::protocol::{
     PeerReply, PeerRequest, ProtocolError, Role, ToScheduler, ToWorker, WireSpec, WireValue, WorkerMetrics,
 };
-use super::spill::{DataStore, Lookup, MemoryLimits};
+use super::spill::{DataStore, Lookup, MemoryLimits, SpillRead, StoreError};
 use rask_core::value::Value;
 use rask_core::wire;
 use rask_core::Key;
@@ -560,13 +560,34 @@ fn read_inputs(store: &Store, inputs: Inputs) -> Result<Vec<Value>, (String, Str
         .into_iter()
         .map(|input| match input {
             Lookup::Memory(v) => Ok(v),
-            Lookup::Disk(read) => {
-                let value = read.read().map_err(|e| ("spill".to_string(), e.to_string()))?;
-                lock(store).restore(&read, value.clone());
-                Ok(value)
-            }
+            Lookup::Disk(read) => read_spilled(store, read).map_err(|e| ("spill".to_string(), e.to_string())),
         })
         .collect()
+}
+
+/// How many times a spilled value is looked up again after its file vanished under a read.
+const SPILL_READ_ATTEMPTS: usize = 8;
+
+/// Reads one spilled value and brings it back into memory. Two tasks (or a task and a peer)
+/// may read the same file at once: the first to finish restores the value and removes the
+/// file, so a read that fails looks the value up again ([`DataStore::moved`]) before failing.
+fn read_spilled(store: &Store, mut read: SpillRead) -> Result<Value, StoreError> {
+    let mut attempt = 1;
+    loop {
+        let error = match read.read() {
+            Ok(value) => {
+                lock(store).restore(&read, value.clone());
+                return Ok(value);
+            }
+            Err(e) => e,
+        };
+        match lock(store).moved(&read) {
+            Some(Lookup::Memory(value)) => return Ok(value),
+            Some(Lookup::Disk(next)) if attempt < SPILL_READ_ATTEMPTS => read = next,
+            _ => return Err(error),
+        }
+        attempt += 1;
+    }
 }
 
 impl Holdings for Held<'_> {
@@ -807,26 +828,65 @@ async fn serve_data(listener: TcpListener, security: Security, store: Store) {
 /// disk or a large value delays neither the IO threads nor the tasks that need the store.
 async fn send_values(conn: &mut Conn, store: &Store, keys: Vec<Key>) -> Result<(), ProtocolError> {
     for key in keys {
-        let found = lock(store).lookup_encoded(&key);
-        let encoded = match found {
-            None => Ok(None),
-            Some(e) => match tokio::task::spawn_blocking(move || e.encode()).await {
-                Ok(r) => r.map(Some),
-                Err(join) => {
-                    let reply = PeerReply::Failed { key, message: format!("reading the value failed: {join}") };
-                    conn.send(&[reply]).await?;
-                    continue;
+        let mut attempt = 1;
+        let encoded = loop {
+            let Some(e) = lock(store).lookup_encoded(&key) else {
+                break Ok(None);
+            };
+            let path = e.spill_path().map(Path::to_path_buf);
+            match tokio::task::spawn_blocking(move || e.encode()).await {
+                Ok(Ok(found)) => break Ok(Some(found)),
+                // A local task brought the value back into memory (removing the file) or it
+                // was spilled again while the file was read: look it up afresh.
+                Ok(Err(error)) => {
+                    let moved = path.is_some_and(|p| lock(store).spill_path(&key) != Some(p.as_path()));
+                    if !moved || attempt >= SPILL_READ_ATTEMPTS {
+                        break Err(error.to_string());
+                    }
+                    attempt += 1;
                 }
-            },
+                Err(join) => break Err(format!("reading the value failed: {join}")),
+            }
         };
         let reply = match encoded {
             Ok(Some((tag, bytes))) => {
                 PeerReply::Data { key, value: WireValue { tag: tag.into(), bytes: bytes.into() } }
             }
             Ok(None) => PeerReply::Missing { key },
-            Err(e) => PeerReply::Failed { key, message: e.to_string() },
+            Err(message) => PeerReply::Failed { key, message },
         };
         conn.send(&[reply]).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_tasks_reading_the_same_spilled_input_both_get_it() {
+        // What a multi-host run once hit: the first task to read a shared spilled input
+        // restores it (removing the file) while the second still holds the file's path.
+        let root = tempfile::tempdir().unwrap();
+        let registry = Arc::new(Registry::core());
+        let store: Store =
+            Arc::new(Mutex::new(DataStore::new(registry, MemoryLimits::new(50_000), root.path().into()).unwrap()));
+        let key = |i: u64| Key::block("x", i);
+        let block = |i: u64| (0..1024).map(|j| (i * 1024 + j) as f64).collect::<Vec<f64>>();
+        for i in 0..10 {
+            lock(&store).insert(key(i), Value::new(block(i))).unwrap();
+        }
+        let mut held = Held(&store);
+        let a = held.take_inputs(&[key(0)]).unwrap();
+        let b = held.take_inputs(&[key(0), key(9)]).unwrap();
+        assert!(matches!(a[0], Lookup::Disk(_)) && matches!(b[0], Lookup::Disk(_)));
+        let a = read_inputs(&store, a).unwrap();
+        assert!(!lock(&store).is_spilled(&key(0)), "the first read brought it back");
+        let b = read_inputs(&store, b).expect("the second read finds the value in memory");
+        for v in [&a[0], &b[0]] {
+            assert_eq!(v.get::<Vec<f64>>().unwrap(), &block(0));
+        }
+        assert_eq!(b[1].get::<Vec<f64>>().unwrap(), &block(9));
+    }
 }
