@@ -38,7 +38,77 @@ pub struct WireOp {
     /// Its version.
     pub version: u32,
     /// Its MessagePack-encoded arguments.
-    pub args: ByteBuf,
+    pub args: WireArgs,
+}
+
+/// An op's encoded arguments: up to 16 bytes are held inline (most ops' arguments are a few
+/// numbers), so a scheduler keeping a million tasks does not keep a million small allocations
+/// for them. On the wire, a byte string (MessagePack `bin`), as a `serde_bytes::ByteBuf` was.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WireArgs(smallvec::SmallVec<[u8; 16]>);
+
+impl WireArgs {
+    /// No arguments.
+    pub fn new() -> Self {
+        WireArgs::default()
+    }
+}
+
+impl From<Vec<u8>> for WireArgs {
+    fn from(bytes: Vec<u8>) -> Self {
+        WireArgs(if bytes.len() <= 16 { smallvec::SmallVec::from_slice(&bytes) } else { bytes.into() })
+    }
+}
+
+impl From<&[u8]> for WireArgs {
+    fn from(bytes: &[u8]) -> Self {
+        WireArgs(smallvec::SmallVec::from_slice(bytes))
+    }
+}
+
+impl std::ops::Deref for WireArgs {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Serialize for WireArgs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Bytes;
+        impl<'de> serde::de::Visitor<'de> for Bytes {
+            type Value = WireArgs;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> std::result::Result<WireArgs, E> {
+                Ok(WireArgs::from(v))
+            }
+
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> std::result::Result<WireArgs, E> {
+                Ok(WireArgs::from(v))
+            }
+
+            // Formats without byte strings write a sequence of numbers.
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<WireArgs, A::Error> {
+                let mut out = smallvec::SmallVec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(WireArgs(out))
+            }
+        }
+        deserializer.deserialize_byte_buf(Bytes)
+    }
 }
 
 /// An encoded value: its codec tag and bytes.
@@ -102,7 +172,7 @@ fn encode_into(key: &Key, op: &TaskOp, scheduler: &str, out: &mut Vec<WireOp>) -
                 op: o.name().to_string(),
                 message: e.to_string(),
             })?;
-            out.push(WireOp { name: o.name().into(), version: o.version(), args: ByteBuf::from(args) });
+            out.push(WireOp { name: o.name().into(), version: o.version(), args: WireArgs::from(args) });
             Ok(())
         }
         TaskOp::Local(f) => {
@@ -160,6 +230,24 @@ mod tests {
     use crate::ops::{Op, OpEntry, OpError};
     use std::sync::Arc;
 
+    /// Inline or not, arguments travel as the byte string a `ByteBuf` made, so processes of
+    /// either build understand each other.
+    #[test]
+    fn op_arguments_keep_their_wire_form_inline_or_not() {
+        for len in [0usize, 9, 16, 17, 300] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let args = WireArgs::from(bytes.clone());
+            assert_eq!(&*args, &bytes[..]);
+            let ours = rmp_serde::to_vec(&args).unwrap();
+            assert_eq!(ours, rmp_serde::to_vec(&ByteBuf::from(bytes.clone())).unwrap(), "{len} bytes");
+            let back: WireArgs = rmp_serde::from_slice(&ours).unwrap();
+            assert_eq!(back, args);
+            // A sequence of numbers (what formats without byte strings write) reads too.
+            let seq: WireArgs = rmp_serde::from_slice(&rmp_serde::to_vec(&bytes).unwrap()).unwrap();
+            assert_eq!(seq, args);
+        }
+    }
+
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     struct AddK {
         k: i64,
@@ -198,7 +286,7 @@ mod tests {
     fn unknown_ops_local_closures_and_panics_are_errors_that_name_them() {
         let reg = registry();
         let key = Key::new("t");
-        let unknown = [WireOp { name: "nope".into(), version: 3, args: ByteBuf::new() }];
+        let unknown = [WireOp { name: "nope".into(), version: 3, args: WireArgs::new() }];
         assert_eq!(
             decode_task(&reg, &key, &unknown).unwrap_err(),
             Error::UnknownOp { name: "nope".into(), version: 3 }

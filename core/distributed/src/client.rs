@@ -884,7 +884,7 @@ fn plan_nodes(
                 }
                 None => (WireSpec::Data(Box::new(encode_value(&security.registry, &key, v)?)), Vec::new()),
             },
-            PlanNode::Task(op) => (WireSpec::Task(encode_task(&key, op, "distributed")?), deps),
+            PlanNode::Task(op) => (WireSpec::Task(encode_task(&key, op, "distributed")?.into()), deps),
             PlanNode::Alias => (WireSpec::Alias, deps),
         };
         nodes.push(WireNode { key, spec, deps, priority });

@@ -101,11 +101,16 @@ pub enum HelloReply {
 /// the one path the serialisation-check scheduler also takes.
 pub use rask_core::wire::{WireOp, WireValue};
 
+/// A task's op chain: almost always one op, held inline (the scheduler keeps a spec per task,
+/// and a separate allocation for the one op cost 64 bytes a task). On the wire, a sequence, as
+/// a `Vec` was.
+pub type WireOps = smallvec::SmallVec<[WireOp; 1]>;
+
 /// How to produce one key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireSpec {
     /// Run this op chain on the inputs.
-    Task(Vec<WireOp>),
+    Task(WireOps),
     /// The value of the single input.
     Alias,
     /// A literal shipped with the graph (small values; large data is scattered to workers).
@@ -642,7 +647,11 @@ mod tests {
     fn sample_batches() -> Vec<Vec<u8>> {
         let compute = ToWorker::Compute {
             key: Key::block("x", 3),
-            spec: WireSpec::Task(vec![WireOp { name: "a.b".into(), version: 2, args: ByteBuf::from(vec![1, 2, 3]) }]),
+            spec: WireSpec::Task(smallvec::smallvec![WireOp {
+                name: "a.b".into(),
+                version: 2,
+                args: rask_core::wire::WireArgs::from(vec![1, 2, 3])
+            }]),
             deps: vec![(Key::new("y"), vec!["127.0.0.1:1".into()])],
             priority: (1, 2),
         };

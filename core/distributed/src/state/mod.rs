@@ -27,7 +27,8 @@
 //! states (and recomputes lost results, and fails poison tasks); `placement` chooses workers
 //! (locality, queuing, stealing) with rules that are pure functions of worker loads.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,60 @@ enum St {
     Erred,
 }
 
+/// Root tasks ready to run, waiting at the scheduler for a worker with room, lowest priority
+/// first: a binary heap, 24 bytes a task (a B-tree set took about twice that, 40 MB for a
+/// million root tasks). A task leaving the queue otherwise than by [`pop`](Self::pop) (it
+/// failed, was cancelled, or finished elsewhere) leaves its entry behind: entries whose task is
+/// no longer `Queued` are skipped when they come to the top, and all are dropped when no task
+/// is queued ([`tidy`](Self::tidy)). Task ids are never reused and a task's priority never
+/// changes, so an entry whose task is `Queued` is that task's current entry.
+#[derive(Debug, Default)]
+struct RootQueue {
+    heap: BinaryHeap<Reverse<((u64, u32), Tid)>>,
+}
+
+impl RootQueue {
+    fn push(&mut self, priority: (u64, u32), t: Tid) {
+        self.heap.push(Reverse((priority, t)));
+    }
+
+    /// The queued task to run first, dropping the stale entries above it.
+    fn peek(&mut self, tasks: &table::TaskTable) -> Option<Tid> {
+        while let Some(&Reverse((_, t))) = self.heap.peek() {
+            if tasks.get(&t).is_some_and(|task| task.state == St::Queued) {
+                return Some(t);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Removes the entry [`peek`](Self::peek) returned.
+    fn pop(&mut self) {
+        self.heap.pop();
+    }
+
+    /// The queued tasks, in priority order.
+    fn queued(&self, tasks: &table::TaskTable) -> Vec<Tid> {
+        let mut live: Vec<((u64, u32), Tid)> = self
+            .heap
+            .iter()
+            .map(|&Reverse(e)| e)
+            .filter(|(_, t)| tasks.get(t).is_some_and(|task| task.state == St::Queued))
+            .collect();
+        live.sort_unstable();
+        live.dedup();
+        live.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Frees every entry once `n_queued` (the count of `Queued` tasks) is 0.
+    fn tidy(&mut self, n_queued: usize) {
+        if n_queued == 0 && !self.heap.is_empty() {
+            self.heap = BinaryHeap::new();
+        }
+    }
+}
+
 /// How many tasks are in each state, kept as tasks move (so the status page's counts cost
 /// nothing however many tasks there are); `check_invariants` recounts them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,6 +147,10 @@ impl StateCounts {
     fn remove(&mut self, st: St) {
         let c = &mut self.0[Self::slot(st)];
         *c = c.saturating_sub(1);
+    }
+
+    fn queued(&self) -> usize {
+        self.0[Self::slot(St::Queued)]
     }
 
     fn moved(&mut self, from: St, to: St) {
@@ -128,9 +187,20 @@ struct Task {
     waiters: u32,
     /// Client references.
     wanted: u32,
-    priority: (u64, u32),
+    /// The priority is `(generation, rank)`, kept as two fields so that the rank packs with
+    /// the counters above (a tuple keeps its own padding).
+    generation: u64,
+    rank: u32,
     /// Workers that died while running it.
     suspicious: u32,
+    /// What few tasks ever have (an error, a steal in flight): one pointer, not 24 bytes, in
+    /// every task of a million-task graph.
+    rare: Option<Box<Rare>>,
+}
+
+/// The fields of a [`Task`] that are rarely set.
+#[derive(Debug, Default)]
+struct Rare {
     error: Option<Arc<TaskError>>,
     /// A steal in flight: the thief.
     steal_to: Option<WorkerId>,
@@ -151,11 +221,43 @@ impl Task {
             n_missing: 0,
             waiters: 0,
             wanted: 0,
-            priority,
+            generation: priority.0,
+            rank: priority.1,
             suspicious: 0,
-            error: None,
-            steal_to: None,
+            rare: None,
         }
+    }
+
+    /// Lower runs first: the submission's generation, then the node's rank in its plan.
+    fn priority(&self) -> (u64, u32) {
+        (self.generation, self.rank)
+    }
+
+    /// Why it failed, once erred.
+    fn error(&self) -> Option<&Arc<TaskError>> {
+        self.rare.as_ref().and_then(|r| r.error.as_ref())
+    }
+
+    fn set_error(&mut self, error: Arc<TaskError>) {
+        self.rare.get_or_insert_with(Box::default).error = Some(error);
+    }
+
+    /// The thief of a steal in flight.
+    fn steal_to(&self) -> Option<WorkerId> {
+        self.rare.as_ref().and_then(|r| r.steal_to)
+    }
+
+    /// Records (or, with `None`, ends) a steal in flight; returns the previous thief.
+    fn set_steal_to(&mut self, thief: Option<WorkerId>) -> Option<WorkerId> {
+        if thief.is_none() && self.rare.is_none() {
+            return None;
+        }
+        let rare = self.rare.get_or_insert_with(Box::default);
+        let previous = std::mem::replace(&mut rare.steal_to, thief);
+        if rare.error.is_none() && rare.steal_to.is_none() {
+            self.rare = None;
+        }
+        previous
     }
 }
 
@@ -259,7 +361,7 @@ pub struct ClusterState {
     counts: StateCounts,
     workers: std::collections::BTreeMap<WorkerId, Worker>,
     clients: FxHashMap<ClientId, Client>,
-    queue: BTreeSet<((u64, u32), Tid)>,
+    queue: RootQueue,
     generation: u64,
     /// Mean task duration, seconds (exponentially weighted).
     avg_duration: f64,
@@ -293,10 +395,30 @@ struct Staged {
     /// Every node's task, for events; the first `pinned` are pinned (one `wanted` each).
     all: Vec<Tid>,
     pinned: usize,
-    /// The tasks it added (taken back if it is rejected or abandoned).
-    added: Vec<Tid>,
+    /// Which entries of `all` it added (taken back if it is rejected or abandoned), one bit
+    /// each: a second list of ids cost 16 MB for a million-node submission.
+    added: Vec<u64>,
     /// A part was rejected: the rest is ignored.
     rejected: bool,
+}
+
+impl Staged {
+    /// Records a node's task, and whether this submission added it.
+    fn push(&mut self, t: Tid, added: bool) {
+        let i = self.all.len();
+        if i.is_multiple_of(64) {
+            self.added.push(0);
+        }
+        if added {
+            self.added[i / 64] |= 1 << (i % 64);
+        }
+        self.all.push(t);
+    }
+
+    /// The tasks this submission added, in the order it added them.
+    fn added(&self) -> impl DoubleEndedIterator<Item = Tid> + '_ {
+        self.all.iter().enumerate().filter(|&(i, _)| self.added[i / 64] >> (i % 64) & 1 == 1).map(|(_, &t)| t)
+    }
 }
 
 impl ClusterState {
@@ -308,7 +430,7 @@ impl ClusterState {
             counts: StateCounts::default(),
             workers: Default::default(),
             clients: FxHashMap::default(),
-            queue: BTreeSet::new(),
+            queue: RootQueue::default(),
             generation: 0,
             avg_duration: 0.001,
             outbox: Vec::new(),
@@ -428,7 +550,7 @@ impl ClusterState {
     /// Tasks ready to run that wait because no worker is connected (0 while any is).
     pub fn waiting_without_workers(&self) -> usize {
         if self.workers.is_empty() {
-            self.queue.len()
+            self.counts.queued()
         } else {
             0
         }
@@ -453,7 +575,7 @@ impl ClusterState {
     /// Fails every task ready to run but waiting for a worker (and, with them, what depends on
     /// them) with `message`: for a scheduler that has had no worker for too long.
     pub fn fail_waiting(&mut self, message: &str) {
-        let queued: Vec<Tid> = self.queue.iter().map(|&(_, t)| t).collect();
+        let queued = self.queue.queued(&self.tasks);
         for t in queued {
             let Some(task) = self.tasks.get(&t) else { continue };
             if task.state != St::Queued {
@@ -652,7 +774,7 @@ impl ClusterState {
     /// Takes back the tasks a submission's parts added that nothing else came to need.
     fn unstage(&mut self, staged: Staged) {
         self.unpin(&staged);
-        for &t in staged.added.iter().rev() {
+        for t in staged.added().rev() {
             self.maybe_forget(t);
         }
     }
@@ -688,7 +810,7 @@ impl ClusterState {
             match task.state {
                 St::Memory => self.outbox.push(Out::Client(client, ToClient::Done { key: k })),
                 St::Erred => {
-                    let error = task.error.as_deref().cloned().unwrap_or_else(|| TaskError {
+                    let error = task.error().map(|e| TaskError::clone(e)).unwrap_or_else(|| TaskError {
                         key: k.clone(),
                         op: "?".into(),
                         message: "failed".into(),
@@ -751,7 +873,7 @@ impl ClusterState {
         for n in nodes {
             if let Some(t) = self.tasks.tid_of(&n.key) {
                 // Same key, same work: keep what is there (remote nodes were validated as known).
-                staged.all.push(t);
+                staged.push(t, false);
                 continue;
             }
             let mut spec = n.spec;
@@ -763,8 +885,7 @@ impl ClusterState {
             let t = self.tasks.insert(Task::new(n.key, spec, (generation, n.priority)));
             self.counts.add(St::Released);
             fresh.push((t, n.deps));
-            staged.all.push(t);
-            staged.added.push(t);
+            staged.push(t, true);
             self.submitted += 1;
         }
         for (t, deps) in fresh {
@@ -896,11 +1017,8 @@ impl ClusterState {
                     self.outbox.push(Out::Worker(other, ToWorker::Release { keys: vec![key.clone()] }));
                 }
             }
-            St::Queued => {
-                let p = self.tasks[&t].priority;
-                self.queue.remove(&(p, t));
-            }
-            St::Waiting => {}
+            // Its entry in the root queue goes when it comes to the top or the queue empties.
+            St::Queued | St::Waiting => {}
         }
         self.avg_duration = 0.9 * self.avg_duration + 0.1 * seconds.max(0.0);
         self.record_duration(t, seconds.max(0.0));
@@ -908,10 +1026,13 @@ impl ClusterState {
         {
             let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
             self.counts.moved(std::mem::replace(&mut task.state, St::Memory), St::Memory);
-            task.steal_to = None;
+            task.set_steal_to(None);
             task.nbytes = nbytes;
             task.who_has.clear();
             task.who_has.push(wid);
+        }
+        if state == St::Queued {
+            self.queue.tidy(self.counts.queued());
         }
         self.workers.get_mut(&wid).expect("checked above").has.insert(t);
         self.notify_watchers(t, true, seconds);
@@ -1006,7 +1127,7 @@ impl ClusterState {
     pub fn steal_reply(&mut self, victim: WorkerId, key: &Key, stolen: bool) {
         let Some(t) = self.tasks.tid_of(key) else { return };
         let task = self.tasks.get_mut(&t).expect("indexed tasks exist");
-        let thief = task.steal_to.take();
+        let thief = task.set_steal_to(None);
         if !stolen || task.state != St::Processing(victim) {
             return;
         }
@@ -1047,7 +1168,7 @@ impl ClusterState {
         if task.wanted == 0 {
             return;
         }
-        let error = task.error.as_deref().cloned().expect("erred tasks carry their error");
+        let error = task.error().map(|e| TaskError::clone(e)).expect("erred tasks carry their error");
         for (&c, client) in &self.clients {
             if client.wants.contains_key(&t) {
                 self.outbox.push(Out::Client(c, ToClient::Erred { key: task.key.clone(), error: error.clone() }));
@@ -1120,8 +1241,15 @@ impl ClusterState {
                 Some(_) => {}
             }
         }
+        let in_queue: FxHashSet<Tid> = self.queue.heap.iter().map(|&Reverse((_, t))| t).collect();
+        if self.counts.queued() == 0 && !self.queue.heap.is_empty() {
+            return Err(format!("no task is queued, but the root queue keeps {} entries", self.queue.heap.len()));
+        }
         for (t, task) in self.tasks.iter() {
             match task.state {
+                St::Queued if !in_queue.contains(&t) => {
+                    return Err(format!("{} queued, but not in the root queue", task.key));
+                }
                 St::Processing(w) if !self.workers.get(&w).is_some_and(|wk| wk.processing.contains(&t)) => {
                     return Err(format!("{} processing on {w}, which does not list it", task.key));
                 }
@@ -1168,15 +1296,14 @@ impl ClusterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_bytes::ByteBuf;
 
     fn task(key: &str, deps: &[&str], priority: u32) -> WireNode {
         WireNode {
             key: Key::new(key),
-            spec: WireSpec::Task(vec![crate::protocol::WireOp {
+            spec: WireSpec::Task(smallvec::smallvec![crate::protocol::WireOp {
                 name: "test.op".into(),
                 version: 1,
-                args: ByteBuf::new(),
+                args: rask_core::wire::WireArgs::new(),
             }]),
             deps: deps.iter().map(|d| Key::new(*d)).collect(),
             priority,
@@ -1225,6 +1352,53 @@ mod tests {
             _ => true,
         });
         out
+    }
+
+    /// Root tasks wait in the queue in priority order while no worker has room; those cancelled,
+    /// failed or finished meanwhile leave entries that are skipped, and nothing is kept once no
+    /// task is queued.
+    #[test]
+    fn the_root_queue_hands_out_by_priority_and_skips_tasks_that_left_it() {
+        let mut s = ClusterState::new(StateConfig::default());
+        s.add_client(100);
+        let roots: Vec<WireNode> = (0..6).map(|i| task(&format!("r{i}"), &[], 10 - i)).collect();
+        let wants: Vec<Key> = roots.iter().map(|n| n.key.clone()).collect();
+        s.submit_part(100, 1, roots, wants, false).unwrap();
+        assert_eq!((s.counts().queued, s.queue.heap.len()), (6, 6));
+        // r4 is cancelled; r2 is cancelled (forgotten) and submitted again: a new task of the
+        // later submission, which runs after the first one's.
+        s.cancel(100, &[Key::new("r4"), Key::new("r2")]);
+        s.submit_part(100, 2, vec![task("r2", &[], 8)], vec![Key::new("r2")], false).unwrap();
+        s.check_invariants().unwrap();
+        assert_eq!((s.counts().queued, s.queue.heap.len()), (5, 7));
+        assert_eq!(
+            s.queue.queued(&s.tasks).iter().map(|t| s.tasks[t].key.to_string()).collect::<Vec<_>>(),
+            ["'r5'", "'r3'", "'r1'", "'r0'", "'r2'"]
+        );
+        let now = Instant::now();
+        s.add_worker(1, "127.0.0.1:1".into(), 1, None, 1, now);
+        let first: Vec<Key> = computes(&mut s).into_iter().map(|(_, k)| k).collect();
+        s.check_invariants().unwrap();
+        let mut order = first.clone();
+        while s.counts().queued + s.counts().processing > 0 {
+            for k in std::mem::take(&mut order) {
+                s.task_done(1, &k, 8, 0.001);
+            }
+            s.check_invariants().unwrap();
+            order = computes(&mut s).into_iter().map(|(_, k)| k).collect();
+            assert!(!order.is_empty() || s.counts().queued + s.counts().processing == 0);
+            order.iter().for_each(|k| assert!(!first.contains(k), "{k} sent twice"));
+        }
+        assert_eq!(s.counts().memory, 5);
+        assert!(s.queue.heap.is_empty(), "nothing kept once nothing is queued");
+        // Failing every queued task (no worker for too long) empties the queue too.
+        s.remove_worker(1, "gone");
+        s.submit_part(100, 3, vec![task("z", &[], 0)], vec![Key::new("z")], false).unwrap();
+        // The five results went with the worker: they wait to be computed again, with z.
+        assert_eq!(s.waiting_without_workers(), 6);
+        s.fail_waiting("no workers");
+        s.check_invariants().unwrap();
+        assert!(s.queue.heap.is_empty());
     }
 
     /// A submission in parts runs as one once its last part arrives (nothing runs before);

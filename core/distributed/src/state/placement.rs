@@ -148,9 +148,9 @@ impl ClusterState {
     pub(super) fn dispatch_queue(&mut self) {
         // Sending work changes loads, not the tunables or the mean duration.
         let placement = self.placement();
-        while let Some(&(p, t)) = self.queue.first() {
+        while let Some(t) = self.queue.peek(&self.tasks) {
             let Some(w) = placement.least_loaded(self.workers.iter().map(|(&id, w)| Load::of(id, w))) else { return };
-            self.queue.remove(&(p, t));
+            self.queue.pop();
             let w = if self.tasks[&t].deps.is_empty() { w } else { self.decide_worker(t) };
             self.send_compute(t, w);
         }
@@ -163,7 +163,7 @@ impl ClusterState {
     /// slow op's tasks move with large inputs while a fast op's stay). Nothing is stolen while
     /// tasks are queued here.
     pub fn balance(&mut self) {
-        if !self.queue.is_empty() || self.workers.len() < 2 {
+        if self.counts.queued() > 0 || self.workers.len() < 2 {
             return;
         }
         let idle: Vec<WorkerId> = self
@@ -191,9 +191,9 @@ impl ClusterState {
             }
             // Look at a bounded sample: stealing is a correction, not a scan of every queue.
             let mut picks: Vec<Tid> =
-                v.processing.iter().copied().filter(|t| self.tasks[t].steal_to.is_none()).take(256).collect();
+                v.processing.iter().copied().filter(|t| self.tasks[t].steal_to().is_none()).take(256).collect();
             // Steal the tasks the victim would run last, and only what is cheap to move.
-            picks.sort_unstable_by_key(|t| std::cmp::Reverse(self.tasks[t].priority));
+            picks.sort_unstable_by_key(|t| std::cmp::Reverse(self.tasks[t].priority()));
             let placement = self.placement();
             let mut n = 0;
             for t in picks {
@@ -205,7 +205,7 @@ impl ClusterState {
                     continue;
                 }
                 let task = self.tasks.get_mut(&t).expect("listed by a worker");
-                task.steal_to = Some(thief);
+                task.set_steal_to(Some(thief));
                 self.outbox.push(Out::Worker(victim, ToWorker::Steal { key: task.key.clone() }));
                 n += 1;
             }
@@ -218,7 +218,6 @@ mod tests {
     use std::time::Instant;
 
     use rustc_hash::FxHashMap;
-    use serde_bytes::ByteBuf;
 
     use super::*;
     use crate::protocol::{WireNode, WireOp, WireSpec};
@@ -328,7 +327,13 @@ mod tests {
             s.add_worker(w, format!("127.0.0.1:{w}"), 4, None, w as u32, now);
         }
         s.add_client(1);
-        let op = || WireSpec::Task(vec![WireOp { name: "test.op".into(), version: 1, args: ByteBuf::new() }]);
+        let op = || {
+            WireSpec::Task(smallvec::smallvec![WireOp {
+                name: "test.op".into(),
+                version: 1,
+                args: rask_core::wire::WireArgs::new()
+            }])
+        };
         let node = |key: String, deps: Vec<Key>, priority| WireNode { key: Key::new(key), spec: op(), deps, priority };
         let roots: Vec<WireNode> = (0..16).map(|i| node(format!("root{i}"), vec![], i)).collect();
         s.submit(1, roots, vec![]).expect("roots");

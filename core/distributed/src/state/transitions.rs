@@ -20,7 +20,7 @@ impl ClusterState {
             return;
         }
         task.suspicious += 1;
-        task.steal_to = None;
+        task.set_steal_to(None);
         if task.suspicious >= limit {
             let err = TaskError {
                 key: task.key.clone(),
@@ -41,7 +41,7 @@ impl ClusterState {
         let task = self.tasks.get_mut(&t).expect("caller checked");
         if task.deps.is_empty() || self.workers.is_empty() {
             self.counts.moved(std::mem::replace(&mut task.state, St::Queued), St::Queued);
-            self.queue.insert((task.priority, t));
+            self.queue.push(task.priority(), t);
             return;
         }
         let w = self.decide_worker(t);
@@ -68,7 +68,7 @@ impl ClusterState {
             })
             .collect();
         let task = &self.tasks[&t];
-        let msg = ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority };
+        let msg = ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority() };
         let expected = self.expected_duration(t);
         self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t, expected);
         self.outbox.push(Out::Worker(w, msg));
@@ -94,7 +94,7 @@ impl ClusterState {
                 continue;
             }
             let deps = task.deps.clone();
-            if let Some(err) = deps.iter().find_map(|d| self.tasks.get(d).and_then(|x| x.error.clone())) {
+            if let Some(err) = deps.iter().find_map(|d| self.tasks.get(d).and_then(|x| x.error().cloned())) {
                 self.set_erred(t, err);
                 continue;
             }
@@ -130,7 +130,7 @@ impl ClusterState {
         {
             let task = self.tasks.get_mut(&t).expect("caller checked");
             self.counts.moved(std::mem::replace(&mut task.state, St::Waiting), St::Waiting);
-            task.steal_to = None;
+            task.set_steal_to(None);
             task.n_missing = missing;
         }
         for d in deps {
@@ -192,9 +192,8 @@ impl ClusterState {
                 continue;
             }
             self.counts.moved(std::mem::replace(&mut task.state, St::Erred), St::Erred);
-            task.error = Some(err.clone());
-            task.steal_to = None;
-            let priority = task.priority;
+            task.set_error(err.clone());
+            task.set_steal_to(None);
             self.erred += 1;
             match prev {
                 St::Processing(w) => {
@@ -204,9 +203,7 @@ impl ClusterState {
                     let key = self.tasks[&t].key.clone();
                     self.outbox.push(Out::Worker(w, ToWorker::Release { keys: vec![key] }));
                 }
-                St::Queued => {
-                    self.queue.remove(&(priority, t));
-                }
+                St::Queued => self.queue.tidy(self.counts.queued()),
                 _ => {}
             }
             if matches!(prev, St::Waiting | St::Queued | St::Processing(_)) {
@@ -260,12 +257,9 @@ impl ClusterState {
                 continue;
             }
             self.counts.moved(std::mem::replace(&mut task.state, St::Released), St::Released);
-            task.steal_to = None;
-            let priority = task.priority;
+            task.set_steal_to(None);
             match prev {
-                St::Queued => {
-                    self.queue.remove(&(priority, t));
-                }
+                St::Queued => self.queue.tidy(self.counts.queued()),
                 St::Processing(w) => {
                     if let Some(wk) = self.workers.get_mut(&w) {
                         wk.processing.remove(&t);

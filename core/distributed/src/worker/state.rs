@@ -414,7 +414,6 @@ impl WorkerState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_bytes::ByteBuf;
 
     /// A store of numbers: what the state sees of the real one.
     #[derive(Default)]
@@ -467,7 +466,11 @@ mod tests {
     }
 
     fn spec() -> WireSpec {
-        WireSpec::Task(vec![crate::protocol::WireOp { name: "test.op".into(), version: 1, args: ByteBuf::new() }])
+        WireSpec::Task(smallvec::smallvec![crate::protocol::WireOp {
+            name: "test.op".into(),
+            version: 1,
+            args: rask_core::wire::WireArgs::new()
+        }])
     }
 
     /// The scheduler asks for `key` with these inputs (each held by one peer) at this priority.
