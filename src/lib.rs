@@ -34,8 +34,8 @@ pub use rask_core::delayed::{delayed, Delayed};
 pub use rask_core::{
     compute, default_scheduler, delayed as lazy, graph, ops, scheduler, set_default_scheduler, tokenize, value,
     with_scheduler, Callback, Codec, CodecError, ComputeOptions, ComputeStats, Computed, DynOp, Error, Executor, Graph,
-    Key, LocalFn, Node, Op, OpEntry, OpError, Registry, RegistryBuilder, Result, Scheduler, Task, TaskOp, Token,
-    Tokenizer, Value, ValueCodec, ValueTypeError,
+    Key, KeyName, LocalFn, Node, Op, OpEntry, OpError, Registry, RegistryBuilder, Result, Scheduler, Task, TaskOp,
+    Token, Tokenizer, Value, ValueCodec, ValueTypeError,
 };
 pub use rask_datasets as datasets;
 pub use rask_estimators as estimators;

@@ -37,7 +37,7 @@ pub mod wire;
 
 pub use error::{Error, Result};
 pub use graph::{Graph, Node, Task};
-pub use key::Key;
+pub use key::{Key, KeyName};
 pub use ops::{DynOp, LocalFn, Op, OpEntry, OpError, TaskOp};
 pub use registry::{Registry, RegistryBuilder};
 pub use scheduler::{

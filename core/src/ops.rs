@@ -163,9 +163,9 @@ pub fn op_args<O: Op>(op: &O) -> crate::Result<Vec<u8>> {
 
 /// The key name of work by op `op_name` with this token: `short-<token>`, where `short` is the
 /// last dotted segment of the op name (`sum-3fa1…` for `rask.bench.sum`).
-pub fn token_name(op_name: &str, token: crate::Token) -> Arc<str> {
+pub fn token_name(op_name: &str, token: crate::Token) -> crate::KeyName {
     let short = op_name.rsplit('.').next().unwrap_or(op_name);
-    format!("{short}-{}", token.hex()).into()
+    crate::KeyName::new(&format!("{short}-{}", token.hex()))
 }
 
 /// A registry entry: how to rebuild an op of one name from its argument bytes.

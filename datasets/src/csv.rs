@@ -491,7 +491,7 @@ fn scan(
             t.str(c);
         }
     }
-    let name: Arc<str> = format!("csv-{}", t.finish().hex()).into();
+    let name = rask_core::KeyName::new(&format!("csv-{}", t.finish().hex()));
     let mut g = Graph::with_capacity(sizes.len());
     for (i, (&(offset, first_line), &rows)) in starts.iter().zip(&sizes).enumerate() {
         let op = CsvBlock {

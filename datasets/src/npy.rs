@@ -11,7 +11,6 @@ use rask_core::{op_bail, op_ensure};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use ndarray::{Array1, Array2};
@@ -677,7 +676,7 @@ fn layer_of(blocks: Vec<NpyBlock>) -> Result<BlockLayer, LoadError> {
     for b in &blocks {
         t.str(&b.path).u64(b.file_len).u64(b.modified).u64(b.row_start as u64).u64(b.rows as u64);
     }
-    let name: Arc<str> = format!("npy-{}", t.finish().hex()).into();
+    let name = rask_core::KeyName::new(&format!("npy-{}", t.finish().hex()));
     let sizes = blocks.iter().map(|b| b.rows).collect();
     let mut g = rask_core::Graph::with_capacity(blocks.len());
     for (i, b) in blocks.into_iter().enumerate() {

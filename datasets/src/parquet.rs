@@ -545,7 +545,7 @@ fn scan(path: &Path, opts: &ParquetOptions, kind: Option<TargetKind>) -> Result<
     if let Some((c, k)) = &target {
         t.u64(c.index as u64).u64(*k as u64);
     }
-    let name: Arc<str> = format!("parquet-{}", t.finish().hex()).into();
+    let name = rask_core::KeyName::new(&format!("parquet-{}", t.finish().hex()));
     let mut graph = Graph::with_capacity(groups.len());
     for (i, &(row_group, rows)) in groups.iter().enumerate() {
         let op = ParquetRowGroup {

@@ -280,7 +280,7 @@ xy_codec!(XyBlockF64Codec, f64, Array1F64Codec, "rask.datasets.xy_block<f64>");
 /// The name of a generator's block layer: a token of the op name, its version and the encoded
 /// spec (which holds the seed, the layout and every drawn parameter), so the same dataset
 /// always gets the same keys and different datasets never share them.
-fn generator_layer_name<S: BlockSpec>(spec: &S) -> Result<Arc<str>> {
+fn generator_layer_name<S: BlockSpec>(spec: &S) -> Result<rask_core::KeyName> {
     let args = rmp_serde::to_vec_named(spec).map_err(|e| DatasetError::Encode(e.to_string()))?;
     let mut t = Tokenizer::new();
     t.str(S::OP_NAME).u64(u64::from(S::OP_VERSION)).bytes(&args).u64(0);

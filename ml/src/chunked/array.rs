@@ -1,11 +1,10 @@
 //! `ChunkedArray`: a lazy 2-D array split into row blocks, each a task-graph node.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use rask_core::graph::Layers;
-use rask_core::{default_scheduler, Graph, Key, Op, Scheduler, TaskOp, Tokenizer, Value};
+use rask_core::{default_scheduler, Graph, Key, KeyName, Op, Scheduler, TaskOp, Tokenizer, Value};
 
 use super::blocks::{layer_name, BlockLayer};
 use super::chunks::Chunks;
@@ -139,7 +138,7 @@ impl<F: Float> ChunkedArray<F> {
         let mut t = Tokenizer::new();
         t.str("rask.ml.from_array").str(F::DTYPE).u64(chunk_rows as u64);
         content_token(&mut t, &a);
-        let name: Arc<str> = format!("array-{}", t.finish().hex()).into();
+        let name = rask_core::KeyName::new(&format!("array-{}", t.finish().hex()));
         let mut values = Vec::with_capacity(chunks.n_blocks());
         let mut start = 0;
         for &rows in chunks.sizes().unwrap_or(&[]) {
@@ -173,7 +172,7 @@ impl<F: Float> ChunkedArray<F> {
             t.u64(s as u64);
         }
         content_token(&mut t, &a);
-        let name: Arc<str> = format!("array-{}", t.finish().hex()).into();
+        let name = rask_core::KeyName::new(&format!("array-{}", t.finish().hex()));
         let mut values = Vec::with_capacity(sizes.len());
         let mut start = 0;
         for &rows in sizes {
@@ -203,7 +202,7 @@ impl<F: Float> ChunkedArray<F> {
             sizes.push(b.nrows());
             content_token(&mut t, &b.view());
         }
-        let name: Arc<str> = format!("blocks-{}", t.finish().hex()).into();
+        let name = rask_core::KeyName::new(&format!("blocks-{}", t.finish().hex()));
         let values = blocks.into_iter().map(Value::new).collect();
         Ok(Self::from_block_layer(BlockLayer::from_values(name, Chunks::Known(sizes), values), n_cols))
     }
@@ -413,16 +412,16 @@ impl<F: Float> ChunkedArray<F> {
         let k = stacked_rows.min(n);
         let mut layers = qi.layers().union(ri.layers());
         let right_key = right.as_ref().map(|(_, key)| key.clone());
-        let q_name: std::sync::Arc<str> = match &right_key {
-            Some(rk) => format!("u-{}", layer_name(&SmallSvd, &[qi.name(), rk.name()])?).into(),
-            None => format!("q-{stack_name}").into(),
+        let q_name: KeyName = match &right_key {
+            Some(rk) => KeyName::new(&format!("u-{}", layer_name(&SmallSvd, &[qi.name(), rk.name()])?)),
+            None => KeyName::new(&format!("q-{stack_name}")),
         };
         let mut offset = 0;
         for (i, &m) in sizes.iter().enumerate() {
             let rows = m.min(n);
             let mut inputs = vec![qi.block_key(i), q2.clone()];
             inputs.extend(right_key.clone());
-            g.add_task(Key::block(q_name.clone(), i as u64), TaskOp::op(ApplyQ { offset, rows }), inputs);
+            g.add_task(Key::block(&q_name, i as u64), TaskOp::op(ApplyQ { offset, rows }), inputs);
             offset += rows;
         }
         if let Some((right_layers, _)) = right {

@@ -1,11 +1,9 @@
 //! `BlockLayer`: the part every chunked collection shares — a named layer of blocks, its row
 //! chunking, and the graph layers that compute it.
 
-use std::sync::Arc;
-
 use rask_core::graph::Layers;
 use rask_core::ops::{op_args, token_name};
-use rask_core::{Graph, Key, Node, Op, Scheduler, Task, TaskOp, Tokenizer, Value};
+use rask_core::{Graph, Key, KeyName, Node, Op, Scheduler, Task, TaskOp, Tokenizer, Value};
 
 use super::chunks::Chunks;
 use crate::error::{MlError, Result};
@@ -14,13 +12,13 @@ use crate::error::{MlError, Result};
 #[derive(Clone, Debug)]
 pub struct BlockLayer {
     layers: Layers,
-    name: Arc<str>,
+    name: KeyName,
     chunks: Chunks,
 }
 
 /// The name of a layer that applies `op` to the layers `inputs`, blockwise: a token of the op,
 /// its arguments and the input layer names, so the same work on the same data is the same layer.
-pub fn layer_name<O: Op>(op: &O, inputs: &[&str]) -> Result<Arc<str>> {
+pub fn layer_name<O: Op>(op: &O, inputs: &[&str]) -> Result<KeyName> {
     let args = op_args(op)?;
     let mut t = Tokenizer::new();
     t.str(O::NAME).u64(u64::from(O::VERSION)).bytes(&args).u64(inputs.len() as u64);
@@ -32,13 +30,13 @@ pub fn layer_name<O: Op>(op: &O, inputs: &[&str]) -> Result<Arc<str>> {
 
 impl BlockLayer {
     /// A layer whose blocks are nodes of `layers` named `(name, i)`; every block must exist.
-    pub fn new(layers: Layers, name: Arc<str>, chunks: Chunks) -> Result<Self> {
+    pub fn new(layers: Layers, name: KeyName, chunks: Chunks) -> Result<Self> {
         let top = layers.layers().last().ok_or_else(|| MlError::InvalidParameter {
             name: "layers",
             message: "a collection needs at least one graph layer".into(),
         })?;
         for i in 0..chunks.n_blocks() {
-            let k = Key::block(name.clone(), i as u64);
+            let k = Key::block(&name, i as u64);
             if !top.contains(&k) && !layers.layers().iter().any(|l| l.contains(&k)) {
                 return Err(MlError::Graph(rask_core::Error::MissingKey(k)));
             }
@@ -47,10 +45,10 @@ impl BlockLayer {
     }
 
     /// A layer of literal blocks.
-    pub fn from_values(name: Arc<str>, chunks: Chunks, blocks: Vec<Value>) -> Self {
+    pub fn from_values(name: KeyName, chunks: Chunks, blocks: Vec<Value>) -> Self {
         let mut g = Graph::with_capacity(blocks.len());
         for (i, b) in blocks.into_iter().enumerate() {
-            g.insert(Key::block(name.clone(), i as u64), Node::Data(b));
+            g.insert(Key::block(&name, i as u64), Node::Data(b));
         }
         BlockLayer { layers: Layers::from_graph(g), name, chunks }
     }
@@ -60,8 +58,8 @@ impl BlockLayer {
         &self.name
     }
 
-    /// The shared layer name.
-    pub fn name_arc(&self) -> &Arc<str> {
+    /// The shared layer name (keys made from it share one allocation).
+    pub fn key_name(&self) -> &KeyName {
         &self.name
     }
 
@@ -110,7 +108,7 @@ impl BlockLayer {
             let mut inputs = Vec::with_capacity(1 + others.len());
             inputs.push(self.block_key(i));
             inputs.extend(others.iter().map(|o| o.block_key(i)));
-            g.insert(Key::block(name.clone(), i as u64), Node::Task(Task { op: op.clone(), inputs }));
+            g.insert(Key::block(&name, i as u64), Node::Task(Task { op: op.clone(), inputs }));
         }
         let mut layers = self.layers.clone();
         for o in others {
@@ -139,7 +137,7 @@ impl BlockLayer {
             let mut inputs = Vec::with_capacity(shared.len() + 1);
             inputs.extend(shared.iter().cloned());
             inputs.push(self.block_key(i));
-            g.insert(Key::block(name.clone(), i as u64), Node::Task(Task { op: op.clone(), inputs }));
+            g.insert(Key::block(&name, i as u64), Node::Task(Task { op: op.clone(), inputs }));
         }
         Ok(BlockLayer { layers: self.layers.union(with).with(g), name, chunks })
     }
@@ -170,7 +168,7 @@ impl BlockLayer {
             let mut inputs = Vec::with_capacity(1 + others.len());
             inputs.push(self.block_key(i));
             inputs.extend(others.iter().map(|o| o.block_key(i)));
-            g.insert(Key::block(name.clone(), i as u64), Node::Task(Task { op: TaskOp::op(op), inputs }));
+            g.insert(Key::block(&name, i as u64), Node::Task(Task { op: TaskOp::op(op), inputs }));
         }
         let mut layers = self.layers.clone();
         for o in others {
@@ -228,7 +226,7 @@ impl BlockLayer {
                 _ => None,
             };
         }
-        let name: Arc<str> = format!("concat-{}", t.finish().hex()).into();
+        let name = KeyName::new(&format!("concat-{}", t.finish().hex()));
         let mut g = Graph::with_capacity(n_blocks);
         let mut layers = first.layers.clone();
         let mut j = 0u64;

@@ -1,7 +1,6 @@
 //! `ChunkedVector`: a lazy 1-D array (targets, labels, weights) split into row blocks.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use ndarray::{concatenate, Array1, ArrayView1, Axis};
 use rask_core::graph::Layers;
@@ -77,7 +76,7 @@ impl<T: Element> ChunkedVector<T> {
         for &x in a.iter() {
             t.u64(x.token_bits());
         }
-        let name: Arc<str> = format!("vector-{}", t.finish().hex()).into();
+        let name = rask_core::KeyName::new(&format!("vector-{}", t.finish().hex()));
         let mut values = Vec::with_capacity(sizes.len());
         let mut start = 0;
         for &n in sizes {

@@ -142,7 +142,7 @@ fn bytes_of<T: Element>(v: &[T]) -> &[u8] {
 fn one_block(what: &str, dtype: &str, shape: (usize, usize), bytes: &[u8], block: Value) -> crate::BlockLayer {
     let token =
         rask_core::Tokenizer::new().str(what).str(dtype).u64(shape.0 as u64).u64(shape.1 as u64).bytes(bytes).finish();
-    let name: Arc<str> = format!("{what}-{}", token.hex()).into();
+    let name = rask_core::KeyName::new(&format!("{what}-{}", token.hex()));
     crate::BlockLayer::from_values(name, crate::Chunks::Known(vec![shape.0]), vec![block])
 }
 

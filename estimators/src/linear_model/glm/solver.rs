@@ -45,7 +45,7 @@ impl Data {
         }
         let g = default_scheduler().persist(&layers.to_graph(), &keys)?;
         let base = Layers::from_graph(g);
-        let rebuild = |l: &BlockLayer| BlockLayer::new(base.clone(), l.name_arc().clone(), l.chunks().clone());
+        let rebuild = |l: &BlockLayer| BlockLayer::new(base.clone(), l.key_name().clone(), l.chunks().clone());
         Ok(Data { x: rebuild(x)?, y: rebuild(y)?, w: w.map(rebuild).transpose()?, n_cols: ds.x().n_cols() })
     }
 
