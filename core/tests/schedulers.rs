@@ -179,7 +179,7 @@ impl rask_core::Executor for Short {
     }
     fn execute(
         &self,
-        plan: &rask_core::scheduler::Plan,
+        plan: &rask_core::scheduler::Plan<'_>,
         callbacks: &[std::sync::Arc<dyn rask_core::Callback>],
     ) -> rask_core::Result<rask_core::scheduler::Executed> {
         let mut ex = rask_core::scheduler::SyncExecutor::new().execute(plan, callbacks)?;

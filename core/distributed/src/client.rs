@@ -385,14 +385,14 @@ impl Client {
         self.submit_plan(&plan, keys)
     }
 
-    fn submit_plan(&self, plan: &Plan, keys: &[Key]) -> Result<Vec<Future>> {
+    fn submit_plan(&self, plan: &Plan<'_>, keys: &[Key]) -> Result<Vec<Future>> {
         self.submit_plan_with(plan, keys, None)
     }
 
     /// Submits a plan, in parts of [`NODES_PER_FRAME`] nodes when it is larger ([`FromClient::Stage`]
     /// then `Submit`), each encoded as it is sent: neither this process nor the scheduler ever
     /// holds a whole large graph's wire form or frame. With `events`, as [`submit_nodes_with`](Self::submit_nodes_with).
-    fn submit_plan_with(&self, plan: &Plan, keys: &[Key], events: Option<u64>) -> Result<Vec<Future>> {
+    fn submit_plan_with(&self, plan: &Plan<'_>, keys: &[Key], events: Option<u64>) -> Result<Vec<Future>> {
         let security = &self.inner.security;
         let mut seen_remote = FxHashSet::default();
         let n = plan.len();
@@ -577,7 +577,7 @@ impl Client {
     /// task of it and reports each to them as it happens, with the time it ran on its worker
     /// (returning once every output has finished or failed). Tasks whose results the cluster
     /// already held are reported at once, with no time.
-    fn submit_reporting(&self, plan: &Plan, keys: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Future>> {
+    fn submit_reporting(&self, plan: &Plan<'_>, keys: &[Key], callbacks: &[Arc<dyn Callback>]) -> Result<Vec<Future>> {
         if callbacks.is_empty() {
             return self.submit_plan(plan, keys);
         }
@@ -861,7 +861,7 @@ fn set_status(st: &mut ClientState, key: &Key, status: FutureStatus) {
 
 /// The wire form of the plan's nodes at `indices`. `seen_remote` carries the cluster results already named across calls.
 fn plan_nodes(
-    plan: &Plan,
+    plan: &Plan<'_>,
     security: &Security,
     indices: impl ExactSizeIterator<Item = u32>,
     seen_remote: &mut FxHashSet<Key>,
@@ -916,7 +916,7 @@ impl Executor for Client {
     /// `tasks_run` counts the nodes submitted (the cluster skips those whose results it already
     /// holds); `peak_held` is 0, as this process holds no intermediate results. This is what the
     /// [`Executor`] contract allows a remote executor.
-    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    fn execute(&self, plan: &Plan<'_>, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         let keys = plan.output_keys();
         let futures = self.submit_reporting(plan, &keys, callbacks)?;
         let outputs = self.gather(&futures)?;
@@ -925,7 +925,7 @@ impl Executor for Client {
     }
 
     /// Callbacks as for [`execute`](Executor::execute).
-    fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    fn persist(&self, plan: &Plan<'_>, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         let keys = plan.output_keys();
         let futures = self.submit_reporting(plan, &keys, callbacks)?;
         self.wait(&futures)?;

@@ -27,7 +27,7 @@ const CHECKED: &str = "serialisation-check";
 /// [`wire::encode_task`] and rebuilt from the registry with [`wire::decode_task`], and every
 /// input and the output cross [`wire::encode_value`] / [`wire::decode_value`]. Anything that
 /// could not cross a process boundary is an error here.
-pub(crate) fn run_node(plan: &Plan, i: usize, inputs: &[Value], check: Option<&Registry>) -> Result<Value> {
+pub(crate) fn run_node(plan: &Plan<'_>, i: usize, inputs: &[Value], check: Option<&Registry>) -> Result<Value> {
     let key = plan.key(i);
     match (plan.node(i), check) {
         (PlanNode::Data(v), None) => Ok(v.clone()),
@@ -62,7 +62,7 @@ pub(crate) fn run_node(plan: &Plan, i: usize, inputs: &[Value], check: Option<&R
 
 /// [`run_node`] with the callbacks told of its start and finish (timed only when there are any).
 pub(crate) fn run_observed(
-    plan: &Plan,
+    plan: &Plan<'_>,
     i: usize,
     inputs: &[Value],
     check: Option<&Registry>,
@@ -81,20 +81,20 @@ pub(crate) fn run_observed(
 }
 
 /// Hints node `i`'s op that it runs soon ([`crate::Op::prefetch`]).
-pub(crate) fn prefetch(plan: &Plan, i: Option<u32>) {
+pub(crate) fn prefetch(plan: &Plan<'_>, i: Option<u32>) {
     if let Some(PlanNode::Task(op)) = i.map(|i| plan.node(i as usize)) {
         op.prefetch();
     }
 }
 
 /// The inputs of node `i`, which the state machine holds until their last dependent finishes.
-pub(crate) fn gather_inputs(plan: &Plan, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
+pub(crate) fn gather_inputs(plan: &Plan<'_>, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
     into.clear();
     append_inputs(plan, i, values, into)
 }
 
 /// [`gather_inputs`] appending to `into` (the inputs of several nodes, one after the other).
-pub(crate) fn append_inputs(plan: &Plan, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
+pub(crate) fn append_inputs(plan: &Plan<'_>, i: usize, values: &[Option<Value>], into: &mut Vec<Value>) -> Result<()> {
     for &d in plan.inputs(i) {
         match &values[d as usize] {
             Some(v) => into.push(v.clone()),
@@ -113,7 +113,7 @@ pub(crate) fn append_inputs(plan: &Plan, i: usize, values: &[Option<Value>], int
 /// What a local executor returns once the state machine stopped: the outputs, or an error when
 /// work was left or an output is missing.
 pub(crate) fn finished(
-    plan: &Plan,
+    plan: &Plan<'_>,
     state: &SchedulerState,
     values: &[Option<Value>],
     executor: &str,

@@ -74,12 +74,12 @@ pub trait Executor: Send + Sync + fmt::Debug {
     /// A short name for logs and errors.
     fn name(&self) -> String;
     /// Runs every node of `plan` and returns the requested outputs.
-    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed>;
+    fn execute(&self, plan: &Plan<'_>, callbacks: &[Arc<dyn Callback>]) -> Result<Executed>;
 
     /// Runs `plan` and returns values that keep its outputs available to later graphs.
     /// Local executors return the values themselves (the default); a distributed client
     /// returns futures on results that stay on its workers.
-    fn persist(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    fn persist(&self, plan: &Plan<'_>, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         self.execute(plan, callbacks)
     }
 
@@ -127,7 +127,7 @@ pub fn register_remote<T: Remote>() {
 }
 
 /// The first data node of `plan` that holds a [`Remote`] value: its index and the value.
-fn first_remote(plan: &Plan) -> Option<(usize, &dyn Remote)> {
+fn first_remote<'a>(plan: &'a Plan<'_>) -> Option<(usize, &'a dyn Remote)> {
     if !ANY_REMOTE.load(Ordering::Acquire) {
         return None;
     }

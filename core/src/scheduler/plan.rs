@@ -6,13 +6,13 @@ use crate::key::Key;
 use crate::ops::TaskOp;
 use crate::value::Value;
 
-/// What a plan node does.
-#[derive(Clone, Debug)]
-pub enum PlanNode {
+/// What a plan node does (borrowed from the graph, or from the plan for a fused chain).
+#[derive(Clone, Copy, Debug)]
+pub enum PlanNode<'a> {
     /// A literal value.
-    Data(Value),
+    Data(&'a Value),
     /// A task.
-    Task(TaskOp),
+    Task(&'a TaskOp),
     /// The value of its single input.
     Alias,
 }
@@ -29,10 +29,16 @@ pub struct PlanStats {
 }
 
 /// An executable plan: culled, optionally fused, indexed, checked for cycles and ordered.
+///
+/// It borrows the graph it was built from: a node is the index of its graph entry (4 bytes,
+/// where a cloned key and op took 56), and only the ops of fused chains live in the plan.
 #[derive(Debug)]
-pub struct Plan {
-    pub(crate) keys: Vec<Key>,
-    pub(crate) nodes: Vec<PlanNode>,
+pub struct Plan<'g> {
+    graph: &'g Graph,
+    /// Each node's graph index (for a fused chain, that of its last task, whose key it keeps).
+    orig: Vec<u32>,
+    /// The ops of fused chains, by node index (sorted).
+    fused: Vec<(u32, TaskOp)>,
     pub(crate) ig: IndexedGraph,
     pub(crate) priority: Vec<u32>,
     /// The node of each requested key, in request order (repeats allowed).
@@ -41,13 +47,13 @@ pub struct Plan {
     pub(crate) stats: PlanStats,
 }
 
-impl Plan {
+impl<'g> Plan<'g> {
     /// Compiles `graph` to compute `outputs`: cull, fuse linear chains if `optimize`, index,
     /// check for missing dependencies and cycles, and assign priorities.
     ///
     /// Works on node indices throughout: each needed edge is hashed once, and no intermediate
     /// graph is materialised.
-    pub fn build(graph: &Graph, outputs: &[Key], optimize: bool) -> Result<Plan> {
+    pub fn build(graph: &'g Graph, outputs: &[Key], optimize: bool) -> Result<Plan<'g>> {
         let culled = cull_indexed(graph, outputs)?;
         let orig = &culled.orig;
         let m = orig.len();
@@ -65,13 +71,8 @@ impl Plan {
             is_output[o as usize] = true;
         }
         let node_of = |local: usize| graph.node_at(orig[local] as usize);
-        let to_plan_node = |n: &Node| match n {
-            Node::Data(v) => PlanNode::Data(v.clone()),
-            Node::Task(t) => PlanNode::Task(t.op.clone()),
-            Node::Alias(_) => PlanNode::Alias,
-        };
 
-        let (keys, nodes, ig, outputs_final, is_output) = if optimize {
+        let (plan_orig, fused, ig, outputs_final, is_output) = if optimize {
             let parent = fusion_parents(&culled.ig, |i| matches!(node_of(i), Node::Task(_)), &is_output);
             let mut new_index = vec![0u32; m];
             for &p in &parent {
@@ -86,8 +87,8 @@ impl Plan {
                     count += 1;
                 }
             }
-            let mut keys = Vec::with_capacity(count as usize);
-            let mut nodes = Vec::with_capacity(count as usize);
+            let mut plan_orig = Vec::with_capacity(count as usize);
+            let mut fused = Vec::new();
             let mut dep_start = Vec::with_capacity(count as usize + 1);
             let mut deps = Vec::with_capacity(culled.ig.deps.len());
             dep_start.push(0u32);
@@ -96,9 +97,9 @@ impl Plan {
                 if new_index[i] == u32::MAX {
                     continue;
                 }
-                keys.push(graph.key_at(orig[i] as usize).clone());
+                let node = plan_orig.len() as u32;
+                plan_orig.push(orig[i]);
                 let head = if parent[i] == u32::MAX {
-                    nodes.push(to_plan_node(node_of(i)));
                     i
                 } else {
                     fusion_chain(&parent, i, &mut chain);
@@ -106,7 +107,7 @@ impl Plan {
                         Node::Task(t) => &t.op,
                         _ => unreachable!("fusion_parents only links tasks"),
                     }));
-                    nodes.push(PlanNode::Task(op));
+                    fused.push((node, op));
                     chain[0] as usize
                 };
                 // The head's inputs are never absorbed: an absorbed node's only dependent absorbs it.
@@ -114,48 +115,55 @@ impl Plan {
                 dep_start.push(deps.len() as u32);
             }
             let outputs_final: Vec<u32> = out_local.iter().map(|&o| new_index[o as usize]).collect();
-            let mut is_output_final = vec![false; keys.len()];
+            let mut is_output_final = vec![false; plan_orig.len()];
             for &o in &outputs_final {
                 is_output_final[o as usize] = true;
             }
-            (keys, nodes, IndexedGraph::from_deps(dep_start, deps), outputs_final, is_output_final)
+            (plan_orig, fused, IndexedGraph::from_deps(dep_start, deps), outputs_final, is_output_final)
         } else {
-            let keys = orig.iter().map(|&o| graph.key_at(o as usize).clone()).collect();
-            let nodes = (0..m).map(|i| to_plan_node(node_of(i))).collect();
-            (keys, nodes, culled.ig, out_local, is_output)
+            (culled.orig, Vec::new(), culled.ig, out_local, is_output)
         };
         // The fused graph is a contraction of an acyclic graph, so it is acyclic too.
         let topo = ig.topo_order().map_err(|_| Error::Scheduler("fusion produced a cycle".into()))?;
         let priority = priorities(&ig, &topo, &outputs_final);
-        let stats = PlanStats { graph_nodes: graph.len(), culled_nodes: m, planned_nodes: keys.len() };
-        Ok(Plan { keys, nodes, ig, priority, outputs: outputs_final, is_output, stats })
+        let stats = PlanStats { graph_nodes: graph.len(), culled_nodes: m, planned_nodes: plan_orig.len() };
+        Ok(Plan { graph, orig: plan_orig, fused, ig, priority, outputs: outputs_final, is_output, stats })
     }
 
     /// The node indices in an order where every node comes after its inputs (the plan is
     /// acyclic: [`build`](Self::build) checked it).
     pub fn topo_order(&self) -> Vec<u32> {
         // `build` checked that the fused graph is acyclic, so there is an order.
-        self.ig.topo_order().unwrap_or_else(|_| (0..self.nodes.len() as u32).collect())
+        self.ig.topo_order().unwrap_or_else(|_| (0..self.orig.len() as u32).collect())
     }
 
     /// Number of nodes.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.orig.len()
     }
 
     /// Whether the plan is empty.
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.orig.is_empty()
     }
 
     /// The key of node `i`.
-    pub fn key(&self, i: usize) -> &Key {
-        &self.keys[i]
+    pub fn key(&self, i: usize) -> &'g Key {
+        self.graph.key_at(self.orig[i] as usize)
     }
 
     /// Node `i`.
-    pub fn node(&self, i: usize) -> &PlanNode {
-        &self.nodes[i]
+    pub fn node(&self, i: usize) -> PlanNode<'_> {
+        if !self.fused.is_empty() {
+            if let Ok(f) = self.fused.binary_search_by_key(&(i as u32), |(n, _)| *n) {
+                return PlanNode::Task(&self.fused[f].1);
+            }
+        }
+        match self.graph.node_at(self.orig[i] as usize) {
+            Node::Data(v) => PlanNode::Data(v),
+            Node::Task(t) => PlanNode::Task(&t.op),
+            Node::Alias(_) => PlanNode::Alias,
+        }
     }
 
     /// The inputs of node `i`.
@@ -170,7 +178,7 @@ impl Plan {
 
     /// The keys of the requested outputs, in request order.
     pub fn output_keys(&self) -> Vec<Key> {
-        self.outputs.iter().map(|&o| self.keys[o as usize].clone()).collect()
+        self.outputs.iter().map(|&o| self.key(o as usize).clone()).collect()
     }
 
     /// Node `i`'s rank in the run order: lower runs first.
@@ -185,7 +193,7 @@ impl Plan {
 
     /// The op name of node `i` (for errors and progress).
     pub fn op_name(&self, i: usize) -> String {
-        match &self.nodes[i] {
+        match self.node(i) {
             PlanNode::Data(v) => format!("data<{}>", v.type_name()),
             PlanNode::Task(op) => op.name(),
             PlanNode::Alias => "alias".to_string(),

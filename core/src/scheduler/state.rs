@@ -52,7 +52,7 @@ pub struct SchedulerState {
 
 impl SchedulerState {
     /// The initial state for `plan`: every task without inputs is ready.
-    pub fn new(plan: &Plan) -> Self {
+    pub fn new(plan: &Plan<'_>) -> Self {
         let n = plan.len();
         let mut waiting = Vec::with_capacity(n);
         let mut pending_dependents = Vec::with_capacity(n);
@@ -104,7 +104,7 @@ impl SchedulerState {
         Some(i)
     }
 
-    fn check_running(&self, plan: &Plan, i: u32, event: &str) -> Result<()> {
+    fn check_running(&self, plan: &Plan<'_>, i: u32, event: &str) -> Result<()> {
         if plan.len() != self.state.len() {
             return Err(Error::Scheduler(format!(
                 "{event} reported with a plan of {} nodes to a state of {}",
@@ -123,7 +123,7 @@ impl SchedulerState {
     /// appends to `released` the tasks whose results are no longer needed, and returns how many
     /// tasks became ready. Reporting a task that is not running (or using another plan) is an
     /// error, and changes nothing.
-    pub fn finish(&mut self, plan: &Plan, i: u32, released: &mut Vec<u32>) -> Result<usize> {
+    pub fn finish(&mut self, plan: &Plan<'_>, i: u32, released: &mut Vec<u32>) -> Result<usize> {
         self.check_running(plan, i, "finish")?;
         let iu = i as usize;
         self.state[iu] = TaskState::Finished;
@@ -169,7 +169,7 @@ impl SchedulerState {
     }
 
     /// Records that running task `i` failed: nothing new will be started.
-    pub fn fail(&mut self, plan: &Plan, i: u32) -> Result<()> {
+    pub fn fail(&mut self, plan: &Plan<'_>, i: u32) -> Result<()> {
         self.check_running(plan, i, "failure")?;
         self.state[i as usize] = TaskState::Failed;
         self.n_running -= 1;

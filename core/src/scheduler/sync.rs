@@ -39,7 +39,7 @@ impl Executor for SyncExecutor {
         }
     }
 
-    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    fn execute(&self, plan: &Plan<'_>, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         let mut state = SchedulerState::new(plan);
         let mut values: Vec<Option<Value>> = vec![None; plan.len()];
         let mut released = Vec::new();

@@ -75,7 +75,7 @@ impl ThreadedExecutor {
 }
 
 struct Shared<'p> {
-    plan: &'p Plan,
+    plan: &'p Plan<'p>,
     callbacks: &'p [Arc<dyn Callback>],
     n_threads: usize,
     inner: Mutex<Inner>,
@@ -207,7 +207,7 @@ impl Executor for ThreadedExecutor {
         format!("threaded({})", self.n_threads())
     }
 
-    fn execute(&self, plan: &Plan, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
+    fn execute(&self, plan: &Plan<'_>, callbacks: &[Arc<dyn Callback>]) -> Result<Executed> {
         let sh = Shared {
             plan,
             callbacks,
