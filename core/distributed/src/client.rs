@@ -9,12 +9,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::conn::{connect, Security};
 use super::protocol::PeerReply;
 use super::protocol::{
     FromClient, ProtocolError, Role, TaskError, TaskEvent, ToClient, WireNode, WireSpec, NODES_PER_FRAME,
+    PARTS_IN_FLIGHT,
 };
 use super::worker::PeerPool;
 use rask_core::graph::{Graph, Node};
@@ -77,10 +78,16 @@ impl Shared {
     }
 }
 
+/// Messages for the connection's writer task; a part of a large submission carries a permit
+/// that the writer gives back once the part is written ([`PARTS_IN_FLIGHT`]).
+type Outgoing = (Vec<FromClient>, Option<OwnedSemaphorePermit>);
+
 struct Inner {
     address: String,
     rt: tokio::runtime::Runtime,
-    tx: mpsc::UnboundedSender<Vec<FromClient>>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    /// Permits for submission parts on their way to the socket.
+    parts: Arc<Semaphore>,
     shared: Arc<Shared>,
     peers: PeerPool,
     security: Security,
@@ -134,7 +141,7 @@ impl Drop for FutureInner {
             }
         };
         if release {
-            let _ = self.client.tx.send(vec![FromClient::Release { keys: vec![self.key.clone()] }]);
+            let _ = self.client.tx.send((vec![FromClient::Release { keys: vec![self.key.clone()] }], None));
         }
     }
 }
@@ -260,7 +267,7 @@ impl Client {
             }
         })?;
         let shared = Arc::new(Shared { state: Mutex::new(ClientState::default()), changed: Condvar::new() });
-        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<FromClient>>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
         let (mut writer, mut reader) = conn.split();
         let sh = shared.clone();
         let silence = opts.scheduler_timeout;
@@ -290,17 +297,21 @@ impl Client {
             }
         });
         rt.spawn(async move {
-            while let Some(mut batch) = rx.recv().await {
+            while let Some((mut batch, permit)) = rx.recv().await {
+                let mut permits: Vec<OwnedSemaphorePermit> = permit.into_iter().collect();
                 // Messages queued meanwhile share the frame, up to about a part's worth of nodes.
                 let mut weight: usize = batch.iter().map(FromClient::weight).sum();
                 while weight < NODES_PER_FRAME {
-                    let Ok(more) = rx.try_recv() else { break };
+                    let Ok((more, permit)) = rx.try_recv() else { break };
                     weight += more.iter().map(FromClient::weight).sum::<usize>();
                     batch.extend(more);
+                    permits.extend(permit);
                 }
                 if writer.send(&batch).await.is_err() {
                     return;
                 }
+                // Written: the submitting thread may build the next parts.
+                drop(permits);
             }
         });
         let peers = PeerPool::new(security.clone());
@@ -309,6 +320,7 @@ impl Client {
                 address: address.to_string(),
                 rt,
                 tx,
+                parts: Arc::new(Semaphore::new(PARTS_IN_FLIGHT)),
                 shared,
                 peers,
                 security,
@@ -329,10 +341,39 @@ impl Client {
     }
 
     fn send(&self, msgs: Vec<FromClient>) -> Result<()> {
+        self.send_with(msgs, None)
+    }
+
+    fn send_with(&self, msgs: Vec<FromClient>, permit: Option<OwnedSemaphorePermit>) -> Result<()> {
         if let Some(reason) = &self.inner.shared.lock().closed {
             return Err(Error::Distributed(reason.clone()));
         }
-        self.inner.tx.send(msgs).map_err(|_| Error::Distributed("the client's connection task stopped".into()))
+        self.inner
+            .tx
+            .send((msgs, permit))
+            .map_err(|_| Error::Distributed("the client's connection task stopped".into()))
+    }
+
+    /// Sends one part of a large submission once fewer than [`PARTS_IN_FLIGHT`] parts wait
+    /// to be written, so that building parts never runs ahead of the socket. Waiting ends with
+    /// an error if the connection closes meanwhile.
+    fn send_part(&self, msgs: Vec<FromClient>) -> Result<()> {
+        let permit = self.inner.rt.block_on(async {
+            loop {
+                let acquire = self.inner.parts.clone().acquire_owned();
+                match tokio::time::timeout(Duration::from_millis(200), acquire).await {
+                    Ok(Ok(permit)) => return Ok(permit),
+                    // The semaphore is never closed; treat it as a stopped connection anyway.
+                    Ok(Err(_)) => return Err(Error::Distributed("the client's connection task stopped".into())),
+                    Err(_) => {
+                        if let Some(reason) = &self.inner.shared.lock().closed {
+                            return Err(Error::Distributed(reason.clone()));
+                        }
+                    }
+                }
+            }
+        })?;
+        self.send_with(msgs, Some(permit))
     }
 
     fn request(&self, make: impl FnOnce(u64) -> FromClient) -> Result<ToClient> {
@@ -409,7 +450,7 @@ impl Client {
         self.inner.shared.lock().submissions.insert(id, keys.to_vec());
         let mut part = first;
         loop {
-            self.send(vec![FromClient::Stage { id, nodes: part }])?;
+            self.send_part(vec![FromClient::Stage { id, nodes: part }])?;
             let start = end;
             end = n.min(start + NODES_PER_FRAME);
             part = match plan_nodes(plan, security, order[start..end].iter().copied(), &mut seen_remote) {

@@ -340,6 +340,14 @@ impl FromClient {
 /// the peak of a million-task submission, and smaller parts cost nothing measurable).
 pub const NODES_PER_FRAME: usize = 10_000;
 
+/// How many batches of a client's messages may wait between their producer and their consumer:
+/// on the client, built but not yet written to the socket; at the scheduler, decoded but not yet
+/// applied to its state. A large submission is then built no faster than the scheduler takes
+/// it in, and neither side ever holds more than a few parts' wire form. (Unbounded queues held
+/// most of a million-task graph's wire form at once: about 175 MB on the client and 75 MB at
+/// the scheduler, freed after the submission but kept by the allocator.)
+pub const PARTS_IN_FLIGHT: usize = 2;
+
 /// Scheduler → client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToClient {

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::conn::{accept, Security};
-use super::protocol::{FromClient, ProtocolError, Role, ToClient, ToScheduler, ToWorker};
+use super::protocol::{FromClient, ProtocolError, Role, ToClient, ToScheduler, ToWorker, PARTS_IN_FLIGHT};
 use super::state::{ClusterState, Out, StateConfig};
 use super::status::{self, StatusLimits, StatusSnapshot};
 
@@ -110,7 +110,8 @@ enum Event {
     Worker(u64, Vec<ToScheduler>),
     WorkerDown(u64, String),
     ClientUp(u64, mpsc::UnboundedSender<Vec<ToClient>>),
-    Client(u64, Vec<FromClient>),
+    /// A client's batch, with the permit its connection gives back once the batch is applied.
+    Client(u64, Vec<FromClient>, OwnedSemaphorePermit),
     ClientDown(u64),
     Stop,
 }
@@ -322,10 +323,15 @@ async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::Un
                             }
                         }
                     });
+                    // Batches decoded but not yet applied, at most (PARTS_IN_FLIGHT): a large
+                    // submission is read no faster than the state takes it in.
+                    let applied = Arc::new(Semaphore::new(PARTS_IN_FLIGHT));
                     loop {
                         match reader.recv::<FromClient>().await {
                             Ok(batch) => {
-                                if events.send(Event::Client(id, batch)).is_err() {
+                                // The semaphore is never closed.
+                                let Ok(permit) = applied.clone().acquire_owned().await else { return };
+                                if events.send(Event::Client(id, batch, permit)).is_err() {
                                     return;
                                 }
                             }
@@ -564,7 +570,8 @@ fn handle(
             clients.insert(id, tx);
             state.add_client(id);
         }
-        Event::Client(id, batch) => {
+        // The permit goes back when this arm ends, with the batch applied.
+        Event::Client(id, batch, _applied) => {
             for msg in batch {
                 match msg {
                     FromClient::Stage { id: req, nodes } => {
