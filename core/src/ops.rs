@@ -204,10 +204,16 @@ fn decode_op<T: Op>(args: &[u8]) -> Result<Arc<dyn DynOp>, rmp_serde::decode::Er
 pub type LocalFnBody = dyn Fn(&[Value]) -> Result<Value, OpError> + Send + Sync;
 
 /// A closure task: runs only on the local (synchronous and threaded) schedulers.
+///
+/// One pointer wide, so that a [`TaskOp`] (and every task of a graph) stays three words.
 #[derive(Clone)]
 pub struct LocalFn {
+    inner: Arc<LocalFnInner>,
+}
+
+struct LocalFnInner {
     name: Arc<str>,
-    f: Arc<LocalFnBody>,
+    f: Box<LocalFnBody>,
 }
 
 impl LocalFn {
@@ -216,23 +222,23 @@ impl LocalFn {
         name: impl Into<Arc<str>>,
         f: impl Fn(&[Value]) -> Result<Value, OpError> + Send + Sync + 'static,
     ) -> Self {
-        LocalFn { name: name.into(), f: Arc::new(f) }
+        LocalFn { inner: Arc::new(LocalFnInner { name: name.into(), f: Box::new(f) }) }
     }
 
     /// The closure's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// Runs the closure.
     pub fn call(&self, inputs: &[Value]) -> Result<Value, OpError> {
-        (self.f)(inputs)
+        (self.inner.f)(inputs)
     }
 }
 
 impl fmt::Debug for LocalFn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LocalFn({})", self.name)
+        write!(f, "LocalFn({})", self.name())
     }
 }
 
@@ -327,5 +333,17 @@ mod tests {
         struct Outer(#[source] std::io::Error);
         let e: OpError = Outer(std::io::Error::other("inner")).into();
         assert_eq!(e.message(), "outer: inner");
+    }
+
+    /// A graph holds one op per task: three words each, the closure variant included.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_task_op_is_three_words_and_a_node_at_most_seven() {
+        assert_eq!(std::mem::size_of::<LocalFn>(), 8);
+        assert_eq!(std::mem::size_of::<TaskOp>(), 24);
+        assert!(std::mem::size_of::<crate::Node>() <= 56, "a node is {} bytes", std::mem::size_of::<crate::Node>());
+        let f = LocalFn::new("double", |v: &[Value]| Ok(Value::new(*v[0].get::<u64>().unwrap() * 2)));
+        assert_eq!(f.name(), "double");
+        assert_eq!(*f.call(&[Value::new(21u64)]).unwrap().get::<u64>().unwrap(), 42);
     }
 }
