@@ -43,12 +43,6 @@ fn overhead(label: &str, s: &Scheduler, n: u64) -> f64 {
     let t = Instant::now();
     let out = s.compute_with(&g, std::slice::from_ref(&root), &ComputeOptions::new()).expect("compute");
     let secs = t.elapsed().as_secs_f64();
-    extern "C" {
-        fn malloc_stats();
-    }
-    if std::env::var("PROBE").is_ok() {
-        unsafe { malloc_stats() };
-    }
     assert_eq!(*out.values[0].get::<u64>().expect("u64"), independent_plus_tree_sum_expected(n));
     println!(
         "distributed/overhead {label:<22} {n_tasks:>9} tasks {:>8.0} ms {:>8.2} µs/task",

@@ -78,6 +78,55 @@ impl Shared {
     }
 }
 
+/// The client's runtime: one thread for the connection's reader and writer tasks.
+fn client_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .thread_name("rask-client")
+        .build()
+        .map_err(|e| Error::Distributed(format!("cannot start the client runtime: {e}")))
+}
+
+/// How a client reaches its scheduler.
+enum Transport {
+    /// A socket (TCP, or TLS over TCP).
+    Socket(crate::conn::Conn),
+    /// A scheduler in this process ([`Client::in_process`]).
+    InProcess(crate::server::ClientLink, mpsc::UnboundedReceiver<Vec<ToClient>>),
+}
+
+/// The sending side of a [`Transport`].
+enum Writer {
+    Socket(crate::conn::ConnWriter),
+    InProcess(crate::server::ClientLink),
+}
+
+impl Writer {
+    /// Sends a batch; `false` once the scheduler is gone.
+    async fn send(&mut self, batch: Vec<FromClient>) -> bool {
+        match self {
+            Writer::Socket(w) => w.send(&batch).await.is_ok(),
+            Writer::InProcess(link) => link.send(batch).await,
+        }
+    }
+}
+
+/// The receiving side of a [`Transport`].
+enum Reader {
+    Socket(crate::conn::ConnReader),
+    InProcess(mpsc::UnboundedReceiver<Vec<ToClient>>),
+}
+
+impl Reader {
+    async fn recv(&mut self) -> std::result::Result<Vec<ToClient>, ProtocolError> {
+        match self {
+            Reader::Socket(r) => r.recv::<ToClient>().await,
+            Reader::InProcess(rx) => rx.recv().await.ok_or(ProtocolError::Closed),
+        }
+    }
+}
+
 /// Messages for the connection's writer task; a part of a large submission carries a permit
 /// that the writer gives back once the part is written ([`PARTS_IN_FLIGHT`]).
 type Outgoing = (Vec<FromClient>, Option<OwnedSemaphorePermit>);
@@ -246,12 +295,7 @@ impl Client {
         if opts.scheduler_timeout.is_zero() {
             return Err(Error::Distributed("ClientOptions::scheduler_timeout must be a positive duration".into()));
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .thread_name("rask-client")
-            .build()
-            .map_err(|e| Error::Distributed(format!("cannot start the client runtime: {e}")))?;
+        let rt = client_runtime()?;
         let security = opts.security.clone();
         let deadline = Instant::now() + opts.connect_timeout;
         let conn = rt.block_on(async {
@@ -266,15 +310,47 @@ impl Client {
                 }
             }
         })?;
+        Ok(Self::start(address, rt, Transport::Socket(conn), opts))
+    }
+
+    /// A client of a scheduler running in this process, without a socket: messages reach the
+    /// scheduler as they are, never encoded, so the scheduler keeps the graph's own keys
+    /// (their names are shared, not copied) and a submission costs no encoding or decoding.
+    /// Data still moves between this process and the workers over their sockets. A
+    /// [`LocalCluster`](crate::LocalCluster)'s client is one: on the million-task graph this
+    /// saves the scheduler's 60 MB copy of the key names.
+    ///
+    /// `opts.security` must hold the workers' registry (it encodes ops and values); its token
+    /// and TLS settings are not used, since nothing crosses a process boundary here.
+    pub fn in_process(scheduler: &crate::SchedulerHandle, opts: ClientOptions) -> Result<Client> {
+        register_remote::<Future>();
+        if opts.scheduler_timeout.is_zero() {
+            return Err(Error::Distributed("ClientOptions::scheduler_timeout must be a positive duration".into()));
+        }
+        let rt = client_runtime()?;
+        let (link, from_scheduler) =
+            scheduler.link_client().ok_or_else(|| Error::Distributed("the scheduler has stopped".into()))?;
+        Ok(Self::start(scheduler.address(), rt, Transport::InProcess(link, from_scheduler), opts))
+    }
+
+    /// Starts the connection's reader and writer tasks.
+    fn start(address: &str, rt: tokio::runtime::Runtime, transport: Transport, opts: ClientOptions) -> Client {
+        let security = opts.security.clone();
         let shared = Arc::new(Shared { state: Mutex::new(ClientState::default()), changed: Condvar::new() });
         let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
-        let (mut writer, mut reader) = conn.split();
+        let (mut writer, mut reader) = match transport {
+            Transport::Socket(conn) => {
+                let (w, r) = conn.split();
+                (Writer::Socket(w), Reader::Socket(r))
+            }
+            Transport::InProcess(link, from_scheduler) => (Writer::InProcess(link), Reader::InProcess(from_scheduler)),
+        };
         let sh = shared.clone();
         let silence = opts.scheduler_timeout;
         let at = address.to_string();
         rt.spawn(async move {
             loop {
-                let reason = match tokio::time::timeout(silence, reader.recv::<ToClient>()).await {
+                let reason = match tokio::time::timeout(silence, reader.recv()).await {
                     Ok(Ok(batch)) => {
                         on_messages(&sh, batch);
                         continue;
@@ -307,7 +383,7 @@ impl Client {
                     batch.extend(more);
                     permits.extend(permit);
                 }
-                if writer.send(&batch).await.is_err() {
+                if !writer.send(batch).await {
                     return;
                 }
                 // Written: the submitting thread may build the next parts.
@@ -315,7 +391,7 @@ impl Client {
             }
         });
         let peers = PeerPool::new(security.clone());
-        Ok(Client {
+        Client {
             inner: Arc::new(Inner {
                 address: address.to_string(),
                 rt,
@@ -326,7 +402,7 @@ impl Client {
                 security,
                 next_id: AtomicU64::new(1),
             }),
-        })
+        }
     }
 
     /// The scheduler's address.

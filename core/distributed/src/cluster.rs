@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::client::Client;
+use super::client::{Client, ClientOptions};
 use super::conn::{generate_token, Security, TOKEN_ENV};
 use super::server::{SchedulerHandle, SchedulerOptions};
 use super::spill::MemoryLimits;
@@ -184,7 +184,9 @@ impl LocalClusterBuilder {
         for _ in 0..self.n_workers {
             cluster.spawn_worker()?;
         }
-        let client = Client::connect(cluster.address(), cluster.security.clone())?;
+        // The scheduler runs in this process: its client needs no socket (see `Client::in_process`).
+        let scheduler = cluster.scheduler.as_ref().ok_or_else(|| Error::Distributed("no scheduler".into()))?;
+        let client = Client::in_process(scheduler, ClientOptions::new(cluster.security.clone()))?;
         client.wait_for_workers(self.n_workers, Duration::from_secs(60))?;
         cluster.client = Some(client);
         Ok(cluster)

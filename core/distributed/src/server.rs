@@ -125,6 +125,8 @@ pub struct SchedulerHandle {
     thread: Option<std::thread::JoinHandle<()>>,
     snapshot: watch::Receiver<StatusSnapshot>,
     pids: Arc<Mutex<Vec<(u64, u32)>>>,
+    /// Connection ids, shared by the listener and in-process clients.
+    next_id: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Event {
@@ -167,6 +169,8 @@ impl SchedulerHandle {
         let pids2 = pids.clone();
         let tx2 = tx.clone();
         let addr2 = address.clone();
+        let next_id = Arc::new(std::sync::atomic::AtomicU64::new(1));
+        let next_id2 = next_id.clone();
         let thread = std::thread::Builder::new().name("rask-scheduler".into()).spawn(move || {
             rt.block_on(async move {
                 if let Some(sl) = status_listener {
@@ -176,13 +180,21 @@ impl SchedulerHandle {
                     let token = Some(opts.security.token.clone());
                     tokio::spawn(status::serve(sl, f, token, opts.status_limits, std::future::pending::<()>()));
                 }
-                tokio::spawn(accept_loop(listener, opts.security.clone(), tx2));
+                tokio::spawn(accept_loop(listener, opts.security.clone(), tx2, next_id2));
                 run_state(rx, opts, addr2, snap_tx, pids2).await;
             });
             rt.shutdown_timeout(Duration::from_millis(200));
         })?;
         tracing::info!(%address, status = ?status_address, "scheduler listening");
-        Ok(SchedulerHandle { address, status_address, events: tx, thread: Some(thread), snapshot: snap_rx, pids })
+        Ok(SchedulerHandle {
+            address,
+            status_address,
+            events: tx,
+            thread: Some(thread),
+            snapshot: snap_rx,
+            pids,
+            next_id,
+        })
     }
 
     /// The address workers and clients connect to.
@@ -203,6 +215,15 @@ impl SchedulerHandle {
     /// Connected workers' ids and process ids.
     pub fn worker_pids(&self) -> Vec<(u64, u32)> {
         self.pids.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A client connection inside this process ([`Client::in_process`](crate::Client::in_process)).
+    pub(crate) fn link_client(&self) -> Option<(ClientLink, mpsc::UnboundedReceiver<Vec<ToClient>>)> {
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel::<Vec<ToClient>>();
+        self.events.send(Event::ClientUp(id, tx)).ok()?;
+        let link = ClientLink { id, events: self.events.clone(), applied: Arc::new(Semaphore::new(PARTS_IN_FLIGHT)) };
+        Some((link, rx))
     }
 
     /// Tells every worker to close and stops the scheduler; returns when it has stopped.
@@ -231,8 +252,40 @@ impl Drop for SchedulerHandle {
     }
 }
 
-async fn accept_loop(listener: TcpListener, security: Security, events: mpsc::UnboundedSender<Event>) {
-    let next_id = Arc::new(std::sync::atomic::AtomicU64::new(1));
+/// A client connection inside the scheduler's process: its batches reach the state as they
+/// are, never encoded, and the scheduler's replies come back on a channel. The client's keys
+/// (their names) are then shared between the client's graph and the scheduler's task table
+/// instead of decoded into copies, as Dask's in-process transport shares objects. The same
+/// [`PARTS_IN_FLIGHT`] bound applies as on a socket; dropping the link is the client leaving.
+#[derive(Debug)]
+pub(crate) struct ClientLink {
+    id: u64,
+    events: mpsc::UnboundedSender<Event>,
+    applied: Arc<Semaphore>,
+}
+
+impl ClientLink {
+    /// Hands a batch to the scheduler once fewer than [`PARTS_IN_FLIGHT`] wait there;
+    /// `false` when the scheduler has stopped.
+    pub(crate) async fn send(&self, batch: Vec<FromClient>) -> bool {
+        // The semaphore is never closed.
+        let Ok(permit) = self.applied.clone().acquire_owned().await else { return false };
+        self.events.send(Event::Client(self.id, batch, permit)).is_ok()
+    }
+}
+
+impl Drop for ClientLink {
+    fn drop(&mut self) {
+        let _ = self.events.send(Event::ClientDown(self.id));
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    security: Security,
+    events: mpsc::UnboundedSender<Event>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+) {
     loop {
         let (tcp, addr) = match listener.accept().await {
             Ok(x) => x,
