@@ -179,7 +179,7 @@ struct Task {
     /// Dependents not yet forgotten (entries of `dependents` may be stale ids).
     live_dependents: u32,
     state: St,
-    who_has: SmallVec<[WorkerId; 1]>,
+    who_has: Holders,
     nbytes: u64,
     /// While waiting: inputs not in memory.
     n_missing: u32,
@@ -196,6 +196,106 @@ struct Task {
     /// What few tasks ever have (an error, a steal in flight): one pointer, not 24 bytes, in
     /// every task of a million-task graph.
     rare: Option<Box<Rare>>,
+}
+
+/// The workers holding a task's result: almost always none or one, so 16 bytes inline (a
+/// `SmallVec` took 24, in every task of a million-task graph), and a list only for a result
+/// copied to several workers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Holders {
+    #[default]
+    None,
+    One(WorkerId),
+    // Boxed: a bare `Vec` would make every task's holders 32 bytes to spare the rare list
+    // one allocation.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<WorkerId>>),
+}
+
+impl Holders {
+    fn as_slice(&self) -> &[WorkerId] {
+        match self {
+            Holders::None => &[],
+            Holders::One(w) => std::slice::from_ref(w),
+            Holders::Many(v) => v,
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, WorkerId> {
+        self.as_slice().iter()
+    }
+
+    fn contains(&self, w: &WorkerId) -> bool {
+        self.as_slice().contains(w)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    fn clear(&mut self) {
+        *self = Holders::None;
+    }
+
+    fn push(&mut self, w: WorkerId) {
+        *self = match std::mem::take(self) {
+            Holders::None => Holders::One(w),
+            Holders::One(a) => Holders::Many(Box::new(vec![a, w])),
+            Holders::Many(mut v) => {
+                v.push(w);
+                Holders::Many(v)
+            }
+        };
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&WorkerId) -> bool) {
+        match self {
+            Holders::None => {}
+            Holders::One(w) => {
+                if !keep(w) {
+                    *self = Holders::None;
+                }
+            }
+            Holders::Many(v) => {
+                v.retain(|w| keep(w));
+                *self = match v.as_slice() {
+                    [] => Holders::None,
+                    [one] => Holders::One(*one),
+                    _ => return,
+                };
+            }
+        }
+    }
+}
+
+/// The holders of a result, by value (the task gave them up).
+enum HoldersIntoIter {
+    One(Option<WorkerId>),
+    Many(std::vec::IntoIter<WorkerId>),
+}
+
+impl Iterator for HoldersIntoIter {
+    type Item = WorkerId;
+
+    fn next(&mut self) -> Option<WorkerId> {
+        match self {
+            HoldersIntoIter::One(w) => w.take(),
+            HoldersIntoIter::Many(it) => it.next(),
+        }
+    }
+}
+
+impl IntoIterator for Holders {
+    type Item = WorkerId;
+    type IntoIter = HoldersIntoIter;
+
+    fn into_iter(self) -> HoldersIntoIter {
+        match self {
+            Holders::None => HoldersIntoIter::One(None),
+            Holders::One(w) => HoldersIntoIter::One(Some(w)),
+            Holders::Many(v) => HoldersIntoIter::Many(v.into_iter()),
+        }
+    }
 }
 
 /// The fields of a [`Task`] that are rarely set.
@@ -216,7 +316,7 @@ impl Task {
             dependents: SmallVec::new(),
             live_dependents: 0,
             state: St::Released,
-            who_has: SmallVec::new(),
+            who_has: Holders::None,
             nbytes: 0,
             n_missing: 0,
             waiters: 0,
@@ -936,7 +1036,7 @@ impl ClusterState {
                     .tid_of(k)
                     .and_then(|t| self.tasks.get(&t))
                     .filter(|t| t.state == St::Memory)
-                    .map(|t| self.addresses(&t.who_has))
+                    .map(|t| self.addresses(t.who_has.as_slice()))
                     .unwrap_or_default();
                 (k.clone(), holders)
             })
@@ -1317,6 +1417,33 @@ mod tests {
             ops[0].name = name.into();
         }
         n
+    }
+
+    #[test]
+    fn holders_keep_none_one_or_a_list_and_give_them_back_in_order() {
+        assert_eq!(std::mem::size_of::<Holders>(), 16);
+        let mut h = Holders::default();
+        assert!(h.is_empty());
+        h.push(3);
+        assert_eq!(h, Holders::One(3));
+        h.push(5);
+        h.push(7);
+        assert_eq!(h.as_slice(), &[3, 5, 7]);
+        assert!(h.contains(&5) && !h.contains(&4));
+        h.retain(|w| *w != 5);
+        assert_eq!(h.iter().copied().collect::<Vec<_>>(), vec![3, 7]);
+        h.retain(|w| *w != 3);
+        assert_eq!(h, Holders::One(7), "a list down to one holder goes back inline");
+        assert_eq!(h.clone().into_iter().collect::<Vec<_>>(), vec![7]);
+        h.retain(|_| false);
+        assert_eq!(h, Holders::None);
+        h.push(1);
+        h.push(2);
+        assert_eq!(std::mem::take(&mut h).into_iter().collect::<Vec<_>>(), vec![1, 2]);
+        assert!(h.is_empty());
+        h.push(9);
+        h.clear();
+        assert_eq!(h.into_iter().next(), None);
     }
 
     fn computes(s: &mut ClusterState) -> Vec<(WorkerId, Key)> {

@@ -200,13 +200,14 @@ mod tests {
         Task::new(Key::new(name), WireSpec::Alias, (0, 0))
     }
 
-    /// A slot is paid once per task of every graph: a million-task graph is 224 MB of them.
+    /// A slot is paid once per task of every graph: a million-task graph is 216 MB of them.
     /// Before the rare fields moved behind one pointer and the op went inline, a slot was
-    /// 232 bytes plus a 64-byte allocation for the op; the 16-byte key took 24 more off.
+    /// 232 bytes plus a 64-byte allocation for the op; the 16-byte key took 24 more off, and
+    /// the holders' list 8.
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn a_slot_with_its_op_stays_within_224_bytes() {
-        assert!(std::mem::size_of::<Slot>() <= 224, "a slot is {} bytes", std::mem::size_of::<Slot>());
+    fn a_slot_with_its_op_stays_within_216_bytes() {
+        assert!(std::mem::size_of::<Slot>() <= 216, "a slot is {} bytes", std::mem::size_of::<Slot>());
     }
 
     #[test]
