@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use rask_core::{Error, Graph, Key, Registry, Value};
 use rask_distributed::{
-    run_worker, Client, FutureStatus, LocalCluster, SchedulerHandle, SchedulerOptions, Security, StateConfig,
-    TlsConfig, WorkerOptions, PROTOCOL_VERSION,
+    run_worker, Client, ClientOptions, FutureStatus, LocalCluster, SchedulerHandle, SchedulerOptions, Security,
+    StateConfig, TlsConfig, WorkerOptions, PROTOCOL_VERSION,
 };
 
 fn own_cluster(n: usize) -> rask_distributed::LocalClusterBuilder {
@@ -174,6 +174,60 @@ fn large_graphs_are_submitted_in_parts_and_a_failed_part_leaves_nothing_behind()
     // The client still works.
     let v = client.scheduler().compute(&g, &keys[..3]).unwrap();
     assert_eq!(v.iter().map(|v| *v.get::<i64>().unwrap()).collect::<Vec<_>>(), vec![0, -1, -2]);
+}
+
+/// A client in the scheduler's process (as a `LocalCluster`'s is) and a socket client of the
+/// same scheduler each submit a graph larger than one part, so both go through the bounded
+/// part queues (`PARTS_IN_FLIGHT`), and get the same result; the scheduler counts both while
+/// they are connected, and neither leaves anything behind.
+#[test]
+fn in_process_and_socket_clients_of_one_scheduler_agree_and_leave_nothing_behind() {
+    let security = Security::new(registry(), "in-process-token");
+    let mut opts = SchedulerOptions::new(security.clone());
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    let scheduler = SchedulerHandle::start(opts).unwrap();
+    let address = scheduler.address().to_string();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut w = WorkerOptions::new(address.clone(), security.clone());
+            w.nthreads = 1;
+            std::thread::spawn(move || run_worker(w))
+        })
+        .collect();
+    let local = Client::in_process(&scheduler, ClientOptions::new(security.clone())).unwrap();
+    let remote = Client::connect(&address, security.clone()).unwrap();
+    local.wait_for_workers(2, Duration::from_secs(20)).unwrap();
+    let wait_for = |what: &str, ok: &dyn Fn(&rask_distributed::status::StatusSnapshot) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ok(&scheduler.status()) {
+            assert!(Instant::now() < deadline, "{what}: {:?}", scheduler.status().tasks);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("both clients are counted", &|s| s.clients == 2);
+
+    let n = rask_distributed::NODES_PER_FRAME as i64 * 2 + 123;
+    let mut g = Graph::new();
+    let leaves: Vec<Key> = (0..n).map(|i| g.task(Lin { k: i }, &[]).unwrap()).collect();
+    let root = g.tree_reduce(&leaves, 16, |g, _, group| g.task(Lin { k: 0 }, group)).unwrap();
+    let via_local = local.scheduler().get::<i64>(&g, &root).unwrap();
+    let via_socket = remote.scheduler().get::<i64>(&g, &root).unwrap();
+    assert_eq!(via_local, n * (n - 1) / 2);
+    assert_eq!(via_socket, via_local);
+    // Futures of the in-process client, released when dropped.
+    let futures = local.compute(&g, &leaves[..10]).unwrap();
+    assert_eq!(*local.gather(&futures).unwrap()[9].get::<i64>().unwrap(), 9);
+    drop(futures);
+    wait_for("every task is released", &|s| s.tasks.total == 0);
+    drop(local);
+    wait_for("the in-process client left", &|s| s.clients == 1);
+    drop(remote);
+    wait_for("the socket client left", &|s| s.clients == 0);
+    scheduler.stop();
+    for w in workers {
+        w.join().unwrap().unwrap();
+    }
 }
 
 /// Locality, measured: with one 16 MB block and seven 8 KB blocks spread over two workers,
