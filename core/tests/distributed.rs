@@ -176,6 +176,26 @@ fn large_graphs_are_submitted_in_parts_and_a_failed_part_leaves_nothing_behind()
     assert_eq!(v.iter().map(|v| *v.get::<i64>().unwrap()).collect::<Vec<_>>(), vec![0, -1, -2]);
 }
 
+/// A scheduler on 127.0.0.1 (no status page) and `n` one-thread workers in this process.
+fn scheduler_with_workers(
+    security: &Security,
+    n: usize,
+) -> (SchedulerHandle, String, Vec<std::thread::JoinHandle<Result<(), rask_distributed::WorkerError>>>) {
+    let mut opts = SchedulerOptions::new(security.clone());
+    opts.listen = "127.0.0.1:0".into();
+    opts.status = None;
+    let scheduler = SchedulerHandle::start(opts).unwrap();
+    let address = scheduler.address().to_string();
+    let workers = (0..n)
+        .map(|_| {
+            let mut w = WorkerOptions::new(address.clone(), security.clone());
+            w.nthreads = 1;
+            std::thread::spawn(move || run_worker(w))
+        })
+        .collect();
+    (scheduler, address, workers)
+}
+
 /// A client in the scheduler's process (as a `LocalCluster`'s is) and a socket client of the
 /// same scheduler each submit a graph larger than one part, so both go through the bounded
 /// part queues (`PARTS_IN_FLIGHT`), and get the same result; the scheduler counts both while
@@ -183,18 +203,7 @@ fn large_graphs_are_submitted_in_parts_and_a_failed_part_leaves_nothing_behind()
 #[test]
 fn in_process_and_socket_clients_of_one_scheduler_agree_and_leave_nothing_behind() {
     let security = Security::new(registry(), "in-process-token");
-    let mut opts = SchedulerOptions::new(security.clone());
-    opts.listen = "127.0.0.1:0".into();
-    opts.status = None;
-    let scheduler = SchedulerHandle::start(opts).unwrap();
-    let address = scheduler.address().to_string();
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let mut w = WorkerOptions::new(address.clone(), security.clone());
-            w.nthreads = 1;
-            std::thread::spawn(move || run_worker(w))
-        })
-        .collect();
+    let (scheduler, address, workers) = scheduler_with_workers(&security, 2);
     let local = Client::in_process(&scheduler, ClientOptions::new(security.clone())).unwrap();
     let remote = Client::connect(&address, security.clone()).unwrap();
     local.wait_for_workers(2, Duration::from_secs(20)).unwrap();
@@ -619,18 +628,7 @@ fn tls_between_scheduler_workers_and_client() {
     let (cert, key, ca) = tls_material();
     let tls = TlsConfig::from_pem(&cert, &key, &ca, "rask").unwrap();
     let security = Security::new(registry(), "tls-token").with_tls(tls);
-    let mut opts = SchedulerOptions::new(security.clone());
-    opts.listen = "127.0.0.1:0".into();
-    opts.status = None;
-    let scheduler = SchedulerHandle::start(opts).unwrap();
-    let address = scheduler.address().to_string();
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let mut w = WorkerOptions::new(address.clone(), security.clone());
-            w.nthreads = 1;
-            std::thread::spawn(move || run_worker(w))
-        })
-        .collect();
+    let (scheduler, address, workers) = scheduler_with_workers(&security, 2);
     let client = Client::connect(&address, security.clone()).unwrap();
     client.wait_for_workers(2, Duration::from_secs(20)).unwrap();
     let (g, r) = tree_sum_graph(300, 4);
