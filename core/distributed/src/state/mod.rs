@@ -1187,15 +1187,20 @@ impl ClusterState {
     }
 
     /// A worker could not fetch `dependency` for `key` from any holder.
+    ///
+    /// The reporting worker is dropped from the holders too when it is listed: it looked for the
+    /// value because it does not have it. (Kept listed, it was sent the task again with itself
+    /// as the only holder, fetched from itself, reported the input missing, and so on without
+    /// end: a fit hung that way after a worker was killed.)
     pub fn missing(&mut self, wid: WorkerId, key: &Key, dependency: &Key) {
         if let Some(d) = self.tasks.tid_of(dependency) {
             if self.tasks[&d].state == St::Memory {
                 let holders = self.tasks[&d].who_has.clone();
                 for h in holders {
-                    if h != wid {
-                        self.lose_replica(d, h);
-                        if let Some(w) = self.workers.get_mut(&h) {
-                            w.has.remove(&d);
+                    self.lose_replica(d, h);
+                    if let Some(w) = self.workers.get_mut(&h) {
+                        w.has.remove(&d);
+                        if h != wid {
                             self.outbox.push(Out::Worker(h, ToWorker::Release { keys: vec![dependency.clone()] }));
                         }
                     }
@@ -1649,6 +1654,30 @@ mod tests {
         s.flush_events();
         assert!(to_client(&mut s, 100).is_empty());
         assert_eq!(to_client(&mut s, 200), vec![ToClient::Done { key: Key::new("f") }]);
+        s.check_invariants().unwrap();
+    }
+
+    /// A worker listed as the only holder of an input, that reports the input missing, is no
+    /// longer listed: the input is recomputed, not fetched from that worker again and again.
+    #[test]
+    fn a_worker_that_reports_its_own_listed_input_missing_stops_holding_it() {
+        let mut s = state_with_workers(2);
+        s.submit(100, vec![task("a", &[], 0), task("c", &["a"], 1)], vec![Key::new("c")]).unwrap();
+        let sent = computes(&mut s);
+        assert_eq!(sent.len(), 1);
+        let wa = sent[0].0;
+        s.task_done(wa, &Key::new("a"), 10, 0.001);
+        let sent = computes(&mut s);
+        assert_eq!(sent, vec![(wa, Key::new("c"))], "c goes to the holder of a");
+        // The holder itself cannot find `a` (its copy is gone).
+        s.missing(wa, &Key::new("c"), &Key::new("a"));
+        s.check_invariants().unwrap();
+        let sent = computes(&mut s);
+        assert_eq!(sent.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>(), vec![Key::new("a")], "a is recomputed");
+        assert!(s.who_has(&[Key::new("a")])[0].1.is_empty(), "no worker is listed for a until it is done again");
+        let w = sent[0].0;
+        s.task_done(w, &Key::new("a"), 10, 0.001);
+        assert_eq!(computes(&mut s), vec![(w, Key::new("c"))]);
         s.check_invariants().unwrap();
     }
 
