@@ -6,9 +6,9 @@ mod common;
 use common::{arr1_i64, arr2, assert_close, golden, on_every_scheduler, same_bits};
 use ndarray::{array, Array1, Array2, ShapeBuilder};
 use proptest::prelude::*;
-use rask_estimators::cluster::k_means::kernel::PreparedCentres;
-use rask_estimators::cluster::k_means::ops::lloyd_partials;
 use rask_estimators::cluster::{KMeans, KMeansError, KMeansInit, KMeansParams, KMeansParamsError};
+use rask_ml::nearest::partials as lloyd_partials;
+use rask_ml::nearest::PreparedCentres;
 use rask_ml::{ChunkedArray, ChunkedDataset, ChunkedVector, Fit, ParamGuard, Predict, Transform};
 
 fn chunked(x: &Array2<f64>, rows: usize) -> ChunkedArray<f64> {
@@ -367,7 +367,7 @@ proptest! {
 /// distances are equal up to rounding), kept where fused and separate arithmetic rank the two
 /// centres differently. Deterministic: a 64-bit LCG.
 fn near_ties() -> (Array2<f64>, Array2<f64>) {
-    use rask_estimators::cluster::k_means::kernel::{assign_labels, Arithmetic};
+    use rask_ml::nearest::{assign_labels, Arithmetic};
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = || {
         s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -409,8 +409,8 @@ fn near_ties() -> (Array2<f64>, Array2<f64>) {
 /// differently.
 #[test]
 fn the_kernel_arithmetic_travels_with_the_model_and_the_ops() {
-    use rask_estimators::cluster::k_means::kernel::Arithmetic;
     use rask_estimators::cluster::k_means::ops::LloydPartials;
+    use rask_ml::nearest::Arithmetic;
     let (x, centres) = near_ties();
     assert!(x.nrows() >= 1, "no near tie found");
     let model = |arithmetic| KMeans { cluster_centers: centres.clone(), inertia: 0.0, n_iter: 0, arithmetic };

@@ -28,6 +28,7 @@ mod float;
 pub mod metrics;
 pub mod model;
 pub mod model_selection;
+pub mod nearest;
 pub mod params;
 pub mod persist;
 pub mod pipeline;

@@ -325,13 +325,17 @@ fn tsqr_needs_known_chunk_sizes() {
 #[test]
 fn assignment_pass_matches_a_direct_loop() {
     let a = data(100, 3, 14);
-    let centres = Array2::from_shape_fn((4, 3), |(c, j)| 1e4 * (j as f64 + 1.0) + c as f64 * 0.3);
+    // Five centres (the kernel takes them eight at a time), the last a copy of the second: a
+    // tie goes to the first of the equal centres, so the copy gets no rows.
+    let mut centres = Array2::from_shape_fn((5, 3), |(c, j)| 1e4 * (j as f64 + 1.0) + c as f64 * 0.3);
+    let second = centres.row(1).to_owned();
+    centres.row_mut(4).assign(&second);
     // Direct: nearest centre per row.
-    let mut counts = vec![0u64; 4];
-    let mut sums = Array2::<f64>::zeros((4, 3));
+    let mut counts = vec![0u64; 5];
+    let mut sums = Array2::<f64>::zeros((5, 3));
     let mut inertia = 0.0;
     for r in a.rows() {
-        let (best, d2) = (0..4)
+        let (best, d2) = (0..5)
             .map(|c| (c, r.iter().zip(centres.row(c)).map(|(x, m)| (x - m) * (x - m)).sum::<f64>()))
             .fold((0, f64::INFINITY), |acc, x| if x.1 < acc.1 { x } else { acc });
         counts[best] += 1;
@@ -339,6 +343,13 @@ fn assignment_pass_matches_a_direct_loop() {
         sums.row_mut(best).zip_mut_with(&r, |s, &x| *s += x);
     }
     assert!(counts.iter().filter(|&&c| c > 0).count() >= 2, "the fixture should use several centres: {counts:?}");
+    assert!(counts[1] > 0 && counts[4] == 0, "the tie should go to centre 1: {counts:?}");
+    // One block: each centre's rows are added in row order, so the sums are the same bits.
+    let one = ChunkedArray::from_array(a.view(), 100).unwrap();
+    let p = one.assign_nearest(&centres, 3).unwrap().compute_on(&Scheduler::sync()).unwrap();
+    assert_eq!(p.counts, counts);
+    assert_eq!(p.sums, sums);
+    assert!((p.inertia - inertia).abs() <= 1e-12 * inertia);
     for &sizes in CHUNKINGS {
         let cx = ChunkedArray::from_blocks(blocks_of(&a, sizes)).unwrap();
         for s in schedulers() {
@@ -350,6 +361,20 @@ fn assignment_pass_matches_a_direct_loop() {
     }
     let cx = ChunkedArray::from_array(a.view(), 30).unwrap();
     assert!(matches!(cx.assign_nearest(&Array2::zeros((2, 5)), 2), Err(MlError::ShapeMismatch { .. })));
+    // No columns: an error from the pass, not a panic.
+    let empty = ChunkedArray::from_array(Array2::<f64>::zeros((4, 0)).view(), 2).unwrap();
+    let err = empty.assign_nearest(&Array2::zeros((2, 0)), 2).and_then(|l| Ok(l.compute_on(&Scheduler::sync())?));
+    let message = err.unwrap_err().to_string();
+    assert!(message.contains("0 centre values") && !message.contains("panic"), "{message}");
+    // Non-finite centres are refused when the pass is built; a non-finite row fails it.
+    let mut bad = centres.clone();
+    bad[[2, 1]] = f64::NAN;
+    assert!(matches!(one.assign_nearest(&bad, 3), Err(MlError::InvalidParameter { name: "centres", .. })));
+    let mut holed = a.clone();
+    holed[[57, 2]] = f64::INFINITY;
+    let holed = ChunkedArray::from_array(holed.view(), 30).unwrap();
+    let message = holed.assign_nearest(&centres, 3).unwrap().compute_on(&Scheduler::sync()).unwrap_err().to_string();
+    assert!(message.contains("row 27 of the block holds a NaN or infinite value"), "{message}");
 }
 
 #[test]

@@ -336,8 +336,11 @@ impl<F: Float> ChunkedArray<F> {
         self.map_blocks(MatMul::new(w), w.ncols())
     }
 
-    /// One k-means assignment pass: each row to its nearest centre (`centres` is `k × d`),
-    /// tree-reduced to per-centre sums, counts and the inertia.
+    /// One k-means assignment pass: each row to its nearest centre (`centres` is `k × d`,
+    /// finite), tree-reduced to per-centre sums, counts and the inertia. The kernel is the one
+    /// k-means runs ([`crate::nearest`]): centres are ranked by `‖c‖² − 2 x·c`, ties going to
+    /// the lower index, and the inertia adds exact squared distances. A row with a NaN or
+    /// infinite value fails the pass.
     pub fn assign_nearest(
         &self,
         centres: &Array2<f64>,
@@ -350,10 +353,17 @@ impl<F: Float> ChunkedArray<F> {
                 found: centres.ncols(),
             });
         }
+        if let Some(bad) = centres.iter().find(|v| !v.is_finite()) {
+            return Err(MlError::InvalidParameter {
+                name: "centres",
+                message: format!("the centres must be finite, one is {bad}"),
+            });
+        }
         let op = super::kernels::AssignNearest {
             k: centres.nrows(),
             d: centres.ncols(),
             centres: centres.iter().copied().collect(),
+            arithmetic: crate::nearest::Arithmetic::local(),
         };
         let (layers, key) = self.blocks.reduce(&[], op, super::kernels::MergeAssignPartials, split_every)?;
         Ok(Lazy::new(layers, key))

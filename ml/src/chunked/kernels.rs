@@ -1,12 +1,12 @@
 //! Numeric block kernels shared by estimators: the k-means assignment step.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rask_core::ops::expect_inputs;
 use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::float::Float;
+use crate::nearest::{partials, Arithmetic, PreparedCentres};
 
 /// Per-centre partial sums of one k-means assignment pass: every row goes to its nearest
 /// centre; `sums[c]` is the sum of the rows assigned to centre `c`, `counts[c]` their number,
@@ -45,7 +45,8 @@ impl AssignPartials {
 }
 
 /// Assigns the rows of a block to the nearest of `centres` (row-major `k × d`) and returns
-/// [`AssignPartials`].
+/// [`AssignPartials`], with the inertia: [`nearest::partials`](crate::nearest::partials), the
+/// kernel k-means runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AssignNearest {
     /// Number of centres.
@@ -54,43 +55,24 @@ pub struct AssignNearest {
     pub d: usize,
     /// The centres, row-major.
     pub centres: Vec<f64>,
-}
-
-fn assign<F: Float>(a: &Array2<F>, op: &AssignNearest) -> Result<AssignPartials, OpError> {
-    let (k, d) = (op.k, op.d);
-    op_ensure!(a.ncols() == d, "block has {} columns, the centres have {d}", a.ncols());
-    if op.centres.len() != k * d || k == 0 {
-        op_bail!("{} centre values for k = {k}, d = {d}", op.centres.len());
-    }
-    let mut out = AssignPartials::zeros(k, d);
-    let mut row = vec![0.0f64; d];
-    for r in a.rows() {
-        for (dst, &x) in row.iter_mut().zip(r.iter()) {
-            *dst = x.widen();
-        }
-        let (mut best, mut best_d2) = (0, f64::INFINITY);
-        for (c, centre) in op.centres.chunks_exact(d).enumerate() {
-            let d2: f64 = row.iter().zip(centre).map(|(x, m)| (x - m) * (x - m)).sum();
-            if d2 < best_d2 {
-                best = c;
-                best_d2 = d2;
-            }
-        }
-        out.counts[best] += 1;
-        out.inertia += best_d2;
-        for (s, &x) in out.sums.row_mut(best).iter_mut().zip(&row) {
-            *s += x;
-        }
-    }
-    Ok(out)
+    /// The kernel's arithmetic, chosen where the graph is built, so every worker gives the
+    /// same bits.
+    pub arithmetic: Arithmetic,
 }
 
 impl Op for AssignNearest {
     const NAME: &'static str = "rask.ml.assign_nearest";
+    // 2: the shared nearest-centre kernel, and its arithmetic an argument.
+    const VERSION: u32 = 2;
     fn run(&self, inputs: &[Value]) -> Result<Value, OpError> {
         expect_inputs(inputs, 1, Self::NAME)?;
-        let v = &inputs[0];
-        let p = with_block!(v, |a| assign(a, self)?);
+        let (k, d) = (self.k, self.d);
+        if self.centres.len() != k * d || k == 0 || d == 0 {
+            op_bail!("{} centre values for k = {k}, d = {d}", self.centres.len());
+        }
+        let centres = ArrayView2::from_shape((k, d), &self.centres).map_err(|e| OpError::new(e.to_string()))?;
+        let prepared = PreparedCentres::with_arithmetic(centres, self.arithmetic);
+        let p = with_block!(&inputs[0], |a| partials(a.view(), &prepared, true)?);
         Ok(Value::new(p))
     }
 }

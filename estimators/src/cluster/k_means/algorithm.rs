@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::KMeansError;
 use super::init::{k_means_parallel, k_means_plus_plus, random_rows, stream};
-use super::kernel::{assign_labels, Arithmetic, PreparedCentres};
 use super::ops::LloydPartials;
 use super::params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
+use rask_ml::nearest::{assign_labels, Arithmetic, PreparedCentres};
 
 /// A fitted k-means model.
 ///

@@ -9,7 +9,6 @@
 mod algorithm;
 mod errors;
 pub(crate) mod init;
-pub mod kernel;
 pub mod ops;
 mod params;
 

@@ -1,17 +1,16 @@
 //! The block ops of k-means: Lloyd partial sums, and the k-means‖ / k-means++ passes.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
 use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
-use rask_ml::chunked::kernels::AssignPartials;
 use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use super::kernel::{assign_labels, assign_rows, Arithmetic, PreparedCentres};
+use rask_ml::nearest::{assign_rows, partials, Arithmetic, PreparedCentres};
 
 fn check_width(a: usize, d: usize) -> Result<(), OpError> {
     if a == d {
@@ -19,42 +18,6 @@ fn check_width(a: usize, d: usize) -> Result<(), OpError> {
     } else {
         Err(OpError::new(format!("block has {a} columns, the centres have {d}")))
     }
-}
-
-/// Lloyd partial sums of one block: per-centre sums and counts of the rows nearest to each
-/// centre, and, with `inertia`, the inertia (exact squared distances, accumulated in `f64`;
-/// without it the inertia is left at 0 and the pass is about a quarter cheaper).
-pub fn lloyd_partials<F: Float>(
-    x: ArrayView2<'_, F>,
-    centres: &PreparedCentres,
-    inertia: bool,
-) -> Result<AssignPartials, OpError> {
-    check_width(x.ncols(), centres.d())?;
-    let (k, d) = (centres.k(), centres.d());
-    let mut out = AssignPartials::zeros(k, d);
-    let mut total = 0.0;
-    {
-        // The sums are a fresh standard-layout array, so the slice exists.
-        let sums = out.sums.as_slice_mut().expect("standard layout");
-        let counts = &mut out.counts;
-        let mut add = |c: usize, row: &[f64]| {
-            counts[c] += 1;
-            for (s, &v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
-                *s += v;
-            }
-        };
-        let done = if inertia {
-            assign_rows(x, centres, |_, c, d2, row| {
-                total += d2;
-                add(c, row);
-            })
-        } else {
-            assign_labels(x, centres, |_, c, row| add(c, row))
-        };
-        done.map_err(|e| OpError::new(e.message()))?;
-    }
-    out.inertia = total;
-    Ok(out)
 }
 
 /// One Lloyd pass over a block: [`AssignPartials`] for the given centres. Merged with
@@ -79,7 +42,7 @@ impl Op for LloydPartials {
         let prepared = PreparedCentres::with_arithmetic(self.centres.view(), self.arithmetic);
         with_block!(&inputs[0], |a| {
             let a = a.view();
-            Ok(Value::new(lloyd_partials(a, &prepared, self.inertia)?))
+            Ok(Value::new(partials(a, &prepared, self.inertia)?))
         })
     }
 }
@@ -293,7 +256,7 @@ impl Op for TrialPotentials {
                     *o = v.widen();
                 }
                 for (acc, c) in out.iter_mut().zip(trials.chunks_exact(d.max(1))) {
-                    *acc += d2.min(super::kernel::sq_dist(&row, c));
+                    *acc += d2.min(rask_ml::nearest::sq_dist(&row, c));
                 }
             }
             Ok(Value::new(out))

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::errors::MiniBatchKMeansError;
 use super::ops::{InitKind, MiniBatchInitOp, MiniBatchState, MiniBatchStep};
 use super::params::{MiniBatchInit, MiniBatchKMeansParams, MiniBatchKMeansValidParams};
-use crate::cluster::k_means::kernel::Arithmetic;
 use crate::cluster::k_means::{distances, init::stream, lloyd_pass, predict_labels, PassOptions};
+use rask_ml::nearest::Arithmetic;
 
 /// A fitted mini-batch k-means model.
 ///

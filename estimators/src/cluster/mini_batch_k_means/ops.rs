@@ -11,7 +11,7 @@ use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::k_means::kernel::{assign_labels, Arithmetic, PreparedCentres};
+use rask_ml::nearest::{assign_labels, Arithmetic, PreparedCentres};
 
 /// The running state of mini-batch k-means: the centres and how many rows each has absorbed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::k_means::kernel::sq_dist;
+use rask_ml::nearest::sq_dist;
 
 /// The RBF affinities of each row of `x` to the landmarks (`rows × m`), widened to `f64`;
 /// fails on the first row that is not finite.

@@ -1,4 +1,6 @@
-//! The nearest-centre kernel shared by k-means fits, predictions and initialisation.
+//! The nearest-centre kernel: rask-ml's assignment pass
+//! ([`ChunkedArray::assign_nearest`](crate::ChunkedArray::assign_nearest)) and rask-estimators'
+//! k-means fits, predictions and initialisation all run it.
 //!
 //! Rows are processed in tiles of [`TILE`] rows. For each tile the rows are widened to `f64`
 //! into a contiguous buffer and the dot products with every centre are computed as a small
@@ -30,7 +32,10 @@ use std::any::TypeId;
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use rask_ml::Float;
+use rask_core::{op_ensure, OpError};
+
+use crate::chunked::kernels::AssignPartials;
+use crate::Float;
 
 /// Rows per tile: the widened tile (`TILE × d`) and its dot products (`TILE × k`) stay in
 /// the L1/L2 caches for the usual widths.
@@ -149,7 +154,7 @@ pub struct NonFiniteRow(pub usize);
 impl NonFiniteRow {
     /// A message for errors.
     pub fn message(self) -> String {
-        format!("row {} of the block holds a NaN or infinite value (or its squared norm overflows); k-means needs finite data", self.0)
+        format!("row {} of the block holds a NaN or infinite value (or its squared norm overflows); the nearest-centre assignment needs finite data", self.0)
     }
 }
 
@@ -172,6 +177,43 @@ pub fn assign_labels<F: Float>(
     mut visit: impl FnMut(usize, usize, &[f64]),
 ) -> Result<(), NonFiniteRow> {
     dispatch::<F, _, false>(x, centres, |i, c, _, row| visit(i, c, row))
+}
+
+/// Nearest-centre partial sums of one block (a Lloyd update, or rask-ml's
+/// [`assign_nearest`](crate::ChunkedArray::assign_nearest) pass): per-centre sums and counts of the rows nearest to each
+/// centre, and, with `inertia`, the inertia (exact squared distances, accumulated in `f64`;
+/// without it the inertia is left at 0 and the pass is about a quarter cheaper).
+pub fn partials<F: Float>(
+    x: ArrayView2<'_, F>,
+    centres: &PreparedCentres,
+    inertia: bool,
+) -> Result<AssignPartials, OpError> {
+    op_ensure!(x.ncols() == centres.d(), "block has {} columns, the centres have {}", x.ncols(), centres.d());
+    let (k, d) = (centres.k(), centres.d());
+    let mut out = AssignPartials::zeros(k, d);
+    let mut total = 0.0;
+    {
+        // The sums are a fresh standard-layout array, so the slice exists.
+        let sums = out.sums.as_slice_mut().expect("standard layout");
+        let counts = &mut out.counts;
+        let mut add = |c: usize, row: &[f64]| {
+            counts[c] += 1;
+            for (s, &v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
+                *s += v;
+            }
+        };
+        let done = if inertia {
+            assign_rows(x, centres, |_, c, d2, row| {
+                total += d2;
+                add(c, row);
+            })
+        } else {
+            assign_labels(x, centres, |_, c, row| add(c, row))
+        };
+        done.map_err(|e| OpError::new(e.message()))?;
+    }
+    out.inertia = total;
+    Ok(out)
 }
 
 /// Which implementation of the tile loop runs.
