@@ -331,7 +331,7 @@ impl Session<'_> {
             registry: self.registry.clone(),
             store: self.store.clone(),
             pool: self.pool.clone(),
-            state: WorkerState::new(opts.nthreads.max(1)),
+            state: WorkerState::new(opts.nthreads.max(1), self.address),
             out: Vec::new(),
             tx: tx.clone(),
             peers: peers.clone(),

@@ -186,11 +186,14 @@ pub(crate) struct WorkerState {
     tasks_done: u64,
     /// The last task hinted to prefetch (each is hinted once).
     hinted: Option<Key>,
+    /// This worker's data address, as the scheduler lists holders.
+    address: String,
 }
 
 impl WorkerState {
-    /// An idle worker with `nthreads` compute threads (at least one).
-    pub(crate) fn new(nthreads: usize) -> Self {
+    /// An idle worker with `nthreads` compute threads (at least one), serving its results at
+    /// `address`.
+    pub(crate) fn new(nthreads: usize, address: &str) -> Self {
         WorkerState {
             nthreads: nthreads.max(1),
             tasks: FxHashMap::default(),
@@ -200,6 +203,7 @@ impl WorkerState {
             avg_seconds: 1e-3,
             tasks_done: 0,
             hinted: None,
+            address: address.to_string(),
         }
     }
 
@@ -318,7 +322,18 @@ impl WorkerState {
         if self.tasks.contains_key(&key) {
             return;
         }
-        let missing: Vec<(Key, Vec<String>)> = deps.iter().filter(|(k, _)| !store.has(k)).cloned().collect();
+        let mut missing: Vec<(Key, Vec<String>)> = deps.iter().filter(|(k, _)| !store.has(k)).cloned().collect();
+        for (dep, holders) in &mut missing {
+            // The scheduler believes this worker holds an input that it does not: their views
+            // diverged. Asking itself would only find it missing a round trip later; the other
+            // holders are asked, and with none the input is reported missing, so the scheduler
+            // drops this worker from its holders and recomputes it.
+            let before = holders.len();
+            holders.retain(|a| *a != self.address);
+            if holders.len() < before {
+                tracing::warn!(task = %key, input = %dep, "the scheduler lists this worker as holding an input it does not hold");
+            }
+        }
         let deps: Vec<Key> = deps.into_iter().map(|(k, _)| k).collect();
         if missing.is_empty() {
             self.tasks
@@ -520,7 +535,7 @@ mod tests {
     /// local executors; tiny tasks, which could overlap nothing, are not hinted.
     #[test]
     fn the_next_ready_task_is_hinted_once_while_every_thread_is_busy() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         for i in 0..3 {
             w.handle(compute(&format!("t{i}"), &[], i), &mut s);
         }
@@ -546,7 +561,7 @@ mod tests {
 
     #[test]
     fn ready_tasks_run_in_priority_order_up_to_nthreads() {
-        let (mut w, mut s) = (WorkerState::new(2), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(2, "here"), FakeStore::default());
         for (key, p) in [("c", 3), ("a", 1), ("b", 2)] {
             assert_eq!(w.handle(compute(key, &[], p), &mut s), vec![], "held inputs need nothing");
         }
@@ -561,7 +576,7 @@ mod tests {
 
     #[test]
     fn equal_priorities_run_in_arrival_order_and_repeats_are_ignored() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         w.handle(compute("x", &[], 5), &mut s);
         w.handle(compute("y", &[], 5), &mut s);
         w.handle(compute("x", &[], 0), &mut s);
@@ -574,7 +589,7 @@ mod tests {
 
     #[test]
     fn a_missing_input_is_fetched_and_the_task_runs_when_it_lands() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         s.values.insert(k("held"), 7);
         let cmds = w.handle(compute("t", &["held", "far"], 0), &mut s);
         assert_eq!(
@@ -595,7 +610,7 @@ mod tests {
 
     #[test]
     fn an_input_no_holder_had_is_reported_missing() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         w.handle(compute("t", &["far"], 0), &mut s);
         let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s);
         assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), dependency: k("far") }]);
@@ -605,8 +620,27 @@ mod tests {
     }
 
     #[test]
+    fn an_input_listed_on_this_worker_but_not_held_is_fetched_from_the_others_only() {
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
+        let listed = |key: &str, holders: &[&str]| Event::Compute {
+            key: k(key),
+            spec: spec(),
+            deps: vec![(k("in"), holders.iter().map(|h| h.to_string()).collect())],
+            priority: (0, 0),
+        };
+        let cmds = w.handle(listed("t", &["here", "there"]), &mut s);
+        assert_eq!(cmds, vec![Command::Fetch { key: k("t"), id: 1, missing: vec![(k("in"), vec!["there".into()])] }]);
+        // Listed only here: nothing to ask, so the fetch fails at once and the input is
+        // reported missing (the scheduler then drops this worker from its holders).
+        let cmds = w.handle(listed("u", &["here"]), &mut s);
+        assert_eq!(cmds, vec![Command::Fetch { key: k("u"), id: 2, missing: vec![(k("in"), vec![])] }]);
+        let cmds = w.handle(Event::Fetched { key: k("u"), id: 2, result: Err(k("in")) }, &mut s);
+        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("u"), dependency: k("in") }]);
+    }
+
+    #[test]
     fn an_input_lost_before_the_start_is_reported_missing() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         s.values.insert(k("in"), 1);
         w.handle(compute("t", &["in"], 0), &mut s);
         w.handle(compute("u", &[], 1), &mut s);
@@ -619,7 +653,7 @@ mod tests {
 
     #[test]
     fn a_released_task_is_forgotten_queued_and_dropped_when_running() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         s.values.insert(k("in"), 1);
         w.handle(compute("run", &["in"], 0), &mut s);
         w.handle(compute("queued", &[], 1), &mut s);
@@ -637,7 +671,7 @@ mod tests {
 
     #[test]
     fn a_failed_task_reports_its_error_and_a_result_the_store_refuses_too() {
-        let (mut w, mut s) = (WorkerState::new(2), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(2, "here"), FakeStore::default());
         w.handle(compute("bad", &[], 0), &mut s);
         w.handle(compute("big", &[], 1), &mut s);
         assert_eq!(runs(&w.start_ready(&mut s)).len(), 2);
@@ -661,7 +695,7 @@ mod tests {
 
     #[test]
     fn tiny_tasks_run_in_batches_of_their_fair_share() {
-        let (mut w, mut s) = (WorkerState::new(2), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(2, "here"), FakeStore::default());
         // Sixteen instant tasks bring the mean task time under 200 µs (0.9^16 × 1 ms).
         for i in 0..16 {
             w.handle(compute(&format!("warm{i}"), &[], i), &mut s);
@@ -689,7 +723,7 @@ mod tests {
     /// report neither starts it nor fails it, and only the new fetch counts.
     #[test]
     fn a_task_released_while_fetching_cancels_the_fetch_and_a_late_report_is_ignored() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         let first = w.handle(compute("t", &["far"], 0), &mut s);
         let [Command::Fetch { id: old, .. }] = first[..] else { panic!("{first:?}") };
         let cmds = w.handle(Event::Release { keys: vec![k("t")] }, &mut s);
@@ -711,7 +745,7 @@ mod tests {
 
     #[test]
     fn a_steal_takes_back_a_waiting_task_and_is_refused_for_a_running_one() {
-        let (mut w, mut s) = (WorkerState::new(1), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         w.handle(compute("running", &[], 0), &mut s);
         w.handle(compute("queued", &[], 1), &mut s);
         w.handle(compute("fetching", &["far"], 2), &mut s);
@@ -732,7 +766,7 @@ mod tests {
 
     #[test]
     fn a_paused_store_stops_tasks_from_starting() {
-        let (mut w, mut s) = (WorkerState::new(4), FakeStore::default());
+        let (mut w, mut s) = (WorkerState::new(4, "here"), FakeStore::default());
         w.handle(compute("a", &[], 0), &mut s);
         w.handle(compute("b", &[], 1), &mut s);
         s.paused = true;
