@@ -30,8 +30,9 @@ use rask_core::Key;
 /// The protocol version. Bump it whenever a message changes shape or meaning.
 /// Version 2 added [`ToWorker::Closing`] and [`ToClient::Closing`]; version 3 task events
 /// ([`FromClient::Submit`]`::events`, [`ToClient::TaskEvents`]) and submissions in parts
-/// ([`FromClient::Stage`]).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// ([`FromClient::Stage`]); version 4 run ids ([`ToWorker::Compute`]`::run`, echoed by
+/// [`ToScheduler::Done`], [`ToScheduler::Erred`] and [`ToScheduler::Missing`]).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The first field of every [`Hello`]: tells a Rask peer from a stray connection.
 pub const MAGIC: &str = "rask";
@@ -162,6 +163,8 @@ pub enum ToScheduler {
     Done {
         /// The task.
         key: Key,
+        /// The run this reports ([`ToWorker::Compute`]`::run`).
+        run: u64,
         /// The size of its result.
         nbytes: u64,
         /// Seconds it ran.
@@ -171,6 +174,8 @@ pub enum ToScheduler {
     Erred {
         /// The task.
         key: Key,
+        /// The run this reports.
+        run: u64,
         /// The op that failed.
         op: String,
         /// The original message.
@@ -180,6 +185,8 @@ pub enum ToScheduler {
     Missing {
         /// The task that needed it.
         key: Key,
+        /// The run this reports.
+        run: u64,
         /// The dependency.
         dependency: Key,
     },
@@ -230,6 +237,11 @@ pub enum ToWorker {
         deps: Vec<(Key, Vec<String>)>,
         /// Lower runs first.
         priority: (u64, u32),
+        /// This assignment's id, new for every `Compute` the scheduler sends. The worker's
+        /// reports name it, so a report from an assignment the scheduler has withdrawn (with
+        /// a `Release`, after which the worker drops the result) is told from one of the
+        /// current assignment, even on the same worker. Dask's `run_id`.
+        run: u64,
     },
     /// Give a queued task back if it has not started.
     Steal {
@@ -664,8 +676,9 @@ mod tests {
             }]),
             deps: vec![(Key::new("y"), vec!["127.0.0.1:1".into()])],
             priority: (1, 2),
+            run: 7,
         };
-        let done = ToScheduler::Done { key: Key::new("k"), nbytes: 10, seconds: 0.5 };
+        let done = ToScheduler::Done { key: Key::new("k"), run: 7, nbytes: 10, seconds: 0.5 };
         let submit = FromClient::Submit {
             id: 1,
             nodes: vec![WireNode {

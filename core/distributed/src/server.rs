@@ -606,9 +606,9 @@ fn handle(
                     ToScheduler::Register { nthreads, data_address, memory_limit, pid } => {
                         state.add_worker(id, data_address, nthreads, memory_limit, pid, now)
                     }
-                    ToScheduler::Done { key, nbytes, seconds } => state.task_done(id, &key, nbytes, seconds),
-                    ToScheduler::Erred { key, op, message } => state.task_erred(id, &key, op, message),
-                    ToScheduler::Missing { key, dependency } => state.missing(id, &key, &dependency),
+                    ToScheduler::Done { key, run, nbytes, seconds } => state.task_done(id, &key, run, nbytes, seconds),
+                    ToScheduler::Erred { key, run, op, message } => state.task_erred(id, &key, run, op, message),
+                    ToScheduler::Missing { key, run, dependency } => state.missing(id, &key, run, &dependency),
                     ToScheduler::Added { keys } => state.added(id, &keys),
                     ToScheduler::StealReply { key, stolen } => state.steal_reply(id, &key, stolen),
                     ToScheduler::Heartbeat(m) => state.heartbeat(id, m, now),

@@ -378,21 +378,27 @@ struct Worker {
 /// which placement reads as the worker's backlog.
 #[derive(Debug, Default)]
 struct Processing {
-    tasks: FxHashMap<Tid, f64>,
+    /// Each task's expected seconds and the id of its assignment ([`ToWorker::Compute`]`::run`).
+    tasks: FxHashMap<Tid, (f64, u64)>,
     occupancy: f64,
 }
 
 impl Processing {
-    fn insert(&mut self, t: Tid, expected_seconds: f64) {
-        if let Some(old) = self.tasks.insert(t, expected_seconds) {
+    fn insert(&mut self, t: Tid, expected_seconds: f64, run: u64) {
+        if let Some((old, _)) = self.tasks.insert(t, (expected_seconds, run)) {
             self.occupancy -= old;
         }
         self.occupancy += expected_seconds;
     }
 
+    /// The id of `t`'s assignment here, if it is processing here.
+    fn run(&self, t: &Tid) -> Option<u64> {
+        self.tasks.get(t).map(|&(_, run)| run)
+    }
+
     /// Removes `t`; whether it was there.
     fn remove(&mut self, t: &Tid) -> bool {
-        let Some(d) = self.tasks.remove(t) else { return false };
+        let Some((d, _)) = self.tasks.remove(t) else { return false };
         // Reset when empty, so rounding cannot accumulate over a long run.
         self.occupancy = if self.tasks.is_empty() { 0.0 } else { self.occupancy - d };
         true
@@ -482,6 +488,8 @@ pub struct ClusterState {
     op_names: FxHashSet<Arc<str>>,
     /// Estimated run time per op, seconds ([`expected_duration`](Self::expected_duration)).
     durations: FxHashMap<Arc<str>, f64>,
+    /// The last assignment id handed out ([`ToWorker::Compute`]`::run`).
+    last_run: u64,
 }
 
 /// The most op names [`ClusterState`] interns.
@@ -544,6 +552,7 @@ impl ClusterState {
             staging: FxHashMap::default(),
             op_names: FxHashSet::default(),
             durations: FxHashMap::default(),
+            last_run: 0,
         }
     }
 
@@ -1091,35 +1100,24 @@ impl ClusterState {
     // ---------------------------------------------------------------- task events
 
     /// A worker finished a task.
-    pub fn task_done(&mut self, wid: WorkerId, key: &Key, nbytes: u64, seconds: f64) {
+    ///
+    /// Only a report of the task's current assignment counts: `run` must be the id of the
+    /// `Compute` that made it processing on `wid`. Any other report comes from an assignment
+    /// the scheduler withdrew (taken back with a `Release` when a worker holding an input died,
+    /// stolen, or moved on), and the worker drops that result when the `Release` reaches it.
+    /// Taking it as held made the scheduler list a worker for a result it no longer had.
+    pub fn task_done(&mut self, wid: WorkerId, key: &Key, run: u64, nbytes: u64, seconds: f64) {
         let Some(t) = self.tasks.tid_of(key) else {
             self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![key.clone()] }));
             return;
         };
-        if !self.workers.contains_key(&wid) {
+        let Some(worker) = self.workers.get_mut(&wid) else { return };
+        let state = self.tasks[&t].state;
+        if state != St::Processing(wid) || worker.processing.run(&t) != Some(run) {
+            self.stale_report(t, wid);
             return;
         }
-        let state = self.tasks[&t].state;
-        match state {
-            St::Memory => {
-                self.add_replica(t, wid, nbytes);
-                return;
-            }
-            St::Released | St::Erred => {
-                self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![key.clone()] }));
-                return;
-            }
-            St::Processing(other) => {
-                if let Some(w) = self.workers.get_mut(&other) {
-                    w.processing.remove(&t);
-                }
-                if other != wid {
-                    self.outbox.push(Out::Worker(other, ToWorker::Release { keys: vec![key.clone()] }));
-                }
-            }
-            // Its entry in the root queue goes when it comes to the top or the queue empties.
-            St::Queued | St::Waiting => {}
-        }
+        worker.processing.remove(&t);
         self.avg_duration = 0.9 * self.avg_duration + 0.1 * seconds.max(0.0);
         self.record_duration(t, seconds.max(0.0));
         self.finished += 1;
@@ -1130,9 +1128,6 @@ impl ClusterState {
             task.nbytes = nbytes;
             task.who_has.clear();
             task.who_has.push(wid);
-        }
-        if state == St::Queued {
-            self.queue.tidy(self.counts.queued());
         }
         self.workers.get_mut(&wid).expect("checked above").has.insert(t);
         self.notify_watchers(t, true, seconds);
@@ -1174,11 +1169,10 @@ impl ClusterState {
     }
 
     /// A worker reports that a task failed.
-    pub fn task_erred(&mut self, wid: WorkerId, key: &Key, op: String, message: String) {
+    pub fn task_erred(&mut self, wid: WorkerId, key: &Key, run: u64, op: String, message: String) {
         let Some(t) = self.tasks.tid_of(key) else { return };
-        match self.tasks[&t].state {
-            St::Processing(w) if w == wid => {}
-            _ => return, // stale: the task moved on
+        if !self.is_current(t, wid, run) {
+            return; // stale: the task moved on
         }
         let err = TaskError { key: key.clone(), op, message };
         self.set_erred(t, Arc::new(err));
@@ -1192,7 +1186,7 @@ impl ClusterState {
     /// value because it does not have it. (Kept listed, it was sent the task again with itself
     /// as the only holder, fetched from itself, reported the input missing, and so on without
     /// end: a fit hung that way after a worker was killed.)
-    pub fn missing(&mut self, wid: WorkerId, key: &Key, dependency: &Key) {
+    pub fn missing(&mut self, wid: WorkerId, key: &Key, run: u64, dependency: &Key) {
         if let Some(d) = self.tasks.tid_of(dependency) {
             if self.tasks[&d].state == St::Memory {
                 let holders = self.tasks[&d].who_has.clone();
@@ -1208,7 +1202,8 @@ impl ClusterState {
             }
         }
         if let Some(t) = self.tasks.tid_of(key) {
-            if self.tasks[&t].state == St::Processing(wid) {
+            // A stale report: the worker was sent the task again and runs that assignment.
+            if self.is_current(t, wid, run) {
                 if let Some(w) = self.workers.get_mut(&wid) {
                     w.processing.remove(&t);
                 }
@@ -1216,6 +1211,31 @@ impl ClusterState {
             }
         }
         self.dispatch_queue();
+    }
+
+    /// The id of `key`'s assignment on `wid`, or 0 (never handed out) if it is not processing
+    /// there: what that worker's report would carry.
+    #[cfg(test)]
+    fn run_of(&self, wid: WorkerId, key: &Key) -> u64 {
+        self.tasks.tid_of(key).and_then(|t| self.workers.get(&wid).and_then(|w| w.processing.run(&t))).unwrap_or(0)
+    }
+
+    /// Whether `t` is processing on `wid` under assignment `run`.
+    fn is_current(&self, t: Tid, wid: WorkerId, run: u64) -> bool {
+        self.tasks.get(&t).is_some_and(|task| task.state == St::Processing(wid))
+            && self.workers.get(&wid).and_then(|w| w.processing.run(&t)) == Some(run)
+    }
+
+    /// A finished report of an assignment that is no longer current. The worker keeps no
+    /// result the scheduler does not know of: unless it runs the task again (a newer
+    /// assignment, which will report) or is listed as holding it, it is told to drop it, which
+    /// it does already if the assignment was withdrawn with a `Release`.
+    fn stale_report(&mut self, t: Tid, wid: WorkerId) {
+        let task = &self.tasks[&t];
+        tracing::debug!(key = %task.key, worker = wid, "a report of a withdrawn assignment is ignored");
+        if task.state != St::Processing(wid) && !task.who_has.contains(&wid) {
+            self.outbox.push(Out::Worker(wid, ToWorker::Release { keys: vec![task.key.clone()] }));
+        }
     }
 
     /// A worker now also holds these keys.
@@ -1389,7 +1409,7 @@ impl ClusterState {
                     return Err(format!("worker {w} lists a task that is not processing there"));
                 }
             }
-            let sum: f64 = wk.processing.tasks.values().sum();
+            let sum: f64 = wk.processing.tasks.values().map(|&(d, _)| d).sum();
             if (sum - wk.processing.occupancy).abs() > 1e-9 * (1.0 + sum) {
                 return Err(format!("worker {w} has occupancy {} but its tasks sum to {sum}", wk.processing.occupancy));
             }
@@ -1514,7 +1534,7 @@ mod tests {
         let mut order = first.clone();
         while s.counts().queued + s.counts().processing > 0 {
             for k in std::mem::take(&mut order) {
-                s.task_done(1, &k, 8, 0.001);
+                s.task_done(1, &k, s.run_of(1, &k), 8, 0.001);
             }
             s.check_invariants().unwrap();
             order = computes(&mut s).into_iter().map(|(_, k)| k).collect();
@@ -1548,7 +1568,7 @@ mod tests {
         assert!(s.submit_part(100, 1, vec![task("d", &["c", "a"], 3)], vec![Key::new("d")], true).unwrap());
         for k in ["a", "b", "c", "d"] {
             assert_eq!(computes(&mut s), vec![(1, Key::new(k))]);
-            s.task_done(1, &Key::new(k), 8, 0.001);
+            s.task_done(1, &Key::new(k), s.run_of(1, &Key::new(k)), 8, 0.001);
             s.check_invariants().unwrap();
         }
         s.flush_events();
@@ -1587,10 +1607,10 @@ mod tests {
         assert!(s.submit_part(100, 3, vec![task("n", &["m"], 1)], vec![Key::new("n")], false).unwrap());
         s.check_invariants().unwrap();
         for (_, k) in computes(&mut s) {
-            s.task_done(1, &k, 8, 0.001);
+            s.task_done(1, &k, s.run_of(1, &k), 8, 0.001);
         }
         for (_, k) in computes(&mut s) {
-            s.task_done(1, &k, 8, 0.001);
+            s.task_done(1, &k, s.run_of(1, &k), 8, 0.001);
         }
         let done: Vec<ToClient> = to_client(&mut s, 100);
         assert!(done.contains(&ToClient::Done { key: Key::new("n") }), "{done:?}");
@@ -1611,7 +1631,7 @@ mod tests {
         s.check_invariants().unwrap();
         for (k, secs) in [("a", 0.5), ("b", 0.25), ("c", 0.125)] {
             computes(&mut s);
-            s.task_done(1, &Key::new(k), 8, secs);
+            s.task_done(1, &Key::new(k), s.run_of(1, &Key::new(k)), 8, secs);
             s.check_invariants().unwrap();
         }
         s.flush_events();
@@ -1637,7 +1657,7 @@ mod tests {
         assert_eq!(to_client(&mut s, 100), vec![ToClient::TaskEvents { id: 8, events: vec![ev("c", true, 0)] }]);
         // `d` fails: `d` and its dependent `e` are reported failed.
         computes(&mut s);
-        s.task_erred(1, &Key::new("d"), "test.op".into(), "no".into());
+        s.task_erred(1, &Key::new("d"), s.run_of(1, &Key::new("d")), "test.op".into(), "no".into());
         s.check_invariants().unwrap();
         s.flush_events();
         let msgs = to_client(&mut s, 100);
@@ -1650,7 +1670,7 @@ mod tests {
         s.remove_client(100);
         s.check_invariants().unwrap();
         computes(&mut s);
-        s.task_done(1, &Key::new("f"), 8, 0.1);
+        s.task_done(1, &Key::new("f"), s.run_of(1, &Key::new("f")), 8, 0.1);
         s.flush_events();
         assert!(to_client(&mut s, 100).is_empty());
         assert_eq!(to_client(&mut s, 200), vec![ToClient::Done { key: Key::new("f") }]);
@@ -1666,17 +1686,17 @@ mod tests {
         let sent = computes(&mut s);
         assert_eq!(sent.len(), 1);
         let wa = sent[0].0;
-        s.task_done(wa, &Key::new("a"), 10, 0.001);
+        s.task_done(wa, &Key::new("a"), s.run_of(wa, &Key::new("a")), 10, 0.001);
         let sent = computes(&mut s);
         assert_eq!(sent, vec![(wa, Key::new("c"))], "c goes to the holder of a");
         // The holder itself cannot find `a` (its copy is gone).
-        s.missing(wa, &Key::new("c"), &Key::new("a"));
+        s.missing(wa, &Key::new("c"), s.run_of(wa, &Key::new("c")), &Key::new("a"));
         s.check_invariants().unwrap();
         let sent = computes(&mut s);
         assert_eq!(sent.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>(), vec![Key::new("a")], "a is recomputed");
         assert!(s.who_has(&[Key::new("a")])[0].1.is_empty(), "no worker is listed for a until it is done again");
         let w = sent[0].0;
-        s.task_done(w, &Key::new("a"), 10, 0.001);
+        s.task_done(w, &Key::new("a"), s.run_of(w, &Key::new("a")), 10, 0.001);
         assert_eq!(computes(&mut s), vec![(w, Key::new("c"))]);
         s.check_invariants().unwrap();
     }
@@ -1690,8 +1710,8 @@ mod tests {
         assert_eq!(sent.len(), 2, "both roots start: {sent:?}");
         let on = |k: &str| sent.iter().find(|(_, x)| x.name() == k).unwrap().0;
         let (wa, wb) = (on("a"), on("b"));
-        s.task_done(wa, &Key::new("a"), 10, 0.001);
-        s.task_done(wb, &Key::new("b"), 50_000_000, 0.001);
+        s.task_done(wa, &Key::new("a"), s.run_of(wa, &Key::new("a")), 10, 0.001);
+        s.task_done(wb, &Key::new("b"), s.run_of(wb, &Key::new("b")), 50_000_000, 0.001);
         let sent = computes(&mut s);
         assert_eq!(sent, vec![(wb, Key::new("c"))], "c goes to the holder of its 50 MB input");
         s.check_invariants().unwrap();
@@ -1709,7 +1729,7 @@ mod tests {
         assert_eq!(sent.len(), 2, "one thread: two tasks in flight");
         assert_eq!(sent[0].1, Key::new("t0"), "in priority order");
         assert_eq!(s.counts().queued, 98);
-        s.task_done(1, &Key::new("t0"), 8, 1.0);
+        s.task_done(1, &Key::new("t0"), s.run_of(1, &Key::new("t0")), 8, 1.0);
         assert_eq!(computes(&mut s), vec![(1, Key::new("t2"))]);
         s.check_invariants().unwrap();
     }
@@ -1723,7 +1743,7 @@ mod tests {
         let wants: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
         s.submit(100, nodes, wants).unwrap();
         computes(&mut s);
-        s.task_done(1, &Key::new("root"), 8, 1.0);
+        s.task_done(1, &Key::new("root"), s.run_of(1, &Key::new("root")), 8, 1.0);
         assert_eq!(computes(&mut s).len(), 10, "the dependents go to the holder of their input");
         s.add_worker(2, "127.0.0.1:2".into(), 1, None, 2, Instant::now());
         let steals: Vec<Key> = s
@@ -1751,15 +1771,15 @@ mod tests {
         let warm = vec![Key::new("slow-warm"), Key::new("fast-warm")];
         s.submit(100, vec![op("slow-warm", &[], 0, "test.slow"), op("fast-warm", &[], 1, "test.fast")], warm).unwrap();
         computes(&mut s);
-        s.task_done(1, &Key::new("slow-warm"), 8, 1.0);
-        s.task_done(1, &Key::new("fast-warm"), 8, 0.001);
+        s.task_done(1, &Key::new("slow-warm"), s.run_of(1, &Key::new("slow-warm")), 8, 1.0);
+        s.task_done(1, &Key::new("fast-warm"), s.run_of(1, &Key::new("fast-warm")), 8, 0.001);
         let mut nodes: Vec<WireNode> = (0..5).map(|i| op(&format!("s{i}"), &["root"], 10 + i, "test.slow")).collect();
         nodes.extend((0..5).map(|i| op(&format!("f{i}"), &["root"], 20 + i, "test.fast")));
         let wants: Vec<Key> = nodes.iter().map(|n| n.key.clone()).collect();
         nodes.push(op("root", &[], 2, "test.root"));
         s.submit(100, nodes, wants).unwrap();
         assert_eq!(computes(&mut s), vec![(1, Key::new("root"))]);
-        s.task_done(1, &Key::new("root"), 20_000_000, 0.01);
+        s.task_done(1, &Key::new("root"), s.run_of(1, &Key::new("root")), 20_000_000, 0.01);
         assert_eq!(computes(&mut s).len(), 10, "all go to the holder of their input");
         s.add_worker(2, "127.0.0.1:2".into(), 8, None, 2, Instant::now());
         let mut steals: Vec<Key> = s
@@ -1789,12 +1809,12 @@ mod tests {
         s.submit(100, vec![op("slow-warm", &[], 0, "test.slow"), op("fast-warm", &[], 1, "test.fast")], warm).unwrap();
         for (w, k) in computes(&mut s) {
             let secs = if k.name() == "slow-warm" { 1.0 } else { 0.001 };
-            s.task_done(w, &k, 8, secs);
+            s.task_done(w, &k, s.run_of(w, &k), 8, secs);
         }
         // One input, copied to both workers.
         s.submit(100, vec![op("in", &[], 2, "test.fast")], vec![Key::new("in")]).unwrap();
         let [(holder, _)] = computes(&mut s)[..] else { panic!("one task") };
-        s.task_done(holder, &Key::new("in"), 8, 0.001);
+        s.task_done(holder, &Key::new("in"), s.run_of(holder, &Key::new("in")), 8, 0.001);
         s.added(3 - holder, &[(Key::new("in"), 8)]);
         // Worker 1 gets one slow task, worker 2 three fast ones (each needing `in`, held by both).
         let mut nodes = vec![op("s0", &["in"], 10, "test.slow")];
@@ -1827,7 +1847,7 @@ mod tests {
         let roots = computes(&mut s);
         assert_eq!(roots.len(), 2, "{roots:?}");
         for (w, k) in &roots {
-            s.task_done(*w, k, 8, 0.001);
+            s.task_done(*w, k, s.run_of(*w, k), 8, 0.001);
         }
         let sent = computes(&mut s);
         let [(runner, c)] = &sent[..] else { panic!("c is sent to one worker: {sent:?}") };
@@ -1843,9 +1863,9 @@ mod tests {
         assert_eq!(released.len(), 1, "{:?}", s.outbox);
         assert!(matches!(released[0], Out::Worker(_, ToWorker::Release { keys }) if keys == &[Key::new("c")]));
         assert_eq!(computes(&mut s), vec![(runner, lost.clone())], "the lost input is recomputed");
-        s.task_done(runner, &lost, 8, 0.001);
+        s.task_done(runner, &lost, s.run_of(runner, &lost), 8, 0.001);
         assert_eq!(computes(&mut s), vec![(runner, Key::new("c"))], "then c runs again");
-        s.task_done(runner, &Key::new("c"), 8, 0.001);
+        s.task_done(runner, &Key::new("c"), s.run_of(runner, &Key::new("c")), 8, 0.001);
         assert!(to_client(&mut s, 100).contains(&ToClient::Done { key: Key::new("c") }));
         s.check_invariants().unwrap();
     }
@@ -1859,7 +1879,7 @@ mod tests {
         s.submit(100, vec![task("a", &[], 0)], vec![Key::new("a")]).unwrap();
         let sent = computes(&mut s);
         let [(h1, _)] = sent[..] else { panic!("{sent:?}") };
-        s.task_done(h1, &Key::new("a"), 8, 0.001);
+        s.task_done(h1, &Key::new("a"), s.run_of(h1, &Key::new("a")), 8, 0.001);
         let h2 = (1..=3).find(|&w| w != h1).unwrap();
         s.added(h2, &[(Key::new("a"), 8)]);
         let runner = 6 - h1 - h2;
@@ -1893,11 +1913,65 @@ mod tests {
     }
 
     #[test]
+    fn a_report_of_a_withdrawn_assignment_is_not_taken_as_held() {
+        // As above: `c` runs on `runner`, which fetches `a` from `h1`; `h1` is removed, so `c`
+        // is taken back from `runner` (a `Release`) and sent again.
+        let mut s = state_with_workers(3);
+        s.submit(100, vec![task("a", &[], 0)], vec![Key::new("a")]).unwrap();
+        let sent = computes(&mut s);
+        let [(h1, _)] = sent[..] else { panic!("{sent:?}") };
+        s.task_done(h1, &Key::new("a"), s.run_of(h1, &Key::new("a")), 8, 0.001);
+        let h2 = (1..=3).find(|&w| w != h1).unwrap();
+        s.added(h2, &[(Key::new("a"), 8)]);
+        let runner = 6 - h1 - h2;
+        let paused = WorkerMetrics { paused: true, ..WorkerMetrics::default() };
+        for h in [h1, h2] {
+            s.heartbeat(h, paused.clone(), Instant::now());
+        }
+        let c = Key::new("c");
+        s.submit(100, vec![task("c", &["a"], 1)], vec![c.clone()]).unwrap();
+        assert_eq!(computes(&mut s), vec![(runner, c.clone())]);
+        let first = s.run_of(runner, &c);
+        for h in [h1, h2] {
+            s.heartbeat(h, WorkerMetrics::default(), Instant::now());
+        }
+        s.remove_worker(h1, "partitioned");
+        let again = computes(&mut s);
+        let [(second_worker, _)] = again[..] else { panic!("{again:?}") };
+        let second = s.run_of(second_worker, &c);
+        assert!(second > first, "each assignment has a new id");
+        s.outbox.clear();
+        // `runner` had fetched `a` and finished `c` before the `Release` reached it: its report
+        // names the withdrawn assignment, and it drops the result when the `Release` arrives.
+        s.task_done(runner, &c, first, 8, 0.001);
+        s.check_invariants().unwrap();
+        let t = s.tasks.tid_of(&c).unwrap();
+        assert_eq!(s.tasks[&t].state, St::Processing(second_worker), "the stale report is not a result");
+        assert!(!s.tasks[&t].who_has.contains(&runner));
+        if second_worker != runner {
+            assert_eq!(s.outbox, vec![Out::Worker(runner, ToWorker::Release { keys: vec![c.clone()] })]);
+        } else {
+            assert_eq!(s.outbox, vec![], "the worker runs the new assignment, which will report");
+        }
+        // The same for a failure, and for a missing input, of the withdrawn assignment.
+        s.task_erred(runner, &c, first, "test.op".into(), "late".into());
+        s.missing(runner, &c, first, &Key::new("zzz"));
+        assert_eq!(s.tasks[&t].state, St::Processing(second_worker));
+        // The current assignment's report counts.
+        s.outbox.clear();
+        s.task_done(second_worker, &c, second, 8, 0.001);
+        assert_eq!(s.tasks[&t].state, St::Memory);
+        assert!(s.tasks[&t].who_has.contains(&second_worker));
+        assert!(to_client(&mut s, 100).contains(&ToClient::Done { key: c.clone() }));
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
     fn results_lost_with_a_worker_are_recomputed_and_poison_tasks_fail() {
         let mut s = state_with_workers(2);
         s.submit(100, vec![task("a", &[], 0), task("b", &["a"], 1)], vec![Key::new("b")]).unwrap();
         let (w, _) = computes(&mut s)[0].clone();
-        s.task_done(w, &Key::new("a"), 8, 0.001);
+        s.task_done(w, &Key::new("a"), s.run_of(w, &Key::new("a")), 8, 0.001);
         let (w2, _) = computes(&mut s)[0].clone();
         assert_eq!(w2, w);
         // The worker holding `a` and running `b` dies: `a` is recomputed, then `b`.
@@ -1905,7 +1979,7 @@ mod tests {
         let other = 3 - w;
         assert_eq!(computes(&mut s), vec![(other, Key::new("a"))]);
         s.check_invariants().unwrap();
-        s.task_done(other, &Key::new("a"), 8, 0.001);
+        s.task_done(other, &Key::new("a"), s.run_of(other, &Key::new("a")), 8, 0.001);
         assert_eq!(computes(&mut s), vec![(other, Key::new("b"))]);
         // `b` kills this worker and one more: the third death reaches the limit of 3 and it fails.
         s.remove_worker(other, "test");
@@ -1915,7 +1989,7 @@ mod tests {
             s.add_worker(id, format!("127.0.0.1:{id}"), 1, None, 0, now);
             let mut sent = computes(&mut s);
             if sent.iter().any(|(_, k)| k.name() == "a") {
-                s.task_done(id, &Key::new("a"), 8, 0.001);
+                s.task_done(id, &Key::new("a"), s.run_of(id, &Key::new("a")), 8, 0.001);
                 sent = computes(&mut s);
             }
             assert_eq!(sent, vec![(id, Key::new("b"))], "round {round}");
@@ -1939,9 +2013,9 @@ mod tests {
         let mut s = state_with_workers(1);
         s.submit(100, vec![task("a", &[], 0), task("b", &["a"], 1)], vec![Key::new("b")]).unwrap();
         computes(&mut s);
-        s.task_done(1, &Key::new("a"), 8, 0.001);
+        s.task_done(1, &Key::new("a"), s.run_of(1, &Key::new("a")), 8, 0.001);
         computes(&mut s);
-        s.task_done(1, &Key::new("b"), 8, 0.001);
+        s.task_done(1, &Key::new("b"), s.run_of(1, &Key::new("b")), 8, 0.001);
         assert_eq!(s.counts().memory, 1, "a is released once b holds its result");
         s.release(100, &[Key::new("b")]);
         assert_eq!(s.counts().total, 0, "nothing is kept once nothing is wanted");
@@ -2037,11 +2111,11 @@ mod tests {
                     }
                     2..=4 if !in_flight.is_empty() => {
                         let (w, k) = in_flight.swap_remove(next(in_flight.len() as u64) as usize);
-                        s.task_done(w, &k, 1 + next(1000), 0.001);
+                        s.task_done(w, &k, s.run_of(w, &k), 1 + next(1000), 0.001);
                     }
                     5 if !in_flight.is_empty() => {
                         let (w, k) = in_flight.swap_remove(next(in_flight.len() as u64) as usize);
-                        s.task_erred(w, &k, "test.op".into(), "failed".into());
+                        s.task_erred(w, &k, s.run_of(w, &k), "test.op".into(), "failed".into());
                     }
                     6 if !workers.is_empty() => {
                         let w = workers.swap_remove(next(workers.len() as u64) as usize);

@@ -350,7 +350,7 @@ mod tests {
         }
         assert_eq!(holder.len(), 16, "every root starts");
         for (key, &w) in &holder {
-            s.task_done(w, key, 100_000_000, 1e-3);
+            s.task_done(w, key, s.run_of(w, key), 100_000_000, 1e-3);
         }
         let mut placed = 0;
         for o in &s.outbox {

@@ -68,9 +68,12 @@ impl ClusterState {
             })
             .collect();
         let task = &self.tasks[&t];
-        let msg = ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority() };
+        self.last_run += 1;
+        let run = self.last_run;
+        let msg =
+            ToWorker::Compute { key: task.key.clone(), spec: task.spec.clone(), deps, priority: task.priority(), run };
         let expected = self.expected_duration(t);
-        self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t, expected);
+        self.workers.get_mut(&w).expect("caller picked a live worker").processing.insert(t, expected, run);
         self.outbox.push(Out::Worker(w, msg));
     }
 

@@ -429,7 +429,9 @@ impl WorkerLoop {
             Input::FromScheduler(batch) => {
                 for msg in batch {
                     let ev = match msg {
-                        ToWorker::Compute { key, spec, deps, priority } => Event::Compute { key, spec, deps, priority },
+                        ToWorker::Compute { key, spec, deps, priority, run } => {
+                            Event::Compute { key, spec, deps, priority, run }
+                        }
                         ToWorker::Steal { key } => Event::Steal { key },
                         ToWorker::Release { keys } => Event::Release { keys },
                         ToWorker::Close => return Some(Ended::Stop("the scheduler closed the cluster".into())),

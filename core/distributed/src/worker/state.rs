@@ -79,6 +79,8 @@ pub(crate) enum Event<V> {
         deps: Vec<(Key, Vec<String>)>,
         /// Lower runs first.
         priority: (u64, u32),
+        /// The assignment's id, named in every report of it.
+        run: u64,
     },
     /// The scheduler wants a task back if it has not started.
     Steal {
@@ -169,6 +171,8 @@ struct Pending {
     fetch: u64,
     /// Released by the scheduler while running: drop the result.
     cancelled: bool,
+    /// The scheduler's id of the latest assignment, named in the reports.
+    run: u64,
 }
 
 /// The worker's task table, ready queue and load.
@@ -216,7 +220,9 @@ impl WorkerState {
     pub(crate) fn handle<H: Holdings>(&mut self, ev: Event<H::Value>, store: &mut H) -> Vec<Command<H::Inputs>> {
         let mut out = Vec::new();
         match ev {
-            Event::Compute { key, spec, deps, priority } => self.compute(key, spec, deps, priority, store, &mut out),
+            Event::Compute { key, spec, deps, priority, run } => {
+                self.compute(key, spec, deps, priority, run, store, &mut out)
+            }
             Event::Steal { key } => {
                 let stolen = match self.tasks.get(&key) {
                     Some(p) if p.phase != Phase::Running => {
@@ -268,8 +274,9 @@ impl WorkerState {
                 }
                 Err(dependency) => {
                     if self.tasks.get(&key).is_some_and(|p| p.phase == Phase::Fetching && p.fetch == id) {
-                        self.tasks.remove(&key);
-                        out.push(Command::Send(ToScheduler::Missing { key, dependency }));
+                        if let Some(p) = self.tasks.remove(&key) {
+                            out.push(Command::Send(ToScheduler::Missing { key, run: p.run, dependency }));
+                        }
                     }
                 }
             },
@@ -297,29 +304,39 @@ impl WorkerState {
             Ok(value) => match store.insert(key.clone(), value) {
                 Ok(nbytes) => {
                     self.tasks_done += 1;
-                    ToScheduler::Done { key, nbytes, seconds }
+                    ToScheduler::Done { key, run: p.run, nbytes, seconds }
                 }
-                Err(e) => {
-                    ToScheduler::Erred { key, op: "store".into(), message: format!("the result cannot be held: {e}") }
-                }
+                Err(e) => ToScheduler::Erred {
+                    key,
+                    run: p.run,
+                    op: "store".into(),
+                    message: format!("the result cannot be held: {e}"),
+                },
             },
-            Err((op, message)) => ToScheduler::Erred { key, op, message },
+            Err((op, message)) => ToScheduler::Erred { key, run: p.run, op, message },
         };
         out.push(Command::Send(msg));
     }
 
-    /// A task to compute: ready at once if its inputs are held, else fetched first. A task
-    /// already known is ignored.
+    /// A task to compute: ready at once if its inputs are held, else fetched first.
+    ///
+    /// A task already known takes the new run id, so its report names the assignment the
+    /// scheduler now waits for; one released while running (its result was to be dropped)
+    /// is wanted again, and its result is kept and reported.
+    #[allow(clippy::too_many_arguments)]
     fn compute<H: Holdings>(
         &mut self,
         key: Key,
         spec: WireSpec,
         deps: Vec<(Key, Vec<String>)>,
         priority: (u64, u32),
+        run: u64,
         store: &H,
         out: &mut Vec<Command<H::Inputs>>,
     ) {
-        if self.tasks.contains_key(&key) {
+        if let Some(p) = self.tasks.get_mut(&key) {
+            p.run = run;
+            p.cancelled = false;
             return;
         }
         let mut missing: Vec<(Key, Vec<String>)> = deps.iter().filter(|(k, _)| !store.has(k)).cloned().collect();
@@ -336,16 +353,20 @@ impl WorkerState {
         }
         let deps: Vec<Key> = deps.into_iter().map(|(k, _)| k).collect();
         if missing.is_empty() {
-            self.tasks
-                .insert(key.clone(), Pending { spec, deps, priority, phase: Phase::Ready, fetch: 0, cancelled: false });
+            self.tasks.insert(
+                key.clone(),
+                Pending { spec, deps, priority, phase: Phase::Ready, fetch: 0, cancelled: false, run },
+            );
             self.seq += 1;
             self.ready.push(Reverse((priority, self.seq, key)));
             return;
         }
         self.seq += 1;
         let id = self.seq;
-        self.tasks
-            .insert(key.clone(), Pending { spec, deps, priority, phase: Phase::Fetching, fetch: id, cancelled: false });
+        self.tasks.insert(
+            key.clone(),
+            Pending { spec, deps, priority, phase: Phase::Fetching, fetch: id, cancelled: false, run },
+        );
         out.push(Command::Fetch { key, id, missing });
     }
 
@@ -418,8 +439,9 @@ impl WorkerState {
                 Some(Job { spec: p.spec.clone(), key, inputs })
             }
             Err(dependency) => {
+                let run = p.run;
                 self.tasks.remove(&key);
-                out.push(Command::Send(ToScheduler::Missing { key, dependency }));
+                out.push(Command::Send(ToScheduler::Missing { key, run, dependency }));
                 None
             }
         }
@@ -495,6 +517,7 @@ mod tests {
             spec: spec(),
             deps: deps.iter().map(|d| (k(d), vec![format!("peer-of-{d}")])).collect(),
             priority: (0, priority),
+            run: 1,
         }
     }
 
@@ -569,7 +592,7 @@ mod tests {
         assert_eq!(runs(&cmds), vec![vec![k("a")], vec![k("b")]], "two threads, lowest priority first");
         assert_eq!(w.start_ready(&mut s), vec![], "no thread is free");
         let cmds = w.handle(done("a", 1e-3), &mut s);
-        assert_eq!(sent(&cmds), vec![ToScheduler::Done { key: k("a"), nbytes: 8, seconds: 1e-3 }]);
+        assert_eq!(sent(&cmds), vec![ToScheduler::Done { key: k("a"), run: 1, nbytes: 8, seconds: 1e-3 }]);
         assert_eq!(runs(&w.start_ready(&mut s)), vec![vec![k("c")]]);
         assert_eq!(w.tasks_done(), 1);
     }
@@ -613,7 +636,7 @@ mod tests {
         let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         w.handle(compute("t", &["far"], 0), &mut s);
         let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s);
-        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), dependency: k("far") }]);
+        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), run: 1, dependency: k("far") }]);
         assert_eq!(w.start_ready(&mut s), vec![], "the task is forgotten");
         // A late fetch for a forgotten task says nothing.
         assert_eq!(w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s), vec![]);
@@ -627,6 +650,7 @@ mod tests {
             spec: spec(),
             deps: vec![(k("in"), holders.iter().map(|h| h.to_string()).collect())],
             priority: (0, 0),
+            run: 1,
         };
         let cmds = w.handle(listed("t", &["here", "there"]), &mut s);
         assert_eq!(cmds, vec![Command::Fetch { key: k("t"), id: 1, missing: vec![(k("in"), vec!["there".into()])] }]);
@@ -635,7 +659,7 @@ mod tests {
         let cmds = w.handle(listed("u", &["here"]), &mut s);
         assert_eq!(cmds, vec![Command::Fetch { key: k("u"), id: 2, missing: vec![(k("in"), vec![])] }]);
         let cmds = w.handle(Event::Fetched { key: k("u"), id: 2, result: Err(k("in")) }, &mut s);
-        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("u"), dependency: k("in") }]);
+        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("u"), run: 1, dependency: k("in") }]);
     }
 
     #[test]
@@ -646,7 +670,7 @@ mod tests {
         w.handle(compute("u", &[], 1), &mut s);
         s.values.remove(&k("in"));
         let cmds = w.start_ready(&mut s);
-        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), dependency: k("in") }]);
+        assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), run: 1, dependency: k("in") }]);
         assert_eq!(runs(&cmds), vec![vec![k("u")]], "the next ready task takes the thread");
         assert!(s.pins.is_empty(), "nothing was pinned for the task that did not start");
     }
@@ -670,6 +694,21 @@ mod tests {
     }
 
     #[test]
+    fn a_task_sent_again_reports_under_its_latest_assignment_even_after_a_release_while_running() {
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
+        w.handle(compute("t", &[], 0), &mut s);
+        assert_eq!(runs(&w.start_ready(&mut s)), vec![vec![k("t")]]);
+        // Taken back while running (its result was to be dropped), then sent again.
+        w.handle(Event::Release { keys: vec![k("t")] }, &mut s);
+        let again = Event::Compute { key: k("t"), spec: spec(), deps: vec![], priority: (0, 0), run: 2 };
+        assert_eq!(w.handle(again, &mut s), vec![], "the running task is wanted again; nothing new starts");
+        assert_eq!(w.start_ready(&mut s), vec![]);
+        let cmds = w.handle(done("t", 1e-3), &mut s);
+        assert_eq!(sent(&cmds), vec![ToScheduler::Done { key: k("t"), run: 2, nbytes: 8, seconds: 1e-3 }]);
+        assert!(s.has(&k("t")), "and its result is kept");
+    }
+
+    #[test]
     fn a_failed_task_reports_its_error_and_a_result_the_store_refuses_too() {
         let (mut w, mut s) = (WorkerState::new(2, "here"), FakeStore::default());
         w.handle(compute("bad", &[], 0), &mut s);
@@ -678,13 +717,14 @@ mod tests {
         let cmds = w.handle(Event::Finished(vec![(k("bad"), Err(("div".into(), "by zero".into())), 1e-3)]), &mut s);
         assert_eq!(
             sent(&cmds),
-            vec![ToScheduler::Erred { key: k("bad"), op: "div".into(), message: "by zero".into() }]
+            vec![ToScheduler::Erred { key: k("bad"), run: 1, op: "div".into(), message: "by zero".into() }]
         );
         s.refuse = Some("disk full".into());
         let cmds = w.handle(done("big", 1e-3), &mut s);
         assert_eq!(
             sent(&cmds),
             vec![ToScheduler::Erred {
+                run: 1,
                 key: k("big"),
                 op: "store".into(),
                 message: "the result cannot be held: disk full".into()
