@@ -1202,7 +1202,8 @@ impl ClusterState {
             }
         }
         if let Some(t) = self.tasks.tid_of(key) {
-            // A stale report: the worker was sent the task again and runs that assignment.
+            // Only for the current assignment: after a stale report the worker was sent the
+            // task again and runs it.
             if self.is_current(t, wid, run) {
                 if let Some(w) = self.workers.get_mut(&wid) {
                     w.processing.remove(&t);
