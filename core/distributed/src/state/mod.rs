@@ -1874,8 +1874,9 @@ mod tests {
     /// A task whose input had two holders, fetching it on a third worker, when one holder is
     /// removed: it may be fetching from that one (a partitioned host never answers), so it is
     /// released and sent again at once, naming only the holder left.
-    #[test]
-    fn a_task_that_may_be_fetching_from_a_removed_worker_is_sent_again_with_the_holders_left() {
+    /// Three workers: `a` held by `h1` and `h2`, and `c` (reading `a`) processing on `runner`,
+    /// the third, which has to fetch `a`. Returns the state and `(h1, h2, runner)`.
+    fn c_fetching_a_on_a_third_worker() -> (ClusterState, WorkerId, WorkerId, WorkerId) {
         let mut s = state_with_workers(3);
         s.submit(100, vec![task("a", &[], 0)], vec![Key::new("a")]).unwrap();
         let sent = computes(&mut s);
@@ -1884,7 +1885,7 @@ mod tests {
         let h2 = (1..=3).find(|&w| w != h1).unwrap();
         s.added(h2, &[(Key::new("a"), 8)]);
         let runner = 6 - h1 - h2;
-        // Both holders paused, so `c` goes to the third worker, which has to fetch `a`.
+        // Both holders paused, so `c` goes to the third worker.
         let paused = WorkerMetrics { paused: true, ..WorkerMetrics::default() };
         for h in [h1, h2] {
             s.heartbeat(h, paused.clone(), Instant::now());
@@ -1895,6 +1896,12 @@ mod tests {
             s.heartbeat(h, WorkerMetrics::default(), Instant::now());
         }
         s.outbox.clear();
+        (s, h1, h2, runner)
+    }
+
+    #[test]
+    fn a_task_that_may_be_fetching_from_a_removed_worker_is_sent_again_with_the_holders_left() {
+        let (mut s, h1, h2, runner) = c_fetching_a_on_a_third_worker();
         s.remove_worker(h1, "partitioned");
         s.check_invariants().unwrap();
         assert!(
@@ -1915,27 +1922,11 @@ mod tests {
 
     #[test]
     fn a_report_of_a_withdrawn_assignment_is_not_taken_as_held() {
-        // As above: `c` runs on `runner`, which fetches `a` from `h1`; `h1` is removed, so `c`
-        // is taken back from `runner` (a `Release`) and sent again.
-        let mut s = state_with_workers(3);
-        s.submit(100, vec![task("a", &[], 0)], vec![Key::new("a")]).unwrap();
-        let sent = computes(&mut s);
-        let [(h1, _)] = sent[..] else { panic!("{sent:?}") };
-        s.task_done(h1, &Key::new("a"), s.run_of(h1, &Key::new("a")), 8, 0.001);
-        let h2 = (1..=3).find(|&w| w != h1).unwrap();
-        s.added(h2, &[(Key::new("a"), 8)]);
-        let runner = 6 - h1 - h2;
-        let paused = WorkerMetrics { paused: true, ..WorkerMetrics::default() };
-        for h in [h1, h2] {
-            s.heartbeat(h, paused.clone(), Instant::now());
-        }
+        // As above: `c` runs on `runner`, which may fetch `a` from `h1`; `h1` is removed, so
+        // `c` is taken back from `runner` (a `Release`) and sent again.
+        let (mut s, h1, _, runner) = c_fetching_a_on_a_third_worker();
         let c = Key::new("c");
-        s.submit(100, vec![task("c", &["a"], 1)], vec![c.clone()]).unwrap();
-        assert_eq!(computes(&mut s), vec![(runner, c.clone())]);
         let first = s.run_of(runner, &c);
-        for h in [h1, h2] {
-            s.heartbeat(h, WorkerMetrics::default(), Instant::now());
-        }
         s.remove_worker(h1, "partitioned");
         let again = computes(&mut s);
         let [(second_worker, _)] = again[..] else { panic!("{again:?}") };
