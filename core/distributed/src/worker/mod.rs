@@ -135,7 +135,8 @@ enum Input {
     Fetched {
         key: Key,
         id: u64,
-        result: Result<Vec<(Key, u64)>, Key>,
+        added: Vec<(Key, u64)>,
+        missing: Option<Key>,
     },
 }
 
@@ -457,11 +458,9 @@ impl WorkerLoop {
                 )))
             }
             Input::Finished(batch) => Event::Finished(batch),
-            Input::Fetched { key, id, result } => {
-                if let Ok(added) = &result {
-                    self.fetched_bytes += added.iter().map(|(_, n)| n).sum::<u64>();
-                }
-                Event::Fetched { key, id, result }
+            Input::Fetched { key, id, added, missing } => {
+                self.fetched_bytes += added.iter().map(|(_, n)| n).sum::<u64>();
+                Event::Fetched { key, id, added, missing }
             }
         };
         self.step(ev);
@@ -493,8 +492,8 @@ impl WorkerLoop {
                     let cancel = CancellationToken::new();
                     let (task, token) = (key.clone(), cancel.clone());
                     let handle = tokio::spawn(async move {
-                        let result = fetch_all(&peers, &store, missing, &token).await;
-                        let _ = tx.send(Input::Fetched { key, id, result });
+                        let (added, missing) = fetch_all(&peers, &store, missing, &token).await;
+                        let _ = tx.send(Input::Fetched { key, id, added, missing });
                     });
                     self.fetches.push(Fetch { task, cancel, handle });
                 }
@@ -654,17 +653,19 @@ fn run_spec(registry: &Registry, key: &Key, spec: &WireSpec, inputs: &[Value]) -
     }
 }
 
-/// Fetches missing inputs from their holders into the store. Err names an input no holder had.
+/// Fetches missing inputs from their holders into the store: the inputs stored, with their
+/// sizes, and an input no holder had, if any (the fetch stops there, and what it stored is
+/// still reported, so the scheduler knows every result the worker holds).
 async fn fetch_all(
     peers: &PeerPool,
     store: &Store,
     missing: Vec<(Key, Vec<String>)>,
     cancel: &CancellationToken,
-) -> Result<Vec<(Key, u64)>, Key> {
+) -> (Vec<(Key, u64)>, Option<Key>) {
     // Group by first holder: one request per peer in the common case.
     let mut by_peer: Vec<(String, Wanted)> = Vec::new();
     for (k, holders) in missing {
-        let Some(first) = holders.first().cloned() else { return Err(k) };
+        let Some(first) = holders.first().cloned() else { return (Vec::new(), Some(k)) };
         match by_peer.iter_mut().find(|(a, _)| *a == first) {
             Some((_, v)) => v.push((k, holders)),
             None => by_peer.push((first, vec![(k, holders)])),
@@ -687,14 +688,14 @@ async fn fetch_all(
                         }
                         next.push((k, holders));
                     }
-                    None => return Err(k),
+                    None => return (added, Some(k)),
                 }
             }
             for (addr, keys) in asks {
                 let reply = tokio::select! {
                     r = peers.get(&addr, &keys) => r,
                     // No longer needed: what was stored so far is reported as added.
-                    _ = cancel.cancelled() => return Ok(added),
+                    _ = cancel.cancelled() => return (added, None),
                 };
                 match reply {
                     Ok(replies) => {
@@ -719,7 +720,7 @@ async fn fetch_all(
             attempt += 1;
         }
     }
-    Ok(added)
+    (added, None)
 }
 
 /// Pooled connections to other workers' data ports.

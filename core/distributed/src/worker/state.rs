@@ -101,8 +101,10 @@ pub(crate) enum Event<V> {
         key: Key,
         /// The [`Command::Fetch`]'s id.
         id: u64,
-        /// What was fetched.
-        result: Result<Vec<(Key, u64)>, Key>,
+        /// The inputs stored, with their sizes (also when another input was not found).
+        added: Vec<(Key, u64)>,
+        /// An input no holder had, if any: the task cannot run.
+        missing: Option<Key>,
     },
 }
 
@@ -258,28 +260,30 @@ impl WorkerState {
                     self.finished(key, result, seconds, store, &mut out);
                 }
             }
-            Event::Fetched { key, id, result } => match result {
-                Ok(added) => {
-                    if !added.is_empty() {
-                        out.push(Command::Send(ToScheduler::Added { keys: added }));
-                    }
-                    if let Some(p) = self.tasks.get_mut(&key) {
-                        if p.phase == Phase::Fetching && p.fetch == id {
+            Event::Fetched { key, id, added, missing } => {
+                // What was stored is reported whatever became of the task, so the scheduler
+                // knows (and releases) every result this worker holds.
+                if !added.is_empty() {
+                    out.push(Command::Send(ToScheduler::Added { keys: added }));
+                }
+                let current = self.tasks.get(&key).is_some_and(|p| p.phase == Phase::Fetching && p.fetch == id);
+                match (current, missing) {
+                    (false, _) => {}
+                    (true, None) => {
+                        if let Some(p) = self.tasks.get_mut(&key) {
                             p.phase = Phase::Ready;
                             let priority = p.priority;
                             self.seq += 1;
                             self.ready.push(Reverse((priority, self.seq, key)));
                         }
                     }
-                }
-                Err(dependency) => {
-                    if self.tasks.get(&key).is_some_and(|p| p.phase == Phase::Fetching && p.fetch == id) {
+                    (true, Some(dependency)) => {
                         if let Some(p) = self.tasks.remove(&key) {
                             out.push(Command::Send(ToScheduler::Missing { key, run: p.run, dependency }));
                         }
                     }
                 }
-            },
+            }
         }
         out
     }
@@ -622,7 +626,7 @@ mod tests {
         );
         assert_eq!(w.start_ready(&mut s), vec![], "it waits for its input");
         s.values.insert(k("far"), 9);
-        let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, result: Ok(vec![(k("far"), 8)]) }, &mut s);
+        let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, added: vec![(k("far"), 8)], missing: None }, &mut s);
         assert_eq!(sent(&cmds), vec![ToScheduler::Added { keys: vec![(k("far"), 8)] }]);
         let cmds = w.start_ready(&mut s);
         assert_eq!(cmds, vec![Command::Run(vec![Job { key: k("t"), spec: spec(), inputs: vec![7, 9] }])]);
@@ -635,11 +639,32 @@ mod tests {
     fn an_input_no_holder_had_is_reported_missing() {
         let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
         w.handle(compute("t", &["far"], 0), &mut s);
-        let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s);
+        let cmds = w.handle(Event::Fetched { key: k("t"), id: 1, added: vec![], missing: Some(k("far")) }, &mut s);
         assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("t"), run: 1, dependency: k("far") }]);
         assert_eq!(w.start_ready(&mut s), vec![], "the task is forgotten");
         // A late fetch for a forgotten task says nothing.
-        assert_eq!(w.handle(Event::Fetched { key: k("t"), id: 1, result: Err(k("far")) }, &mut s), vec![]);
+        assert_eq!(
+            w.handle(Event::Fetched { key: k("t"), id: 1, added: vec![], missing: Some(k("far")) }, &mut s),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn inputs_stored_by_a_fetch_that_then_failed_are_still_reported() {
+        let (mut w, mut s) = (WorkerState::new(1, "here"), FakeStore::default());
+        w.handle(compute("t", &["near", "far"], 0), &mut s);
+        let cmds = w.handle(
+            Event::Fetched { key: k("t"), id: 1, added: vec![(k("near"), 8)], missing: Some(k("far")) },
+            &mut s,
+        );
+        assert_eq!(
+            sent(&cmds),
+            vec![
+                ToScheduler::Added { keys: vec![(k("near"), 8)] },
+                ToScheduler::Missing { key: k("t"), run: 1, dependency: k("far") }
+            ],
+            "the scheduler learns of the stored input, so it can release it"
+        );
     }
 
     #[test]
@@ -658,7 +683,7 @@ mod tests {
         // reported missing (the scheduler then drops this worker from its holders).
         let cmds = w.handle(listed("u", &["here"]), &mut s);
         assert_eq!(cmds, vec![Command::Fetch { key: k("u"), id: 2, missing: vec![(k("in"), vec![])] }]);
-        let cmds = w.handle(Event::Fetched { key: k("u"), id: 2, result: Err(k("in")) }, &mut s);
+        let cmds = w.handle(Event::Fetched { key: k("u"), id: 2, added: vec![], missing: Some(k("in")) }, &mut s);
         assert_eq!(sent(&cmds), vec![ToScheduler::Missing { key: k("u"), run: 1, dependency: k("in") }]);
     }
 
@@ -773,13 +798,14 @@ mod tests {
         assert_ne!(old, new);
         // The cancelled fetch reports what it stored so far: kept (and told), the task not started.
         s.values.insert(k("part"), 1);
-        let late = w.handle(Event::Fetched { key: k("t"), id: old, result: Ok(vec![(k("part"), 8)]) }, &mut s);
+        let late =
+            w.handle(Event::Fetched { key: k("t"), id: old, added: vec![(k("part"), 8)], missing: None }, &mut s);
         assert_eq!(sent(&late), vec![ToScheduler::Added { keys: vec![(k("part"), 8)] }]);
         assert_eq!(w.start_ready(&mut s), vec![], "the task still waits for its own fetch");
-        let late = w.handle(Event::Fetched { key: k("t"), id: old, result: Err(k("far")) }, &mut s);
+        let late = w.handle(Event::Fetched { key: k("t"), id: old, added: vec![], missing: Some(k("far")) }, &mut s);
         assert_eq!(late, vec![], "an old fetch's failure is not the task's");
         s.values.insert(k("far"), 2);
-        w.handle(Event::Fetched { key: k("t"), id: new, result: Ok(vec![(k("far"), 8)]) }, &mut s);
+        w.handle(Event::Fetched { key: k("t"), id: new, added: vec![(k("far"), 8)], missing: None }, &mut s);
         assert_eq!(runs(&w.start_ready(&mut s)), vec![vec![k("t")]]);
     }
 
@@ -799,7 +825,7 @@ mod tests {
         assert_eq!(steal(&mut w, &mut s, "unknown"), reply("unknown", false));
         w.handle(done("running", 1e-3), &mut s);
         assert_eq!(w.start_ready(&mut s), vec![], "stolen tasks do not run here");
-        let late = w.handle(Event::Fetched { key: k("fetching"), id: 3, result: Ok(vec![]) }, &mut s);
+        let late = w.handle(Event::Fetched { key: k("fetching"), id: 3, added: vec![], missing: None }, &mut s);
         assert_eq!(late, vec![], "a fetch landing for a stolen task starts nothing");
         assert_eq!(w.start_ready(&mut s), vec![]);
     }
