@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use rask_core::{default_scheduler, Scheduler};
 use rask_ml::chunked::kernels::{AssignPartials, MergeAssignPartials};
+use rask_ml::nearest::{assign_labels, Arithmetic, PreparedCentres};
 use rask_ml::traits::check_n_features;
 use rask_ml::{
     BlockModel, ChunkedArray, ChunkedDataset, Element, Fit, Float, Lazy, Method, MlError, ModelKind, ParamGuard,
@@ -14,7 +15,6 @@ use super::errors::KMeansError;
 use super::init::{k_means_parallel, k_means_plus_plus, random_rows, stream};
 use super::ops::LloydPartials;
 use super::params::{KMeansInit, KMeansParams, KMeansParamsError, KMeansValidParams};
-use rask_ml::nearest::{assign_labels, Arithmetic, PreparedCentres};
 
 /// A fitted k-means model.
 ///

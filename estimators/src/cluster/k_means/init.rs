@@ -5,12 +5,12 @@ use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rask_core::{Graph, Key, Scheduler, Value};
+use rask_ml::nearest::Arithmetic;
 use rask_ml::{BlockLayer, ChunkedArray, Float, Lazy, MlError};
 
 use super::ops::{
     CandidateCounts, MinDistSum, PickByWeight, SampleCandidates, SumVecs, TakeRowsAt, TrialPotentials, UpdateMinDist,
 };
-use rask_ml::nearest::Arithmetic;
 
 /// A stream seed of the k-means family (k-means, mini-batch k-means, spectral clustering):
 /// [`rask_ml::stream_seed`] in the domain `["rask.estimators.kmeans", what]`, so different

@@ -6,11 +6,10 @@ use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
 use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
+use rask_ml::nearest::{assign_rows, partials, Arithmetic, PreparedCentres};
 use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
-
-use rask_ml::nearest::{assign_rows, partials, Arithmetic, PreparedCentres};
 
 fn check_width(a: usize, d: usize) -> Result<(), OpError> {
     if a == d {

@@ -2,6 +2,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rask_core::{default_scheduler, Graph, Key, Scheduler, Tokenizer, Value};
+use rask_ml::nearest::Arithmetic;
 use rask_ml::traits::check_n_features;
 use rask_ml::{
     BlockModel, ChunkedArray, ChunkedDataset, Element, Fit, Float, Lazy, Method, ModelKind, ParamGuard, PartialFit,
@@ -13,7 +14,6 @@ use super::errors::MiniBatchKMeansError;
 use super::ops::{InitKind, MiniBatchInitOp, MiniBatchState, MiniBatchStep};
 use super::params::{MiniBatchInit, MiniBatchKMeansParams, MiniBatchKMeansValidParams};
 use crate::cluster::k_means::{distances, init::stream, lloyd_pass, predict_labels, PassOptions};
-use rask_ml::nearest::Arithmetic;
 
 /// A fitted mini-batch k-means model.
 ///

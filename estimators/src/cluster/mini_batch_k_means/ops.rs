@@ -7,11 +7,10 @@ use rand_chacha::ChaCha8Rng;
 use rask_core::ops::expect_inputs;
 use rask_core::{op_bail, op_ensure};
 use rask_core::{Op, OpError, Value};
+use rask_ml::nearest::{assign_labels, Arithmetic, PreparedCentres};
 use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
-
-use rask_ml::nearest::{assign_labels, Arithmetic, PreparedCentres};
 
 /// The running state of mini-batch k-means: the centres and how many rows each has absorbed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,11 +3,10 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use rask_core::ops::expect_inputs;
 use rask_core::{Op, OpError, Value};
+use rask_ml::nearest::sq_dist;
 use rask_ml::with_block;
 use rask_ml::Float;
 use serde::{Deserialize, Serialize};
-
-use rask_ml::nearest::sq_dist;
 
 /// The RBF affinities of each row of `x` to the landmarks (`rows × m`), widened to `f64`;
 /// fails on the first row that is not finite.
