@@ -7,8 +7,7 @@ use common::{arr1_i64, arr2, assert_close, golden, on_every_scheduler, same_bits
 use ndarray::{array, Array1, Array2, ShapeBuilder};
 use proptest::prelude::*;
 use rask_estimators::cluster::{KMeans, KMeansError, KMeansInit, KMeansParams, KMeansParamsError};
-use rask_ml::nearest::partials as lloyd_partials;
-use rask_ml::nearest::PreparedCentres;
+use rask_ml::nearest::{partials, PreparedCentres};
 use rask_ml::{ChunkedArray, ChunkedDataset, ChunkedVector, Fit, ParamGuard, Predict, Transform};
 
 fn chunked(x: &Array2<f64>, rows: usize) -> ChunkedArray<f64> {
@@ -350,8 +349,8 @@ proptest! {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let x = Array2::from_shape_fn((n, d), |_| rng.gen_range(-20i32..20) as f64);
         let c = Array2::from_shape_fn((k, d), |(i, _)| rng.gen_range(-20.0..20.0) + i as f64 * 1e-3);
-        let got = lloyd_partials(x.view(), &PreparedCentres::new(c.view()), true).unwrap();
-        let fast = lloyd_partials(x.view(), &PreparedCentres::new(c.view()), false).unwrap();
+        let got = partials(x.view(), &PreparedCentres::new(c.view()), true).unwrap();
+        let fast = partials(x.view(), &PreparedCentres::new(c.view()), false).unwrap();
         prop_assert_eq!(&fast.counts, &got.counts);
         prop_assert_eq!(&fast.sums, &got.sums);
         let (counts, sums, inertia) = naive_partials(&x, &c);
