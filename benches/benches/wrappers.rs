@@ -11,7 +11,9 @@
 //! `RASK_WRAPPERS_CHUNK` (rows per block, default 500,000), `RASK_WRAPPERS_ONLY`
 //! (comma-separated from `ppf`, `voting`, `foreign`, `bytes`), `RASK_WRAPPERS_NPY_DIR` (if
 //! set, writes `ppf_x.npy`, `ppf_y.npy`, `vote_x.npy`, `vote_y.npy` there for
-//! `benches/compare/wrappers.py`, which runs dask-ml and scikit-learn on the same rows).
+//! `benches/compare/wrappers.py`, which runs dask-ml and scikit-learn on the same rows),
+//! `RASK_WRAPPERS_REPEAT` (ParallelPostFit predict runs, the best is reported; default 5:
+//! raise it to profile the predict alone).
 //! Data: `make_classification`, 20 features, seed 0 (ParallelPostFit) and 1 (voting).
 //! Smoke test: `RASK_WRAPPERS_ROWS=200000 RASK_WRAPPERS_CHUNK=20000 cargo bench -p rask-benches --bench wrappers`.
 
@@ -102,7 +104,13 @@ fn main() {
             .collect();
         let (read, _) = best_of(5, || blocks.par_iter().map(|b| b.iter().sum::<f64>()).sum::<f64>());
         let wrapped = ParallelPostFit::new(model.clone()).expect("wrap");
-        let (ppf, pred) = best_of(5, || wrapped.predict(ds.x()).expect("predict").compute_on(&s).expect("compute"));
+        let repeat = env_usize("RASK_WRAPPERS_REPEAT", 5).max(1);
+        let (ppf, pred) =
+            best_of(repeat, || wrapped.predict(ds.x()).expect("predict").compute_on(&s).expect("compute"));
+        // The same predictions left in their blocks, as a batch job writing one file per block
+        // has them: the difference is the gather into one fresh 80 MB array.
+        let lazy = wrapped.predict(ds.x()).expect("predict");
+        let (in_blocks, _) = best_of(repeat, || s.compute(&lazy.graph(), &lazy.block_keys()).expect("blocks").len());
         let (embedded, pred2) = best_of(5, || {
             rask::ml::Predict::predict(&model, ds.x()).expect("predict").compute_on(&s).expect("compute")
         });
@@ -117,6 +125,7 @@ fn main() {
         for (name, t) in [
             ("read pass (the memory-bandwidth bound)", read),
             ("ParallelPostFit predict (model by key)", ppf),
+            ("  the same, left in blocks (no gather)", in_blocks),
             ("model.predict (model in every task)", embedded),
             ("one thread, plain loop over the blocks", one_thread),
         ] {

@@ -638,10 +638,15 @@ impl<F: Float> ChunkedArray<F> {
                 }
             }
         }
-        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
-        if views.is_empty() {
-            return Ok(Array2::zeros((0, self.n_cols)));
+        let slices: Vec<Option<&[F]>> = blocks.iter().map(|b| b.as_slice()).collect();
+        if let Some(stacked) = super::rows::stack_blocks(&slices) {
+            let rows = blocks.iter().map(|b| b.nrows()).sum::<usize>();
+            return Array2::from_shape_vec((rows, self.n_cols), stacked).map_err(|e| MlError::InvalidParameter {
+                name: "blocks",
+                message: format!("cannot stack blocks: {e}"),
+            });
         }
+        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
         concatenate(Axis(0), &views)
             .map_err(|e| MlError::InvalidParameter { name: "blocks", message: format!("cannot stack blocks: {e}") })
     }

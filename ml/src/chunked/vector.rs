@@ -14,7 +14,9 @@ use super::limits::Limits;
 use crate::error::{MlError, Result};
 
 /// An element type of chunked vectors: `f64`, `f32` (float targets, weights) or `i64` (labels).
-pub trait Element: Copy + PartialEq + Send + Sync + Serialize + DeserializeOwned + std::fmt::Debug + 'static {
+pub trait Element:
+    Copy + Default + PartialEq + Send + Sync + Serialize + DeserializeOwned + std::fmt::Debug + 'static
+{
     /// The type's name in errors and tokens.
     const DTYPE: &'static str;
     /// Bits that identify the value, for content tokens.
@@ -195,10 +197,11 @@ impl<T: Element> ChunkedVector<T> {
                 }
             }
         }
-        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
-        if views.is_empty() {
-            return Ok(Array1::from(Vec::new()));
+        let slices: Vec<Option<&[T]>> = blocks.iter().map(|b| b.as_slice()).collect();
+        if let Some(stacked) = super::rows::stack_blocks(&slices) {
+            return Ok(Array1::from(stacked));
         }
+        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
         concatenate(Axis(0), &views)
             .map_err(|e| MlError::InvalidParameter { name: "blocks", message: format!("cannot concatenate: {e}") })
     }

@@ -1,13 +1,13 @@
 //! The linear-regression fit and the fitted model.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, ArrayView2};
 use rask_ml::traits::check_n_features;
 use rask_ml::{BlockModel, ChunkedDataset, Fit, Float, Method, ModelKind, ParamGuard};
 use serde::{Deserialize, Serialize};
 
 use super::errors::LinearRegressionError;
 use super::params::LinearRegressionParams;
-use crate::linear_model::glm::family::finite_linear_predictor_of;
+use crate::linear_model::glm::family::finite_linear_predictor_map;
 use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Problem};
 
 /// A fitted linear regression (ordinary least squares, ridge, lasso or elastic-net; see
@@ -98,9 +98,7 @@ impl BlockModel for LinearRegression {
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<f64>> {
         check_n_features(self.coef.len(), x.ncols())?;
-        let w = self.coef.view().insert_axis(ndarray::Axis(0)).to_owned();
-        let eta: Array2<f64> = finite_linear_predictor_of(x, &w, &Array1::from_elem(1, self.intercept))?;
-        Ok(eta.column(0).to_owned())
+        finite_linear_predictor_map(x, self.coef.view(), self.intercept, |e| e)
     }
 
     fn supports(&self, method: Method) -> bool {

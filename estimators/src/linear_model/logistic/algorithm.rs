@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::LogisticRegressionError;
 use super::params::LogisticRegressionParams;
-use crate::linear_model::glm::family::{finite_linear_predictor_of, softmax_in_place};
+use crate::linear_model::glm::family::{finite_linear_predictor_map, finite_linear_predictor_of, softmax_in_place};
 use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Penalty, Problem};
 
 /// A fitted logistic regression: binary (two classes, one coefficient row, the second class
@@ -144,21 +144,26 @@ impl BlockModel for LogisticRegression {
     }
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<i64>> {
-        let eta = self.decision_function(x)?;
-        Ok(if self.classes.len() == 2 {
+        if self.classes.len() == 2 {
             // scikit-learn: the second class where the decision function is positive.
-            eta.column(0).mapv(|e| self.classes[usize::from(e > 0.0)])
-        } else {
-            Array1::from_iter(eta.rows().into_iter().map(|r| {
-                let mut best = 0;
-                for (j, &v) in r.iter().enumerate() {
-                    if v > r[best] {
-                        best = j;
-                    }
+            check_n_features(self.coef.ncols(), x.ncols())?;
+            // A plain two-element array: the choice compiles to an indexed load, not a branch
+            // that mispredicts on half the rows (2x slower through ndarray's indexing).
+            let classes = [self.classes[0], self.classes[1]];
+            return finite_linear_predictor_map(x, self.coef.row(0), self.intercept[0], |e| {
+                classes[usize::from(e > 0.0)]
+            });
+        }
+        let eta = self.decision_function(x)?;
+        Ok(Array1::from_iter(eta.rows().into_iter().map(|r| {
+            let mut best = 0;
+            for (j, &v) in r.iter().enumerate() {
+                if v > r[best] {
+                    best = j;
                 }
-                self.classes[best]
-            }))
-        })
+            }
+            self.classes[best]
+        })))
     }
 
     fn predict_proba_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array2<f64>> {

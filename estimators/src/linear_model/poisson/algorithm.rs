@@ -1,13 +1,13 @@
 //! The Poisson-regression fit and the fitted model.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, ArrayView2};
 use rask_ml::traits::check_n_features;
 use rask_ml::{BlockModel, ChunkedDataset, Fit, Float, Method, ModelKind, ParamGuard};
 use serde::{Deserialize, Serialize};
 
 use super::errors::PoissonRegressionError;
 use super::params::PoissonRegressionParams;
-use crate::linear_model::glm::family::finite_linear_predictor_of;
+use crate::linear_model::glm::family::finite_linear_predictor_map;
 use crate::linear_model::glm::{check_summary, locate_non_finite, Data, Family, Layout, Problem};
 
 /// A fitted Poisson regression: predicts the mean count `exp(x·w + b)`.
@@ -109,9 +109,7 @@ impl BlockModel for PoissonRegression {
 
     fn predict_block<F: Float>(&self, x: ArrayView2<'_, F>) -> rask_ml::Result<Array1<f64>> {
         check_n_features(self.coef.len(), x.ncols())?;
-        let w = self.coef.view().insert_axis(ndarray::Axis(0)).to_owned();
-        let eta: Array2<f64> = finite_linear_predictor_of(x, &w, &Array1::from_elem(1, self.intercept))?;
-        Ok(eta.column(0).mapv(f64::exp))
+        finite_linear_predictor_map(x, self.coef.view(), self.intercept, f64::exp)
     }
 
     fn supports(&self, method: Method) -> bool {
