@@ -130,6 +130,7 @@ impl Loss {
         matches!(self, Loss::Classifier(SgdClassifierLoss::LogLoss))
     }
 
+    #[inline]
     pub(crate) fn loss(self, y: f64, p: f64) -> f64 {
         match self {
             Loss::Classifier(c) => match c {
@@ -188,6 +189,7 @@ impl Loss {
         }
     }
 
+    #[inline]
     pub(crate) fn gradient(self, y: f64, p: f64) -> f64 {
         match self {
             Loss::Classifier(c) => match c {

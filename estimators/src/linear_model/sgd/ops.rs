@@ -116,8 +116,9 @@ pub struct SgdStep {
     pub(crate) row_seed: Option<u64>,
 }
 
-/// How far ahead of the current row [`SgdStep`] prefetches.
-const PREFETCH_ROWS_AHEAD: usize = 8;
+/// How far ahead of the current row [`SgdStep`] prefetches: 16 rows (at about 40 ns an update,
+/// some 600 ns ahead; 8 left misses in the way, 24 and 32 gained nothing more).
+const PREFETCH_ROWS_AHEAD: usize = 16;
 
 /// Hints the CPU to bring `len` bytes from `ptr` into cache (x86-64; elsewhere nothing).
 #[inline(always)]
@@ -188,21 +189,31 @@ impl SgdStep {
         let zero_one = s.loss.zero_one_targets();
         let mut row = vec![0.0f64; d];
         // Rows are visited in a shuffled order, so each is a cache miss that would stall the
-        // chain of dependent updates: fetch rows (and labels) a few ahead (1.75x faster on
-        // 100,000 x 20 blocks). Gathering the rows into order first was slower.
+        // chain of dependent updates: fetch rows (and labels) `PREFETCH_ROWS_AHEAD` ahead (1.75x
+        // faster on 100,000 x 20 blocks at 8 ahead, 1.2x more at 16). Gathering the rows into
+        // order first was slower.
         let row_bytes = d * std::mem::size_of::<F>();
+        let standard = x.as_standard_layout();
+        // `as_standard_layout` gives a row-major array, whose elements are one slice.
+        let xs = standard.as_slice().ok_or_else(|| OpError::new("SGD: a block that is not row-major"))?;
         for (j, &i) in order.iter().enumerate() {
             if let Some(&ahead) = order.get(j + PREFETCH_ROWS_AHEAD) {
-                prefetch(x.row(ahead).as_ptr().cast::<u8>(), row_bytes);
+                prefetch(xs[ahead * d..].as_ptr().cast::<u8>(), row_bytes);
                 if let Some(l) = labels {
                     prefetch(std::ptr::from_ref(&l[ahead]).cast::<u8>(), 8);
                 }
             }
-            for (j, (dst, &v)) in row.iter_mut().zip(x.row(i).iter()).enumerate() {
+            let xr = &xs[i * d..(i + 1) * d];
+            // One test per row, not a branch per value: the row is only re-read on failure.
+            let mut finite = true;
+            for (dst, &v) in row.iter_mut().zip(xr) {
                 *dst = v.widen();
-                op_ensure!(
-                    dst.is_finite(),
-                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {dst}); SGD \
+                finite &= dst.is_finite();
+            }
+            if !finite {
+                let (j, v) = row.iter().enumerate().find(|(_, v)| !v.is_finite()).unwrap_or((0, &f64::NAN));
+                op_bail!(
+                    "x contains NaN or infinite values (row {i} of the block, column {j} holds {v}); SGD \
                      needs finite features: impute missing values first (e.g. a SimpleImputer step) or drop those rows"
                 );
             }
