@@ -15,6 +15,7 @@
 //! | [`catalog`] | estimators by name, for configuration files and the command line |
 //! | [`jobs`] | `rask fit`, `rask predict` and `rask sweep` as library functions |
 //! | [`jobqueue`] | workers as SLURM jobs |
+//! | [`memory`] | `retain_freed_memory`: glibc's malloc keeps freed memory for the next block (the `rask` command sets it) |
 //! | [`pipeline`] | the end-to-end demo behind `cargo run --release` and `rask demo`, as a library function |
 //! | [`demo`] | the ops of the task-graph demo, `rask graph-demo` |
 //!
@@ -45,6 +46,7 @@ pub mod catalog;
 pub mod demo;
 pub mod jobqueue;
 pub mod jobs;
+pub mod memory;
 pub mod pipeline;
 pub mod plots;
 

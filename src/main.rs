@@ -630,6 +630,12 @@ enum Which {
 }
 
 fn main() {
+    // Before anything allocates much, and in workers too: freed blocks stay in the process for
+    // the next task instead of being faulted in again (rask::memory).
+    if let Err(e) = rask::memory::retain_freed_memory() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     // Started by a LocalCluster as one of its workers: become that worker.
     rask::distributed::run_worker_if_requested();
     let cli = Cli::parse();

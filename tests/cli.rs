@@ -622,3 +622,26 @@ fn job_commands_take_the_workers_security_options_for_scheduler_and_refuse_them_
     let err = fails(&["demo", "--rows", "1000", "--token-file", "t"], d);
     assert!(err.contains("apply only with --scheduler"), "{err}");
 }
+
+#[test]
+fn the_allocator_policy_is_chosen_by_rask_malloc_and_a_typo_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rask"))
+            .arg("estimators")
+            .current_dir(dir.path())
+            .env("RASK_MALLOC", value)
+            .output()
+            .expect("the rask binary runs")
+    };
+    for value in ["retain", "default"] {
+        let out = run(value);
+        assert!(out.status.success(), "RASK_MALLOC={value}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("kmeans"), "RASK_MALLOC={value} lists the estimators");
+    }
+    let out = run("jemalloc");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("RASK_MALLOC=\"jemalloc\" is not a policy"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -12,6 +12,8 @@
 //! (comma-separated from `ppf`, `voting`, `foreign`, `bytes`), `RASK_WRAPPERS_NPY_DIR` (if
 //! set, writes `ppf_x.npy`, `ppf_y.npy`, `vote_x.npy`, `vote_y.npy` there for
 //! `benches/compare/wrappers.py`, which runs dask-ml and scikit-learn on the same rows),
+//! `RASK_MALLOC` (`default` for glibc malloc's own settings; otherwise the bench keeps freed
+//! memory as the `rask` command does, see `rask::memory`),
 //! `RASK_WRAPPERS_REPEAT` (runs of the ParallelPostFit predict, gathered and left in blocks;
 //! default 7; the median is reported, with the fastest run beside it: this VM's page faults
 //! vary from run to run, so one best-of figure flatters anything that allocates).
@@ -60,7 +62,13 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 
 /// Times `n` runs of `f` (at least one): the median and the fastest run, in seconds, and the
 /// last result.
-fn median_of<T>(n: usize, mut f: impl FnMut() -> T) -> ((f64, f64), T) {
+fn median_of<T>(n: usize, f: impl FnMut() -> T) -> ((f64, f64), T) {
+    let ((median, fastest, _), last) = runs_of(n, f);
+    ((median, fastest), last)
+}
+
+/// As [`median_of`], with the first run's time too.
+fn runs_of<T>(n: usize, mut f: impl FnMut() -> T) -> ((f64, f64, f64), T) {
     let mut times = Vec::with_capacity(n.max(1));
     let mut last = None;
     for _ in 0..n.max(1) {
@@ -68,10 +76,11 @@ fn median_of<T>(n: usize, mut f: impl FnMut() -> T) -> ((f64, f64), T) {
         last = Some(f());
         times.push(t.elapsed().as_secs_f64());
     }
+    let first = times[0];
     times.sort_by(f64::total_cmp);
     let m = times.len() / 2;
     let median = if times.len() % 2 == 1 { times[m] } else { (times[m - 1] + times[m]) / 2.0 };
-    ((median, times[0]), last.expect("at least one run"))
+    ((median, times[0], first), last.expect("at least one run"))
 }
 
 fn data(rows: usize, chunk: usize, seed: u64, s: &Scheduler) -> ChunkedDataset<f64, i64> {
@@ -95,10 +104,12 @@ fn accuracy(a: &Array1<i64>, b: &Array1<i64>) -> f64 {
 }
 
 fn main() {
+    // As the `rask` command does (`RASK_MALLOC=default` for glibc's own settings).
+    let policy = rask::memory::retain_freed_memory().expect("RASK_MALLOC");
     let s = Scheduler::threaded();
     let npy_dir = std::env::var("RASK_WRAPPERS_NPY_DIR").ok().map(PathBuf::from);
     let threads = rayon::current_num_threads();
-    println!("wrappers: threaded scheduler, {threads} threads");
+    println!("wrappers: threaded scheduler, {threads} threads; allocator: {policy}");
 
     if wanted("ppf") {
         let rows = env_usize("RASK_WRAPPERS_ROWS", 10_000_000);
@@ -122,8 +133,9 @@ fn main() {
         let (read, _) = best_of(5, || blocks.par_iter().map(|b| b.iter().sum::<f64>()).sum::<f64>());
         let wrapped = ParallelPostFit::new(model.clone()).expect("wrap");
         let repeat = env_usize("RASK_WRAPPERS_REPEAT", 7).max(1);
-        let (ppf, pred) =
-            median_of(repeat, || wrapped.predict(ds.x()).expect("predict").compute_on(&s).expect("compute"));
+        let ((ppf_median, ppf_fastest, ppf_first), pred) =
+            runs_of(repeat, || wrapped.predict(ds.x()).expect("predict").compute_on(&s).expect("compute"));
+        let ppf = (ppf_median, ppf_fastest);
         // The same predictions left in their blocks, as a batch job writing one file per block
         // has them: the difference is the gather into one fresh 80 MB array.
         let lazy = wrapped.predict(ds.x()).expect("predict");
@@ -150,7 +162,7 @@ fn main() {
                 fastest.map_or(String::new(), |f| format!("  median of {repeat}; fastest {f:.3} s = {:.2}x", f / read));
             println!("{name:<44} {t:>9.3} {:>10.2} {:>11.2}x{note}", gb / t, t / read);
         }
-        println!("(best of 5 where no median is given)");
+        println!("(best of 5 where no median is given; the predict's first run in this process: {ppf_first:.3} s)");
         println!("accuracy {:.4}", accuracy(&pred, &y));
     }
 
