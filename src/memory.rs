@@ -6,7 +6,7 @@
 //! heaps back to the kernel, so a process that predicts, frees and predicts again touches new
 //! pages every time, and each first touch of a 4 KiB page is a page fault: about 1.7 µs on a
 //! virtual machine. On `ParallelPostFit(LogisticRegression).predict` over 10,000,000 × 20 that
-//! is a third of the time (see the README's bring-your-own-model figures).
+//! is a fifth to a half of the time (see the README's bring-your-own-model figures).
 //!
 //! [`retain_freed_memory`] makes glibc keep what it has: allocations up to 32 MiB come from
 //! its heaps, freed memory stays there for the next allocation until more than 64 MiB of it is
@@ -16,9 +16,11 @@
 //! use; a process's resident memory stays nearer its peak instead of falling back after each
 //! computation, which is what a batch-prediction job, a sweep or a worker wants. Under a tight
 //! hard memory limit (a container, SLURM's `--mem`) with many threads, `RASK_MALLOC=default`
-//! gives that margin back. The `rask` command (every subcommand, its
-//! workers included) calls it first thing; a library never changes process-wide settings on its
-//! own, so an application that wants the same calls it at the start of `main`.
+//! gives that margin back.
+//!
+//! The `rask` command (every subcommand, its workers included) calls it first thing; a library
+//! never changes process-wide settings on its own, so an application that wants the same calls
+//! it at the start of `main`.
 //!
 //! `RASK_MALLOC=default` leaves glibc's defaults in place; `RASK_MALLOC=retain` (or no value) is
 //! the tuning above. Other allocators (musl, macOS, Windows, or a `#[global_allocator]` of the
