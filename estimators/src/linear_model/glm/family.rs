@@ -242,10 +242,17 @@ pub fn linear_predictor_of<F: Float>(x: ArrayView2<'_, F>, w: &Array2<f64>, b: &
     for (row, mut out) in x.rows().into_iter().zip(eta.rows_mut()) {
         for (c, o) in out.iter_mut().enumerate() {
             let wc = w.row(c);
-            *o = b[c] + row.iter().zip(wc.iter()).map(|(a, v)| a.widen() * v).sum::<f64>();
+            *o = b[c] + row_dot(row.iter(), wc.iter());
         }
     }
     eta
+}
+
+/// One row's sum `Σ x_j w_j`, widened to `f64` and taken in column order: the one definition
+/// every predictor path uses, so strided, row-major and mapped predictions agree bit for bit.
+#[inline(always)]
+fn row_dot<'a, F: Float>(row: impl IntoIterator<Item = &'a F>, w: impl IntoIterator<Item = &'a f64>) -> f64 {
+    row.into_iter().zip(w).map(|(a, v)| a.widen() * v).sum::<f64>()
 }
 
 /// [`linear_predictor_of`] at predict time: a block whose decision values are not all finite
@@ -305,7 +312,7 @@ pub fn finite_linear_predictor_map<F: Float, T>(
             for tile in xs.chunks(TILE * d) {
                 let rows = tile.len() / d;
                 for (e, row) in eta.iter_mut().zip(tile.chunks_exact(d)) {
-                    *e = b + row.iter().zip(ws).map(|(a, v)| a.widen() * v).sum::<f64>();
+                    *e = b + row_dot(row, ws);
                 }
                 finite &= eta[..rows].iter().all(|e| e.is_finite());
                 out.extend(eta[..rows].iter().map(|&e| f(e)));
@@ -339,7 +346,7 @@ fn linear_predictor_rows<F: Float>(x: &[F], d: usize, w: &[f64], b: &[f64], out:
     }
     for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(k)) {
         for ((oc, wc), bc) in o.iter_mut().zip(w.chunks_exact(d)).zip(b) {
-            *oc = bc + row.iter().zip(wc).map(|(a, v)| a.widen() * v).sum::<f64>();
+            *oc = bc + row_dot(row, wc);
         }
     }
 }
