@@ -103,9 +103,19 @@ impl LazyColumnStats {
 
 fn content_token<F: Float>(t: &mut Tokenizer, a: &ArrayView2<'_, F>) {
     t.u64(a.nrows() as u64).u64(a.ncols() as u64);
+    // Each element's `f64` bits in logical order, fed a buffer at a time (the same token as one
+    // by one, at memory speed).
+    let mut buf = [0u64; 512];
+    let mut used = 0;
     for x in a.iter() {
-        t.u64(x.widen().to_bits());
+        buf[used] = x.widen().to_bits();
+        used += 1;
+        if used == buf.len() {
+            t.u64s(&buf);
+            used = 0;
+        }
     }
+    t.u64s(&buf[..used]);
 }
 
 impl<F: Float> ChunkedArray<F> {

@@ -130,6 +130,17 @@ impl Loss {
         matches!(self, Loss::Classifier(SgdClassifierLoss::LogLoss))
     }
 
+    /// For a loss whose derivative is `−y` where `p·y ≤ threshold` and `0` elsewhere (hinge: 1,
+    /// perceptron: 0), the threshold. Its update then has a size known before the prediction,
+    /// which [`super::ops::SgdStep`] uses to take the division off the chain of dependent updates.
+    pub(crate) fn step_threshold(self) -> Option<f64> {
+        match self {
+            Loss::Classifier(SgdClassifierLoss::Hinge) => Some(1.0),
+            Loss::Classifier(SgdClassifierLoss::Perceptron) => Some(0.0),
+            _ => None,
+        }
+    }
+
     #[inline]
     pub(crate) fn loss(self, y: f64, p: f64) -> f64 {
         match self {
