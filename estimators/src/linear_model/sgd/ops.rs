@@ -434,54 +434,39 @@ fn step_pass(
     }
 }
 
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn step_pass_baseline(
-    rule: &Rule<'_>,
-    threshold: f64,
-    positive: i64,
-    eta0: f64,
-    rows: &Rows<'_>,
-    labels: &[i64],
-    w: &mut [f64],
-    state: &mut Scalars,
-) -> Result<(), OpError> {
-    step_pass_body(rule, threshold, positive, eta0, rows, labels, w, state)
+/// Defines `$name`, [`step_pass_body`] compiled on its own with the attributes given (the
+/// target features of one [`Isa`]).
+macro_rules! step_pass_variant {
+    ($(#[$attr:meta])* $name:ident) => {
+        $(#[$attr])*
+        #[inline(never)]
+        #[allow(clippy::too_many_arguments)]
+        fn $name(
+            rule: &Rule<'_>,
+            threshold: f64,
+            positive: i64,
+            eta0: f64,
+            rows: &Rows<'_>,
+            labels: &[i64],
+            w: &mut [f64],
+            state: &mut Scalars,
+        ) -> Result<(), OpError> {
+            step_pass_body(rule, threshold, positive, eta0, rows, labels, w, state)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn step_pass_avx2(
-    rule: &Rule<'_>,
-    threshold: f64,
-    positive: i64,
-    eta0: f64,
-    rows: &Rows<'_>,
-    labels: &[i64],
-    w: &mut [f64],
-    state: &mut Scalars,
-) -> Result<(), OpError> {
-    step_pass_body(rule, threshold, positive, eta0, rows, labels, w, state)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn step_pass_avx512(
-    rule: &Rule<'_>,
-    threshold: f64,
-    positive: i64,
-    eta0: f64,
-    rows: &Rows<'_>,
-    labels: &[i64],
-    w: &mut [f64],
-    state: &mut Scalars,
-) -> Result<(), OpError> {
-    step_pass_body(rule, threshold, positive, eta0, rows, labels, w, state)
-}
+step_pass_variant!(step_pass_baseline);
+step_pass_variant!(
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    step_pass_avx2
+);
+step_pass_variant!(
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    step_pass_avx512
+);
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
