@@ -403,34 +403,34 @@ impl Isa {
     }
 }
 
+/// What a [`step_pass`] reads besides the weights and scalars it updates.
+#[derive(Clone, Copy)]
+struct StepPass<'a> {
+    rule: &'a Rule<'a>,
+    /// The loss's threshold ([`Loss::step_threshold`]).
+    threshold: f64,
+    /// The label of the positive class (`+1`); every other label is `−1`.
+    positive: i64,
+    /// The step size of the constant and adaptive schedules.
+    eta0: f64,
+    rows: &'a Rows<'a>,
+    /// The block's labels, checked in advance to be among the classes.
+    labels: &'a [i64],
+}
+
 /// One block's pass for one two-class problem with a step-shaped loss and labels checked in
 /// advance: [`Rule::update`]'s fast path in a loop of its own, whose state stays in registers,
 /// compiled for the widest [`Isa`] the CPU offers.
-#[allow(clippy::too_many_arguments)]
-fn step_pass(
-    isa: Isa,
-    rule: &Rule<'_>,
-    threshold: f64,
-    positive: i64,
-    eta0: f64,
-    rows: &Rows<'_>,
-    labels: &[i64],
-    w: &mut [f64],
-    state: &mut Scalars,
-) -> Result<(), OpError> {
+fn step_pass(isa: Isa, pass: &StepPass<'_>, w: &mut [f64], state: &mut Scalars) -> Result<(), OpError> {
     match isa {
         // SAFETY: the guard found the feature on this CPU (std caches the detection, so it
         // costs a load).
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => unsafe {
-            step_pass_avx512(rule, threshold, positive, eta0, rows, labels, w, state)
-        },
+        Isa::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => unsafe { step_pass_avx512(pass, w, state) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => unsafe {
-            step_pass_avx2(rule, threshold, positive, eta0, rows, labels, w, state)
-        },
-        _ => step_pass_baseline(rule, threshold, positive, eta0, rows, labels, w, state),
+        Isa::Avx2 if std::arch::is_x86_feature_detected!("avx2") => unsafe { step_pass_avx2(pass, w, state) },
+        _ => step_pass_baseline(pass, w, state),
     }
 }
 
@@ -440,18 +440,8 @@ macro_rules! step_pass_variant {
     ($(#[$attr:meta])* $name:ident) => {
         $(#[$attr])*
         #[inline(never)]
-        #[allow(clippy::too_many_arguments)]
-        fn $name(
-            rule: &Rule<'_>,
-            threshold: f64,
-            positive: i64,
-            eta0: f64,
-            rows: &Rows<'_>,
-            labels: &[i64],
-            w: &mut [f64],
-            state: &mut Scalars,
-        ) -> Result<(), OpError> {
-            step_pass_body(rule, threshold, positive, eta0, rows, labels, w, state)
+        fn $name(pass: &StepPass<'_>, w: &mut [f64], state: &mut Scalars) -> Result<(), OpError> {
+            step_pass_body(pass, w, state)
         }
     };
 }
@@ -469,17 +459,8 @@ step_pass_variant!(
 );
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn step_pass_body(
-    rule: &Rule<'_>,
-    threshold: f64,
-    positive: i64,
-    eta0: f64,
-    rows: &Rows<'_>,
-    labels: &[i64],
-    w: &mut [f64],
-    state: &mut Scalars,
-) -> Result<(), OpError> {
+fn step_pass_body(pass: &StepPass<'_>, w: &mut [f64], state: &mut Scalars) -> Result<(), OpError> {
+    let StepPass { rule, threshold, positive, eta0, rows, labels } = *pass;
     let mut sc = *state;
     for (j, &i) in rows.order.iter().enumerate() {
         rows.fetch_ahead(j);
@@ -665,7 +646,8 @@ impl SgdStep {
         ) {
             // scikit-learn's default (hinge loss, two classes): the loop of its own.
             let mut sc = Scalars::of(st);
-            let passed = step_pass(Isa::detected(), &rule, threshold, *positive, *eta, &rows, l, &mut st.w, &mut sc);
+            let pass = StepPass { rule: &rule, threshold, positive: *positive, eta0: *eta, rows: &rows, labels: l };
+            let passed = step_pass(Isa::detected(), &pass, &mut st.w, &mut sc);
             sc.store(st);
             passed?;
         } else if let ([st], [target], [eta], [true]) =
@@ -810,18 +792,7 @@ mod tests {
         ];
         let mut folded = false;
         for (loss, learning_rate, penalty, alpha, eta0) in cases {
-            let settings = StepSettings {
-                loss: Loss::Classifier(loss),
-                penalty,
-                alpha,
-                l1_ratio: 0.15,
-                fit_intercept: true,
-                learning_rate,
-                power_t: 0.5,
-                optimal_init: 1000.0,
-                targets: vec![Target::Class(1)],
-                classes: Some(vec![0, 1]),
-            };
+            let settings = two_class_settings(loss, learning_rate, penalty, alpha);
             let shrinks = penalty == SgdPenalty::L2;
             let fast = Rule { s: &settings, l1_ratio: 0.0, shrinks, l1: false, step: loss_step(loss) };
             assert!(fast.step.is_some());
@@ -882,18 +853,7 @@ mod tests {
             (SgdClassifierLoss::Perceptron, LearningRate::InvScaling, SgdPenalty::None, 1e-3, 0.5, false),
         ];
         for (loss, learning_rate, penalty, alpha, eta0, weighted) in cases {
-            let settings = StepSettings {
-                loss: Loss::Classifier(loss),
-                penalty,
-                alpha,
-                l1_ratio: 0.15,
-                fit_intercept: true,
-                learning_rate,
-                power_t: 0.5,
-                optimal_init: 1000.0,
-                targets: vec![Target::Class(1)],
-                classes: Some(vec![0, 1]),
-            };
+            let settings = two_class_settings(loss, learning_rate, penalty, alpha);
             let rule = Rule {
                 s: &settings,
                 l1_ratio: 0.0,
@@ -910,23 +870,20 @@ mod tests {
                 classes: Some(&[0, 1]),
                 by_row: false,
             };
+            let pass = StepPass {
+                rule: &rule,
+                threshold: rule.step.unwrap(),
+                positive: 1,
+                eta0,
+                rows: &rows,
+                labels: labels.as_slice().unwrap(),
+            };
             let run = |isa: Isa| {
                 let mut st = BinaryState::new(&[0.0; 23], 0.0, 1.0);
                 let mut sc = Scalars::of(&st);
                 for _ in 0..3 {
                     sc.sumloss = 0.0;
-                    step_pass(
-                        isa,
-                        &rule,
-                        rule.step.unwrap(),
-                        1,
-                        eta0,
-                        &rows,
-                        labels.as_slice().unwrap(),
-                        &mut st.w,
-                        &mut sc,
-                    )
-                    .unwrap();
+                    step_pass(isa, &pass, &mut st.w, &mut sc).unwrap();
                 }
                 sc.store(&mut st);
                 let mut v = vec![st.wscale, st.intercept, st.t, st.sumloss];
@@ -938,6 +895,27 @@ mod tests {
             for &isa in &isas[1..] {
                 assert_eq!(run(isa), baseline, "{isa:?}, {loss:?} {learning_rate:?} weighted {weighted}");
             }
+        }
+    }
+
+    /// The settings of a two-class problem (labels 0 and 1) with an intercept.
+    fn two_class_settings(
+        loss: super::super::loss::SgdClassifierLoss,
+        learning_rate: LearningRate,
+        penalty: SgdPenalty,
+        alpha: f64,
+    ) -> StepSettings {
+        StepSettings {
+            loss: Loss::Classifier(loss),
+            penalty,
+            alpha,
+            l1_ratio: 0.15,
+            fit_intercept: true,
+            learning_rate,
+            power_t: 0.5,
+            optimal_init: 1000.0,
+            targets: vec![Target::Class(1)],
+            classes: Some(vec![0, 1]),
         }
     }
 
