@@ -103,7 +103,7 @@ fn write_xy(ds: &ChunkedDataset<f64, i64>, dir: &Path, prefix: &str, s: &Schedul
 
 /// The sum of `v` in 16 independent lanes: a read pass bound by memory bandwidth, not by the
 /// latency of one chain of additions (`iter().sum()`, one add every 2 cycles, which on this VM
-/// ran at 27–32 GB/s on two threads against 35–64 GB/s for this, 2026-12-06).
+/// ran at 27–32 GB/s on two threads against 35–69 GB/s for this, 2026-12-06).
 fn lane_sum(v: &[f64]) -> f64 {
     let mut acc = [0.0f64; 16];
     let chunks = v.chunks_exact(16);
