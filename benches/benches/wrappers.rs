@@ -64,13 +64,7 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 
 /// Times `n` runs of `f` (at least one): the median and the fastest run, in seconds, and the
 /// last result.
-fn median_of<T>(n: usize, f: impl FnMut() -> T) -> ((f64, f64), T) {
-    let ((median, fastest, _), last) = runs_of(n, f);
-    ((median, fastest), last)
-}
-
-/// As [`median_of`], with the first run's time too.
-fn runs_of<T>(n: usize, mut f: impl FnMut() -> T) -> ((f64, f64, f64), T) {
+fn median_of<T>(n: usize, mut f: impl FnMut() -> T) -> ((f64, f64), T) {
     let mut times = Vec::with_capacity(n.max(1));
     let mut last = None;
     for _ in 0..n.max(1) {
@@ -78,11 +72,8 @@ fn runs_of<T>(n: usize, mut f: impl FnMut() -> T) -> ((f64, f64, f64), T) {
         last = Some(f());
         times.push(t.elapsed().as_secs_f64());
     }
-    let first = times[0];
-    times.sort_by(f64::total_cmp);
-    let m = times.len() / 2;
-    let median = if times.len() % 2 == 1 { times[m] } else { (times[m - 1] + times[m]) / 2.0 };
-    ((median, times[0], first), last.expect("at least one run"))
+    let fastest = times.iter().copied().fold(f64::INFINITY, f64::min);
+    ((median(&times), fastest), last.expect("at least one run"))
 }
 
 fn data(rows: usize, chunk: usize, seed: u64, s: &Scheduler) -> ChunkedDataset<f64, i64> {
